@@ -1,0 +1,76 @@
+// Package notify holds Herald's domain: the things a workspace sends, to whom,
+// and what happened, plus the ports (store, queue) the adapters implement.
+// It imports no technology; adapters live in packages named after theirs.
+package notify
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes are stable and machine readable; the HTTP layer maps each to one
+// status in a single table, so every adapter speaks the same language.
+const (
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeNotFound         = "not_found"
+	CodeConflict         = "conflict"
+	CodeValidation       = "validation_failed"
+	CodeBadRequest       = "bad_request"
+	CodePayloadTooLarge  = "payload_too_large"
+	CodeRateLimited      = "rate_limited"
+	CodeNotConfigured    = "not_configured"
+	CodeInternal         = "internal"
+	CodeAudienceChanged  = "audience_changed"
+	CodeIdempotencyReuse = "idempotency_key_reused"
+)
+
+// FieldError names one bad field of a request and what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+// Error is an error a caller may see: its code selects the HTTP status and its
+// message is safe to show. Anything else reaching the API is reported as
+// "internal" and logged.
+type Error struct {
+	Code    string
+	Message string
+	Details []FieldError
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns a validation error naming the fields at fault.
+func Invalid(details ...FieldError) *Error {
+	msg := "invalid request"
+	if len(details) > 0 {
+		msg = details[0].Field + ": " + details[0].Problem
+	}
+	return &Error{Code: CodeValidation, Message: msg, Details: details}
+}
+
+// NotFound reports a missing item of the named kind.
+func NotFound(kind, id string) *Error {
+	return Errorf(CodeNotFound, "%s %q not found", kind, id)
+}
+
+// ErrorCode returns the code of err, or CodeInternal when err carries none.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// IsCode reports whether err carries the given code.
+func IsCode(err error, code string) bool {
+	return err != nil && ErrorCode(err) == code
+}

@@ -1,0 +1,436 @@
+package notify
+
+import (
+	"time"
+)
+
+// Channel is a way of reaching a recipient.
+type Channel string
+
+// The channels Herald delivers on.
+const (
+	ChannelPush     Channel = "push"
+	ChannelWebPush  Channel = "webpush"
+	ChannelSMS      Channel = "sms"
+	ChannelEmail    Channel = "email"
+	ChannelWhatsApp Channel = "whatsapp"
+)
+
+// Channels lists every channel in a stable order.
+var Channels = []Channel{ChannelPush, ChannelWebPush, ChannelSMS, ChannelEmail, ChannelWhatsApp}
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	for _, k := range Channels {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// AddressKind says which kind of address a channel delivers to when the
+// audience is a list of raw addresses rather than users: "phone", "email", or
+// "" for channels that need a registered device.
+func (c Channel) AddressKind() string {
+	switch c {
+	case ChannelSMS, ChannelWhatsApp:
+		return "phone"
+	case ChannelEmail:
+		return "email"
+	}
+	return ""
+}
+
+// Scope is a permission granted to an API key.
+type Scope string
+
+// Scopes: read everything; send notifications and maintain recipients; admin
+// can do anything, including managing keys and templates.
+const (
+	ScopeRead  Scope = "read"
+	ScopeSend  Scope = "send"
+	ScopeAdmin Scope = "admin"
+)
+
+// Workspace is a tenant: every other item belongs to exactly one.
+type Workspace struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// APIKey grants access to one workspace. Only the SHA-256 of the secret is
+// stored; the secret itself is shown once, when the key is created.
+type APIKey struct {
+	ID          string     `json:"id"`
+	WorkspaceID string     `json:"-"`
+	Name        string     `json:"name"`
+	Scopes      []Scope    `json:"scopes"`
+	Hash        string     `json:"-"`
+	Prefix      string     `json:"prefix"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Allows reports whether the key carries scope s (admin carries all).
+func (k APIKey) Allows(s Scope) bool {
+	for _, have := range k.Scopes {
+		if have == s || have == ScopeAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// PushPermission is what the recipient's app reported about push consent.
+type PushPermission string
+
+// Push permission states; new users start at ask.
+const (
+	PermissionAsk     PushPermission = "ask"
+	PermissionAllowed PushPermission = "allowed"
+	PermissionBlocked PushPermission = "blocked"
+)
+
+// Device kinds.
+const (
+	DeviceFCM     = "fcm"
+	DeviceAPNs    = "apns"
+	DeviceWebPush = "webpush"
+)
+
+// WebPushSubscription is what the browser's PushManager.subscribe returned.
+type WebPushSubscription struct {
+	Endpoint string `json:"endpoint"`
+	Keys     struct {
+		P256dh string `json:"p256dh"`
+		Auth   string `json:"auth"`
+	} `json:"keys"`
+}
+
+// Device is one push destination of a user.
+type Device struct {
+	ID           string               `json:"id"`
+	Kind         string               `json:"kind"`
+	Token        string               `json:"token,omitempty"`
+	Subscription *WebPushSubscription `json:"subscription,omitempty"`
+	CreatedAt    time.Time            `json:"createdAt"`
+}
+
+// QuietHours is a daily window, in the user's time zone, when nothing
+// non-urgent is delivered.
+type QuietHours struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// Preferences are the user's opt-ins: a missing entry means "on".
+type Preferences struct {
+	Channels   map[Channel]bool `json:"channels,omitempty"`
+	Categories map[string]bool  `json:"categories,omitempty"`
+	QuietHours *QuietHours      `json:"quietHours,omitempty"`
+}
+
+// User is a recipient. Its id is the caller's (a customer number).
+type User struct {
+	WorkspaceID         string            `json:"-"`
+	ID                  string            `json:"id"`
+	Name                string            `json:"name,omitempty"`
+	Email               string            `json:"email,omitempty"`
+	Phone               string            `json:"phone,omitempty"`
+	Status              string            `json:"status,omitempty"`
+	Type                string            `json:"type,omitempty"`
+	Language            string            `json:"language,omitempty"`
+	Timezone            string            `json:"timezone,omitempty"`
+	Attributes          map[string]string `json:"attributes,omitempty"`
+	Tags                []string          `json:"tags,omitempty"`
+	PushPermission      PushPermission    `json:"pushPermission"`
+	Devices             []Device          `json:"devices"`
+	Preferences         Preferences       `json:"preferences"`
+	PresenceUntil       *time.Time        `json:"presenceUntil,omitempty"`
+	WhatsAppLastInbound *time.Time        `json:"whatsappLastInboundAt,omitempty"`
+	// SealKey encrypts the addresses kept on this user's deliveries; deleting
+	// the user deletes the key, which erases those addresses everywhere at once.
+	SealKey []byte `json:"-"`
+	// Version increases on every write; UpdateUser uses it for optimistic
+	// concurrency.
+	Version   int64     `json:"-"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// PushEnabled reports whether the user may receive mobile push: permission
+// allowed and at least one mobile device.
+func (u User) PushEnabled() bool {
+	if u.PushPermission != PermissionAllowed {
+		return false
+	}
+	for _, d := range u.Devices {
+		if d.Kind == DeviceFCM || d.Kind == DeviceAPNs {
+			return true
+		}
+	}
+	return false
+}
+
+// HasTag reports whether the user carries tag t.
+func (u User) HasTag(t string) bool {
+	for _, have := range u.Tags {
+		if have == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Button is an action button of a push or a quick reply of WhatsApp.
+type Button struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Route string `json:"route,omitempty"`
+}
+
+// PushExtras are the parts of a push beyond title and body.
+type PushExtras struct {
+	Icon    string   `json:"icon,omitempty"`
+	Image   string   `json:"image,omitempty"`
+	Buttons []Button `json:"buttons,omitempty"`
+}
+
+// EmailExtras are the parts of an email beyond the text body.
+type EmailExtras struct {
+	Subject string `json:"subject,omitempty"`
+	HTML    string `json:"html,omitempty"`
+}
+
+// WhatsAppTemplate names a template approved by Meta and maps its numbered
+// parameters ({{1}}, {{2}} …) to Herald variables, in order.
+type WhatsAppTemplate struct {
+	Name       string   `json:"name"`
+	Language   string   `json:"language"`
+	Category   string   `json:"category"`
+	Parameters []string `json:"parameters,omitempty"`
+	Buttons    []Button `json:"buttons,omitempty"`
+}
+
+// Variation is a template's text in another language.
+type Variation struct {
+	Title string `json:"title,omitempty"`
+	Body  string `json:"body"`
+}
+
+// Template is a reusable message (an "asset"). Version increases on every
+// change; a notification keeps the version it was sent with.
+type Template struct {
+	WorkspaceID string               `json:"-"`
+	ID          string               `json:"id"`
+	Name        string               `json:"name"`
+	Channel     Channel              `json:"channel"`
+	Title       string               `json:"title,omitempty"`
+	Body        string               `json:"body"`
+	Route       string               `json:"route,omitempty"`
+	Push        *PushExtras          `json:"push,omitempty"`
+	Email       *EmailExtras         `json:"email,omitempty"`
+	WhatsApp    *WhatsAppTemplate    `json:"whatsapp,omitempty"`
+	Variations  map[string]Variation `json:"variations,omitempty"`
+	Labels      []string             `json:"labels,omitempty"`
+	Version     int                  `json:"version"`
+	Variables   []string             `json:"variables"`
+	CreatedAt   time.Time            `json:"createdAt"`
+	UpdatedAt   time.Time            `json:"updatedAt"`
+}
+
+// Source says how a notification was started.
+type Source string
+
+// Notification sources.
+const (
+	SourceSingle      Source = "single"
+	SourceList        Source = "list"
+	SourceFilter      Source = "filter"
+	SourceSpreadsheet Source = "spreadsheet"
+	SourceCampaign    Source = "campaign"
+)
+
+// Status is the state of a whole notification.
+type Status string
+
+// Notification states.
+const (
+	StatusQueued    Status = "queued"
+	StatusSending   Status = "sending"
+	StatusCompleted Status = "completed"
+	StatusCancelled Status = "cancelled"
+	StatusFailed    Status = "failed"
+)
+
+// Final reports whether no more deliveries will happen.
+func (s Status) Final() bool {
+	return s == StatusCompleted || s == StatusCancelled || s == StatusFailed
+}
+
+// Counts tallies a notification's recipients by delivery status. Queued
+// counts those not yet decided; the others sum to Total when it is done.
+type Counts struct {
+	Total     int64 `json:"total"`
+	Queued    int64 `json:"queued"`
+	Sent      int64 `json:"sent"`
+	Delivered int64 `json:"delivered"`
+	Read      int64 `json:"read"`
+	Failed    int64 `json:"failed"`
+	Skipped   int64 `json:"skipped"`
+}
+
+// Add returns c plus d, field by field.
+func (c Counts) Add(d Counts) Counts {
+	return Counts{
+		Total:     c.Total + d.Total,
+		Queued:    c.Queued + d.Queued,
+		Sent:      c.Sent + d.Sent,
+		Delivered: c.Delivered + d.Delivered,
+		Read:      c.Read + d.Read,
+		Failed:    c.Failed + d.Failed,
+		Skipped:   c.Skipped + d.Skipped,
+	}
+}
+
+// IsZero reports whether no field is set.
+func (c Counts) IsZero() bool { return c == Counts{} }
+
+// Audience records who a notification was for, as the caller said it.
+type Audience struct {
+	Kind  string `json:"kind"` // userIds, addresses, filter, upload
+	Count int    `json:"count"`
+}
+
+// Notification is one send: what was written, to whom, and how it is going.
+// Title and Body are kept as written, with their {{variables}} unrendered.
+type Notification struct {
+	WorkspaceID     string            `json:"-"`
+	ID              string            `json:"id"`
+	Channel         Channel           `json:"channel"`
+	Fallback        []Channel         `json:"fallback,omitempty"`
+	Source          Source            `json:"source"`
+	RecipientType   string            `json:"recipientType,omitempty"`
+	Title           string            `json:"title,omitempty"`
+	Body            string            `json:"body"`
+	Route           string            `json:"route"`
+	TemplateID      string            `json:"templateId,omitempty"`
+	TemplateVersion int               `json:"templateVersion,omitempty"`
+	Variables       map[string]string `json:"variables,omitempty"`
+	Category        string            `json:"category,omitempty"`
+	Urgent          bool              `json:"urgent"`
+	IgnorePresence  bool              `json:"ignorePresence"`
+	ScheduleAt      *time.Time        `json:"scheduleAt,omitempty"`
+	Audience        Audience          `json:"audience"`
+	Status          Status            `json:"status"`
+	Counts          Counts            `json:"counts"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	CreatedBy       string            `json:"createdBy"`
+	// Content is the message as it will be rendered for each recipient: the
+	// template's version at send time, or the inline content. Kept on the
+	// notification so dispatch needs no other read and a later template edit
+	// cannot change a send in flight.
+	Content Template `json:"-"`
+}
+
+// DeliveryStatus is the state of one recipient of one notification. It only
+// moves forward: queued → sent → delivered → read; failed and skipped are final.
+type DeliveryStatus string
+
+// Delivery states.
+const (
+	DeliveryQueued    DeliveryStatus = "queued"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryRead      DeliveryStatus = "read"
+	DeliveryFailed    DeliveryStatus = "failed"
+	DeliverySkipped   DeliveryStatus = "skipped"
+)
+
+// Valid reports whether s is a known delivery status.
+func (s DeliveryStatus) Valid() bool {
+	switch s {
+	case DeliveryQueued, DeliverySent, DeliveryDelivered, DeliveryRead, DeliveryFailed, DeliverySkipped:
+		return true
+	}
+	return false
+}
+
+// Reasons recorded on skipped and failed deliveries.
+const (
+	ReasonNoConsent       = "no_consent"
+	ReasonNoDevice        = "no_device"
+	ReasonBlocked         = "blocked"
+	ReasonQuietHours      = "quiet_hours"
+	ReasonActiveInApp     = "active_in_app"
+	ReasonWindowExpired   = "window_expired"
+	ReasonInvalidAddress  = "invalid_address"
+	ReasonDuplicate       = "duplicate"
+	ReasonUnknownUser     = "unknown_user"
+	ReasonMissingVariable = "missing_variable"
+	ReasonCancelled       = "cancelled"
+	ReasonProviderError   = "provider_error"
+)
+
+// Delivery is one recipient of one notification. Key identifies the recipient
+// within the notification: the user id, or "addr#" and the address for sends
+// to raw addresses.
+type Delivery struct {
+	WorkspaceID       string         `json:"-"`
+	NotificationID    string         `json:"notificationId"`
+	Key               string         `json:"-"`
+	UserID            string         `json:"userId,omitempty"`
+	Address           string         `json:"address,omitempty"`
+	Channel           Channel        `json:"channel"`
+	Status            DeliveryStatus `json:"status"`
+	Reason            string         `json:"reason,omitempty"`
+	ProviderMessageID string         `json:"providerMessageId,omitempty"`
+	CreatedAt         time.Time      `json:"createdAt"`
+	UpdatedAt         time.Time      `json:"updatedAt"`
+}
+
+// Recipient is one entry of a dispatch message: a user, or a raw address, with
+// the variables that belong to that recipient alone (a spreadsheet row's).
+type Recipient struct {
+	UserID    string            `json:"u,omitempty"`
+	Address   string            `json:"a,omitempty"`
+	Variables map[string]string `json:"v,omitempty"`
+}
+
+// Key is the recipient's identity within a notification (see Delivery.Key).
+func (r Recipient) Key() string {
+	if r.UserID != "" {
+		return r.UserID
+	}
+	return "addr#" + r.Address
+}
+
+// DispatchMessage is the body of one queue message: several recipients of one
+// notification packed together, so a million recipients are ten thousand
+// messages, not a million.
+type DispatchMessage struct {
+	WorkspaceID    string      `json:"w"`
+	NotificationID string      `json:"n"`
+	Recipients     []Recipient `json:"r"`
+}
+
+// RecipientsPerMessage is how many recipients one dispatch message carries.
+// 100 recipients keep a message far under SQS's 256 KiB even with variables,
+// and ten messages per SendMessageBatch make 1,000 recipients one request.
+const RecipientsPerMessage = 100
+
+// IdempotencyRecord remembers the answer to a request made with an
+// Idempotency-Key, for 24 hours.
+type IdempotencyRecord struct {
+	WorkspaceID string    `json:"-"`
+	Key         string    `json:"key"`
+	RequestHash string    `json:"requestHash"`
+	Done        bool      `json:"done"`
+	StatusCode  int       `json:"statusCode,omitempty"`
+	Response    []byte    `json:"response,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+}

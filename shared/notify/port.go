@@ -1,0 +1,152 @@
+package notify
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list. Cursor is opaque: it is whatever the
+// previous page returned, and only the adapter that made it understands it.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Page size bounds of every list.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// UserFilter selects users; zero fields match everything.
+type UserFilter struct {
+	Status      []string
+	Type        string
+	Tag         string
+	Language    string
+	PushEnabled *bool
+	HasEmail    *bool
+	HasPhone    *bool
+	// Q matches a case-insensitive substring of the id, name or email.
+	Q string
+}
+
+// TemplateFilter selects templates for the gallery.
+type TemplateFilter struct {
+	Channel Channel
+	Label   string
+}
+
+// NotificationQuery searches the history. Q holds words that must all appear
+// in the title or body (case- and accent-insensitive); the rest are filters.
+// From is inclusive and To exclusive.
+type NotificationQuery struct {
+	Q             string
+	Channel       Channel
+	RecipientType string
+	Source        Source
+	Status        Status
+	From, To      time.Time
+}
+
+// Store is the persistence port. Every method is scoped to one workspace;
+// nothing crosses workspaces. A missing item is a not_found *Error, a failed
+// precondition a conflict *Error. Both adapters (embedded, DynamoDB) pass the
+// same contract suite.
+type Store interface {
+	// CreateWorkspace fails with conflict when the id exists.
+	CreateWorkspace(ctx context.Context, w Workspace) error
+	GetWorkspace(ctx context.Context, id string) (Workspace, error)
+
+	// CreateAPIKey stores a key by its hash; conflict when the id exists.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKeyByHash finds a key, revoked or not, by the hash of its secret.
+	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// ListAPIKeys lists a workspace's keys, oldest first.
+	ListAPIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
+	// RevokeAPIKey marks a key revoked; not_found for another workspace's key.
+	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+
+	// PutUser creates or updates a user's profile fields (name, email, phone,
+	// status, type, language, timezone, attributes, tags) and keeps what the
+	// user's apps reported (devices, permission, preferences, presence,
+	// WhatsApp window) and CreatedAt and SealKey. A new user gets u's SealKey,
+	// PushPermission (ask when empty) and CreatedAt. Returns the stored user.
+	PutUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, workspaceID, id string) (User, error)
+	// GetUsers returns the users that exist among ids, keyed by id.
+	GetUsers(ctx context.Context, workspaceID string, ids []string) (map[string]User, error)
+	// UpdateUser applies fn to the stored user and saves the result, retrying
+	// on concurrent writes. fn may be called more than once.
+	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*User) error) (User, error)
+	// DeleteUser erases the user with everything personal about them.
+	DeleteUser(ctx context.Context, workspaceID, id string) error
+	ListUsers(ctx context.Context, workspaceID string, f UserFilter, p Page) ([]User, string, error)
+
+	// SaveTemplate stores t as its latest version and keeps that version.
+	// t.Version must be 1 for a new template (conflict if the id exists) or
+	// exactly one more than the stored version (conflict otherwise).
+	SaveTemplate(ctx context.Context, t Template) error
+	GetTemplate(ctx context.Context, workspaceID, id string) (Template, error)
+	GetTemplateVersion(ctx context.Context, workspaceID, id string, version int) (Template, error)
+	// ListTemplates lists latest versions, newest first.
+	ListTemplates(ctx context.Context, workspaceID string, f TemplateFilter, p Page) ([]Template, string, error)
+	// DeleteTemplate deletes the template and its versions.
+	DeleteTemplate(ctx context.Context, workspaceID, id string) error
+
+	// CreateNotification stores n and indexes the words of its title and
+	// body; conflict when the id exists.
+	CreateNotification(ctx context.Context, n Notification) error
+	GetNotification(ctx context.Context, workspaceID, id string) (Notification, error)
+	// ListNotifications answers the history, newest first.
+	ListNotifications(ctx context.Context, workspaceID string, q NotificationQuery, p Page) ([]Notification, string, error)
+	// SetNotificationStatus moves a notification to status to when its
+	// current status is one of from (any, when from is empty); conflict
+	// otherwise. Returns the updated notification.
+	SetNotificationStatus(ctx context.Context, workspaceID, id string, to Status, from ...Status) (Notification, error)
+	// AddNotificationCounts adds delta to the counts atomically and returns
+	// the updated notification.
+	AddNotificationCounts(ctx context.Context, workspaceID, id string, delta Counts) (Notification, error)
+
+	// RecordDeliveries inserts each delivery unless one with the same
+	// (workspace, notification, key) exists; created[i] says which were new.
+	// It is the dedupe that keeps a recipient from being counted twice.
+	RecordDeliveries(ctx context.Context, ds []Delivery) (created []bool, err error)
+	// GetDeliveries returns the deliveries that exist among keys, by key.
+	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]Delivery, error)
+	// ListDeliveries lists a notification's deliveries, optionally of one status.
+	ListDeliveries(ctx context.Context, workspaceID, notificationID string, status DeliveryStatus, p Page) ([]Delivery, string, error)
+
+	// ClaimIdempotencyKey stores rec unless an unexpired record with the same
+	// key exists; it returns the record that is stored and whether it was
+	// this call that stored it.
+	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (IdempotencyRecord, bool, error)
+	// CompleteIdempotencyKey saves the response of a claimed key.
+	CompleteIdempotencyKey(ctx context.Context, rec IdempotencyRecord) error
+	// ReleaseIdempotencyKey forgets a claim whose request failed, so the
+	// client may retry.
+	ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error
+}
+
+// QueueMessage is a message received from a queue. Receipt identifies this
+// receipt of it (for Delete and ChangeVisibility); ReceiveCount starts at 1.
+type QueueMessage struct {
+	ID           string
+	Body         []byte
+	Receipt      string
+	ReceiveCount int
+}
+
+// Queue is the at-least-once work queue port. A received message is hidden
+// for the visibility timeout and comes back unless deleted; after the
+// configured number of receives it moves to the dead-letter queue. Both
+// adapters (embedded, SQS) pass the same contract suite.
+type Queue interface {
+	// Send enqueues bodies, batching requests and retrying failed entries;
+	// it returns an error only when some body could not be enqueued.
+	Send(ctx context.Context, bodies [][]byte) error
+	// Receive returns up to max messages, waiting up to wait for the first.
+	Receive(ctx context.Context, max int, wait time.Duration) ([]QueueMessage, error)
+	Delete(ctx context.Context, receipt string) error
+	ChangeVisibility(ctx context.Context, receipt string, timeout time.Duration) error
+}
