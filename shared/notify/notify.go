@@ -388,8 +388,19 @@ type Delivery struct {
 	Status            DeliveryStatus `json:"status"`
 	Reason            string         `json:"reason,omitempty"`
 	ProviderMessageID string         `json:"providerMessageId,omitempty"`
-	CreatedAt         time.Time      `json:"createdAt"`
-	UpdatedAt         time.Time      `json:"updatedAt"`
+	// Chunk is the dispatch message that recorded the delivery: counts are
+	// applied once per chunk, so a chunk retried after a crash counts its
+	// deliveries again under the same marker, never twice.
+	Chunk     string    `json:"-"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// CountPart is a change of a notification's counts made by one dispatch
+// chunk; Marker (the chunk id) makes applying it idempotent.
+type CountPart struct {
+	Marker string
+	Delta  Counts
 }
 
 // Recipient is one entry of a dispatch message: a user, or a raw address, with
@@ -412,9 +423,12 @@ func (r Recipient) Key() string {
 // notification packed together, so a million recipients are ten thousand
 // messages, not a million.
 type DispatchMessage struct {
-	WorkspaceID    string      `json:"w"`
-	NotificationID string      `json:"n"`
-	Recipients     []Recipient `json:"r"`
+	WorkspaceID    string `json:"w"`
+	NotificationID string `json:"n"`
+	// Chunk names this slice of the audience ("<notification>:<index>"); it
+	// stays the same across redeliveries and redrives.
+	Chunk      string      `json:"c"`
+	Recipients []Recipient `json:"r"`
 }
 
 // RecipientsPerMessage is how many recipients one dispatch message carries.

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+type handler struct {
+	keys apikey.Getter
+	log  *slog.Logger
+}
+
+// Handle answers an HTTP API REQUEST authorizer event (payload 2.0, simple
+// responses). A wrong key is a plain deny (401 at the gateway); a store
+// error is returned so the gateway answers 500 rather than caching a deny.
+func (h *handler) Handle(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	header := ev.Headers["authorization"]
+	if header == "" && len(ev.IdentitySource) > 0 {
+		header = ev.IdentitySource[0]
+	}
+	k, err := apikey.Authenticate(ctx, h.keys, header)
+	if notify.IsCode(err, notify.CodeUnauthorized) {
+		h.log.Info("deny", "requestId", ev.RequestContext.RequestID)
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	if err != nil {
+		h.log.Error("authorize", "requestId", ev.RequestContext.RequestID, "err", err.Error())
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+	}
+	scopes := make([]string, len(k.Scopes))
+	for i, s := range k.Scopes {
+		scopes[i] = string(s)
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{
+		IsAuthorized: true,
+		Context: map[string]any{
+			"workspaceId": k.WorkspaceID,
+			"keyId":       k.ID,
+			"keyName":     k.Name,
+			"scopes":      strings.Join(scopes, ","),
+		},
+	}, nil
+}

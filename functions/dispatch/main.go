@@ -1,0 +1,44 @@
+// Command dispatch is the SQS-triggered Lambda that delivers each recipient
+// of the dispatch messages it receives.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	_ "time/tzdata" // user time zones must resolve on provided.al2023
+
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dispatch"
+	"github.com/heraldhq/herald/shared/dynamo"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv)
+	if err == nil {
+		err = cfg.RequireAWS(false)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config:", err)
+		os.Exit(1)
+	}
+	aws, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aws config:", err)
+		os.Exit(1)
+	}
+	log := cfg.Logger(os.Stdout)
+	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
+	// Real providers arrive with issue 3; until then every channel goes to
+	// the sandbox, which records the delivery and sends nothing.
+	sb := channel.NewSandbox(log)
+	senders := dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}
+	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})
+	lambda.Start(newHandler(d, log).Handle)
+}

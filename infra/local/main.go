@@ -1,0 +1,189 @@
+// Command local runs all of Herald in one process with embedded adapters:
+// the API on HERALD_ADDR, the dispatch workers and the local outbox, with its
+// data under HERALD_DATA_DIR. No AWS account, no Docker. `make run` starts it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "time/tzdata" // user time zones must resolve on any machine
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/boltqueue"
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dispatch"
+	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// WorkspaceID is the workspace the local mode creates on first start.
+const WorkspaceID = "ws_local"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "herald:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done. It reports the address it listens on to
+// ready, when given (tests listen on port 0).
+func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(logOut)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	var storeOpts []boltstore.Option
+	if !cfg.Fsync {
+		storeOpts = append(storeOpts, boltstore.WithNoSync())
+	}
+	store, err := boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"), storeOpts...)
+	if err != nil {
+		return fmt.Errorf("open store (is another Herald running on %s?): %w", cfg.DataDir, err)
+	}
+	defer store.Close()
+	queue, err := boltqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), boltqueue.Options{
+		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	})
+	if err != nil {
+		return fmt.Errorf("open queue: %w", err)
+	}
+	defer queue.Close()
+	// No consumer from before a crash is alive: what it had in flight is
+	// visible again at once, and dispatch's dedupe keeps anyone from getting
+	// a message twice.
+	if n, err := queue.RequeueInFlight(); err != nil {
+		return fmt.Errorf("requeue in-flight messages: %w", err)
+	} else if n > 0 {
+		log.Info("resuming unfinished sends", "messages", n)
+	}
+
+	created, err := bootstrap(ctx, store, cfg, time.Now())
+	if err != nil {
+		return err
+	}
+
+	outbox := channel.NewOutbox(store, time.Now)
+	senders := dispatch.Senders{Push: outbox, WebPush: outbox, SMS: outbox, Email: outbox, WhatsApp: outbox}
+	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})
+	api := httpapi.New(store, queue, httpapi.Options{
+		Outbox: store, Log: log,
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
+	switch {
+	case created != "":
+		fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n  %s\n", filepath.Join(cfg.DataDir, "admin-key"), created)
+	case cfg.APIKey != "":
+		fmt.Fprintln(stdout, "Admin API key: the one in HERALD_API_KEY")
+	default:
+		fmt.Fprintf(stdout, "Admin API key: see %s\n", filepath.Join(cfg.DataDir, "admin-key"))
+	}
+	fmt.Fprintf(stdout, "Try: curl -s %s/v1/health\n", base)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := 0; i < cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			(&dispatch.Worker{Queue: queue, Dispatcher: d, Log: log}).Run(workCtx)
+		}()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	stopWork()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// bootstrap creates the local workspace and makes sure an admin key exists:
+// the one in HERALD_API_KEY, or a new one on first start, which it returns
+// (and saves under the data dir) so it can be shown once.
+func bootstrap(ctx context.Context, store *boltstore.Store, cfg config.Config, now time.Time) (string, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	if _, err := store.GetWorkspace(ctx, WorkspaceID); notify.IsCode(err, notify.CodeNotFound) {
+		if err := store.CreateWorkspace(ctx, notify.Workspace{ID: WorkspaceID, Name: "Local", CreatedAt: now}); err != nil {
+			return "", fmt.Errorf("create workspace: %w", err)
+		}
+	} else if err != nil {
+		return "", fmt.Errorf("load workspace: %w", err)
+	}
+	newKey := func(secret, name, id string) (notify.APIKey, error) {
+		k := notify.APIKey{ID: id, WorkspaceID: WorkspaceID, Name: name, Scopes: []notify.Scope{notify.ScopeAdmin},
+			Hash: apikey.Hash(secret), Prefix: apikey.Display(secret), CreatedAt: now}
+		return k, store.CreateAPIKey(ctx, k)
+	}
+	if cfg.APIKey != "" {
+		if len(cfg.APIKey) < 16 {
+			return "", fmt.Errorf("HERALD_API_KEY is too short: use at least 16 characters")
+		}
+		if _, err := store.GetAPIKeyByHash(ctx, apikey.Hash(cfg.APIKey)); err == nil {
+			return "", nil
+		}
+		if _, err := newKey(cfg.APIKey, "admin (HERALD_API_KEY)", "key_env_"+apikey.Hash(cfg.APIKey)[:12]); err != nil {
+			return "", fmt.Errorf("store HERALD_API_KEY: %w", err)
+		}
+		return "", nil
+	}
+	keys, err := store.ListAPIKeys(ctx, WorkspaceID)
+	if err != nil {
+		return "", fmt.Errorf("list keys: %w", err)
+	}
+	for _, k := range keys {
+		if k.ID == "key_admin" {
+			return "", nil
+		}
+	}
+	secret := apikey.New()
+	// Saved before it is stored: a crash in between leaves a file with an
+	// unused key, never a stored key nobody can read.
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "admin-key"), []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save admin key: %w", err)
+	}
+	if _, err := newKey(secret, "admin (generated on first start)", "key_admin"); err != nil {
+		return "", fmt.Errorf("create admin key: %w", err)
+	}
+	return secret, nil
+}

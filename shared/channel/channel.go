@@ -1,0 +1,111 @@
+// Package channel defines what a message looks like on each channel, what a
+// provider answers, and how provider errors are classified. The senders that
+// deliver them (the local outbox here; SNS, SES, Web Push and WhatsApp later)
+// implement the small per-channel interfaces that dispatch declares.
+package channel
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// Envelope identifies one delivery. Providers that accept an idempotency key
+// derive it from the envelope, and the outbox keys its entries by it, so a
+// retried send lands once.
+type Envelope struct {
+	WorkspaceID    string
+	NotificationID string
+	RecipientKey   string
+	UserID         string
+	Category       string
+}
+
+// PushMessage is a mobile push to every FCM and APNs device of a user.
+type PushMessage struct {
+	Envelope
+	Devices []notify.Device
+	Title   string
+	Body    string
+	Route   string
+	Icon    string
+	Image   string
+	Buttons []notify.Button
+}
+
+// WebPushMessage is a browser push to every Web Push subscription of a user.
+type WebPushMessage struct {
+	Envelope
+	Devices []notify.Device
+	Title   string
+	Body    string
+	Route   string
+	Icon    string
+	Image   string
+	Buttons []notify.Button
+}
+
+// SMSMessage is a text message to a phone in E.164.
+type SMSMessage struct {
+	Envelope
+	To   string
+	Text string
+}
+
+// EmailMessage is an email with a text part and, optionally, an HTML part.
+type EmailMessage struct {
+	Envelope
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// WhatsAppMessage is either an approved template with its parameter values
+// in order, or free-form text (allowed only inside the 24-hour window).
+type WhatsAppMessage struct {
+	Envelope
+	To       string
+	Template *WhatsAppTemplate
+	Text     string
+}
+
+// WhatsAppTemplate is an approved template filled for one recipient.
+type WhatsAppTemplate struct {
+	Name       string
+	Language   string
+	Parameters []string
+	Buttons    []notify.Button
+}
+
+// Receipt is a provider's answer to an accepted message. Delivered is true
+// when the provider is the final destination (the local outbox), so there is
+// no later "delivered" callback to wait for.
+type Receipt struct {
+	ProviderMessageID string
+	Delivered         bool
+}
+
+// PermanentError is a provider error that retrying cannot fix (an invalid
+// address, a rejected template): the delivery fails at once with Code.
+// Every other error is transient and the message is retried.
+type PermanentError struct {
+	Code string
+	Err  error
+}
+
+func (e *PermanentError) Error() string { return fmt.Sprintf("permanent %s: %v", e.Code, e.Err) }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as permanent with a reason code.
+func Permanent(code string, err error) error { return &PermanentError{Code: code, Err: err} }
+
+// IsPermanent reports whether err is permanent, and its code.
+func IsPermanent(err error) (string, bool) {
+	var p *PermanentError
+	if errors.As(err, &p) {
+		return p.Code, true
+	}
+	return "", false
+}

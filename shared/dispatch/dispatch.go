@@ -1,0 +1,515 @@
+// Package dispatch delivers the recipients of queued dispatch messages: per
+// recipient it loads the user, applies the delivery rules, renders the
+// content, hands it to the channel's sender and records the delivery. It is
+// the core of the dispatch Lambda and of the local mode's workers.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
+	"github.com/heraldhq/herald/shared/seal"
+)
+
+// Store is what dispatch needs of the store.
+type Store interface {
+	GetNotification(ctx context.Context, workspaceID, id string) (notify.Notification, error)
+	SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error)
+	GetUsers(ctx context.Context, workspaceID string, ids []string) (map[string]notify.User, error)
+	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]notify.Delivery, error)
+	RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]bool, error)
+	ApplyCounts(ctx context.Context, workspaceID, id string, parts []notify.CountPart) (notify.Notification, error)
+}
+
+// PushSender delivers mobile pushes.
+type PushSender interface {
+	SendPush(ctx context.Context, m channel.PushMessage) (channel.Receipt, error)
+}
+
+// WebPushSender delivers browser pushes.
+type WebPushSender interface {
+	SendWebPush(ctx context.Context, m channel.WebPushMessage) (channel.Receipt, error)
+}
+
+// SMSSender delivers text messages.
+type SMSSender interface {
+	SendSMS(ctx context.Context, m channel.SMSMessage) (channel.Receipt, error)
+}
+
+// EmailSender delivers emails.
+type EmailSender interface {
+	SendEmail(ctx context.Context, m channel.EmailMessage) (channel.Receipt, error)
+}
+
+// WhatsAppSender delivers WhatsApp messages.
+type WhatsAppSender interface {
+	SendWhatsApp(ctx context.Context, m channel.WhatsAppMessage) (channel.Receipt, error)
+}
+
+// Senders holds one sender per channel.
+type Senders struct {
+	Push     PushSender
+	WebPush  WebPushSender
+	SMS      SMSSender
+	Email    EmailSender
+	WhatsApp WhatsAppSender
+}
+
+// Message is one queue message handed to Handle.
+type Message struct {
+	ID   string
+	Body []byte
+}
+
+// Dispatcher processes dispatch messages.
+type Dispatcher struct {
+	store       Store
+	senders     Senders
+	now         func() time.Time
+	log         *slog.Logger
+	concurrency int
+}
+
+// Options tune a Dispatcher. Zero values take defaults.
+type Options struct {
+	// Concurrency is how many recipients are sent at once (default 32).
+	Concurrency int
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// New returns a Dispatcher.
+func New(store Store, senders Senders, o Options) *Dispatcher {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 32
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency}
+}
+
+// WhatsAppWindow is how long after the user's last message free-form
+// WhatsApp text is allowed.
+const WhatsAppWindow = 24 * time.Hour
+
+// Handle processes one batch of messages and returns, for each message, nil
+// or the error that means it must be retried (in SQS terms, a batch item
+// failure). Recipients already recorded are never sent again, so a retried
+// message only sends what is left, and the counts of a message are applied
+// once, when all of its recipients are recorded.
+func (d *Dispatcher) Handle(ctx context.Context, msgs []Message) []error {
+	errs := make([]error, len(msgs))
+	groups := map[[2]string][]int{}
+	var order [][2]string
+	decoded := make([]notify.DispatchMessage, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Body, &decoded[i]); err != nil || decoded[i].WorkspaceID == "" || decoded[i].NotificationID == "" || decoded[i].Chunk == "" {
+			// A malformed message can never succeed: failing it sends it to
+			// the dead-letter queue after the configured receives.
+			errs[i] = fmt.Errorf("message %s: malformed dispatch message", m.ID)
+			d.log.Error("malformed dispatch message", "messageId", m.ID)
+			continue
+		}
+		k := [2]string{decoded[i].WorkspaceID, decoded[i].NotificationID}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		idx := groups[k]
+		group := make([]notify.DispatchMessage, len(idx))
+		for j, i := range idx {
+			group[j] = decoded[i]
+		}
+		gerrs := d.handleNotification(ctx, k[0], k[1], group)
+		for j, i := range idx {
+			errs[i] = gerrs[j]
+		}
+	}
+	return errs
+}
+
+// outcome is what became of one recipient.
+type outcome struct {
+	msg       int // index of the message within the group
+	delivery  notify.Delivery
+	transient error // non-nil: not recorded, retry the message
+}
+
+func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msgs []notify.DispatchMessage) []error {
+	errs := make([]error, len(msgs))
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	log := d.log.With("workspaceId", ws, "notificationId", nid)
+	n, err := d.store.GetNotification(ctx, ws, nid)
+	if err != nil {
+		log.Error("load notification", "err", err)
+		return fail(fmt.Errorf("load notification %s: %w", nid, err))
+	}
+
+	var userIDs, keys []string
+	for _, m := range msgs {
+		for _, r := range m.Recipients {
+			keys = append(keys, r.Key())
+			if r.UserID != "" {
+				userIDs = append(userIDs, r.UserID)
+			}
+		}
+	}
+	existing, err := d.store.GetDeliveries(ctx, ws, nid, keys)
+	if err != nil {
+		return fail(fmt.Errorf("load deliveries of %s: %w", nid, err))
+	}
+	users := map[string]notify.User{}
+	if len(userIDs) > 0 {
+		if users, err = d.store.GetUsers(ctx, ws, userIDs); err != nil {
+			return fail(fmt.Errorf("load users of %s: %w", nid, err))
+		}
+	}
+	if n.Status == notify.StatusQueued {
+		if _, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusSending, notify.StatusQueued); err != nil && !notify.IsCode(err, notify.CodeConflict) {
+			log.Warn("mark notification sending", "err", err)
+		}
+	}
+
+	// Decide and send every recipient not yet recorded, concurrently.
+	type job struct {
+		msg int
+		r   notify.Recipient
+	}
+	var jobs []job
+	prior := make([][]notify.Delivery, len(msgs)) // recorded earlier by the same chunk
+	seen := map[string]bool{}
+	for i, m := range msgs {
+		for _, r := range m.Recipients {
+			k := r.Key()
+			if seen[k] {
+				continue // the same recipient twice in one batch: once is enough
+			}
+			seen[k] = true
+			if e, ok := existing[k]; ok {
+				if e.Chunk == m.Chunk {
+					prior[i] = append(prior[i], e)
+				}
+				continue
+			}
+			jobs = append(jobs, job{i, r})
+		}
+	}
+	outcomes := make([]outcome, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, d.concurrency)
+	for j, jb := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var u *notify.User
+			if jb.r.UserID != "" {
+				if got, ok := users[jb.r.UserID]; ok {
+					u = &got
+				}
+			}
+			dl, err := d.deliver(ctx, n, msgs[jb.msg].Chunk, jb.r, u)
+			outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
+		}()
+	}
+	wg.Wait()
+
+	var record []notify.Delivery
+	var recordIdx []int
+	for j, o := range outcomes {
+		if o.transient != nil {
+			errs[o.msg] = o.transient
+			log.Warn("transient send error, will retry", "chunk", msgs[o.msg].Chunk, "err", o.transient)
+			continue
+		}
+		record = append(record, o.delivery)
+		recordIdx = append(recordIdx, j)
+	}
+	created, err := d.store.RecordDeliveries(ctx, record)
+	if err != nil {
+		return fail(fmt.Errorf("record deliveries of %s: %w", nid, err))
+	}
+	for i, j := range recordIdx {
+		if created[i] {
+			m := outcomes[j].msg
+			prior[m] = append(prior[m], outcomes[j].delivery)
+		}
+	}
+
+	// Counts: one part per fully recorded chunk, applied in one call.
+	var parts []notify.CountPart
+	for i, m := range msgs {
+		if errs[i] != nil {
+			continue
+		}
+		var delta notify.Counts
+		for _, dl := range prior[i] {
+			delta = delta.Add(countOf(dl.Status))
+		}
+		parts = append(parts, notify.CountPart{Marker: m.Chunk, Delta: delta})
+	}
+	if len(parts) == 0 {
+		return errs
+	}
+	updated, err := d.store.ApplyCounts(ctx, ws, nid, parts)
+	if err != nil {
+		err = fmt.Errorf("apply counts of %s: %w", nid, err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	if updated.Counts.Queued <= 0 && !updated.Status.Final() {
+		if _, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending); err != nil && !notify.IsCode(err, notify.CodeConflict) {
+			log.Warn("mark notification completed", "err", err)
+		} else if err == nil {
+			log.Info("notification completed", "total", updated.Counts.Total)
+		}
+	}
+	return errs
+}
+
+// countOf is the change of counts when one queued recipient reaches s.
+func countOf(s notify.DeliveryStatus) notify.Counts {
+	c := notify.Counts{Queued: -1}
+	switch s {
+	case notify.DeliverySent:
+		c.Sent = 1
+	case notify.DeliveryDelivered:
+		c.Delivered = 1
+	case notify.DeliveryRead:
+		c.Read = 1
+	case notify.DeliveryFailed:
+		c.Failed = 1
+	case notify.DeliverySkipped:
+		c.Skipped = 1
+	default:
+		c.Queued = 0
+	}
+	return c
+}
+
+// deliver decides what to do with one recipient and does it. It returns the
+// delivery to record, or an error when the send must be retried later.
+func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User) (notify.Delivery, error) {
+	now := d.now().UTC()
+	dl := notify.Delivery{
+		WorkspaceID:    n.WorkspaceID,
+		NotificationID: n.ID,
+		Key:            r.Key(),
+		UserID:         r.UserID,
+		Channel:        n.Channel,
+		Chunk:          chunk,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+	skip := func(reason string) (notify.Delivery, error) {
+		dl.Status, dl.Reason = notify.DeliverySkipped, reason
+		return dl, nil
+	}
+	if n.Status == notify.StatusCancelled {
+		return skip(notify.ReasonCancelled)
+	}
+	if r.UserID != "" && u == nil {
+		return skip(notify.ReasonUnknownUser)
+	}
+	if u != nil {
+		if reason := ruleSkip(n, *u, now); reason != "" {
+			return skip(reason)
+		}
+	}
+
+	vars := n.Variables
+	lang := ""
+	if u != nil {
+		vars = render.Merge(n.Variables, render.UserVariables(*u))
+		lang = u.Language
+	}
+	vars = render.Merge(vars, r.Variables)
+	msg, missing := render.Render(n.Content, lang, vars)
+	if len(missing) > 0 {
+		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
+		return dl, nil
+	}
+	env := channel.Envelope{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, RecipientKey: dl.Key, UserID: r.UserID, Category: n.Category}
+
+	var rc channel.Receipt
+	var err error
+	switch n.Channel {
+	case notify.ChannelPush:
+		devices := devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs)
+		dl.Address = r.UserID
+		var px notify.PushExtras
+		if n.Content.Push != nil {
+			px = *n.Content.Push
+		}
+		rc, err = d.senders.Push.SendPush(ctx, channel.PushMessage{Envelope: env, Devices: devices, Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+	case notify.ChannelWebPush:
+		devices := devicesOf(u, notify.DeviceWebPush)
+		dl.Address = r.UserID
+		var px notify.PushExtras
+		if n.Content.Push != nil {
+			px = *n.Content.Push
+		}
+		rc, err = d.senders.WebPush.SendWebPush(ctx, channel.WebPushMessage{Envelope: env, Devices: devices, Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+	case notify.ChannelSMS:
+		to := addressOf(r, u, notify.ChannelSMS)
+		if to == "" {
+			return skip(notify.ReasonInvalidAddress)
+		}
+		if dl.Address, err = sealFor(u, to); err != nil {
+			return dl, err
+		}
+		rc, err = d.senders.SMS.SendSMS(ctx, channel.SMSMessage{Envelope: env, To: to, Text: msg.Body})
+	case notify.ChannelEmail:
+		to := addressOf(r, u, notify.ChannelEmail)
+		if to == "" {
+			return skip(notify.ReasonInvalidAddress)
+		}
+		if dl.Address, err = sealFor(u, to); err != nil {
+			return dl, err
+		}
+		rc, err = d.senders.Email.SendEmail(ctx, channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML})
+	case notify.ChannelWhatsApp:
+		to := addressOf(r, u, notify.ChannelWhatsApp)
+		if to == "" {
+			return skip(notify.ReasonInvalidAddress)
+		}
+		wm := channel.WhatsAppMessage{Envelope: env, To: to}
+		if t := n.Content.WhatsApp; t != nil && t.Name != "" {
+			params := make([]string, len(t.Parameters))
+			for i, p := range t.Parameters {
+				v, ok := vars[p]
+				if !ok {
+					dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
+					return dl, nil
+				}
+				params[i] = v
+			}
+			wm.Template = &channel.WhatsAppTemplate{Name: t.Name, Language: t.Language, Parameters: params, Buttons: t.Buttons}
+		} else {
+			if u == nil || u.WhatsAppLastInbound == nil || now.After(u.WhatsAppLastInbound.Add(WhatsAppWindow)) {
+				return skip(notify.ReasonWindowExpired)
+			}
+			wm.Text = msg.Body
+		}
+		if dl.Address, err = sealFor(u, to); err != nil {
+			return dl, err
+		}
+		rc, err = d.senders.WhatsApp.SendWhatsApp(ctx, wm)
+	default:
+		dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
+		return dl, nil
+	}
+	if err != nil {
+		if code, ok := channel.IsPermanent(err); ok {
+			dl.Status, dl.Reason = notify.DeliveryFailed, code
+			return dl, nil
+		}
+		return dl, fmt.Errorf("send %s: %w", n.Channel, err)
+	}
+	dl.ProviderMessageID = rc.ProviderMessageID
+	dl.Status = notify.DeliverySent
+	if rc.Delivered {
+		dl.Status = notify.DeliveryDelivered
+	}
+	return dl, nil
+}
+
+// ruleSkip applies the delivery rules that depend on the user and returns the
+// reason to skip, or "".
+func ruleSkip(n notify.Notification, u notify.User, now time.Time) string {
+	if on, ok := u.Preferences.Channels[n.Channel]; ok && !on {
+		return notify.ReasonNoConsent
+	}
+	if n.Category != "" {
+		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
+			return notify.ReasonNoConsent
+		}
+	}
+	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
+		return notify.ReasonActiveInApp
+	}
+	switch n.Channel {
+	case notify.ChannelPush:
+		switch u.PushPermission {
+		case notify.PermissionBlocked:
+			return notify.ReasonBlocked
+		case notify.PermissionAllowed:
+		default:
+			return notify.ReasonNoConsent
+		}
+		if len(devicesOf(&u, notify.DeviceFCM, notify.DeviceAPNs)) == 0 {
+			return notify.ReasonNoDevice
+		}
+	case notify.ChannelWebPush:
+		if u.PushPermission == notify.PermissionBlocked {
+			return notify.ReasonBlocked
+		}
+		if len(devicesOf(&u, notify.DeviceWebPush)) == 0 {
+			return notify.ReasonNoDevice
+		}
+	}
+	return ""
+}
+
+func devicesOf(u *notify.User, kinds ...string) []notify.Device {
+	if u == nil {
+		return nil
+	}
+	var out []notify.Device
+	for _, dv := range u.Devices {
+		for _, k := range kinds {
+			if dv.Kind == k {
+				out = append(out, dv)
+			}
+		}
+	}
+	return out
+}
+
+func addressOf(r notify.Recipient, u *notify.User, ch notify.Channel) string {
+	if r.Address != "" {
+		return r.Address
+	}
+	if u == nil {
+		return ""
+	}
+	if ch == notify.ChannelEmail {
+		return u.Email
+	}
+	return u.Phone
+}
+
+// sealFor encrypts a user's address with the user's key before it is stored
+// on the delivery; raw addresses of non-users are kept as they are.
+func sealFor(u *notify.User, addr string) (string, error) {
+	if u == nil {
+		return addr, nil
+	}
+	if len(u.SealKey) != seal.KeySize {
+		// Without a key the address cannot be erased later: keep none.
+		return "", nil
+	}
+	return seal.Seal(u.SealKey, addr)
+}

@@ -1,0 +1,81 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// Worker pulls dispatch messages from a queue and hands them to a
+// Dispatcher: the local mode's equivalent of the SQS event source mapping.
+type Worker struct {
+	Queue      notify.Queue
+	Dispatcher *Dispatcher
+	// Batch is how many messages one Handle call gets (default 10, as SQS).
+	Batch int
+	// Wait is the long-poll wait of a receive (default 1 s).
+	Wait time.Duration
+	Log  *slog.Logger
+}
+
+// Run processes messages until ctx is done. A failed message is made
+// visible again after a backoff that doubles with each receive (capped at a
+// minute) and reaches the dead-letter queue after the queue's max receives.
+func (w *Worker) Run(ctx context.Context) {
+	batch, wait := w.Batch, w.Wait
+	if batch <= 0 {
+		batch = 10
+	}
+	if wait <= 0 {
+		wait = time.Second
+	}
+	log := w.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for ctx.Err() == nil {
+		msgs, err := w.Queue.Receive(ctx, batch, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("receive", "err", err.Error())
+			sleep(ctx, time.Second)
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		in := make([]Message, len(msgs))
+		for i, m := range msgs {
+			in[i] = Message{ID: m.ID, Body: m.Body}
+		}
+		// Handle finishes its batch even while stopping, so that sends in
+		// flight are recorded; the queue's visibility covers a hard kill.
+		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
+		for i, m := range msgs {
+			if errs[i] == nil {
+				if err := w.Queue.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
+					log.Error("delete message", "messageId", m.ID, "err", err.Error())
+				}
+				continue
+			}
+			backoff := min(time.Duration(1<<min(m.ReceiveCount, 6))*time.Second, time.Minute)
+			if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, backoff); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("change visibility", "messageId", m.ID, "err", err.Error())
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

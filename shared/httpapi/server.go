@@ -1,0 +1,438 @@
+// Package httpapi is Herald's HTTP API, written once as a net/http handler:
+// the local server serves it directly and the api Lambda adapts API Gateway
+// events to it.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// Enqueuer puts dispatch messages on the queue; notify.Queue is one.
+type Enqueuer interface {
+	Send(ctx context.Context, bodies [][]byte) error
+}
+
+// Outbox lists what the local outbox delivered; only the local mode has one.
+type Outbox interface {
+	ListOutbox(ctx context.Context, workspaceID string, ch notify.Channel, address string, p notify.Page) ([]boltstore.OutboxEntry, string, error)
+}
+
+// Config holds the API's limits and settings.
+type Config struct {
+	// MaxBodyBytes bounds a request body (default 1 MiB); larger → 413.
+	MaxBodyBytes int64
+	// MaxListRecipients bounds userIds and addresses of one send (10,000).
+	MaxListRecipients int
+	// DefaultRegion is the ISO region used to read phone numbers written
+	// without an international prefix; empty requires the + prefix.
+	DefaultRegion string
+}
+
+// Server serves the API.
+type Server struct {
+	store  notify.Store
+	queue  Enqueuer
+	outbox Outbox
+	ids    *notify.IDs
+	now    func() time.Time
+	log    *slog.Logger
+	cfg    Config
+	mux    *http.ServeMux
+}
+
+// Options are a Server's collaborators; Outbox is nil outside local mode.
+type Options struct {
+	Outbox Outbox
+	IDs    *notify.IDs
+	Now    func() time.Time
+	Log    *slog.Logger
+	Config Config
+}
+
+// New returns a Server.
+func New(store notify.Store, queue Enqueuer, o Options) *Server {
+	if o.IDs == nil {
+		o.IDs = &notify.IDs{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Config.MaxBodyBytes <= 0 {
+		o.Config.MaxBodyBytes = 1 << 20
+	}
+	if o.Config.MaxListRecipients <= 0 {
+		o.Config.MaxListRecipients = 10000
+	}
+	s := &Server{store: store, queue: queue, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.endpoint(rt))
+	}
+	return s
+}
+
+// route is one operation of the API. A nil scope means no key is needed.
+type route struct {
+	pattern string
+	scope   notify.Scope
+	public  bool
+	handle  func(w http.ResponseWriter, r *http.Request, k notify.APIKey) error
+}
+
+// routes is the whole API, in one table; the OpenAPI document is checked
+// against it by a test.
+func (s *Server) routes() []route {
+	return []route{
+		{pattern: "GET /v1/health", public: true, handle: s.health},
+		{pattern: "GET /v1/openapi.json", public: true, handle: s.openapi},
+
+		{pattern: "POST /v1/keys", scope: notify.ScopeAdmin, handle: s.createKey},
+		{pattern: "GET /v1/keys", scope: notify.ScopeAdmin, handle: s.listKeys},
+		{pattern: "DELETE /v1/keys/{id}", scope: notify.ScopeAdmin, handle: s.revokeKey},
+
+		{pattern: "PUT /v1/users/{id}", scope: notify.ScopeSend, handle: s.putUser},
+		{pattern: "POST /v1/users:batch", scope: notify.ScopeSend, handle: s.batchUsers},
+		{pattern: "GET /v1/users/{id}", scope: notify.ScopeRead, handle: s.getUser},
+		{pattern: "DELETE /v1/users/{id}", scope: notify.ScopeSend, handle: s.deleteUser},
+		{pattern: "GET /v1/users", scope: notify.ScopeRead, handle: s.listUsers},
+		{pattern: "POST /v1/users/{id}/devices", scope: notify.ScopeSend, handle: s.addDevice},
+		{pattern: "DELETE /v1/users/{id}/devices/{deviceId}", scope: notify.ScopeSend, handle: s.removeDevice},
+		{pattern: "PUT /v1/users/{id}/push-permission", scope: notify.ScopeSend, handle: s.putPushPermission},
+		{pattern: "GET /v1/users/{id}/preferences", scope: notify.ScopeRead, handle: s.getPreferences},
+		{pattern: "PUT /v1/users/{id}/preferences", scope: notify.ScopeSend, handle: s.putPreferences},
+		{pattern: "POST /v1/users/{id}/presence", scope: notify.ScopeSend, handle: s.postPresence},
+		{pattern: "GET /v1/users/{id}/conversation", scope: notify.ScopeRead, handle: s.getConversation},
+
+		{pattern: "POST /v1/templates", scope: notify.ScopeAdmin, handle: s.createTemplate},
+		{pattern: "GET /v1/templates", scope: notify.ScopeRead, handle: s.listTemplates},
+		{pattern: "GET /v1/templates/{id}", scope: notify.ScopeRead, handle: s.getTemplate},
+		{pattern: "PUT /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.putTemplate},
+		{pattern: "DELETE /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.deleteTemplate},
+		{pattern: "POST /v1/templates/{id}/preview", scope: notify.ScopeRead, handle: s.previewTemplate},
+
+		{pattern: "POST /v1/notifications", scope: notify.ScopeSend, handle: s.sendNotification},
+		{pattern: "GET /v1/notifications", scope: notify.ScopeRead, handle: s.listNotifications},
+		{pattern: "GET /v1/notifications/{id}", scope: notify.ScopeRead, handle: s.getNotification},
+		{pattern: "GET /v1/notifications/{id}/deliveries", scope: notify.ScopeRead, handle: s.listDeliveries},
+		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification},
+
+		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
+	}
+}
+
+// ServeHTTP serves the API with request ids, panic recovery, access logs
+// and JSON errors for unknown routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	reqID := r.Header.Get("X-Request-Id")
+	if reqID == "" || len(reqID) > 128 {
+		reqID = s.ids.New(start)
+	}
+	w.Header().Set("X-Request-Id", reqID)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	info := &requestInfo{id: reqID}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic", "requestId", reqID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeError(rec, notify.Errorf(notify.CodeInternal, "internal error"))
+			}
+		}
+		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", info.route,
+			"status", rec.status, "workspaceId", info.workspace, "ms", s.now().Sub(start).Milliseconds())
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(rec, r)
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := s.mux.Handler(r2); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed here"}})
+		return
+	}
+	writeError(w, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+}
+
+type requestInfoKey struct{}
+
+type requestInfo struct {
+	id, route, workspace string
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying an already authenticated key, as
+// the api Lambda does with what the API Gateway authorizer verified. A
+// request whose context carries one skips the key lookup.
+func WithPrincipal(ctx context.Context, k notify.APIKey) context.Context {
+	return context.WithValue(ctx, principalKey{}, k)
+}
+
+func (s *Server) endpoint(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+		if info != nil {
+			info.route = rt.pattern
+		}
+		var key notify.APIKey
+		if !rt.public {
+			var err error
+			key, err = s.authenticate(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if info != nil {
+				info.workspace = key.WorkspaceID
+			}
+			if !key.Allows(rt.scope) {
+				s.fail(w, r, notify.Errorf(notify.CodeForbidden, "this key lacks the %q scope", rt.scope))
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if err := rt.handle(w, r, key); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (notify.APIKey, error) {
+	if k, ok := r.Context().Value(principalKey{}).(notify.APIKey); ok && k.WorkspaceID != "" {
+		return k, nil
+	}
+	return apikey.Authenticate(r.Context(), s.store, r.Header.Get("Authorization"))
+}
+
+// fail writes err as the API's error shape; errors without a code are
+// logged and reported as "internal" with no details.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *notify.Error
+	if !errors.As(err, &e) {
+		reqID := ""
+		if info, _ := r.Context().Value(requestInfoKey{}).(*requestInfo); info != nil {
+			reqID = info.id
+		}
+		s.log.Error("internal error", "requestId", reqID, "err", err.Error())
+		e = notify.Errorf(notify.CodeInternal, "internal error")
+	}
+	writeError(w, e)
+}
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	notify.CodeUnauthorized:     http.StatusUnauthorized,
+	notify.CodeForbidden:        http.StatusForbidden,
+	notify.CodeNotFound:         http.StatusNotFound,
+	notify.CodeConflict:         http.StatusConflict,
+	notify.CodeAudienceChanged:  http.StatusConflict,
+	notify.CodeIdempotencyReuse: http.StatusConflict,
+	notify.CodeValidation:       http.StatusUnprocessableEntity,
+	notify.CodeBadRequest:       http.StatusBadRequest,
+	notify.CodePayloadTooLarge:  http.StatusRequestEntityTooLarge,
+	notify.CodeRateLimited:      http.StatusTooManyRequests,
+	notify.CodeNotConfigured:    http.StatusServiceUnavailable,
+	notify.CodeInternal:         http.StatusInternalServerError,
+}
+
+type errorDetail struct {
+	Code    string              `json:"code"`
+	Message string              `json:"message"`
+	Details []notify.FieldError `json:"details,omitempty"`
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, e *notify.Error) {
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Details: e.Details}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// readBody reads the whole body within the size limit.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, notify.Errorf(notify.CodePayloadTooLarge, "request body exceeds %d bytes", mbe.Limit)
+	}
+	if err != nil {
+		return nil, notify.Errorf(notify.CodeBadRequest, "read body: %v", err)
+	}
+	return b, nil
+}
+
+// decode reads a JSON object into v: malformed JSON is 400, well-formed JSON
+// with unknown fields or wrong types is 422 naming the field, too large 413.
+func decode(r *http.Request, v any) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(b, v)
+}
+
+func decodeBytes(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return notify.Errorf(notify.CodeBadRequest, "request body is empty: a JSON object is required")
+	}
+	if !json.Valid(b) {
+		return notify.Errorf(notify.CodeBadRequest, "request body is not valid JSON")
+	}
+	if t := bytes.TrimSpace(b); t[0] != '{' {
+		return notify.Invalid(notify.FieldError{Field: "body", Problem: "must be a JSON object"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return notify.Invalid(notify.FieldError{Field: field, Problem: "must be " + jsonKind(te.Type.String())})
+		}
+		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+			field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+			return notify.Invalid(notify.FieldError{Field: field, Problem: "unknown field"})
+		}
+		return notify.Invalid(notify.FieldError{Field: "body", Problem: err.Error()})
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		if strings.HasPrefix(goType, "[]") {
+			return "an array"
+		}
+		return "an object"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case goType == "string" || strings.HasSuffix(goType, "Channel") || strings.HasSuffix(goType, "Scope"):
+		return "a string"
+	case goType == "bool":
+		return "a boolean"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	}
+	return "of type " + goType
+}
+
+// page reads ?limit= and ?cursor=.
+func page(r *http.Request) (notify.Page, error) {
+	p := notify.Page{Limit: notify.DefaultPageSize, Cursor: r.URL.Query().Get("cursor")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > notify.MaxPageSize {
+			return p, notify.Invalid(notify.FieldError{Field: "limit", Problem: fmt.Sprintf("must be an integer from 1 to %d", notify.MaxPageSize)})
+		}
+		p.Limit = n
+	}
+	if len(p.Cursor) > 4096 {
+		return p, notify.Invalid(notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
+	}
+	return p, nil
+}
+
+// listBody is the shape of every list answer.
+type listBody[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+func writeList[T any](w http.ResponseWriter, items []T, next string) {
+	if items == nil {
+		items = []T{}
+	}
+	writeJSON(w, http.StatusOK, listBody[T]{Items: items, NextCursor: next})
+}
+
+// cursorError turns an adapter's complaint about a cursor into a 422.
+func cursorError(err error) error {
+	if notify.IsCode(err, notify.CodeValidation) || notify.IsCode(err, notify.CodeBadRequest) {
+		return notify.Invalid(notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
+	}
+	return err
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(openapiDoc)
+	return err
+}

@@ -1,0 +1,194 @@
+// Package render fills {{variables}} in message text and picks the language
+// variation of a template for a recipient.
+package render
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// varPattern matches {{name}}, {{ name }}, {{attributes.plan}} and the
+// numbered WhatsApp parameters {{1}}.
+var varPattern = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*\}\}`)
+
+// Variables returns the distinct variable names used in texts, sorted.
+func Variables(texts ...string) []string {
+	seen := map[string]bool{}
+	vars := []string{}
+	for _, text := range texts {
+		for _, m := range varPattern.FindAllStringSubmatch(text, -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				vars = append(vars, m[1])
+			}
+		}
+	}
+	sort.Strings(vars)
+	return vars
+}
+
+// TemplateVariables returns the variables of every text of t, including its
+// variations and email parts.
+func TemplateVariables(t notify.Template) []string {
+	texts := []string{t.Title, t.Body}
+	if t.Email != nil {
+		texts = append(texts, t.Email.Subject, t.Email.HTML)
+	}
+	for _, v := range t.Variations {
+		texts = append(texts, v.Title, v.Body)
+	}
+	return Variables(texts...)
+}
+
+// Text replaces every {{variable}} of text found in vars. Missing variables
+// are left out of the result and reported, in order of first use.
+func Text(text string, vars map[string]string) (string, []string) {
+	var missing []string
+	out := varPattern.ReplaceAllStringFunc(text, func(m string) string {
+		name := varPattern.FindStringSubmatch(m)[1]
+		if v, ok := vars[name]; ok {
+			return v
+		}
+		missing = append(missing, name)
+		return ""
+	})
+	return out, missing
+}
+
+// Message is a template rendered for one recipient.
+type Message struct {
+	Title   string
+	Body    string
+	Route   string
+	Subject string
+	HTML    string
+	// Language is the variation used ("" for the template's default text).
+	Language string
+}
+
+// DefaultRoute is where a push opens when no route is given: the app's home.
+const DefaultRoute = "home"
+
+// Render renders t in the best variation for language with vars. Missing
+// lists every variable that vars lacks, without duplicates.
+func Render(t notify.Template, language string, vars map[string]string) (Message, []string) {
+	title, body := t.Title, t.Body
+	lang := Variation(t, language)
+	if lang != "" {
+		v := t.Variations[lang]
+		if v.Title != "" {
+			title = v.Title
+		}
+		body = v.Body
+	}
+	var m Message
+	var missing, miss []string
+	m.Language = lang
+	m.Title, miss = Text(title, vars)
+	missing = append(missing, miss...)
+	m.Body, miss = Text(body, vars)
+	missing = append(missing, miss...)
+	m.Route = t.Route
+	if m.Route == "" {
+		m.Route = DefaultRoute
+	}
+	if t.Email != nil {
+		m.Subject, miss = Text(t.Email.Subject, vars)
+		missing = append(missing, miss...)
+		m.HTML, miss = Text(t.Email.HTML, vars)
+		missing = append(missing, miss...)
+	}
+	if m.Subject == "" {
+		m.Subject = m.Title
+	}
+	return m, dedupe(missing)
+}
+
+// Variation returns the key of t.Variations that best fits a BCP 47
+// language: the exact tag (any case), then its base language ("es" for
+// "es-MX"), then a variation of the same base ("es-ES" for "es-MX"); "" when
+// none fits and the default text applies.
+func Variation(t notify.Template, language string) string {
+	if language == "" || len(t.Variations) == 0 {
+		return ""
+	}
+	lang := strings.ToLower(language)
+	base, _, _ := strings.Cut(lang, "-")
+	var sameBase []string
+	for k := range t.Variations {
+		lk := strings.ToLower(k)
+		if lk == lang {
+			return k
+		}
+		if kb, _, _ := strings.Cut(lk, "-"); kb == base {
+			sameBase = append(sameBase, k)
+		}
+	}
+	sort.Strings(sameBase)
+	for _, k := range sameBase {
+		if strings.EqualFold(k, base) {
+			return k
+		}
+	}
+	if len(sameBase) > 0 {
+		return sameBase[0]
+	}
+	return ""
+}
+
+// UserVariables are the variables a user provides to every message: id,
+// name, email, phone, language, status, type, and each attribute both by its
+// own name and as attributes.<name>. Attributes never shadow the profile.
+func UserVariables(u notify.User) map[string]string {
+	vars := make(map[string]string, 8+2*len(u.Attributes))
+	for k, v := range u.Attributes {
+		vars[k] = v
+		vars["attributes."+k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			vars[k] = v
+		}
+	}
+	vars["id"] = u.ID
+	set("name", u.Name)
+	set("email", u.Email)
+	set("phone", u.Phone)
+	set("language", u.Language)
+	set("status", u.Status)
+	set("type", u.Type)
+	return vars
+}
+
+// Merge layers variable maps: later maps win.
+func Merge(layers ...map[string]string) map[string]string {
+	n := 0
+	for _, l := range layers {
+		n += len(l)
+	}
+	out := make(map[string]string, n)
+	for _, l := range layers {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func dedupe(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}

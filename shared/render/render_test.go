@@ -1,0 +1,84 @@
+package render
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+func TestVariables(t *testing.T) {
+	got := Variables("Hi {{ name }}", "{{offer}} off for {{name}}, plan {{attributes.plan}} {{1}} {{ bad var }}")
+	want := []string{"1", "attributes.plan", "name", "offer"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Variables mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestText(t *testing.T) {
+	tests := []struct {
+		text        string
+		vars        map[string]string
+		want        string
+		wantMissing []string
+	}{
+		{"Hi {{name}}", map[string]string{"name": "Ana"}, "Hi Ana", nil},
+		{"Hi {{ name }}!", map[string]string{"name": "Ana"}, "Hi Ana!", nil},
+		{"{{a}}{{b}}{{a}}", map[string]string{"b": "x"}, "x", []string{"a", "a"}},
+		{"no vars", nil, "no vars", nil},
+		{"{{v}}", map[string]string{"v": "{{name}}"}, "{{name}}", nil}, // values are not re-rendered
+	}
+	for _, tt := range tests {
+		got, missing := Text(tt.text, tt.vars)
+		if got != tt.want || !cmp.Equal(missing, tt.wantMissing) {
+			t.Errorf("Text(%q) = %q, %v; want %q, %v", tt.text, got, missing, tt.want, tt.wantMissing)
+		}
+	}
+}
+
+func TestRenderVariation(t *testing.T) {
+	tpl := notify.Template{
+		Title: "Save energy", Body: "Hi {{name}}, {{offer}} off",
+		Variations: map[string]notify.Variation{
+			"es":    {Title: "Ahorra", Body: "Hola {{name}}, {{offer}} de descuento"},
+			"pt-BR": {Body: "Olá {{name}}"},
+		},
+	}
+	tests := []struct {
+		lang      string
+		wantTitle string
+		wantBody  string
+		wantLang  string
+	}{
+		{"es-MX", "Ahorra", "Hola Ana, 10% de descuento", "es"},
+		{"ES", "Ahorra", "Hola Ana, 10% de descuento", "es"},
+		{"pt-PT", "Save energy", "Olá Ana", "pt-BR"},
+		{"pl", "Save energy", "Hi Ana, 10% off", ""},
+		{"", "Save energy", "Hi Ana, 10% off", ""},
+	}
+	for _, tt := range tests {
+		m, missing := Render(tpl, tt.lang, map[string]string{"name": "Ana", "offer": "10%"})
+		if m.Title != tt.wantTitle || m.Body != tt.wantBody || m.Language != tt.wantLang || len(missing) != 0 {
+			t.Errorf("Render(lang %q) = %q/%q/%q missing %v; want %q/%q/%q", tt.lang, m.Title, m.Body, m.Language, missing, tt.wantTitle, tt.wantBody, tt.wantLang)
+		}
+		if m.Route != DefaultRoute {
+			t.Errorf("Render route = %q, want %q", m.Route, DefaultRoute)
+		}
+	}
+	_, missing := Render(tpl, "", map[string]string{})
+	if diff := cmp.Diff([]string{"name", "offer"}, missing); diff != "" {
+		t.Errorf("Render missing (-want +got):\n%s", diff)
+	}
+}
+
+func TestUserVariables(t *testing.T) {
+	u := notify.User{ID: "c1", Name: "Ana", Attributes: map[string]string{"plan": "solar", "name": "shadow"}}
+	vars := UserVariables(u)
+	if vars["name"] != "Ana" || vars["plan"] != "solar" || vars["attributes.plan"] != "solar" || vars["id"] != "c1" {
+		t.Errorf("UserVariables = %v", vars)
+	}
+	merged := Merge(map[string]string{"name": "Customer", "offer": "5%"}, vars, map[string]string{"offer": "10%"})
+	if merged["name"] != "Ana" || merged["offer"] != "10%" {
+		t.Errorf("Merge = %v, want name Ana (user over default) and offer 10%% (recipient over all)", merged)
+	}
+}
