@@ -29,7 +29,7 @@ type Config struct {
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
 	DefaultRegion  string        // HERALD_DEFAULT_REGION: region for phones without +, e.g. ES
-	MaxBodyBytes   int64         // HERALD_MAX_BODY_BYTES, default 1 MiB
+	MaxBodyBytes   int64         // HERALD_MAX_BODY_BYTES, default 5 MiB
 	VisibilityTime time.Duration // HERALD_VISIBILITY_TIMEOUT (local queue), default 30s
 	MaxReceives    int           // HERALD_MAX_RECEIVES (local queue) before dead letter, default 5
 }
@@ -57,7 +57,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MaxReceives, err = intVar(getenv, "HERALD_MAX_RECEIVES", 5, 1, 1000); err != nil {
 		return c, err
 	}
-	mb, err := intVar(getenv, "HERALD_MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
+	mb, err := intVar(getenv, "HERALD_MAX_BODY_BYTES", 5<<20, 1024, 6<<20)
 	if err != nil {
 		return c, err
 	}

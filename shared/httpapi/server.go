@@ -38,7 +38,8 @@ type Outbox interface {
 
 // Config holds the API's limits and settings.
 type Config struct {
-	// MaxBodyBytes bounds a request body (default 1 MiB); larger → 413.
+	// MaxBodyBytes bounds a request body (default 5 MiB: 10,000 user ids of
+	// 128 characters fit, and it stays under Lambda's 6 MB payload); larger → 413.
 	MaxBodyBytes int64
 	// MaxListRecipients bounds userIds and addresses of one send (10,000).
 	MaxListRecipients int
@@ -80,7 +81,7 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Config.MaxBodyBytes <= 0 {
-		o.Config.MaxBodyBytes = 1 << 20
+		o.Config.MaxBodyBytes = 5 << 20
 	}
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
