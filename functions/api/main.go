@@ -37,5 +37,5 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	queue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
 	api := httpapi.New(store, queue, httpapi.Options{Log: log, Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion}})
-	lambda.Start(newHandler(api))
+	lambda.Start(httpapi.LambdaHandler(api))
 }

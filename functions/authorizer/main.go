@@ -11,6 +11,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
 )
@@ -29,6 +30,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "aws config:", err)
 		os.Exit(1)
 	}
-	h := &handler{keys: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), log: cfg.Logger(os.Stdout)}
-	lambda.Start(h.Handle)
+	a := &apikey.Authorizer{Keys: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Log: cfg.Logger(os.Stdout)}
+	lambda.Start(a.Handle)
 }

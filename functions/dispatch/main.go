@@ -40,5 +40,5 @@ func main() {
 	sb := channel.NewSandbox(log)
 	senders := dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}
 	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})
-	lambda.Start(newHandler(d, log).Handle)
+	lambda.Start(d.HandleSQS)
 }

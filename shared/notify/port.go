@@ -107,9 +107,14 @@ type Store interface {
 	// AddNotificationCounts adds delta to the counts atomically and returns
 	// the updated notification.
 	AddNotificationCounts(ctx context.Context, workspaceID, id string, delta Counts) (Notification, error)
+	// ApplyCounts adds the delta of every part whose marker was not applied
+	// before, and remembers the markers: applying the same part twice counts
+	// it once. Returns the updated notification.
+	ApplyCounts(ctx context.Context, workspaceID, id string, parts []CountPart) (Notification, error)
 
 	// RecordDeliveries inserts each delivery unless one with the same
 	// (workspace, notification, key) exists; created[i] says which were new.
+	// Chunk is stored with the delivery (GetDeliveries returns it).
 	// It is the dedupe that keeps a recipient from being counted twice.
 	RecordDeliveries(ctx context.Context, ds []Delivery) (created []bool, err error)
 	// GetDeliveries returns the deliveries that exist among keys, by key.

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"context"
@@ -9,24 +9,22 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-// newHandler adapts API Gateway HTTP API events to the API's net/http
-// handler. The gateway's Lambda authorizer has already checked the key and
-// put the key's workspace and scopes in the request context; the handler
-// trusts that instead of reading the key again.
-func newHandler(api http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	adapter := httpadapter.NewV2(withAuthorizerContext(api))
-	return adapter.ProxyWithContext
+// LambdaHandler adapts API Gateway HTTP API events (payload 2.0) to api with
+// aws-lambda-go-api-proxy. The gateway's Lambda authorizer has already
+// checked the key and put its workspace and scopes in the request context;
+// the handler trusts that instead of reading the key again.
+func LambdaHandler(api http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpadapter.NewV2(withAuthorizerContext(api)).ProxyWithContext
 }
 
 func withAuthorizerContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
 			if k, ok := principalOf(rc); ok {
-				r = r.WithContext(httpapi.WithPrincipal(r.Context(), k))
+				r = r.WithContext(WithPrincipal(r.Context(), k))
 			}
 			if rc.RequestID != "" && r.Header.Get("X-Request-Id") == "" {
 				r.Header.Set("X-Request-Id", rc.RequestID)
@@ -36,7 +34,7 @@ func withAuthorizerContext(next http.Handler) http.Handler {
 	})
 }
 
-// principalOf reads the context the authorizer function returns.
+// principalOf reads the context the authorizer returns (see apikey.Authorizer).
 func principalOf(rc events.APIGatewayV2HTTPRequestContext) (notify.APIKey, bool) {
 	if rc.Authorizer == nil || rc.Authorizer.Lambda == nil {
 		return notify.APIKey{}, false

@@ -1,4 +1,4 @@
-package main
+package apikey
 
 import (
 	"context"
@@ -7,30 +7,32 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-type handler struct {
-	keys apikey.Getter
-	log  *slog.Logger
+// Authorizer is the API Gateway HTTP API Lambda authorizer (REQUEST type,
+// payload 2.0, simple responses). The gateway caches its answer per key, so
+// most requests reach the API with the key already checked.
+type Authorizer struct {
+	Keys Getter
+	Log  *slog.Logger
 }
 
-// Handle answers an HTTP API REQUEST authorizer event (payload 2.0, simple
-// responses). A wrong key is a plain deny (401 at the gateway); a store
-// error is returned so the gateway answers 500 rather than caching a deny.
-func (h *handler) Handle(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+// Handle answers one authorizer event. A wrong key is a plain deny (401 at
+// the gateway); a store error is returned, so the gateway answers 500
+// rather than caching a deny.
+func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	header := ev.Headers["authorization"]
 	if header == "" && len(ev.IdentitySource) > 0 {
 		header = ev.IdentitySource[0]
 	}
-	k, err := apikey.Authenticate(ctx, h.keys, header)
+	k, err := Authenticate(ctx, a.Keys, header)
 	if notify.IsCode(err, notify.CodeUnauthorized) {
-		h.log.Info("deny", "requestId", ev.RequestContext.RequestID)
+		a.Log.Info("deny", "requestId", ev.RequestContext.RequestID)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
 	}
 	if err != nil {
-		h.log.Error("authorize", "requestId", ev.RequestContext.RequestID, "err", err.Error())
+		a.Log.Error("authorize", "requestId", ev.RequestContext.RequestID, "err", err.Error())
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
 	scopes := make([]string, len(k.Scopes))

@@ -1,0 +1,112 @@
+# Herald — developer and CI entry points. `make` lists the targets.
+#
+# Every folder under functions/ is one Lambda function: functions/<name> is
+# built to build/<name>/bootstrap by `make build`, and SAM builds its
+# <Name>Function (template.yaml, BuildMethod makefile) through the generated
+# build-<Name>Function target. A new function needs no change here.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+GO ?= go
+TOOLS_DIR := $(CURDIR)/.tools
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+SAM := $(TOOLS_DIR)/venv/bin/sam
+
+# Lambda builds: static arm64 binaries for provided.al2023. lambda.norpc drops
+# the legacy net/rpc entry point the provided runtimes never use.
+LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# A zipped function may be 50 MB; a bootstrap over 20 MiB means something
+# heavy crept into the dependency graph.
+MAX_BOOTSTRAP_BYTES := 20971520
+
+FUNCTIONS := $(patsubst functions/%/,%,$(wildcard functions/*/))
+
+# ucfirst: api → Api (folder name → SAM logical id prefix).
+ucfirst = $(shell printf '%s' '$(1)' | awk '{ print toupper(substr($$0, 1, 1)) substr($$0, 2) }')
+
+# lambda_build: $(1) function folder, $(2) output file.
+define lambda_build
+$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(2) ./functions/$(1)
+endef
+
+.PHONY: help
+help: ## List the targets
+	@echo "usage: make <target>"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
+	@echo
+	@echo "functions: $(or $(FUNCTIONS),none yet)"
+
+.PHONY: run
+run: ## Run Herald locally (HERALD_ADDR, HERALD_DATA_DIR are read from the environment)
+	$(GO) run ./infra/local
+
+.PHONY: build
+build: ## Build every function to build/<fn>/bootstrap (linux/arm64); fail over 20 MiB
+	@if [ -z "$(FUNCTIONS)" ]; then echo "no functions under functions/" >&2; exit 1; fi
+	@for fn in $(FUNCTIONS); do \
+		echo "build $$fn"; \
+		$(call lambda_build,$$fn,build/$$fn/bootstrap); \
+	done
+	@status=0; for fn in $(FUNCTIONS); do \
+		size=$$(wc -c <build/$$fn/bootstrap); \
+		printf '  %-12s %6.1f MiB\n' "$$fn" "$$(awk "BEGIN { print $$size / 1048576 }")"; \
+		if [ "$$size" -gt $(MAX_BOOTSTRAP_BYTES) ]; then \
+			echo "build/$$fn/bootstrap is $$size bytes, over the $(MAX_BOOTSTRAP_BYTES)-byte limit" >&2; status=1; \
+		fi; \
+	done; exit $$status
+
+# sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with
+# ARTIFACTS_DIR set; one target per folder under functions/.
+define sam_build_target
+.PHONY: build-$(call ucfirst,$(1))Function
+build-$(call ucfirst,$(1))Function:
+	@test -n "$$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	$(call lambda_build,$(1),$$(ARTIFACTS_DIR)/bootstrap)
+endef
+$(foreach fn,$(FUNCTIONS),$(eval $(call sam_build_target,$(fn))))
+
+.PHONY: lint
+lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
+	@unformatted="$$(find . -type d \( -name '.?*' -o -name testdata -o -name build -o -name node_modules \) -prune \
+		-o -type f -name '*.go' -print | xargs -r gofmt -l)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+.PHONY: tools
+tools: ## Install aws-sam-cli and cfn-lint into .tools/venv
+	infra/tools.sh
+
+.PHONY: test
+test: tools lint ## Everything CI runs: lint, unit + emulator tests, sam validate/build, schemathesis
+	infra/test.sh
+
+.PHONY: bench
+bench: ## Benchmarks (figures only, nothing asserted)
+	$(GO) run ./infra/bench
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: invoke
+invoke: ## Run a handler in process on a sample event: make invoke FN=api EVENT=events/api-health.json
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FN=<function> EVENT=<file>   e.g. make invoke FN=api EVENT=events/api-health.json" >&2; \
+		echo "functions: $(FUNCTIONS)" >&2; exit 2; \
+	fi
+	$(GO) run ./infra/invoke -fn '$(FN)' -event '$(EVENT)'
+
+.PHONY: validate
+validate: tools ## sam validate --lint (cfn-lint included)
+	SAM_CLI_TELEMETRY=0 AWS_REGION=$${AWS_REGION:-us-east-1} $(SAM) validate --lint
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps .tools)
+	rm -rf build .aws-sam

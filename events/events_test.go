@@ -1,0 +1,271 @@
+// Package events_test guards the sample events in this folder: each file must
+// decode, with no field the aws-lambda-go type does not know, into the event
+// type its function receives, and agree with itself (lengths, checksums,
+// times, ARNs) the way events AWS delivers do. The function tests and
+// `make invoke` feed these same files to the handlers.
+package events_test
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// decodeStrict decodes the JSON in data into v, failing on fields v does not
+// have and on anything after the first value.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the first JSON value")
+	}
+	return nil
+}
+
+func decodeFile(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeStrict(data, v); err != nil {
+		t.Fatalf("decode %s into %T: %v", name, v, err)
+	}
+}
+
+// checkContext checks what every API Gateway HTTP API request context
+// carries: the $default stage, and a time that says the same as timeEpoch.
+func checkContext(t *testing.T, rc events.APIGatewayV2HTTPRequestContext) {
+	t.Helper()
+	if rc.Stage != "$default" {
+		t.Errorf("requestContext.stage = %q, want $default", rc.Stage)
+	}
+	if rc.RequestID == "" || rc.AccountID == "" || rc.APIID == "" {
+		t.Errorf("requestContext requestId/accountId/apiId = %q/%q/%q, want all set", rc.RequestID, rc.AccountID, rc.APIID)
+	}
+	if want := rc.APIID + ".execute-api."; !strings.HasPrefix(rc.DomainName, want) {
+		t.Errorf("requestContext.domainName = %q, want prefix %q", rc.DomainName, want)
+	}
+	at, err := time.Parse("02/Jan/2006:15:04:05 -0700", rc.Time)
+	if err != nil {
+		t.Fatalf("requestContext.time: %v", err)
+	}
+	if got, want := at.Unix(), rc.TimeEpoch/1000; got != want {
+		t.Errorf("requestContext.time %q is %d s, timeEpoch %d is %d s", rc.Time, got, rc.TimeEpoch, want)
+	}
+	if rc.HTTP.Protocol == "" || rc.HTTP.SourceIP == "" || rc.HTTP.UserAgent == "" {
+		t.Errorf("requestContext.http = %+v, want protocol, sourceIp and userAgent", rc.HTTP)
+	}
+}
+
+func TestAPIHealth(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	decodeFile(t, "api-health.json", &req)
+
+	if req.Version != "2.0" {
+		t.Errorf("version = %q, want 2.0", req.Version)
+	}
+	if req.RouteKey != "GET /v1/health" || req.RequestContext.RouteKey != req.RouteKey {
+		t.Errorf("routeKey = %q, requestContext.routeKey = %q, want GET /v1/health", req.RouteKey, req.RequestContext.RouteKey)
+	}
+	if req.RawPath != "/v1/health" || req.RequestContext.HTTP.Path != req.RawPath || req.RequestContext.HTTP.Method != "GET" {
+		t.Errorf("rawPath = %q, http = %+v, want GET /v1/health", req.RawPath, req.RequestContext.HTTP)
+	}
+	// The route has Auth: NONE: the authorizer never ran.
+	if req.RequestContext.Authorizer != nil {
+		t.Errorf("requestContext.authorizer = %+v, want none on a public route", req.RequestContext.Authorizer)
+	}
+	if _, ok := req.Headers["authorization"]; ok {
+		t.Error("headers carry authorization; the health check sends none")
+	}
+	if req.Body != "" || req.IsBase64Encoded {
+		t.Errorf("body = %q, isBase64Encoded = %v, want an empty GET", req.Body, req.IsBase64Encoded)
+	}
+	checkContext(t, req.RequestContext)
+}
+
+// sendBody is the part of POST /v1/notifications the sample uses.
+type sendBody struct {
+	Channel string `json:"channel"`
+	Content struct {
+		Title string `json:"title"`
+		Body  string `json:"body"`
+	} `json:"content"`
+	Audience struct {
+		UserIDs []string `json:"userIds"`
+	} `json:"audience"`
+}
+
+func TestAPISendNotification(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	decodeFile(t, "api-send-notification.json", &req)
+
+	if req.Version != "2.0" {
+		t.Errorf("version = %q, want 2.0", req.Version)
+	}
+	if req.RouteKey != "ANY /v1/{proxy+}" || req.RequestContext.RouteKey != req.RouteKey {
+		t.Errorf("routeKey = %q, requestContext.routeKey = %q, want ANY /v1/{proxy+}", req.RouteKey, req.RequestContext.RouteKey)
+	}
+	if got := req.RequestContext.HTTP.Method + " " + req.RawPath; got != "POST /v1/notifications" {
+		t.Errorf("method and rawPath = %q, want POST /v1/notifications", got)
+	}
+	if req.RequestContext.HTTP.Path != req.RawPath || "/v1/"+req.PathParameters["proxy"] != req.RawPath {
+		t.Errorf("http.path = %q, pathParameters.proxy = %q, want both to name rawPath %q", req.RequestContext.HTTP.Path, req.PathParameters["proxy"], req.RawPath)
+	}
+	// HTTP APIs deliver header names in lower case.
+	for name := range req.Headers {
+		if name != strings.ToLower(name) {
+			t.Errorf("header %q is not lower case", name)
+		}
+	}
+	if got := req.Headers["authorization"]; got != "Bearer hk_example" {
+		t.Errorf("authorization = %q, want Bearer hk_example", got)
+	}
+	if got, want := req.Headers["content-length"], strconv.Itoa(len(req.Body)); got != want {
+		t.Errorf("content-length = %s, body is %s bytes", got, want)
+	}
+
+	// What AuthorizerFunction returned as context, as API Gateway passes it on.
+	if req.RequestContext.Authorizer == nil {
+		t.Fatal("requestContext.authorizer missing; the route is authorized")
+	}
+	wantLambda := map[string]any{"workspaceId": "ws_example", "keyId": "key_example", "scopes": "send,read"}
+	if diff := cmp.Diff(wantLambda, req.RequestContext.Authorizer.Lambda); diff != "" {
+		t.Errorf("requestContext.authorizer.lambda mismatch (-want +got):\n%s", diff)
+	}
+	checkContext(t, req.RequestContext)
+
+	if req.IsBase64Encoded {
+		t.Fatal("isBase64Encoded = true, want a plain JSON body")
+	}
+	var got sendBody
+	if err := decodeStrict([]byte(req.Body), &got); err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	var want sendBody
+	want.Channel = "push"
+	want.Content.Title = "Hola"
+	want.Content.Body = "Hola {{name}}"
+	want.Audience.UserIDs = []string{"u1", "u2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("body mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestAuthorizerRequest(t *testing.T) {
+	var req events.APIGatewayV2CustomAuthorizerV2Request
+	decodeFile(t, "authorizer-request.json", &req)
+
+	if req.Version != "2.0" || req.Type != "REQUEST" {
+		t.Errorf("version, type = %q, %q, want 2.0, REQUEST", req.Version, req.Type)
+	}
+	// The template's identity source is $request.header.Authorization.
+	if diff := cmp.Diff([]string{req.Headers["authorization"]}, req.IdentitySource); diff != "" {
+		t.Errorf("identitySource is not the authorization header (-header +identitySource):\n%s", diff)
+	}
+	if got := req.IdentitySource; len(got) != 1 || got[0] != "Bearer hk_example" {
+		t.Errorf("identitySource = %q, want [Bearer hk_example]", got)
+	}
+	if req.RouteKey != "ANY /v1/{proxy+}" {
+		t.Errorf("routeKey = %q, want ANY /v1/{proxy+}", req.RouteKey)
+	}
+	// arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{path}
+	rc := req.RequestContext
+	region := strings.TrimSuffix(strings.TrimPrefix(rc.DomainName, rc.APIID+".execute-api."), ".amazonaws.com")
+	wantArn := "arn:aws:execute-api:" + region + ":" + rc.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + rc.HTTP.Method + req.RawPath
+	if req.RouteArn != wantArn {
+		t.Errorf("routeArn = %q, want %q", req.RouteArn, wantArn)
+	}
+	if rc.Authorizer != nil {
+		t.Errorf("requestContext.authorizer = %+v, want none: the authorizer is what runs", rc.Authorizer)
+	}
+	checkContext(t, rc)
+}
+
+func TestDispatchBatch(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "dispatch-batch.json", &ev)
+
+	if len(ev.Records) != 2 {
+		t.Fatalf("%d records, want 2", len(ev.Records))
+	}
+	seen := map[string]bool{}
+	for i, r := range ev.Records {
+		if r.EventSource != "aws:sqs" {
+			t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
+		}
+		// template.yaml names the queue ${AWS::StackName}-dispatch; samconfig's stack is herald.
+		wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:herald-dispatch"
+		if r.EventSourceARN != wantArn {
+			t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
+		}
+		if len(r.MessageId) != 36 || seen[r.MessageId] {
+			t.Errorf("record %d: messageId = %q, want a UUID unique in the batch", i, r.MessageId)
+		}
+		seen[r.MessageId] = true
+		if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
+			t.Errorf("record %d: receiptHandle = %.12q…, want one like SQS's", i, r.ReceiptHandle)
+		}
+		sum := md5.Sum([]byte(r.Body))
+		if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
+			t.Errorf("record %d: md5OfBody = %s, body's MD5 is %s", i, r.Md5OfBody, got)
+		}
+		for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
+			if n, err := strconv.ParseInt(r.Attributes[name], 10, 64); err != nil || n < 1 {
+				t.Errorf("record %d: attributes.%s = %q, want a positive integer", i, name, r.Attributes[name])
+			}
+		}
+
+		var msg notify.DispatchMessage
+		if err := decodeStrict([]byte(r.Body), &msg); err != nil {
+			t.Fatalf("record %d: body is not a notify.DispatchMessage: %v", i, err)
+		}
+		if msg.WorkspaceID != "ws_example" {
+			t.Errorf("record %d: w = %q, want ws_example", i, msg.WorkspaceID)
+		}
+		if !isULID(msg.NotificationID) {
+			t.Errorf("record %d: n = %q, want a ULID (26 Crockford base32 characters)", i, msg.NotificationID)
+		}
+		if len(msg.Recipients) == 0 || len(msg.Recipients) > notify.RecipientsPerMessage {
+			t.Errorf("record %d: %d recipients, want 1 to %d", i, len(msg.Recipients), notify.RecipientsPerMessage)
+		}
+	}
+
+	var first notify.DispatchMessage
+	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
+		t.Fatal(err)
+	}
+	want := []notify.Recipient{{UserID: "u1"}, {UserID: "u2", Variables: map[string]string{"offer": "10%"}}}
+	if diff := cmp.Diff(want, first.Recipients); diff != "" {
+		t.Errorf("record 0 recipients mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func isULID(s string) bool {
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	if len(s) != 26 || s[0] > '7' { // 128 bits: the first character carries 3
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune(crockford, c) {
+			return false
+		}
+	}
+	return true
+}

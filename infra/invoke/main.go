@@ -1,0 +1,140 @@
+// Command invoke runs one function's Lambda handler in process on a sample
+// event, through the same JSON round trip as the Lambda runtime, against the
+// embedded backends (the local data dir) or the AWS ones (real or emulated,
+// as the AWS SDK's environment says).
+//
+//	go run ./infra/invoke -fn dispatch -event events/dispatch-batch.json
+//	go run ./infra/invoke -fn api -event events/api-health.json -backend aws
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/boltqueue"
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dispatch"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/sqsqueue"
+)
+
+func main() {
+	fn := flag.String("fn", "", "function: api, dispatch or authorizer")
+	event := flag.String("event", "", "event file, e.g. events/api-health.json")
+	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
+	flag.Parse()
+	if err := run(context.Background(), *fn, *event, *backend, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "invoke:", err)
+		os.Exit(1)
+	}
+}
+
+type backends struct {
+	store  notify.Store
+	queue  notify.Queue
+	outbox interface {
+		dispatch.PushSender
+		dispatch.WebPushSender
+		dispatch.SMSSender
+		dispatch.EmailSender
+		dispatch.WhatsAppSender
+	}
+	listOutbox httpapi.Outbox
+	close      func()
+}
+
+func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (backends, error) {
+	switch backend {
+	case "embedded":
+		store, err := boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"))
+		if err != nil {
+			return backends{}, fmt.Errorf("%w (stop `make run` first: the data dir is in use)", err)
+		}
+		queue, err := boltqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), boltqueue.Options{Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives})
+		if err != nil {
+			store.Close()
+			return backends{}, err
+		}
+		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store,
+			close: func() { queue.Close(); store.Close() }}, nil
+	case "aws":
+		if err := cfg.RequireAWS(false); err != nil {
+			return backends{}, err
+		}
+		aws, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return backends{}, err
+		}
+		b := backends{store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), outbox: channel.NewSandbox(log), close: func() {}}
+		if cfg.DispatchQueue != "" {
+			b.queue = sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
+		}
+		return b, nil
+	}
+	return backends{}, fmt.Errorf("-backend %q: want embedded or aws", backend)
+}
+
+func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
+	if fn == "" || eventFile == "" {
+		return fmt.Errorf("usage: invoke -fn api|dispatch|authorizer -event events/<file>.json [-backend embedded|aws]")
+	}
+	payload, err := os.ReadFile(eventFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(stderr)
+	b, err := open(ctx, backend, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+
+	var handler any
+	switch fn {
+	case "api":
+		if b.queue == nil {
+			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
+		}
+		handler = httpapi.LambdaHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log}))
+	case "dispatch":
+		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
+		handler = dispatch.New(b.store, s, dispatch.Options{Log: log}).HandleSQS
+	case "authorizer":
+		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
+	default:
+		return fmt.Errorf("-fn %q: want api, dispatch or authorizer", fn)
+	}
+	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
+	if err != nil {
+		return fmt.Errorf("%s handler: %w", fn, err)
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(out)
+	}
+	_, err = fmt.Fprintln(stdout, pretty.String())
+	return err
+}

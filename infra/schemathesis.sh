@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Property-based API conformance test: Schemathesis generates requests from the
+# server's own OpenAPI document (GET /v1/openapi.json) and checks that every
+# answer is documented, is not a 5xx, has the documented content type and
+# matches the documented schema. Exits non-zero on any failure.
+#
+#   HERALD_BASE_URL=http://127.0.0.1:8089 HERALD_API_KEY=hk_... infra/schemathesis.sh
+#   infra/schemathesis.sh                 # no HERALD_BASE_URL: builds and starts
+#                                         # ./infra/local on a free loopback port
+#                                         # with a fresh data dir, stops it after
+#   infra/schemathesis.sh --report junit  # extra arguments go to `st run`
+#
+# Environment:
+#   HERALD_BASE_URL    server to test; loopback only (127.0.0.0/8, localhost, [::1])
+#   HERALD_API_KEY     an admin key of that server (generated when we start it)
+#   ST_MAX_EXAMPLES    test cases per operation and phase (default 30)
+#   ST_SEED            Hypothesis seed (default 20261121)
+#   ST_WORKERS         concurrent workers (default 1: same seed, same run)
+#   ST_PHASES          default examples,coverage,fuzzing,stateful
+#
+# Schemathesis is installed (pinned) into .tools/venv on first use.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/venv"
+ST_VERSION="4.32.5"
+ST="$VENV/bin/st"
+
+log() { echo "schemathesis.sh: $*" >&2; }
+
+install() {
+	if [ -x "$ST" ] && "$ST" --version 2>/dev/null | grep -q " $ST_VERSION\$"; then
+		return
+	fi
+	log "installing schemathesis $ST_VERSION into $VENV"
+	mkdir -p "$TOOLS"
+	[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
+	"$ST" --version >&2
+}
+
+# loopback_only refuses any base URL that is not on this machine's loopback.
+loopback_only() {
+	local re='^https?://(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\])(:[0-9]+)?/?$'
+	if ! [[ "$1" =~ $re ]]; then
+		log "HERALD_BASE_URL must be a loopback origin such as http://127.0.0.1:8089 (got '$1')"
+		exit 2
+	fi
+}
+
+SERVER_PID=""
+WORKDIR=""
+CONFIG=""
+cleanup() {
+	local rc=$?
+	[ -z "$CONFIG" ] || rm -f "$CONFIG"
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	if [ -n "$WORKDIR" ]; then
+		if [ "$rc" -ne 0 ] && [ -s "$WORKDIR/server.log" ]; then
+			log "last lines of the server log:"
+			tail -n 40 "$WORKDIR/server.log" >&2 || true
+		fi
+		rm -rf "$WORKDIR"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_local builds ./infra/local and runs the binary itself (not `go run`, so
+# the PID we kill is the server's), on a free port with an empty data dir.
+start_local() {
+	WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/herald-st.XXXXXX")"
+	mkdir -p "$WORKDIR/data"
+	log "building ./infra/local"
+	(cd "$ROOT" && go build -o "$WORKDIR/herald-local" ./infra/local)
+	local port
+	port="$(free_port)"
+	HERALD_API_KEY="$(python3 -c 'import base64, secrets; print("hk_" + base64.b32encode(secrets.token_bytes(32)).decode().rstrip("=").lower())')"
+	export HERALD_API_KEY
+	HERALD_BASE_URL="http://127.0.0.1:$port"
+	log "starting the local server on $HERALD_BASE_URL"
+	HERALD_ADDR="127.0.0.1:$port" HERALD_DATA_DIR="$WORKDIR/data" HERALD_API_KEY="$HERALD_API_KEY" \
+		"$WORKDIR/herald-local" >"$WORKDIR/server.log" 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 1 150); do
+		if curl -fsS --max-time 1 "$HERALD_BASE_URL/v1/health" >/dev/null 2>&1; then
+			return
+		fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			log "the local server exited before answering /v1/health"
+			exit 1
+		fi
+		sleep 0.2
+	done
+	log "the local server did not answer /v1/health within 30 s"
+	exit 1
+}
+
+if [ -n "${HERALD_BASE_URL:-}" ]; then
+	loopback_only "${HERALD_BASE_URL%/}"
+	: "${HERALD_API_KEY:?HERALD_API_KEY is required with HERALD_BASE_URL}"
+fi
+install
+if [ -z "${HERALD_BASE_URL:-}" ]; then
+	start_local
+fi
+HERALD_BASE_URL="${HERALD_BASE_URL%/}"
+loopback_only "$HERALD_BASE_URL"
+
+# Our own configuration (not one found around the working directory), with
+# the cross-run cache off: it would write .schemathesis/ into the working
+# directory and feed earlier runs' findings into this one.
+CONFIG="$(mktemp "${TMPDIR:-/tmp}/herald-st-config.XXXXXX")"
+printf '[cache]\nenabled = false\n' >"$CONFIG"
+args=(
+	--url "$HERALD_BASE_URL"
+	--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+	--phases "${ST_PHASES:-examples,coverage,fuzzing,stateful}"
+	--max-examples "${ST_MAX_EXAMPLES:-30}"
+	--seed "${ST_SEED:-20261121}"
+	--workers "${ST_WORKERS:-1}"
+	--generation-database none
+	--max-redirects 0
+	--request-timeout 10
+	--wait-for-schema 30
+	--no-color
+	"$@"
+)
+log "st run $HERALD_BASE_URL/v1/openapi.json --header 'Authorization: Bearer ***' ${args[*]}"
+# Not exec: the EXIT trap must still stop the server we started.
+"$ST" --config-file "$CONFIG" run "$HERALD_BASE_URL/v1/openapi.json" --header "Authorization: Bearer $HERALD_API_KEY" "${args[@]}"

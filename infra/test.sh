@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The body of `make test` after tools and lint: starts the emulators, runs
+# every Go test against them, validates and builds the SAM template, fuzzes
+# the local API with schemathesis, and stops the emulators it started however
+# it ends.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+SAM="$ROOT/.tools/venv/bin/sam"
+export SAM_CLI_TELEMETRY=0
+# sam validate and the SDK need a region even offline; nothing here calls AWS.
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+
+started=()
+cleanup() {
+	local status=$?
+	local i
+	for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+		"${started[i]}" stop || true
+	done
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# step prints a banner and the time each step took, so slow CI runs show where.
+step() {
+	local name=$1
+	shift
+	echo "==> $name" >&2
+	local t=$SECONDS
+	"$@"
+	echo "<== $name ($((SECONDS - t)) s)" >&2
+}
+
+# start_emulator leaves an emulator running by someone else (make run, a
+# second terminal) alone, and stops at the end only the ones it started.
+start_emulator() {
+	local script=$1
+	if "$script" status >/dev/null 2>&1; then
+		echo "$script: already running, leaving it running" >&2
+		return
+	fi
+	started+=("$script")
+	"$script" start
+}
+
+step "start DynamoDB Local" start_emulator infra/dynamodb-local.sh
+step "start SQS emulator" start_emulator infra/sqs-emulator.sh
+
+# 2 cores: one package's tests at a time per core; -race multiplies memory,
+# which DynamoDB Local (~400 MB) shares with us.
+step "go test" env \
+	HERALD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \
+	HERALD_TEST_SQS_ENDPOINT=http://127.0.0.1:5000 \
+	go test -race -count=1 -p "$(nproc 2>/dev/null || echo 2)" -timeout 10m ./...
+
+step "sam validate --lint" "$SAM" validate --lint
+step "sam build" "$SAM" build
+step "schemathesis" infra/schemathesis.sh

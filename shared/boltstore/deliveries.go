@@ -1,0 +1,133 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/heraldhq/herald/shared/notify"
+	bolt "go.etcd.io/bbolt"
+)
+
+// A delivery's value is its status, sep, then its JSON, so listing by status
+// skips the others without decoding them.
+func encodeDelivery(d notify.Delivery) ([]byte, error) {
+	data, err := json.Marshal(deliveryRecord{Delivery: d, Chunk: d.Chunk})
+	if err != nil {
+		return nil, err
+	}
+	v := make([]byte, 0, len(d.Status)+1+len(data))
+	v = append(v, d.Status...)
+	v = append(v, sep)
+	return append(v, data...), nil
+}
+
+func decodeDelivery(v []byte, workspaceID, notificationID, key string) (notify.Delivery, error) {
+	_, data, ok := bytes.Cut(v, []byte{sep})
+	if !ok {
+		return notify.Delivery{}, errors.New("delivery value without status")
+	}
+	var r deliveryRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return notify.Delivery{}, err
+	}
+	d := r.Delivery
+	d.WorkspaceID, d.NotificationID, d.Key, d.Chunk = workspaceID, notificationID, key, r.Chunk
+	return d, nil
+}
+
+// deliveryRecord adds the fields the API never shows.
+type deliveryRecord struct {
+	notify.Delivery
+	Chunk string `json:"chunk,omitempty"`
+}
+
+// RecordDeliveries implements notify.Store in one transaction, shared with
+// concurrent calls.
+func (s *Store) RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]bool, error) {
+	created := make([]bool, len(ds))
+	if len(ds) == 0 {
+		return created, nil
+	}
+	err := s.group.write(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketDeliveries)
+		for i, d := range ds {
+			created[i] = false // a group commit may run this again
+			k := key(d.WorkspaceID, d.NotificationID, d.Key)
+			if b.Get(k) != nil {
+				continue
+			}
+			v, err := encodeDelivery(d)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", d.Key, err)
+			}
+			if err := b.Put(k, v); err != nil {
+				return fmt.Errorf("delivery %s: %w", d.Key, err)
+			}
+			created[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record deliveries of %s: %w", ds[0].NotificationID, err)
+	}
+	return created, nil
+}
+
+// GetDeliveries implements notify.Store in one read transaction.
+func (s *Store) GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]notify.Delivery, error) {
+	found := make(map[string]notify.Delivery, len(keys))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketDeliveries)
+		for _, k := range keys {
+			v := b.Get(key(workspaceID, notificationID, k))
+			if v == nil {
+				continue
+			}
+			d, err := decodeDelivery(v, workspaceID, notificationID, k)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", k, err)
+			}
+			found[k] = d
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get deliveries of %s: %w", notificationID, err)
+	}
+	return found, nil
+}
+
+// ListDeliveries implements notify.Store, in recipient key order. A
+// notification nobody was sent to, or that does not exist, lists nothing.
+func (s *Store) ListDeliveries(ctx context.Context, workspaceID, notificationID string, status notify.DeliveryStatus, p notify.Page) ([]notify.Delivery, string, error) {
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	pg := page{limit: pageLimit(p)}
+	want := append([]byte(status), sep)
+	var list []notify.Delivery
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for k, v := range entries(bucket(tx, bucketDeliveries), prefix(workspaceID, notificationID), after, false) {
+			if status != "" && !bytes.HasPrefix(v, want) {
+				continue
+			}
+			if !pg.take(k) {
+				break
+			}
+			d, err := decodeDelivery(v, workspaceID, notificationID, string(k))
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", k, err)
+			}
+			list = append(list, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list deliveries of %s: %w", notificationID, err)
+	}
+	return list, pg.next(), nil
+}

@@ -1,0 +1,361 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/seal"
+)
+
+var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// recorder is a sender for every channel that remembers what it sent and
+// fails the recipients it is told to.
+type recorder struct {
+	mu        sync.Mutex
+	sent      map[string]int // recipient key → sends
+	texts     map[string]string
+	transient map[string]error
+	permanent map[string]bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{sent: map[string]int{}, texts: map[string]string{}, transient: map[string]error{}, permanent: map[string]bool{}}
+}
+
+func (r *recorder) send(env channel.Envelope, text string) (channel.Receipt, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.transient[env.RecipientKey]; err != nil {
+		return channel.Receipt{}, err
+	}
+	if r.permanent[env.RecipientKey] {
+		return channel.Receipt{}, channel.Permanent("invalid_token", errors.New("bad token"))
+	}
+	r.sent[env.RecipientKey]++
+	r.texts[env.RecipientKey] = text
+	return channel.Receipt{ProviderMessageID: "pm-" + env.RecipientKey}, nil
+}
+
+func (r *recorder) SendPush(_ context.Context, m channel.PushMessage) (channel.Receipt, error) {
+	return r.send(m.Envelope, m.Title+"|"+m.Body+"|"+m.Route)
+}
+func (r *recorder) SendWebPush(_ context.Context, m channel.WebPushMessage) (channel.Receipt, error) {
+	return r.send(m.Envelope, m.Title+"|"+m.Body)
+}
+func (r *recorder) SendSMS(_ context.Context, m channel.SMSMessage) (channel.Receipt, error) {
+	return r.send(m.Envelope, m.To+"|"+m.Text)
+}
+func (r *recorder) SendEmail(_ context.Context, m channel.EmailMessage) (channel.Receipt, error) {
+	return r.send(m.Envelope, m.To+"|"+m.Subject+"|"+m.Text)
+}
+func (r *recorder) SendWhatsApp(_ context.Context, m channel.WhatsAppMessage) (channel.Receipt, error) {
+	text := m.Text
+	if m.Template != nil {
+		text = fmt.Sprint(m.Template.Name, m.Template.Parameters)
+	}
+	return r.send(m.Envelope, m.To+"|"+text)
+}
+
+// flakyCounts fails ApplyCounts a number of times, as a crash between
+// recording deliveries and counting them would.
+type flakyCounts struct {
+	*boltstore.Store
+	fail int
+}
+
+func (f *flakyCounts) ApplyCounts(ctx context.Context, ws, id string, parts []notify.CountPart) (notify.Notification, error) {
+	if f.fail > 0 {
+		f.fail--
+		return notify.Notification{}, errors.New("connection reset")
+	}
+	return f.Store.ApplyCounts(ctx, ws, id, parts)
+}
+
+type fixture struct {
+	t     *testing.T
+	store *boltstore.Store
+	rec   *recorder
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &fixture{t: t, store: s, rec: newRecorder()}
+}
+
+func (f *fixture) dispatcher(store Store) *Dispatcher {
+	senders := Senders{Push: f.rec, WebPush: f.rec, SMS: f.rec, Email: f.rec, WhatsApp: f.rec}
+	return New(store, senders, Options{Now: func() time.Time { return now }, Concurrency: 4})
+}
+
+func (f *fixture) user(u notify.User) {
+	f.t.Helper()
+	u.WorkspaceID = "ws1"
+	if u.PushPermission == "" {
+		u.PushPermission = notify.PermissionAsk
+	}
+	u.SealKey = seal.NewKey()
+	u.CreatedAt, u.UpdatedAt = now, now
+	if _, err := f.store.PutUser(context.Background(), u); err != nil {
+		f.t.Fatal(err)
+	}
+	if len(u.Devices) > 0 || u.PushPermission != notify.PermissionAsk || u.PresenceUntil != nil || !cmp.Equal(u.Preferences, notify.Preferences{}) {
+		if _, err := f.store.UpdateUser(context.Background(), "ws1", u.ID, func(s *notify.User) error {
+			s.Devices, s.PushPermission, s.PresenceUntil, s.Preferences = u.Devices, u.PushPermission, u.PresenceUntil, u.Preferences
+			return nil
+		}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func (f *fixture) notification(id string, ch notify.Channel, content notify.Template, total int) notify.Notification {
+	f.t.Helper()
+	content.Channel = ch
+	n := notify.Notification{WorkspaceID: "ws1", ID: id, Channel: ch, Source: notify.SourceList, Title: content.Title, Body: content.Body,
+		Route: "home", Status: notify.StatusQueued, Counts: notify.Counts{Total: int64(total), Queued: int64(total)},
+		CreatedAt: now, UpdatedAt: now, Content: content, Variables: map[string]string{"offer": "10%"}}
+	if err := f.store.CreateNotification(context.Background(), n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func message(t *testing.T, nid string, chunk int, rs ...notify.Recipient) Message {
+	t.Helper()
+	b, err := json.Marshal(notify.DispatchMessage{WorkspaceID: "ws1", NotificationID: nid, Chunk: fmt.Sprintf("%s:%d", nid, chunk), Recipients: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Message{ID: fmt.Sprint("m", chunk), Body: b}
+}
+
+func (f *fixture) deliveries(nid string) map[string]notify.Delivery {
+	f.t.Helper()
+	out := map[string]notify.Delivery{}
+	p := notify.Page{Limit: 500}
+	for {
+		ds, next, err := f.store.ListDeliveries(context.Background(), "ws1", nid, "", p)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, d := range ds {
+			out[d.Key] = d
+		}
+		if next == "" {
+			return out
+		}
+		p.Cursor = next
+	}
+}
+
+func (f *fixture) counts(nid string) (notify.Counts, notify.Status) {
+	f.t.Helper()
+	n, err := f.store.GetNotification(context.Background(), "ws1", nid)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n.Counts, n.Status
+}
+
+func TestPushRules(t *testing.T) {
+	f := newFixture(t)
+	dev := []notify.Device{{ID: "d1", Kind: notify.DeviceFCM, Token: "t"}}
+	future := now.Add(time.Minute)
+	f.user(notify.User{ID: "ok", Name: "Ana", PushPermission: notify.PermissionAllowed, Devices: dev})
+	f.user(notify.User{ID: "ask", Name: "B", Devices: dev})
+	f.user(notify.User{ID: "blocked", Name: "C", PushPermission: notify.PermissionBlocked, Devices: dev})
+	f.user(notify.User{ID: "nodevice", Name: "D", PushPermission: notify.PermissionAllowed})
+	f.user(notify.User{ID: "optout", Name: "E", PushPermission: notify.PermissionAllowed, Devices: dev, Preferences: notify.Preferences{Channels: map[notify.Channel]bool{notify.ChannelPush: false}}})
+	f.user(notify.User{ID: "inapp", Name: "F", PushPermission: notify.PermissionAllowed, Devices: dev, PresenceUntil: &future})
+	f.user(notify.User{ID: "noname", PushPermission: notify.PermissionAllowed, Devices: dev})
+	f.user(notify.User{ID: "badtoken", Name: "G", PushPermission: notify.PermissionAllowed, Devices: dev})
+	f.rec.permanent["badtoken"] = true
+	n := f.notification("N1", notify.ChannelPush, notify.Template{Title: "Save {{offer}}", Body: "Hi {{name}}"}, 9)
+
+	ids := []string{"ok", "ask", "blocked", "nodevice", "optout", "inapp", "noname", "badtoken", "ghost"}
+	var rs []notify.Recipient
+	for _, id := range ids {
+		rs = append(rs, notify.Recipient{UserID: id})
+	}
+	errs := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, n.ID, 0, rs...)})
+	if errs[0] != nil {
+		t.Fatalf("Handle: %v", errs[0])
+	}
+	type result struct{ Status, Reason string }
+	got := map[string]result{}
+	for k, d := range f.deliveries(n.ID) {
+		got[k] = result{string(d.Status), d.Reason}
+	}
+	want := map[string]result{
+		"ok":       {"sent", ""},
+		"ask":      {"skipped", notify.ReasonNoConsent},
+		"blocked":  {"skipped", notify.ReasonBlocked},
+		"nodevice": {"skipped", notify.ReasonNoDevice},
+		"optout":   {"skipped", notify.ReasonNoConsent},
+		"inapp":    {"skipped", notify.ReasonActiveInApp},
+		"noname":   {"failed", notify.ReasonMissingVariable},
+		"badtoken": {"failed", "invalid_token"},
+		"ghost":    {"skipped", notify.ReasonUnknownUser},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("deliveries (-want +got):\n%s", diff)
+	}
+	if f.rec.texts["ok"] != "Save 10%|Hi Ana|home" {
+		t.Errorf("sent %q, want rendered title, body and the default route", f.rec.texts["ok"])
+	}
+	c, st := f.counts(n.ID)
+	if diff := cmp.Diff(notify.Counts{Total: 9, Sent: 1, Failed: 2, Skipped: 6}, c); diff != "" || st != notify.StatusCompleted {
+		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
+	}
+}
+
+func TestSameBatchTwiceSendsNothingTwice(t *testing.T) {
+	f := newFixture(t)
+	var rs []notify.Recipient
+	for i := 0; i < 150; i++ {
+		id := fmt.Sprintf("u%03d", i)
+		f.user(notify.User{ID: id, Name: id, Email: id + "@example.com"})
+		rs = append(rs, notify.Recipient{UserID: id})
+	}
+	n := f.notification("N2", notify.ChannelEmail, notify.Template{Title: "Bill", Body: "Dear {{name}}"}, 150)
+	batch := []Message{message(t, n.ID, 0, rs[:100]...), message(t, n.ID, 1, rs[100:]...)}
+	d := f.dispatcher(f.store)
+	for i := 0; i < 2; i++ {
+		for j, err := range d.Handle(context.Background(), batch) {
+			if err != nil {
+				t.Fatalf("round %d message %d: %v", i, j, err)
+			}
+		}
+	}
+	for k, c := range f.rec.sent {
+		if c != 1 {
+			t.Errorf("%s sent %d times, want 1", k, c)
+		}
+	}
+	if len(f.rec.sent) != 150 {
+		t.Errorf("sent to %d recipients, want 150", len(f.rec.sent))
+	}
+	c, st := f.counts(n.ID)
+	if diff := cmp.Diff(notify.Counts{Total: 150, Sent: 150}, c); diff != "" || st != notify.StatusCompleted {
+		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
+	}
+	// The address on the delivery is sealed with the user's key.
+	d0 := f.deliveries(n.ID)["u000"]
+	u, _ := f.store.GetUser(context.Background(), "ws1", "u000")
+	if addr, err := seal.Open(u.SealKey, d0.Address); err != nil || addr != "u000@example.com" || !seal.IsSealed(d0.Address) {
+		t.Errorf("delivery address %q opens to %q, %v", d0.Address, addr, err)
+	}
+}
+
+func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
+	f := newFixture(t)
+	var rs []notify.Recipient
+	for _, p := range []string{"+34600000001", "+34600000002", "+34600000003"} {
+		rs = append(rs, notify.Recipient{Address: p, Variables: map[string]string{"code": p[len(p)-1:]}})
+	}
+	n := f.notification("N3", notify.ChannelSMS, notify.Template{Body: "Code {{code}}, {{offer}}"}, 3)
+	f.rec.transient["addr#+34600000002"] = errors.New("503 from provider")
+	store := &flakyCounts{Store: f.store}
+	d := f.dispatcher(store)
+	msg := message(t, n.ID, 0, rs...)
+	if errs := d.Handle(context.Background(), []Message{msg}); errs[0] == nil {
+		t.Fatalf("Handle with a transient error = nil, want the message retried")
+	}
+	if c, _ := f.counts(n.ID); c.Queued != 3 {
+		t.Errorf("counts after a partial chunk = %+v, want nothing counted yet", c)
+	}
+	// The provider recovers, but the counts write fails once (a crash).
+	delete(f.rec.transient, "addr#+34600000002")
+	store.fail = 1
+	if errs := d.Handle(context.Background(), []Message{msg}); errs[0] == nil {
+		t.Fatalf("Handle with failing counts = nil, want retry")
+	}
+	if errs := d.Handle(context.Background(), []Message{msg}); errs[0] != nil {
+		t.Fatalf("final retry: %v", errs[0])
+	}
+	if errs := d.Handle(context.Background(), []Message{msg}); errs[0] != nil {
+		t.Fatalf("redelivery after success: %v", errs[0])
+	}
+	if diff := cmp.Diff(map[string]int{"addr#+34600000001": 1, "addr#+34600000002": 1, "addr#+34600000003": 1}, f.rec.sent); diff != "" {
+		t.Errorf("sends (-want +got):\n%s", diff)
+	}
+	if f.rec.texts["addr#+34600000003"] != "+34600000003|Code 3, 10%" {
+		t.Errorf("text = %q, want recipient and notification variables", f.rec.texts["addr#+34600000003"])
+	}
+	c, st := f.counts(n.ID)
+	if diff := cmp.Diff(notify.Counts{Total: 3, Sent: 3}, c); diff != "" || st != notify.StatusCompleted {
+		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
+	}
+}
+
+func TestCancelledSkipsTheRest(t *testing.T) {
+	f := newFixture(t)
+	n := f.notification("N4", notify.ChannelSMS, notify.Template{Body: "Hi"}, 2)
+	if _, err := f.store.SetNotificationStatus(context.Background(), "ws1", n.ID, notify.StatusCancelled); err != nil {
+		t.Fatal(err)
+	}
+	errs := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{Address: "+34600000001"}, notify.Recipient{Address: "+34600000002"})})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if len(f.rec.sent) != 0 {
+		t.Errorf("a cancelled notification sent %v", f.rec.sent)
+	}
+	c, st := f.counts(n.ID)
+	if diff := cmp.Diff(notify.Counts{Total: 2, Skipped: 2}, c); diff != "" || st != notify.StatusCancelled {
+		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
+	}
+	for _, d := range f.deliveries(n.ID) {
+		if d.Reason != notify.ReasonCancelled {
+			t.Errorf("delivery %s reason %q, want cancelled", d.Key, d.Reason)
+		}
+	}
+}
+
+func TestWhatsAppTemplateAndWindow(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "w1", Name: "Ana", Phone: "+34600000001"})
+	n := f.notification("N5", notify.ChannelWhatsApp, notify.Template{Body: "x", WhatsApp: &notify.WhatsAppTemplate{Name: "bill_due", Language: "es", Category: "utility", Parameters: []string{"name", "offer"}}}, 1)
+	free := f.notification("N6", notify.ChannelWhatsApp, notify.Template{Body: "Hi {{name}}"}, 1)
+	d := f.dispatcher(f.store)
+	errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "w1"}), message(t, free.ID, 0, notify.Recipient{UserID: "w1"})})
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	if f.rec.texts["w1"] != "+34600000001|bill_due[Ana 10%]" {
+		t.Errorf("whatsapp template sent %q", f.rec.texts["w1"])
+	}
+	if got := f.deliveries(free.ID)["w1"]; got.Reason != notify.ReasonWindowExpired {
+		t.Errorf("free-form outside the window = %s %q, want skipped window_expired", got.Status, got.Reason)
+	}
+}
+
+func TestMalformedMessageFailsAlone(t *testing.T) {
+	f := newFixture(t)
+	n := f.notification("N7", notify.ChannelSMS, notify.Template{Body: "Hi"}, 1)
+	errs := f.dispatcher(f.store).Handle(context.Background(), []Message{{ID: "bad", Body: []byte("{not json")}, message(t, n.ID, 0, notify.Recipient{Address: "+34600000001"})})
+	if errs[0] == nil || errs[1] != nil {
+		t.Errorf("errs = %v, want only the malformed message to fail", errs)
+	}
+	unknown := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, "NOPE", 0, notify.Recipient{Address: "+34600000001"})})
+	if unknown[0] == nil {
+		t.Errorf("a message for a missing notification succeeded")
+	}
+}

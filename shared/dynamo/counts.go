@@ -1,0 +1,93 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// maxTransactItems is DynamoDB's limit of items in one transaction.
+const maxTransactItems = 100
+
+// ApplyCounts adds each part's delta to the notification's counts exactly
+// once per marker, however often a part is applied: every part puts a marker
+// item (attribute_not_exists) in the same transaction as one ADD of the sum
+// of the parts' deltas. When some markers exist already, the transaction is
+// cancelled and retried without them. Returns the updated notification.
+//
+// Dispatch applies the parts of one queue batch (up to ten chunks of 100
+// recipients) at once: ten 1-unit markers and one counter update, each
+// doubled by the transaction, about 0.025 write units per recipient.
+func (s *Store) ApplyCounts(ctx context.Context, workspaceID, id string, parts []notify.CountPart) (notify.Notification, error) {
+	seen := map[string]bool{}
+	var pending []notify.CountPart
+	for _, p := range parts {
+		if !seen[p.Marker] {
+			seen[p.Marker] = true
+			pending = append(pending, p)
+		}
+	}
+	for start := 0; start < len(pending); start += maxTransactItems - 1 {
+		if err := s.applyCounts(ctx, workspaceID, id, pending[start:min(start+maxTransactItems-1, len(pending))]); err != nil {
+			return notify.Notification{}, err
+		}
+	}
+	return s.GetNotification(ctx, workspaceID, id)
+}
+
+func (s *Store) applyCounts(ctx context.Context, workspaceID, id string, parts []notify.CountPart) error {
+	for attempt := 0; len(parts) > 0; attempt++ {
+		var sum notify.Counts
+		items := make([]types.TransactWriteItem, 0, len(parts)+1)
+		for _, p := range parts {
+			sum = sum.Add(p.Delta)
+			pk, sk := countMarkerKey(workspaceID, id, p.Marker)
+			items = append(items, types.TransactWriteItem{Put: &types.Put{
+				TableName:           aws.String(s.table),
+				Item:                key(pk, sk),
+				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}})
+		}
+		pk, sk := notificationKey(workspaceID, id)
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(s.table),
+			Key:                       key(pk, sk),
+			UpdateExpression:          aws.String(addCounts),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: countValues(sum),
+		}})
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) || attempt+1 == maxUpdateAttempts {
+			return fmt.Errorf("apply counts to notification %s: %w", id, err)
+		}
+		reasons := tce.CancellationReasons
+		if len(reasons) == len(items) && aws.ToString(reasons[len(parts)].Code) == "ConditionalCheckFailed" {
+			return notify.NotFound("notification", id)
+		}
+		var left []notify.CountPart
+		for i, p := range parts {
+			if i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed" {
+				continue // applied before
+			}
+			left = append(left, p)
+		}
+		if len(left) == len(parts) {
+			// Cancelled by a conflicting transaction or a throttle: retry.
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		parts = left
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package dynamo
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+)
+
+// Every key and index value of the table is built here and nowhere else, so
+// the layout in DESIGN.md can be checked against one file (and its test).
+
+// Attribute names of the table's keys and indexes.
+const (
+	attrPK        = "pk"
+	attrSK        = "sk"
+	attrGSI1PK    = "gsi1pk"
+	attrGSI1SK    = "gsi1sk"
+	attrExpiresAt = "expiresAt" // TTL, epoch seconds
+	gsi1Name      = "gsi1"
+)
+
+// Shard counts. Changing one orphans what was written under the old count, so
+// they are fixed for the life of a table.
+const (
+	// deliveryShards spreads one notification's deliveries over 32 partition
+	// keys: 32 × 1,000 WCU/s is 32,000 deliveries/s, three times the 10,000/s
+	// a mass send needs.
+	deliveryShards = 32
+	// userShards spreads a workspace's users over 16 partition keys of the
+	// user index: a bulk import writes up to 16,000 users/s before the index
+	// throttles.
+	userShards = 16
+)
+
+// Sort keys of items that are alone (or nearly) in their partition.
+const (
+	skWorkspace    = "WS"
+	skAPIKey       = "KEY"
+	skUser         = "U"
+	skTemplate     = "T"
+	skNotification = "N"
+	skContent      = "CONTENT"
+	skIdempotency  = "IDEM"
+)
+
+// workspaceKey is the workspace item; the workspace's API keys by id share
+// its partition.
+func workspaceKey(ws string) (pk, sk string) { return "WS#" + ws, skWorkspace }
+
+// apiKeyByHashKey is the item a request's key is found by.
+func apiKeyByHashKey(hash string) (pk, sk string) { return "KEY#" + hash, skAPIKey }
+
+// apiKeyByIDKey is the copy of a key that lists and revokes it by id.
+func apiKeyByIDKey(ws, id string) (pk, sk string) { return "WS#" + ws, apiKeyIDPrefix + id }
+
+const apiKeyIDPrefix = "KEY#"
+
+// userKey is one user: a partition per user, so bulk imports spread.
+func userKey(ws, id string) (pk, sk string) { return "WS#" + ws + "#U#" + id, skUser }
+
+// userIndexKey places a user in the sharded list of the workspace's users.
+func userIndexKey(ws, id string) (pk, sk string) {
+	return userShardPK(ws, shardOf(id, userShards)), id
+}
+
+func userShardPK(ws string, shard int) string {
+	return fmt.Sprintf("WS#%s#USERS#%02d", ws, shard)
+}
+
+// templateKey is the latest version of a template.
+func templateKey(ws, id string) (pk, sk string) { return templatePK(ws, id), skTemplate }
+
+// templateVersionKey is one kept version of a template, in its partition.
+func templateVersionKey(ws, id string, version int) (pk, sk string) {
+	return templatePK(ws, id), fmt.Sprintf("V#%010d", version)
+}
+
+func templatePK(ws, id string) string { return "WS#" + ws + "#T#" + id }
+
+// templateIndexKey lists a workspace's templates newest first: created time
+// (fixed width, so it sorts as text) then id.
+func templateIndexKey(ws, id string, created time.Time) (pk, sk string) {
+	return "WS#" + ws + "#T", sortableTime(created) + "#" + id
+}
+
+// notificationKey is a notification without its content; notificationContentKey
+// is its content, in the same partition so one Query reads both.
+func notificationKey(ws, id string) (pk, sk string) { return notificationPK(ws, id), skNotification }
+
+func notificationContentKey(ws, id string) (pk, sk string) {
+	return notificationPK(ws, id), skContent
+}
+
+func notificationPK(ws, id string) string { return "WS#" + ws + "#N#" + id }
+
+// historyIndexKey is the history: a notification's ULID id sorts by time.
+func historyIndexKey(ws, id string) (pk, sk string) { return historyPK(ws), id }
+
+func historyPK(ws string) string { return "WS#" + ws + "#N" }
+
+// termKey is one entry of the inverted index: notification id under a term.
+func termKey(ws, term, notificationID string) (pk, sk string) {
+	return termPK(ws, term), notificationID
+}
+
+func termPK(ws, term string) string { return "WS#" + ws + "#TERM#" + term }
+
+// deliveryKey is one recipient of a notification, in the shard its key hashes to.
+func deliveryKey(ws, notificationID, key string) (pk, sk string) {
+	return deliveryShardPK(ws, notificationID, shardOf(key, deliveryShards)), key
+}
+
+func deliveryShardPK(ws, notificationID string, shard int) string {
+	return fmt.Sprintf("WS#%s#N#%s#D#%02d", ws, notificationID, shard)
+}
+
+// idempotencyKey is the record of one Idempotency-Key.
+func idempotencyKey(ws, key string) (pk, sk string) {
+	return "WS#" + ws + "#IDEM#" + key, skIdempotency
+}
+
+// shardOf hashes s (FNV-1a) into [0, n).
+func shardOf(s string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return int(h.Sum32() % uint32(n))
+}
+
+// sortableTime formats t in UTC with a fixed width so that text order is
+// time order.
+func sortableTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// crockford is the ULID alphabet.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// ulidTimePrefix is the first 10 characters of every ULID made in t's
+// millisecond. Ids of later milliseconds sort after it, ids of earlier ones
+// before it, so it bounds a key condition on ids by time.
+func ulidTimePrefix(t time.Time) string {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	if ms >= 1<<48 {
+		ms = 1<<48 - 1
+	}
+	var out [10]byte
+	for i := 9; i >= 0; i-- {
+		out[i] = crockford[ms&31]
+		ms >>= 5
+	}
+	return string(out[:])
+}
+
+// nanos is t as Unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// epochSeconds formats a TTL value.
+func epochSeconds(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+// countMarkerKey records that the counts of one dispatch chunk were applied.
+// Markers have their own partition so that reading a notification never
+// reads them.
+func countMarkerKey(ws, notificationID, marker string) (pk, sk string) {
+	return notificationPK(ws, notificationID) + "#C", marker
+}

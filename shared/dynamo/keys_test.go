@@ -1,0 +1,174 @@
+package dynamo
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+func TestKeys(t *testing.T) {
+	created := time.Date(2026, 11, 21, 10, 30, 0, 5, time.UTC)
+	tests := []struct {
+		name string
+		got  [2]string
+		want [2]string
+	}{
+		{"workspace", pair(workspaceKey("ws1")), [2]string{"WS#ws1", "WS"}},
+		{"api key by hash", pair(apiKeyByHashKey("abc123")), [2]string{"KEY#abc123", "KEY"}},
+		{"api key by id", pair(apiKeyByIDKey("ws1", "01K")), [2]string{"WS#ws1", "KEY#01K"}},
+		{"user", pair(userKey("ws1", "cust-1")), [2]string{"WS#ws1#U#cust-1", "U"}},
+		{"user index", pair(userIndexKey("ws1", "cust-1")), [2]string{fmt.Sprintf("WS#ws1#USERS#%02d", shardOf("cust-1", userShards)), "cust-1"}},
+		{"template", pair(templateKey("ws1", "t1")), [2]string{"WS#ws1#T#t1", "T"}},
+		{"template version", pair(templateVersionKey("ws1", "t1", 12)), [2]string{"WS#ws1#T#t1", "V#0000000012"}},
+		{"template index", pair(templateIndexKey("ws1", "t1", created)), [2]string{"WS#ws1#T", "2026-11-21T10:30:00.000000005Z#t1"}},
+		{"notification", pair(notificationKey("ws1", "01N")), [2]string{"WS#ws1#N#01N", "N"}},
+		{"notification content", pair(notificationContentKey("ws1", "01N")), [2]string{"WS#ws1#N#01N", "CONTENT"}},
+		{"history index", pair(historyIndexKey("ws1", "01N")), [2]string{"WS#ws1#N", "01N"}},
+		{"term", pair(termKey("ws1", "energia", "01N")), [2]string{"WS#ws1#TERM#energia", "01N"}},
+		{"delivery", pair(deliveryKey("ws1", "01N", "cust-1")), [2]string{fmt.Sprintf("WS#ws1#N#01N#D#%02d", shardOf("cust-1", deliveryShards)), "cust-1"}},
+		{"delivery to an address", pair(deliveryKey("ws1", "01N", "addr#+34600000001")), [2]string{fmt.Sprintf("WS#ws1#N#01N#D#%02d", shardOf("addr#+34600000001", deliveryShards)), "addr#+34600000001"}},
+		{"count marker", pair(countMarkerKey("ws1", "01N", "01N:7")), [2]string{"WS#ws1#N#01N#C", "01N:7"}},
+		{"idempotency", pair(idempotencyKey("ws1", "k-1")), [2]string{"WS#ws1#IDEM#k-1", "IDEM"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("key = %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func pair(pk, sk string) [2]string { return [2]string{pk, sk} }
+
+func TestShardsSpread(t *testing.T) {
+	tests := []struct {
+		name   string
+		shards int
+	}{
+		{"deliveries", deliveryShards},
+		{"users", userShards},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 32000
+			counts := make([]int, tt.shards)
+			for i := range n {
+				s := shardOf(fmt.Sprintf("cust-%d", i), tt.shards)
+				if s < 0 || s >= tt.shards {
+					t.Fatalf("shardOf = %d, want [0, %d)", s, tt.shards)
+				}
+				counts[s]++
+			}
+			mean := n / tt.shards
+			for s, c := range counts {
+				if c < mean*8/10 || c > mean*12/10 {
+					t.Errorf("shard %d holds %d of %d keys, want within 20%% of %d", s, c, n, mean)
+				}
+			}
+		})
+	}
+}
+
+func TestULIDTimePrefix(t *testing.T) {
+	tests := []struct {
+		name string
+		at   time.Time
+	}{
+		{"now", time.Now()},
+		{"epoch", time.Unix(0, 0)},
+		{"millisecond boundary", time.Date(2026, 11, 21, 10, 0, 0, 999_999_999, time.UTC)},
+		{"far future", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ids notify.IDs // fresh: an IDs never goes back in time
+			id := ids.New(tt.at)
+			if got := ulidTimePrefix(tt.at); got != id[:10] {
+				t.Errorf("ulidTimePrefix(%v) = %q, want %q (prefix of %s)", tt.at, got, id[:10], id)
+			}
+			before, after := ulidTimePrefix(tt.at.Add(-time.Millisecond)), ulidTimePrefix(tt.at.Add(time.Millisecond))
+			if !(before < id && id > ulidTimePrefix(tt.at) && id < after) {
+				t.Errorf("id %s not between %s and %s", id, before, after)
+			}
+		})
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	tests := []cursor{{}, {Shard: 31, After: "addr#+34600000001"}, {After: "01KABC"}}
+	for _, want := range tests {
+		got, err := decodeCursor(want.encode())
+		if err != nil || got != want {
+			t.Errorf("decodeCursor(encode(%+v)) = %+v, %v", want, got, err)
+		}
+	}
+	for _, bad := range []string{"%%%", "bm90IGpzb24", "eyJzIjotMX0"} {
+		if _, err := decodeCursor(bad); !notify.IsCode(err, notify.CodeBadRequest) {
+			t.Errorf("decodeCursor(%q) err = %v, want bad_request", bad, err)
+		}
+	}
+}
+
+// itemSize is DynamoDB's size of an item: attribute names plus values
+// (strings by UTF-8 length, numbers by about one byte per two digits).
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += (len(strings.TrimLeft(v.Value, "-0"))+1)/2 + 1
+		case *types.AttributeValueMemberB:
+			n += len(v.Value)
+		default:
+			n += 100 // not used by deliveries; overestimate
+		}
+	}
+	return n
+}
+
+// A delivery must cost one write unit: under 1 KB even with every field at a
+// realistic maximum (64-character ids, a sealed email address, a long
+// provider message id).
+func TestDeliveryItemUnder1KB(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	at := time.Now()
+	d := notify.Delivery{
+		WorkspaceID:       "01KAZZZZZZZZZZZZZZZZZZZZZZ",
+		NotificationID:    "01KAZZZZZZZZZZZZZZZZZZZZZZ",
+		Key:               "addr#" + strings.Repeat("e", 254), // longest email
+		UserID:            long,
+		Address:           strings.Repeat("s", 400), // sealed: nonce + ciphertext + tag, base64
+		Channel:           notify.ChannelWhatsApp,
+		Status:            notify.DeliveryDelivered,
+		Reason:            notify.ReasonMissingVariable,
+		ProviderMessageID: "wamid." + strings.Repeat("A", 80),
+		Chunk:             "01KAZZZZZZZZZZZZZZZZZZZZZZ:99999",
+		CreatedAt:         at,
+		UpdatedAt:         at,
+	}
+	item, err := attributevalue.MarshalMap(newDeliveryItem(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := itemSize(item); size >= 1024 {
+		t.Errorf("delivery item is %d bytes, want under 1024 (one write unit)", size)
+	}
+	var it deliveryItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		t.Fatal(err)
+	}
+	got := it.delivery(d.WorkspaceID, d.NotificationID)
+	if !got.CreatedAt.Equal(d.CreatedAt) || got.Key != d.Key || got.Chunk != d.Chunk || got.Address != d.Address {
+		t.Errorf("delivery round trip = %+v, want %+v", got, d)
+	}
+}

@@ -1,0 +1,224 @@
+package storetest
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+func newDelivery(ws, notificationID, key string, status notify.DeliveryStatus, at time.Time) notify.Delivery {
+	return notify.Delivery{
+		WorkspaceID: ws, NotificationID: notificationID, Key: key, UserID: key,
+		Address: "device:" + key, Channel: notify.ChannelPush, Status: status, Chunk: notificationID + ":0",
+		CreatedAt: at, UpdatedAt: at,
+	}
+}
+
+func deliveryKeys(ds []notify.Delivery) []string {
+	keys := make([]string, 0, len(ds))
+	for _, d := range ds {
+		keys = append(keys, d.Key)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func testRecordDeliveries(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	first := []notify.Delivery{
+		newDelivery(wsA, "n-1", "cust-1", notify.DeliverySent, t0),
+		{
+			WorkspaceID: wsA, NotificationID: "n-1", Key: "addr#+34600000002", Address: "+34600000002",
+			Channel: notify.ChannelSMS, Status: notify.DeliveryFailed, Reason: notify.ReasonProviderError,
+			ProviderMessageID: "msg-2", CreatedAt: t0, UpdatedAt: t0.Add(time.Second),
+		},
+		newDelivery(wsA, "n-1", "cust-3", notify.DeliverySkipped, t0),
+	}
+	first[2].Reason = notify.ReasonNoDevice
+	created, err := s.RecordDeliveries(ctx, first)
+	must(t, "RecordDeliveries", err)
+	if d := diff([]bool{true, true, true}, created); d != "" {
+		t.Errorf("RecordDeliveries(new) created mismatch (-want +got):\n%s", d)
+	}
+
+	// Again, with one new key and the old ones changed: only the new one is stored.
+	second := []notify.Delivery{
+		newDelivery(wsA, "n-1", "cust-3", notify.DeliveryDelivered, t0.Add(time.Minute)),
+		newDelivery(wsA, "n-1", "cust-4", notify.DeliveryQueued, t0),
+		newDelivery(wsA, "n-1", "cust-1", notify.DeliveryRead, t0.Add(time.Minute)),
+	}
+	created, err = s.RecordDeliveries(ctx, second)
+	must(t, "RecordDeliveries", err)
+	if d := diff([]bool{false, true, false}, created); d != "" {
+		t.Errorf("RecordDeliveries(again) created mismatch (-want +got):\n%s", d)
+	}
+
+	got, err := s.GetDeliveries(ctx, wsA, "n-1", []string{"cust-1", "addr#+34600000002", "cust-3", "cust-4", "cust-missing"})
+	must(t, "GetDeliveries", err)
+	want := map[string]notify.Delivery{
+		"cust-1": first[0], "addr#+34600000002": first[1], "cust-3": first[2], "cust-4": second[1],
+	}
+	if d := diff(want, got); d != "" {
+		t.Errorf("GetDeliveries mismatch (-want +got):\n%s", d)
+	}
+
+	// The same key in another notification is another delivery.
+	created, err = s.RecordDeliveries(ctx, []notify.Delivery{newDelivery(wsA, "n-2", "cust-1", notify.DeliveryQueued, t0)})
+	must(t, "RecordDeliveries", err)
+	if d := diff([]bool{true}, created); d != "" {
+		t.Errorf("RecordDeliveries(other notification) created mismatch (-want +got):\n%s", d)
+	}
+
+	got, err = s.GetDeliveries(ctx, wsA, "n-missing", []string{"cust-1"})
+	must(t, "GetDeliveries", err)
+	if len(got) != 0 {
+		t.Errorf("GetDeliveries of a missing notification = %d deliveries, want 0", len(got))
+	}
+	created, err = s.RecordDeliveries(ctx, nil)
+	must(t, "RecordDeliveries(nil)", err)
+	if len(created) != 0 {
+		t.Errorf("RecordDeliveries(nil) = %v, want no flags", created)
+	}
+}
+
+func testRecordDeliveriesConcurrent(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	// Four writers record overlapping halves of 60 keys: each key is created once.
+	const writers, keys = 4, 60
+	var wg sync.WaitGroup
+	createdBy := make([][]bool, writers)
+	batches := make([][]notify.Delivery, writers)
+	errs := make([]error, writers)
+	for w := range writers {
+		for i := range keys / 2 {
+			k := (w*keys/4 + i) % keys
+			batches[w] = append(batches[w], newDelivery(wsA, "n-1", fmt.Sprintf("cust-%02d", k), notify.DeliverySent, t0))
+		}
+		wg.Go(func() {
+			createdBy[w], errs[w] = s.RecordDeliveries(ctx, batches[w])
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for w := range writers {
+		must(t, "concurrent RecordDeliveries", errs[w])
+		if len(createdBy[w]) != len(batches[w]) {
+			t.Fatalf("RecordDeliveries returned %d flags for %d deliveries", len(createdBy[w]), len(batches[w]))
+		}
+		for i, c := range createdBy[w] {
+			if c {
+				count[batches[w][i].Key]++
+			}
+		}
+	}
+	for i := range keys {
+		if k := fmt.Sprintf("cust-%02d", i); count[k] != 1 {
+			t.Errorf("key %s created %d times by concurrent RecordDeliveries, want once", k, count[k])
+		}
+	}
+}
+
+func testListDeliveries(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	const total = 250
+	statuses := []notify.DeliveryStatus{notify.DeliverySent, notify.DeliverySent, notify.DeliveryDelivered, notify.DeliveryFailed, notify.DeliverySkipped}
+	var ds []notify.Delivery
+	want := map[string]notify.Delivery{}
+	wantByStatus := map[notify.DeliveryStatus][]string{}
+	for i := range total {
+		d := newDelivery(wsA, "n-1", fmt.Sprintf("cust-%04d", i), statuses[i%len(statuses)], t0)
+		ds = append(ds, d)
+		want[d.Key] = d
+		wantByStatus[d.Status] = append(wantByStatus[d.Status], d.Key)
+	}
+	created, err := s.RecordDeliveries(ctx, ds)
+	must(t, "RecordDeliveries", err)
+	for i, c := range created {
+		if !c {
+			t.Fatalf("RecordDeliveries: delivery %d not created", i)
+		}
+	}
+	_, err = s.RecordDeliveries(ctx, []notify.Delivery{newDelivery(wsA, "n-2", "cust-0000", notify.DeliverySent, t0)})
+	must(t, "RecordDeliveries", err)
+
+	got, pages := collect(t, "ListDeliveries", 40, func(p notify.Page) ([]notify.Delivery, string, error) {
+		return s.ListDeliveries(ctx, wsA, "n-1", "", p)
+	})
+	if pages < 7 {
+		t.Errorf("ListDeliveries of %d by 40 took %d pages, want at least 7", total, pages)
+	}
+	seen := map[string]notify.Delivery{}
+	for _, d := range got {
+		if _, dup := seen[d.Key]; dup {
+			t.Errorf("ListDeliveries returned %s twice", d.Key)
+		}
+		seen[d.Key] = d
+	}
+	if d := diff(want, seen); d != "" {
+		t.Errorf("ListDeliveries paging mismatch (-want +got):\n%s", d)
+	}
+
+	for _, status := range []notify.DeliveryStatus{notify.DeliverySent, notify.DeliveryFailed, notify.DeliveryRead} {
+		got, _ := collect(t, "ListDeliveries("+string(status)+")", 30, func(p notify.Page) ([]notify.Delivery, string, error) {
+			return s.ListDeliveries(ctx, wsA, "n-1", status, p)
+		})
+		if d := diff(wantByStatus[status], deliveryKeys(got)); d != "" {
+			t.Errorf("ListDeliveries(%s) keys mismatch (-want +got):\n%s", status, d)
+		}
+	}
+
+	page, next, err := s.ListDeliveries(ctx, wsA, "n-1", "", notify.Page{})
+	must(t, "ListDeliveries with no limit", err)
+	if len(page) != notify.DefaultPageSize || next == "" {
+		t.Errorf("ListDeliveries with no limit = %d items, next %q; want %d and a next cursor", len(page), next, notify.DefaultPageSize)
+	}
+
+	page, _, err = s.ListDeliveries(ctx, wsA, "n-missing", "", notify.Page{Limit: 10})
+	if err != nil && !notify.IsCode(err, notify.CodeNotFound) {
+		t.Errorf("ListDeliveries of a missing notification: err = %v, want none or not_found", err)
+	}
+	if len(page) != 0 {
+		t.Errorf("ListDeliveries of a missing notification = %d items, want 0", len(page))
+	}
+}
+
+func testDeliveriesIsolation(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	a := newDelivery(wsA, "n-1", "cust-1", notify.DeliverySent, t0)
+	_, err := s.RecordDeliveries(ctx, []notify.Delivery{a})
+	must(t, "RecordDeliveries", err)
+
+	got, err := s.GetDeliveries(ctx, wsB, "n-1", []string{"cust-1"})
+	must(t, "GetDeliveries", err)
+	if len(got) != 0 {
+		t.Errorf("GetDeliveries through another workspace = %d deliveries, want 0", len(got))
+	}
+	list, _, err := s.ListDeliveries(ctx, wsB, "n-1", "", notify.Page{Limit: 10})
+	if err != nil && !notify.IsCode(err, notify.CodeNotFound) {
+		t.Errorf("ListDeliveries through another workspace: err = %v, want none or not_found", err)
+	}
+	if len(list) != 0 {
+		t.Errorf("ListDeliveries through another workspace = %d deliveries, want 0", len(list))
+	}
+
+	// The same notification id and key in another workspace is another delivery.
+	b := newDelivery(wsB, "n-1", "cust-1", notify.DeliveryFailed, t0.Add(time.Minute))
+	created, err := s.RecordDeliveries(ctx, []notify.Delivery{b})
+	must(t, "RecordDeliveries", err)
+	if d := diff([]bool{true}, created); d != "" {
+		t.Errorf("RecordDeliveries in another workspace created mismatch (-want +got):\n%s", d)
+	}
+	got, err = s.GetDeliveries(ctx, wsA, "n-1", []string{"cust-1"})
+	must(t, "GetDeliveries", err)
+	if d := diff(map[string]notify.Delivery{"cust-1": a}, got); d != "" {
+		t.Errorf("delivery of %s after a write through %s mismatch (-want +got):\n%s", wsA, wsB, d)
+	}
+}

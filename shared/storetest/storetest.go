@@ -1,0 +1,146 @@
+// Package storetest is the contract suite of notify.Store. Every adapter runs
+// Run against fresh, empty stores and must pass it unchanged; it tests
+// behaviour through the port only, never an adapter's internals.
+//
+// What the suite takes as given, and adapters must honour:
+//   - Times go in as UTC truncated to the millisecond and must come back as
+//     the same instants (compared with time.Time.Equal, so the location is
+//     free). An adapter need keep no finer precision.
+//   - Nil and empty slices and maps are equal: an adapter may return either.
+//   - User.Version is only checked to increase on every write.
+//   - Notification.UpdatedAt may be stamped by the store on status and count
+//     changes, so those results are compared without it; every other time is
+//     the caller's and is stored as given.
+//   - Cursors are opaque; a page may hold fewer items than its limit (even
+//     none) and still have a next page, and the last page may be empty.
+//   - Ids of notifications, templates and API keys are ULIDs from notify.IDs,
+//     so their order is the order of their CreatedAt.
+//
+// It keeps data small (a few hundred items at most) so that it runs in
+// seconds against a DynamoDB emulator.
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// Run runs the contract suite; newStore returns a fresh, empty store for
+// each subtest (and may register its cleanup with t.Cleanup).
+func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s notify.Store)
+	}{
+		{"Workspaces", testWorkspaces},
+		{"APIKeys", testAPIKeys},
+		{"APIKeysIsolation", testAPIKeysIsolation},
+		{"PutUser", testPutUser},
+		{"UpdateUser", testUpdateUser},
+		{"UpdateUserConcurrent", testUpdateUserConcurrent},
+		{"GetUsers", testGetUsers},
+		{"DeleteUser", testDeleteUser},
+		{"ListUsersFilters", testListUsersFilters},
+		{"ListUsersPaging", testListUsersPaging},
+		{"UsersIsolation", testUsersIsolation},
+		{"SaveTemplate", testSaveTemplate},
+		{"ListTemplates", testListTemplates},
+		{"DeleteTemplate", testDeleteTemplate},
+		{"TemplatesIsolation", testTemplatesIsolation},
+		{"CreateNotification", testCreateNotification},
+		{"ListNotificationsFilters", testListNotificationsFilters},
+		{"ListNotificationsPaging", testListNotificationsPaging},
+		{"SetNotificationStatus", testSetNotificationStatus},
+		{"AddNotificationCounts", testAddNotificationCounts},
+		{"ApplyCounts", testApplyCounts},
+		{"NotificationsIsolation", testNotificationsIsolation},
+		{"RecordDeliveries", testRecordDeliveries},
+		{"RecordDeliveriesConcurrent", testRecordDeliveriesConcurrent},
+		{"ListDeliveries", testListDeliveries},
+		{"DeliveriesIsolation", testDeliveriesIsolation},
+		{"Idempotency", testIdempotency},
+		{"IdempotencyExpiry", testIdempotencyExpiry},
+		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"IdempotencyIsolation", testIdempotencyIsolation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t, newStore(t))
+		})
+	}
+}
+
+// The two workspaces most tests use; nothing of one may show in the other.
+const (
+	wsA = "ws-a"
+	wsB = "ws-b"
+)
+
+// now is the current time as the suite stores it.
+func now() time.Time {
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// minute is a fixed instant plus i minutes, for data whose times only need
+// to differ.
+func minute(i int) time.Time {
+	return time.Date(2026, 11, 21, 10, i, 0, 0, time.UTC)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// diff compares want and got the way the suite's rules allow.
+func diff(want, got any, opts ...cmp.Option) string {
+	return cmp.Diff(want, got, append([]cmp.Option{cmpopts.EquateEmpty()}, opts...)...)
+}
+
+var (
+	ignoreUserVersion       = cmpopts.IgnoreFields(notify.User{}, "Version")
+	ignoreNotificationStamp = cmpopts.IgnoreFields(notify.Notification{}, "UpdatedAt")
+)
+
+// must stops the test on an unexpected error.
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wantCode checks that err is a *notify.Error with code.
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if !notify.IsCode(err, code) {
+		t.Errorf("%s: err = %v, want code %s", what, err, code)
+	}
+}
+
+// collect pages through list until there is no next cursor and returns every
+// item and the number of pages. It fails on a page over limit and on a
+// cursor that repeats itself.
+func collect[T any](t *testing.T, what string, limit int, list func(p notify.Page) ([]T, string, error)) ([]T, int) {
+	t.Helper()
+	var all []T
+	p := notify.Page{Limit: limit}
+	for pages := 1; ; pages++ {
+		items, next, err := list(p)
+		if err != nil {
+			t.Fatalf("%s, page %d: %v", what, pages, err)
+		}
+		if len(items) > limit {
+			t.Fatalf("%s, page %d: %d items, want at most %d", what, pages, len(items), limit)
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, pages
+		}
+		if next == p.Cursor || pages > 1000 {
+			t.Fatalf("%s, page %d: cursor %q does not move on", what, pages, next)
+		}
+		p.Cursor = next
+	}
+}
