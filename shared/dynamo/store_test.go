@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -47,7 +48,7 @@ func newTable(t *testing.T, client *dynamodb.Client) string {
 		t.Fatalf("CreateTable: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := client.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
 			t.Logf("delete table %s: %v", table, err)
 		}
 	})
