@@ -15,9 +15,14 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 
 started=()
+child=""
 cleanup() {
 	local status=$?
 	local i
+	if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+		kill -TERM "$child" 2>/dev/null || true
+		wait "$child" 2>/dev/null || true
+	fi
 	for ((i = ${#started[@]} - 1; i >= 0; i--)); do
 		"${started[i]}" stop || true
 	done
@@ -27,13 +32,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# step prints a banner and the time each step took, so slow CI runs show where.
+# step prints a banner and the time each step took, so slow CI runs show
+# where. The command runs in the background and we wait for it, because bash
+# runs a signal trap only once the foreground command ends: this way Ctrl-C or
+# a CI timeout stops the step and the emulators at once.
 step() {
 	local name=$1
 	shift
 	echo "==> $name" >&2
-	local t=$SECONDS
-	"$@"
+	local t=$SECONDS status=0
+	"$@" &
+	child=$!
+	wait "$child" || status=$?
+	child=""
+	if [ "$status" -ne 0 ]; then
+		echo "<== $name FAILED (exit $status, $((SECONDS - t)) s)" >&2
+		return "$status"
+	fi
 	echo "<== $name ($((SECONDS - t)) s)" >&2
 }
 
@@ -49,15 +64,18 @@ start_emulator() {
 	"$script" start
 }
 
-step "start DynamoDB Local" start_emulator infra/dynamodb-local.sh
-step "start SQS emulator" start_emulator infra/sqs-emulator.sh
+# Not through step: start_emulator must run in this shell to record what it
+# started.
+start_emulator infra/dynamodb-local.sh
+start_emulator infra/sqs-emulator.sh
 
-# 2 cores: one package's tests at a time per core; -race multiplies memory,
-# which DynamoDB Local (~400 MB) shares with us.
+# One test binary per core (2 in CI): -race multiplies memory, which DynamoDB
+# Local (~400 MB) shares with us. A hung package fails after GO_TEST_TIMEOUT
+# instead of eating the CI budget (make test must stay well under 15 minutes).
 step "go test" env \
 	HERALD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \
 	HERALD_TEST_SQS_ENDPOINT=http://127.0.0.1:5000 \
-	go test -race -count=1 -p "$(nproc 2>/dev/null || echo 2)" -timeout 10m ./...
+	go test -race -count=1 -p "$(nproc 2>/dev/null || echo 2)" -timeout "${GO_TEST_TIMEOUT:-5m}" ./...
 
 step "sam validate --lint" "$SAM" validate --lint
 step "sam build" "$SAM" build

@@ -251,9 +251,10 @@ type Counts struct {
 
 // Notification is the part of GET /v1/notifications/{id} the harness reads.
 type Notification struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Counts Counts `json:"counts"`
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	Counts    Counts    `json:"counts"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Progress sums the counts of the notifications.
@@ -270,25 +271,31 @@ func (p *Proc) Progress(ctx context.Context, ids []string) (done, total int64, a
 	return done, total, all, nil
 }
 
-// WaitCompleted polls until every notification is completed.
-func (p *Proc) WaitCompleted(ctx context.Context, ids []string, poll time.Duration) error {
+// WaitCompleted polls until every notification is completed and returns
+// when the last one completed, by the server's clock (its updatedAt), so the
+// poll interval does not blur the measurement.
+func (p *Proc) WaitCompleted(ctx context.Context, ids []string, poll time.Duration) (time.Time, error) {
 	for {
 		_, _, all, err := p.Progress(ctx, ids)
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
 		finished := true
+		var last time.Time
 		for _, n := range all {
 			if n.Status != "completed" {
 				finished = false
 			}
+			if n.UpdatedAt.After(last) {
+				last = n.UpdatedAt
+			}
 		}
 		if finished {
-			return nil
+			return last, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for completion: %w", ctx.Err())
+			return time.Time{}, fmt.Errorf("waiting for completion: %w", ctx.Err())
 		case <-time.After(poll):
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -119,6 +120,15 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 			(&dispatch.Worker{Queue: queue, Dispatcher: d, Log: log}).Run(workCtx)
 		}()
 	}
+	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {
+		// Profiling for benchmarks and debugging, on its own listener so it
+		// is never reachable through the API's address.
+		go func() {
+			if err := http.ListenAndServe(addr, pprofMux()); err != nil {
+				log.Warn("pprof listener", "err", err.Error())
+			}
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -186,4 +196,11 @@ func bootstrap(ctx context.Context, store *boltstore.Store, cfg config.Config, n
 		return "", fmt.Errorf("create admin key: %w", err)
 	}
 	return secret, nil
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	return mux
 }

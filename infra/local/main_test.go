@@ -66,7 +66,7 @@ func TestKillMidSendLosesNothingAndSendsNothingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitCompleted(ctx, ids, 50*time.Millisecond); err != nil {
+	if _, err := p.WaitCompleted(ctx, ids, 50*time.Millisecond); err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, p.Logs())
 	}
 	if err := p.VerifyExactlyOnce(ctx, ids, users); err != nil {

@@ -56,11 +56,10 @@ func (w *Worker) Run(ctx context.Context) {
 		// Handle finishes its batch even while stopping, so that sends in
 		// flight are recorded; the queue's visibility covers a hard kill.
 		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
+		var done []string
 		for i, m := range msgs {
 			if errs[i] == nil {
-				if err := w.Queue.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
-					log.Error("delete message", "messageId", m.ID, "err", err.Error())
-				}
+				done = append(done, m.Receipt)
 				continue
 			}
 			backoff := min(time.Duration(1<<min(m.ReceiveCount, 6))*time.Second, time.Minute)
@@ -68,7 +67,30 @@ func (w *Worker) Run(ctx context.Context) {
 				log.Warn("change visibility", "messageId", m.ID, "err", err.Error())
 			}
 		}
+		if err := w.delete(context.WithoutCancel(ctx), done); err != nil {
+			log.Error("delete messages", "err", err.Error())
+		}
 	}
+}
+
+// batchDeleter is a queue that deletes several messages in one request.
+type batchDeleter interface {
+	DeleteBatch(ctx context.Context, receipts []string) error
+}
+
+func (w *Worker) delete(ctx context.Context, receipts []string) error {
+	if len(receipts) == 0 {
+		return nil
+	}
+	if bd, ok := w.Queue.(batchDeleter); ok {
+		return bd.DeleteBatch(ctx, receipts)
+	}
+	for _, r := range receipts {
+		if err := w.Queue.Delete(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {

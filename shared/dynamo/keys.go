@@ -17,7 +17,7 @@ const (
 	attrGSI1PK    = "gsi1pk"
 	attrGSI1SK    = "gsi1sk"
 	attrExpiresAt = "expiresAt" // TTL, epoch seconds
-	gsi1Name      = "gsi1"
+	gsi1Name      = "GSI1"
 )
 
 // Shard counts. Changing one orphans what was written under the old count, so

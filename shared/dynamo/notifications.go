@@ -384,13 +384,10 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 		cond := pkName + " = :pk"
 		delete(in.ExpressionAttributeValues, ":lo")
 		delete(in.ExpressionAttributeValues, ":hi")
+		// One range operator per key condition: with both bounds, the key
+		// condition is the upper one (exclusive, as To and the cursor are)
+		// and reading newest first stops at the first id below lo.
 		switch {
-		case lo != "" && hi != "":
-			if lo >= hi {
-				return found, "", nil
-			}
-			cond += " AND " + skName + " BETWEEN :lo AND :hi"
-			in.ExpressionAttributeValues[":lo"], in.ExpressionAttributeValues[":hi"] = str(lo), str(hi)
 		case hi != "":
 			cond += " AND " + skName + " < :hi"
 			in.ExpressionAttributeValues[":hi"] = str(hi)
@@ -420,8 +417,8 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 			return nil, "", err
 		}
 		for _, n := range page {
-			if n.ID == hi { // BETWEEN is inclusive; hi (the cursor) was consumed
-				continue
+			if n.ID < lo {
+				return found, "", nil
 			}
 			examined++
 			hi = n.ID
@@ -439,6 +436,9 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 			// Candidates whose notification is missing were skipped above;
 			// resume after the last term read, not the last one found.
 			hi = res.Items[len(res.Items)-1][attrSK].(*types.AttributeValueMemberS).Value
+			if hi < lo {
+				return found, "", nil
+			}
 		}
 	}
 }

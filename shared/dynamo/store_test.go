@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,7 +200,7 @@ func TestApplyCountsOncePerMarker(t *testing.T) {
 }
 
 // A send's deliveries cost one write unit each, and counts applied once per
-// chunk keep the send path under 1.1 write units a recipient.
+// queue batch keep the send path under 1.1 write units a recipient.
 func TestWriteUnitsPerRecipient(t *testing.T) {
 	meter := NewMeter()
 	client := newClient(t, meter.Instrument)
@@ -211,21 +212,22 @@ func TestWriteUnitsPerRecipient(t *testing.T) {
 		WorkspaceID: "ws", ID: ids.New(at), Channel: notify.ChannelEmail, Source: notify.SourceFilter,
 		Title: "Tu factura", Body: "Hola {{name}}, tu factura de {{month}} está lista",
 		Status: notify.StatusSending, CreatedAt: at, UpdatedAt: at,
-		Content: notify.Template{Body: "Hola", Email: &notify.EmailExtras{HTML: string(make([]byte, 40_000))}},
+		Content: notify.Template{Body: "Hola", Email: &notify.EmailExtras{HTML: strings.Repeat("<p>factura</p>", 2500)}},
 	}
 	if err := s.CreateNotification(ctx, n); err != nil {
 		t.Fatalf("CreateNotification: %v", err)
 	}
 	meter.Reset()
 
-	const recipients, perChunk = 1000, notify.RecipientsPerMessage
+	const recipients, perChunk = 2000, notify.RecipientsPerMessage
+	var parts []notify.CountPart
 	for c := range recipients / perChunk {
 		var ds []notify.Delivery
 		for i := range perChunk {
 			key := fmt.Sprintf("user-%06d", c*perChunk+i)
 			ds = append(ds, notify.Delivery{
 				WorkspaceID: "ws", NotificationID: n.ID, Key: key, UserID: key,
-				Address: "sealed:" + string(make([]byte, 120)), Channel: notify.ChannelEmail,
+				Address: "sealed:" + strings.Repeat("A", 120), Channel: notify.ChannelEmail,
 				Status: notify.DeliverySent, ProviderMessageID: "0102018c-aaaa-bbbb-cccc-000000000000-000000",
 				Chunk: fmt.Sprintf("%s:%d", n.ID, c), CreatedAt: at, UpdatedAt: at,
 			})
@@ -233,8 +235,13 @@ func TestWriteUnitsPerRecipient(t *testing.T) {
 		if _, err := s.RecordDeliveries(ctx, ds); err != nil {
 			t.Fatalf("RecordDeliveries: %v", err)
 		}
-		if _, err := s.AddNotificationCounts(ctx, "ws", n.ID, notify.Counts{Sent: perChunk}); err != nil {
-			t.Fatalf("AddNotificationCounts: %v", err)
+		// Dispatch applies the counts of one queue batch (ten chunks) at once.
+		parts = append(parts, notify.CountPart{Marker: fmt.Sprintf("%s:%d", n.ID, c), Delta: notify.Counts{Sent: perChunk}})
+		if len(parts) == 10 {
+			if _, err := s.ApplyCounts(ctx, "ws", n.ID, parts); err != nil {
+				t.Fatalf("ApplyCounts: %v", err)
+			}
+			parts = nil
 		}
 	}
 	total := meter.Total()

@@ -270,13 +270,15 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 				return users, cursor{Shard: shard, After: after}.encode(), nil
 			}
 			in := &dynamodb.QueryInput{
-				TableName:              aws.String(s.table),
-				IndexName:              aws.String(gsi1Name),
-				KeyConditionExpression: aws.String("gsi1pk = :pk AND gsi1sk > :after"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":pk": str(userShardPK(workspaceID, shard)), ":after": str(after),
-				},
-				Limit: aws.Int32(int32(queryLimit(limit-len(users), userFilterSet(f)))),
+				TableName:                 aws.String(s.table),
+				IndexName:                 aws.String(gsi1Name),
+				KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(userShardPK(workspaceID, shard))},
+				Limit:                     aws.Int32(int32(queryLimit(limit-len(users), userFilterSet(f)))),
+			}
+			if after != "" {
+				in.KeyConditionExpression = aws.String("gsi1pk = :pk AND gsi1sk > :after")
+				in.ExpressionAttributeValues[":after"] = str(after)
 			}
 			res, err := s.db.Query(ctx, in)
 			if err != nil {

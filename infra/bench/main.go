@@ -1,0 +1,174 @@
+// Command bench measures Herald and prints its figures (it asserts nothing;
+// the targets live in the issues):
+//
+//   - local: a 100,000-recipient list send on the embedded default, from the
+//     first API call to the last delivery in the outbox: deliveries per
+//     second and the server's peak memory;
+//   - crash: the same send killed with SIGKILL midway and restarted, then
+//     checked: every recipient exactly once;
+//   - aws: the AWS adapters against the emulators (HERALD_TEST_DYNAMODB_ENDPOINT,
+//     HERALD_TEST_SQS_ENDPOINT): SQS requests per 1,000 recipients, DynamoDB
+//     write units per recipient on the send path, and how the delivery writes
+//     spread over partition keys.
+//
+// `make bench` runs it; -only picks parts, -users sizes the local runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/infra/harness"
+	"github.com/heraldhq/herald/shared/apikey"
+)
+
+func main() {
+	users := flag.Int("users", 100000, "recipients of the local sends")
+	awsUsers := flag.Int("aws-users", 2000, "recipients of the send against the emulators")
+	only := flag.String("only", "local,crash,aws", "comma-separated parts to run: local, crash, aws")
+	flag.Parse()
+	ctx := context.Background()
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	failed := false
+	run := func(name string, f func() error) {
+		if !parts[name] {
+			return
+		}
+		fmt.Printf("== %s\n", name)
+		if err := f(); err != nil {
+			fmt.Printf("%s: FAILED: %v\n", name, err)
+			failed = true
+		}
+	}
+	var bin string
+	if parts["local"] || parts["crash"] {
+		root, err := harness.ModuleRoot()
+		if err == nil {
+			var dir string
+			if dir, err = os.MkdirTemp("", "herald-bench-"); err == nil {
+				defer os.RemoveAll(dir)
+				bin, err = harness.Build(ctx, root, dir)
+			}
+		}
+		if err != nil {
+			fmt.Println("build:", err)
+			os.Exit(1)
+		}
+	}
+	run("local", func() error { return benchLocal(ctx, bin, *users) })
+	run("crash", func() error { return benchCrash(ctx, bin, *users) })
+	run("aws", func() error { return benchAWS(ctx, *awsUsers) })
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// start runs a fresh local server with its data in a new temporary dir.
+func start(ctx context.Context, bin string) (*harness.Proc, string, func(), error) {
+	dir, err := os.MkdirTemp("", "herald-bench-data-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	addr, err := harness.FreeAddr()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	p, err := harness.Start(ctx, bin, dir, addr, apikey.New())
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	return p, dir, func() { p.Kill(); os.RemoveAll(dir) }, nil
+}
+
+func benchLocal(ctx context.Context, bin string, users int) error {
+	p, _, cleanup, err := start(ctx, bin)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	t0 := time.Now()
+	if err := p.SeedUsers(ctx, users); err != nil {
+		return err
+	}
+	fmt.Printf("seeded %d users in %.1f s (users:batch, 1,000 per request)\n", users, time.Since(t0).Seconds())
+	// Peak memory is measured from here: the send, not the seeding.
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.Pid()), []byte("5"), 0); err != nil {
+		fmt.Println("note: cannot reset the peak RSS counter:", err)
+	}
+	t1 := time.Now()
+	ids, err := p.SendLists(ctx, users)
+	if err != nil {
+		return err
+	}
+	accepted := time.Since(t1)
+	last, err := p.WaitCompleted(ctx, ids, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	elapsed := last.Sub(t1)
+	rss, err := p.PeakRSS()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("list send to %d users (%d requests of ≤10,000 user ids): accepted in %.2f s, last delivery after %.2f s\n", users, len(ids), accepted.Seconds(), elapsed.Seconds())
+	fmt.Printf("throughput: %.0f deliveries/s (target ≥ 10,000)\n", float64(users)/elapsed.Seconds())
+	fmt.Printf("peak memory of the server during the send: %.0f MB (target ≤ 300)\n", float64(rss)/1e6)
+	if err := p.VerifyExactlyOnce(ctx, ids, users); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	fmt.Println("verified: every recipient has exactly one delivery and one outbox entry")
+	return nil
+}
+
+func benchCrash(ctx context.Context, bin string, users int) error {
+	p, dir, cleanup, err := start(ctx, bin)
+	if err != nil {
+		return err
+	}
+	defer func() { cleanup() }()
+	if err := p.SeedUsers(ctx, users); err != nil {
+		return err
+	}
+	ids, err := p.SendLists(ctx, users)
+	if err != nil {
+		return err
+	}
+	var doneAtKill int64
+	for {
+		done, total, _, err := p.Progress(ctx, ids)
+		if err != nil {
+			return err
+		}
+		if done >= total/3 {
+			doneAtKill = done
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.Kill()
+	fmt.Printf("killed with SIGKILL after %d of %d deliveries\n", doneAtKill, users)
+	addr := strings.TrimPrefix(p.Base, "http://")
+	t0 := time.Now()
+	p2, err := harness.Start(ctx, bin, dir, addr, p.Key)
+	if err != nil {
+		return err
+	}
+	cleanup = func() { p2.Kill(); os.RemoveAll(dir) }
+	if _, err := p2.WaitCompleted(ctx, ids, 100*time.Millisecond); err != nil {
+		return err
+	}
+	fmt.Printf("restarted; the rest finished %.2f s after the restart\n", time.Since(t0).Seconds())
+	if err := p2.VerifyExactlyOnce(ctx, ids, users); err != nil {
+		return fmt.Errorf("verify after crash: %w", err)
+	}
+	fmt.Printf("verified: all %d recipients have exactly one delivery, none lost, none twice\n", users)
+	return nil
+}
