@@ -1,11 +1,14 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +90,7 @@ type fixture struct {
 	t     *testing.T
 	store *boltstore.Store
 	rec   *recorder
+	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -96,12 +100,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &fixture{t: t, store: s, rec: newRecorder()}
+	return &fixture{t: t, store: s, rec: newRecorder(), logs: &bytes.Buffer{}}
 }
 
 func (f *fixture) dispatcher(store Store) *Dispatcher {
 	senders := Senders{Push: f.rec, WebPush: f.rec, SMS: f.rec, Email: f.rec, WhatsApp: f.rec}
-	return New(store, senders, Options{Now: func() time.Time { return now }, Concurrency: 4})
+	log := slog.New(slog.NewJSONHandler(f.logs, nil))
+	return New(store, senders, Options{Now: func() time.Time { return now }, Concurrency: 4, Log: log})
 }
 
 func (f *fixture) user(u notify.User) {
@@ -295,6 +300,9 @@ func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"addr#+34600000001": 1, "addr#+34600000002": 1, "addr#+34600000003": 1}, f.rec.sent); diff != "" {
 		t.Errorf("sends (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(f.logs.String(), "transient send error") || strings.Contains(f.logs.String(), "3460000000") || strings.Contains(f.logs.String(), "Code") {
+		t.Errorf("logs = %s, want the retry logged without phones or text", f.logs)
 	}
 	if f.rec.texts["addr#+34600000003"] != "+34600000003|Code 3, 10%" {
 		t.Errorf("text = %q, want recipient and notification variables", f.rec.texts["addr#+34600000003"])

@@ -215,7 +215,7 @@ func (s *Server) audience(in sendInput) ([]notify.Recipient, notify.Source, []no
 			return nil, "", []notify.FieldError{{Field: "audience.userIds", Problem: fmt.Sprintf("1 to %d user ids; larger audiences use a filter or an upload", max)}}
 		}
 		for i, id := range a.UserIDs {
-			if !idPattern.MatchString(id) {
+			if validID("", id) != nil {
 				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.userIds[%d]", i), Problem: "not a valid user id"})
 				if len(bad) >= 10 {
 					break

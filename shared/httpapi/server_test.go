@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -540,4 +541,55 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if diff := cmp.Diff(routed, documented); diff != "" {
 		t.Errorf("routes (-code +openapi.json):\n%s", diff)
 	}
+}
+
+// TestLogsCarryNoPersonalData sends personal data through the API and checks
+// that the JSON logs carry ids only.
+func TestLogsCarryNoPersonalData(t *testing.T) {
+	var logs syncBuffer
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	api := New(store, &fakeQueue{}, Options{Outbox: store, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	e := &env{t: t, srv: srv, store: store, queue: &fakeQueue{}}
+	key := e.key("ws1", "k1", notify.ScopeAdmin)
+	e.must(200, "PUT", "/v1/users/p1", key, map[string]any{"name": "Secret Name", "email": "secret.person@example.com", "phone": "+34600111222"})
+	e.must(422, "PUT", "/v1/users/p1", key, map[string]any{"email": "not-an-email@", "phone": "+34999"})
+	e.must(202, "POST", "/v1/notifications", key, map[string]any{"channel": "sms", "content": map[string]any{"body": "Secret body text"}, "audience": map[string]any{"addresses": []string{"+34600333444"}}})
+	e.must(202, "POST", "/v1/notifications", key, map[string]any{"channel": "email", "content": map[string]any{"title": "Secret title", "body": "Secret body text"}, "audience": map[string]any{"userIds": []string{"p1"}}})
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"request"`) {
+		t.Fatalf("no request logs captured: %s", out)
+	}
+	for _, secret := range []string{"secret.person", "example.com", "600111222", "600333444", "Secret", "not-an-email"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logs contain %q:\n%s", secret, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line is not JSON: %s", line)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -36,7 +36,7 @@ const (
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+\-]{1,128}$`)
 
 func validID(field, id string) error {
-	if !idPattern.MatchString(id) {
+	if !idPattern.MatchString(id) || id == "." || id == ".." {
 		return notify.Invalid(notify.FieldError{Field: field, Problem: "must be 1–128 characters of letters, digits and . _ : @ + -"})
 	}
 	return nil
@@ -128,8 +128,8 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, caller notify
 	return nil
 }
 
-// userInput is the body of PUT /v1/users/{id}. Absent fields keep their
-// stored value; a field sent as "" (or null) clears it.
+// userInput is the body of PUT /v1/users/{id}. Absent (or null) fields keep
+// their stored value; a field sent as "" (or an empty list or map) clears it.
 type userInput struct {
 	ID         *string            `json:"id"`
 	Name       *string            `json:"name"`
