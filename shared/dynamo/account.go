@@ -91,12 +91,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k notify.APIKey) error {
 	for _, sc := range k.Scopes {
 		it.Scopes = append(it.Scopes, string(sc))
 	}
+	hashPK, hashSK := apiKeyByHashKey(k.Hash)
+	idPK, idSK := apiKeyByIDKey(k.WorkspaceID, k.ID)
 	var puts []types.TransactWriteItem
-	for _, keyOf := range []func() (string, string){
-		func() (string, string) { return apiKeyByHashKey(k.Hash) },
-		func() (string, string) { return apiKeyByIDKey(k.WorkspaceID, k.ID) },
-	} {
-		it.PK, it.SK = keyOf()
+	for _, at := range [][2]string{{hashPK, hashSK}, {idPK, idSK}} {
+		it.PK, it.SK = at[0], at[1]
 		item, err := attributevalue.MarshalMap(it)
 		if err != nil {
 			return fmt.Errorf("encode api key %s: %w", k.ID, err)
@@ -121,7 +120,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k notify.APIKey) error {
 func (s *Store) GetAPIKeyByHash(ctx context.Context, hash string) (notify.APIKey, error) {
 	pk, sk := apiKeyByHashKey(hash)
 	var it apiKeyItem
-	if err := s.getItem(ctx, pk, sk, &it, "api key", "by hash"); err != nil {
+	if err := s.getItem(ctx, pk, sk, &it, "api key", ""); err != nil {
 		return notify.APIKey{}, err
 	}
 	return it.apiKey(), nil

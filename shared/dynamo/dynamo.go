@@ -144,7 +144,8 @@ func transactionConditionFailed(err error) bool {
 	return false
 }
 
-// getItem reads one item into out; a missing item is not_found of kind/id.
+// getItem reads one item into out; a missing item is not_found of kind/id
+// (of kind alone when id is empty, for items found by a secret's hash).
 func (s *Store) getItem(ctx context.Context, pk, sk string, out any, kind, id string) error {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -155,6 +156,9 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, out any, kind, id st
 		return fmt.Errorf("get %s %s: %w", kind, id, err)
 	}
 	if res.Item == nil {
+		if id == "" {
+			return notify.Errorf(notify.CodeNotFound, "%s not found", kind)
+		}
 		return notify.NotFound(kind, id)
 	}
 	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {

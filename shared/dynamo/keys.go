@@ -3,7 +3,6 @@ package dynamo
 import (
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"time"
 )
 
@@ -81,8 +80,10 @@ func templatePK(ws, id string) string { return "WS#" + ws + "#T#" + id }
 // templateIndexKey lists a workspace's templates newest first: created time
 // (fixed width, so it sorts as text) then id.
 func templateIndexKey(ws, id string, created time.Time) (pk, sk string) {
-	return "WS#" + ws + "#T", sortableTime(created) + "#" + id
+	return templateIndexPK(ws), sortableTime(created) + "#" + id
 }
+
+func templateIndexPK(ws string) string { return "WS#" + ws + "#T" }
 
 // notificationKey is a notification without its content; notificationContentKey
 // is its content, in the same partition so one Query reads both.
@@ -170,9 +171,6 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
-
-// epochSeconds formats a TTL value.
-func epochSeconds(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // countMarkerKey records that the counts of one dispatch chunk were applied.
 // Markers have their own partition so that reading a notification never

@@ -384,10 +384,17 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 		cond := pkName + " = :pk"
 		delete(in.ExpressionAttributeValues, ":lo")
 		delete(in.ExpressionAttributeValues, ":hi")
-		// One range operator per key condition: with both bounds, the key
-		// condition is the upper one (exclusive, as To and the cursor are)
-		// and reading newest first stops at the first id below lo.
+		// hi (To or the cursor) is exclusive, lo (From) inclusive. A key
+		// condition has one range operator, and BETWEEN is inclusive at both
+		// ends: with both bounds, ask for one more item than needed and skip
+		// the one equal to hi.
+		upper := hi
+		extra := int32(0)
 		switch {
+		case lo != "" && hi != "":
+			cond += " AND " + skName + " BETWEEN :lo AND :hi"
+			in.ExpressionAttributeValues[":lo"], in.ExpressionAttributeValues[":hi"] = str(lo), str(hi)
+			extra = 1
 		case hi != "":
 			cond += " AND " + skName + " < :hi"
 			in.ExpressionAttributeValues[":hi"] = str(hi)
@@ -398,8 +405,9 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 		in.KeyConditionExpression = aws.String(cond)
 		in.Limit = aws.Int32(int32(queryLimit(limit-len(found), filtered)))
 		if len(terms) > 0 {
-			in.Limit = aws.Int32(min(*in.Limit, batchGetSize))
+			in.Limit = aws.Int32(min(*in.Limit, batchGetSize-1))
 		}
+		*in.Limit += extra
 		res, err := s.db.Query(ctx, in)
 		if err != nil {
 			return nil, "", fmt.Errorf("list notifications of %s: %w", workspaceID, err)
@@ -417,8 +425,8 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 			return nil, "", err
 		}
 		for _, n := range page {
-			if n.ID < lo {
-				return found, "", nil
+			if n.ID == upper {
+				continue
 			}
 			examined++
 			hi = n.ID
@@ -436,9 +444,6 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 			// Candidates whose notification is missing were skipped above;
 			// resume after the last term read, not the last one found.
 			hi = res.Items[len(res.Items)-1][attrSK].(*types.AttributeValueMemberS).Value
-			if hi < lo {
-				return found, "", nil
-			}
 		}
 	}
 }

@@ -163,7 +163,7 @@ func (s *Store) ListTemplates(ctx context.Context, workspaceID string, f notify.
 	}
 	limit := pageSize(p)
 	filtered := f.Channel != "" || f.Label != ""
-	pk, _ := templateIndexKey(workspaceID, "", time.Time{})
+	pk := templateIndexPK(workspaceID)
 	templates := []notify.Template{}
 	examined := 0
 	after := c.After
