@@ -302,4 +302,30 @@ func TestSearchReadsTheTermIndexOnly(t *testing.T) {
 		t.Error("search scanned the table")
 	}
 	t.Logf("search of 200 notifications:\n%s", meter)
+
+	// Both date bounds with a cursor, one item a page, with and without words.
+	from, to := base.Add(7*time.Minute), base.Add(157*time.Minute) // matches 7, 57 and 107; 157 is excluded
+	for _, q := range []notify.NotificationQuery{{Q: "descuento", From: from, To: to}, {From: from, To: from.Add(3 * time.Minute)}} {
+		var got []string
+		p := notify.Page{Limit: 1}
+		for pages := 0; ; pages++ {
+			page, next, err := s.ListNotifications(ctx, "ws", q, p)
+			if err != nil {
+				t.Fatalf("ListNotifications(%+v): %v", q, err)
+			}
+			for _, n := range page {
+				got = append(got, n.ID)
+			}
+			if next == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatalf("ListNotifications(%+v) does not end", q)
+			}
+			p.Cursor = next
+		}
+		if len(got) != 3 {
+			t.Errorf("ListNotifications(%+v) by 1 = %d notifications, want 3", q, len(got))
+		}
+	}
 }
