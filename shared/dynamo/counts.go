@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,9 @@ import (
 
 // maxTransactItems is DynamoDB's limit of items in one transaction.
 const maxTransactItems = 100
+
+// markerTTL is how long a count marker is kept (TTL on expiresAt).
+const markerTTL = 15 * 24 * time.Hour
 
 // ApplyCounts adds each part's delta to the notification's counts exactly
 // once per marker, however often a part is applied: every part puts a marker
@@ -48,9 +52,13 @@ func (s *Store) applyCounts(ctx context.Context, workspaceID, id string, parts [
 		for _, p := range parts {
 			sum = sum.Add(p.Delta)
 			pk, sk := countMarkerKey(workspaceID, id, p.Marker)
+			marker := key(pk, sk)
+			// A marker only has to outlive the retries of its chunk: SQS
+			// keeps a message at most 14 days.
+			marker[attrExpiresAt] = num(s.now().Add(markerTTL).Unix())
 			items = append(items, types.TransactWriteItem{Put: &types.Put{
 				TableName:           aws.String(s.table),
-				Item:                key(pk, sk),
+				Item:                marker,
 				ConditionExpression: aws.String("attribute_not_exists(pk)"),
 			}})
 		}
@@ -60,7 +68,7 @@ func (s *Store) applyCounts(ctx context.Context, workspaceID, id string, parts [
 			Key:                       key(pk, sk),
 			UpdateExpression:          aws.String(addCounts),
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: countValues(sum),
+			ExpressionAttributeValues: s.countValues(sum),
 		}})
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {

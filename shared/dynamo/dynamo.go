@@ -26,6 +26,7 @@ import (
 type Store struct {
 	db    *dynamodb.Client
 	table string
+	now   func() time.Time // stamps updatedAt on status and count changes
 }
 
 var _ notify.Store = (*Store)(nil)
@@ -33,7 +34,7 @@ var _ notify.Store = (*Store)(nil)
 // New returns a Store on table, which must have the layout CreateTable makes
 // (and template.yaml declares).
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{db: client, table: table}
+	return &Store{db: client, table: table, now: time.Now}
 }
 
 // Tuning of the adapter's loops.

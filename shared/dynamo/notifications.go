@@ -199,7 +199,7 @@ func (s *Store) getContent(ctx context.Context, workspaceID, id string) (notify.
 func (s *Store) SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error) {
 	pk, sk := notificationKey(workspaceID, id)
 	cond := "attribute_exists(pk)"
-	values := map[string]types.AttributeValue{":to": str(string(to))}
+	values := map[string]types.AttributeValue{":to": str(string(to)), ":now": s.stamp()}
 	if len(from) > 0 {
 		cond += " AND #status IN ("
 		for i, f := range from {
@@ -215,7 +215,7 @@ func (s *Store) SetNotificationStatus(ctx context.Context, workspaceID, id strin
 	return s.updateWithContent(ctx, workspaceID, id, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(pk, sk),
-		UpdateExpression:          aws.String("SET #status = :to"),
+		UpdateExpression:          aws.String("SET #status = :to, updatedAt = :now"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
 		ExpressionAttributeValues: values,
@@ -240,17 +240,18 @@ func (s *Store) AddNotificationCounts(ctx context.Context, workspaceID, id strin
 		Key:                       key(pk, sk),
 		UpdateExpression:          aws.String(addCounts),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: countValues(delta),
+		ExpressionAttributeValues: s.countValues(delta),
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 }
 
 // addCounts adds the count values of countValues to the counters.
 const addCounts = "ADD cTotal :total, cQueued :queued, cSent :sent, cDelivered :delivered, " +
-	"cRead :read, cFailed :failed, cSkipped :skipped"
+	"cRead :read, cFailed :failed, cSkipped :skipped SET updatedAt = :now"
 
-func countValues(d notify.Counts) map[string]types.AttributeValue {
+func (s *Store) countValues(d notify.Counts) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
+		":now":   s.stamp(),
 		":total": num(d.Total), ":queued": num(d.Queued), ":sent": num(d.Sent),
 		":delivered": num(d.Delivered), ":read": num(d.Read), ":failed": num(d.Failed),
 		":skipped": num(d.Skipped),
@@ -504,4 +505,9 @@ func matchNotification(n notify.Notification, q notify.NotificationQuery, terms 
 		return false
 	}
 	return search.Matches(terms, n.Title, n.Body)
+}
+
+// stamp is the current time as the notification item stores updatedAt.
+func (s *Store) stamp() types.AttributeValue {
+	return str(s.now().UTC().Format(time.RFC3339Nano))
 }

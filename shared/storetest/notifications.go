@@ -376,6 +376,17 @@ func testApplyCounts(t *testing.T, s notify.Store) {
 	if d := diff(notify.Counts{Total: 300, Sent: 289, Failed: 11}, got.Counts); d != "" {
 		t.Errorf("ApplyCounts after retries mismatch (-want +got):\n%s", d)
 	}
+	// Progress shows in updatedAt (the history shows when a send last moved).
+	if got.UpdatedAt.Before(n.UpdatedAt) {
+		t.Errorf("ApplyCounts updatedAt = %v, before the creation %v", got.UpdatedAt, n.UpdatedAt)
+	}
+	later := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	st, err := s.SetNotificationStatus(ctx, wsA, n.ID, notify.StatusCompleted)
+	must(t, "SetNotificationStatus", err)
+	if !st.UpdatedAt.After(later) {
+		t.Errorf("SetNotificationStatus updatedAt = %v, want after %v", st.UpdatedAt, later)
+	}
 	// Concurrent parts for distinct markers all count.
 	m := newNotification(wsA, ids.New(t0), t0)
 	m.Counts = notify.Counts{Total: 40, Queued: 40}
