@@ -1,0 +1,78 @@
+// Command admin does the operator's chores that have no API route, against
+// the deployed table (or an emulator, as the AWS SDK's environment says):
+//
+//	go run ./infra/admin -table herald-HeraldTable-XYZ bootstrap -workspace acme -name "Acme Energy"
+//
+// bootstrap creates a workspace and its first admin key and prints the key
+// once; every other key is created through POST /v1/keys with that one.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "admin:", err)
+		os.Exit(1)
+	}
+}
+
+// workspaceID is what a workspace id may look like: it is part of every key.
+var workspaceID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{1,62}$`)
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	table := fs.String("table", os.Getenv("HERALD_TABLE"), "the DynamoDB table (the stack's TableName output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || fs.Arg(0) != "bootstrap" {
+		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME]")
+	}
+	bs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	ws := bs.String("workspace", "", "workspace id: lower-case letters, digits, - and _")
+	name := bs.String("name", "", "workspace name (default: the id)")
+	if err := bs.Parse(fs.Args()[1:]); err != nil {
+		return err
+	}
+	if *table == "" {
+		return fmt.Errorf("-table (or HERALD_TABLE) is required")
+	}
+	if !workspaceID.MatchString(*ws) {
+		return fmt.Errorf("-workspace %q: want 2–63 lower-case letters, digits, - or _", *ws)
+	}
+	if *name == "" {
+		*name = *ws
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), *table)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: *ws, Name: *name, CreatedAt: now}); err != nil {
+		return fmt.Errorf("create workspace %s: %w", *ws, err)
+	}
+	secret := apikey.New()
+	k := notify.APIKey{ID: "key_admin", WorkspaceID: *ws, Name: "admin (bootstrap)", Scopes: []notify.Scope{notify.ScopeAdmin},
+		Hash: apikey.Hash(secret), Prefix: apikey.Display(secret), CreatedAt: now}
+	if err := store.CreateAPIKey(ctx, k); err != nil {
+		return fmt.Errorf("create admin key: %w", err)
+	}
+	fmt.Fprintf(out, "workspace %s created; its admin key (shown once):\n%s\n", *ws, secret)
+	return nil
+}

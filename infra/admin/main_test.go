@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+func TestBootstrap(t *testing.T) {
+	endpoint := os.Getenv("HERALD_TEST_DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		t.Skip("HERALD_TEST_DYNAMODB_ENDPOINT is not set: start DynamoDB Local (infra/dynamodb-local.sh start) or run make test")
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+	ctx := context.Background()
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	table := fmt.Sprintf("admin-test-%d", time.Now().UnixNano())
+	if err := dynamo.CreateTable(ctx, client, table); err != nil {
+		t.Fatal(err)
+	}
+	defer client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-table", table, "bootstrap", "-workspace", "acme", "-name", "Acme"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	secret := lines[len(lines)-1]
+	k, err := apikey.Authenticate(ctx, dynamo.New(client, table), "Bearer "+secret)
+	if err != nil || k.WorkspaceID != "acme" || !k.Allows(notify.ScopeAdmin) {
+		t.Errorf("printed key authenticates as %+v, %v; want an admin key of acme", k, err)
+	}
+	// A second bootstrap of the same workspace fails and prints no key.
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "bootstrap", "-workspace", "acme"}, &out); err == nil || out.Len() != 0 {
+		t.Errorf("second bootstrap = %v, printed %q; want an error and nothing printed", err, out.String())
+	}
+	if err := run(ctx, []string{"-table", table, "bootstrap", "-workspace", "Bad Id"}, &out); err == nil {
+		t.Errorf("bad workspace id accepted")
+	}
+}
