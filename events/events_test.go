@@ -145,7 +145,7 @@ func TestAPISendNotification(t *testing.T) {
 	if req.RequestContext.Authorizer == nil {
 		t.Fatal("requestContext.authorizer missing; the route is authorized")
 	}
-	wantLambda := map[string]any{"workspaceId": "ws_example", "keyId": "key_example", "scopes": "send,read"}
+	wantLambda := map[string]any{"workspaceId": "ws_example", "keyId": "key_example", "scopes": "send,read", "verified": "true"}
 	if diff := cmp.Diff(wantLambda, req.RequestContext.Authorizer.Lambda); diff != "" {
 		t.Errorf("requestContext.authorizer.lambda mismatch (-want +got):\n%s", diff)
 	}

@@ -39,14 +39,16 @@ func TestAuthorizerSampleEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{
-		"workspaceId": "ws_example", "keyId": "key_example", "keyName": "backend", "scopes": "send,read"}}
+		"workspaceId": "ws_example", "keyId": "key_example", "keyName": "backend", "scopes": "send,read", "verified": "true"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("authorizer answer (-want +got):\n%s", diff)
 	}
 
+	// An unknown key goes on to the API unverified, which answers 401 in
+	// its own error shape.
 	out, err = lambda.NewHandler((&Authorizer{Keys: keyMap{}, Log: log}).Handle).Invoke(context.Background(), payload)
-	if err != nil || string(out) != `{"isAuthorized":false}` {
-		t.Errorf("unknown key = %s, %v; want a plain deny", out, err)
+	if err != nil || string(out) != `{"isAuthorized":true,"context":{"verified":"false"}}` {
+		t.Errorf("unknown key = %s, %v; want passed on unverified", out, err)
 	}
 	if _, err := lambda.NewHandler((&Authorizer{Keys: failingKeys{}, Log: log}).Handle).Invoke(context.Background(), payload); err == nil {
 		t.Errorf("store error = nil, want an error (so the gateway does not cache a deny)")

@@ -413,6 +413,7 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 		if err != nil {
 			return nil, "", fmt.Errorf("list notifications of %s: %w", workspaceID, err)
 		}
+		before := hi
 		var page []notify.Notification
 		if len(terms) == 0 {
 			for _, item := range res.Items {
@@ -445,6 +446,12 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 			// Candidates whose notification is missing were skipped above;
 			// resume after the last term read, not the last one found.
 			hi = res.Items[len(res.Items)-1][attrSK].(*types.AttributeValueMemberS).Value
+		}
+		// A page that moved no bound (only the skipped upper item) must
+		// still make progress: continue from where DynamoDB stopped.
+		in.ExclusiveStartKey = nil
+		if hi == before {
+			in.ExclusiveStartKey = res.LastEvaluatedKey
 		}
 	}
 }

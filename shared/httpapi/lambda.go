@@ -40,6 +40,9 @@ func principalOf(rc events.APIGatewayV2HTTPRequestContext) (notify.APIKey, bool)
 		return notify.APIKey{}, false
 	}
 	str := func(k string) string { s, _ := rc.Authorizer.Lambda[k].(string); return s }
+	if str("verified") != "true" {
+		return notify.APIKey{}, false // the API checks the key itself
+	}
 	k := notify.APIKey{WorkspaceID: str("workspaceId"), ID: str("keyId"), Name: str("keyName")}
 	for _, s := range strings.Split(str("scopes"), ",") {
 		if s != "" {

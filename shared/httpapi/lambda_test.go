@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,14 @@ func TestLambdaSampleEvents(t *testing.T) {
 	res = invokeSample(t, h, "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) { ev.RequestContext.Authorizer = nil })
 	if res.StatusCode != 401 {
 		t.Errorf("send without authorizer context = %d, want 401", res.StatusCode)
+	}
+	// An unverified key passed on by the authorizer is checked: 401 in the
+	// API's error shape.
+	res = invokeSample(t, h, "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) {
+		ev.RequestContext.Authorizer.Lambda = map[string]any{"verified": "false"}
+	})
+	if res.StatusCode != 401 || !strings.Contains(res.Body, `"code":"unauthorized"`) {
+		t.Errorf("unverified key = %d %s, want 401 unauthorized", res.StatusCode, res.Body)
 	}
 	// A read-only principal may not send.
 	res = invokeSample(t, h, "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) {
