@@ -91,17 +91,16 @@ test: tools lint ## Everything CI runs: lint, unit + emulator tests, sam validat
 	infra/test.sh
 
 .PHONY: bench
-bench: ## Benchmarks (figures only, nothing asserted)
-	$(GO) run ./infra/bench
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## Benchmarks (figures only, nothing asserted): 100k local send, crash check, SDK calls on the emulators
+	infra/bench.sh
 
 .PHONY: invoke
-invoke: ## Run a handler in process on a sample event: make invoke FN=api EVENT=events/api-health.json
+invoke: ## Run a handler in process on a sample event: make invoke FN=api EVENT=events/api-health.json [BACKEND=aws]
 	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
 		echo "usage: make invoke FN=<function> EVENT=<file>   e.g. make invoke FN=api EVENT=events/api-health.json" >&2; \
 		echo "functions: $(FUNCTIONS)" >&2; exit 2; \
 	fi
-	$(GO) run ./infra/invoke -fn '$(FN)' -event '$(EVENT)'
+	$(GO) run ./infra/invoke -fn '$(FN)' -event '$(EVENT)' -backend '$(or $(BACKEND),embedded)'
 
 .PHONY: validate
 validate: tools ## sam validate --lint (cfn-lint included)

@@ -64,9 +64,12 @@ type backends struct {
 func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (backends, error) {
 	switch backend {
 	case "embedded":
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return backends{}, err
+		}
 		store, err := boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"))
 		if err != nil {
-			return backends{}, fmt.Errorf("%w (stop `make run` first: the data dir is in use)", err)
+			return backends{}, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
 		}
 		queue, err := boltqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), boltqueue.Options{Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives})
 		if err != nil {
