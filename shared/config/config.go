@@ -23,7 +23,7 @@ type Config struct {
 	// AWS mode.
 	Table          string // HERALD_TABLE: the DynamoDB table
 	DispatchQueue  string // HERALD_DISPATCH_QUEUE_URL: the SQS dispatch queue
-	DispatchDLQ    string // HERALD_DISPATCH_DLQ_URL: its dead-letter queue (redrive tooling)
+	Stage          string // HERALD_STAGE: the deployment stage, on every log line
 	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
 
 	// Both.
@@ -42,7 +42,7 @@ func Load(getenv func(string) string) (Config, error) {
 		APIKey:         strings.TrimSpace(getenv("HERALD_API_KEY")),
 		Table:          getenv("HERALD_TABLE"),
 		DispatchQueue:  getenv("HERALD_DISPATCH_QUEUE_URL"),
-		DispatchDLQ:    getenv("HERALD_DISPATCH_DLQ_URL"),
+		Stage:          getenv("HERALD_STAGE"),
 		DefaultRegion:  strings.ToUpper(getenv("HERALD_DEFAULT_REGION")),
 		Fsync:          getenv("HERALD_FSYNC") == "1" || strings.EqualFold(getenv("HERALD_FSYNC"), "true"),
 		VisibilityTime: 30 * time.Second,
@@ -87,7 +87,11 @@ func Load(getenv func(string) string) (Config, error) {
 
 // Logger returns the JSON logger every Herald process uses.
 func (c Config) Logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	if c.Stage != "" {
+		log = log.With("stage", c.Stage)
+	}
+	return log
 }
 
 // RequireAWS checks the settings the Lambda functions need.

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != ".herald" || c.Workers != 4 || c.MaxReceives != 5 ||
+		c.VisibilityTime != 30*time.Second || c.MaxBodyBytes != 5<<20 || c.LogLevel != slog.LevelInfo || c.Fsync {
+		t.Errorf("Load(empty) = %+v", c)
+	}
+	if err := c.RequireAWS(true); err == nil {
+		t.Errorf("RequireAWS without HERALD_TABLE = nil, want an error")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, value string
+	}{
+		{"HERALD_WORKERS", "0"},
+		{"HERALD_WORKERS", "many"},
+		{"HERALD_LOG_LEVEL", "loud"},
+		{"HERALD_VISIBILITY_TIMEOUT", "5"},
+		{"HERALD_DEFAULT_REGION", "Spain"},
+		{"HERALD_MAX_BODY_BYTES", "10"},
+	}
+	for _, tt := range tests {
+		_, err := Load(env(map[string]string{tt.name: tt.value}))
+		if err == nil || !strings.Contains(err.Error(), tt.name) {
+			t.Errorf("Load(%s=%q) = %v, want an error naming the variable", tt.name, tt.value, err)
+		}
+	}
+}
+
+func TestLoggerIsJSONWithStage(t *testing.T) {
+	c, err := Load(env(map[string]string{"HERALD_STAGE": "prod", "HERALD_LOG_LEVEL": "warn", "HERALD_DEFAULT_REGION": "es"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultRegion != "ES" {
+		t.Errorf("DefaultRegion = %q, want ES", c.DefaultRegion)
+	}
+	var b strings.Builder
+	log := c.Logger(&b)
+	log.Info("hidden")
+	log.Warn("shown", "notificationId", "n1")
+	if got := b.String(); strings.Contains(got, "hidden") || !strings.Contains(got, `"stage":"prod"`) || !strings.HasPrefix(got, "{") {
+		t.Errorf("log = %q, want one JSON warn line with the stage", got)
+	}
+}
