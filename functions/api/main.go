@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -20,22 +19,13 @@ import (
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv)
-	if err == nil {
-		err = cfg.RequireAWS(true)
-	}
+	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, true)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "config:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	aws, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "aws config:", err)
-		os.Exit(1)
-	}
-	log := cfg.Logger(os.Stdout)
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	queue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
-	api := httpapi.New(store, queue, httpapi.Options{Log: log, Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion}})
+	api := httpapi.New(store, queue, httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion}})
 	lambda.Start(httpapi.LambdaHandler(api))
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/heraldhq/herald/shared/apikey"
@@ -17,17 +16,9 @@ import (
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv)
-	if err == nil {
-		err = cfg.RequireAWS(false)
-	}
+	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "config:", err)
-		os.Exit(1)
-	}
-	aws, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "aws config:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	a := &apikey.Authorizer{Keys: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Log: cfg.Logger(os.Stdout)}

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	_ "time/tzdata" // user time zones must resolve on provided.al2023
@@ -20,23 +19,16 @@ import (
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv)
-	if err == nil {
-		err = cfg.RequireAWS(false)
-	}
+	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "config:", err)
-		os.Exit(1)
-	}
-	aws, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "aws config:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	log := cfg.Logger(os.Stdout)
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
-	// Real providers arrive with issue 3; until then every channel goes to
-	// the sandbox, which records the delivery and sends nothing.
+	// Real providers arrive with the next milestone; until then every
+	// channel goes to the sandbox, which records the delivery and sends
+	// nothing.
 	sb := channel.NewSandbox(log)
 	senders := dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}
 	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})

@@ -353,48 +353,39 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 	}
 	env := channel.Envelope{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, RecipientKey: dl.Key, UserID: r.UserID, Category: n.Category}
 
-	var rc channel.Receipt
+	// The address: the customer id for pushes (they go to every device),
+	// the phone or email otherwise, sealed with the user's key when stored.
+	var to string
 	var err error
 	switch n.Channel {
-	case notify.ChannelPush:
-		devices := devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs)
+	case notify.ChannelPush, notify.ChannelWebPush:
 		dl.Address = r.UserID
-		var px notify.PushExtras
-		if n.Content.Push != nil {
-			px = *n.Content.Push
-		}
-		rc, err = d.senders.Push.SendPush(ctx, channel.PushMessage{Envelope: env, Devices: devices, Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
-	case notify.ChannelWebPush:
-		devices := devicesOf(u, notify.DeviceWebPush)
-		dl.Address = r.UserID
-		var px notify.PushExtras
-		if n.Content.Push != nil {
-			px = *n.Content.Push
-		}
-		rc, err = d.senders.WebPush.SendWebPush(ctx, channel.WebPushMessage{Envelope: env, Devices: devices, Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
-	case notify.ChannelSMS:
-		to := addressOf(r, u, notify.ChannelSMS)
-		if to == "" {
+	default:
+		if to = addressOf(r, u, n.Channel); to == "" {
 			return skip(notify.ReasonInvalidAddress)
 		}
 		if dl.Address, err = sealFor(u, to); err != nil {
 			return dl, err
 		}
+	}
+	var px notify.PushExtras
+	if n.Content.Push != nil {
+		px = *n.Content.Push
+	}
+
+	var rc channel.Receipt
+	switch n.Channel {
+	case notify.ChannelPush:
+		rc, err = d.senders.Push.SendPush(ctx, channel.PushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs),
+			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+	case notify.ChannelWebPush:
+		rc, err = d.senders.WebPush.SendWebPush(ctx, channel.WebPushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceWebPush),
+			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+	case notify.ChannelSMS:
 		rc, err = d.senders.SMS.SendSMS(ctx, channel.SMSMessage{Envelope: env, To: to, Text: msg.Body})
 	case notify.ChannelEmail:
-		to := addressOf(r, u, notify.ChannelEmail)
-		if to == "" {
-			return skip(notify.ReasonInvalidAddress)
-		}
-		if dl.Address, err = sealFor(u, to); err != nil {
-			return dl, err
-		}
 		rc, err = d.senders.Email.SendEmail(ctx, channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML})
 	case notify.ChannelWhatsApp:
-		to := addressOf(r, u, notify.ChannelWhatsApp)
-		if to == "" {
-			return skip(notify.ReasonInvalidAddress)
-		}
 		wm := channel.WhatsAppMessage{Envelope: env, To: to}
 		if t := n.Content.WhatsApp; t != nil && t.Name != "" {
 			params := make([]string, len(t.Parameters))
@@ -412,9 +403,6 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 				return skip(notify.ReasonWindowExpired)
 			}
 			wm.Text = msg.Body
-		}
-		if dl.Address, err = sealFor(u, to); err != nil {
-			return dl, err
 		}
 		rc, err = d.senders.WhatsApp.SendWhatsApp(ctx, wm)
 	default:
