@@ -11,17 +11,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/heraldhq/herald/infra/harness"
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/dispatch"
-	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/seal"
@@ -37,25 +34,13 @@ func benchAWS(ctx context.Context, users int) error {
 		fmt.Println("skipped: set HERALD_TEST_DYNAMODB_ENDPOINT and HERALD_TEST_SQS_ENDPOINT (make bench starts the emulators)")
 		return nil
 	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", "")}
-	ddbMeter, sqsMeter := dynamo.NewMeter(), &sqsqueue.Meter{}
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbURL) }, ddbMeter.Instrument)
-	sqsClient := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }, sqsMeter.Register)
-
-	suffix := fmt.Sprint(time.Now().UnixNano())
-	table := "herald-bench-" + suffix
-	if err := dynamo.CreateTable(ctx, ddb, table); err != nil {
-		return err
-	}
-	defer ddb.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	q, err := sqsClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("herald-bench-" + suffix),
-		Attributes: map[string]string{string(sqstypes.QueueAttributeNameVisibilityTimeout): "60"}})
+	env, closeEnv, err := harness.NewAWS(ctx, ddbURL, sqsURL, 5)
 	if err != nil {
 		return err
 	}
-	defer sqsClient.DeleteQueue(context.WithoutCancel(ctx), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl})
-	store := dynamo.New(ddb, table)
-	queue := sqsqueue.New(sqsClient, *q.QueueUrl)
+	defer closeEnv()
+	store, queue, ddb, ddbMeter, sqsMeter := env.Store, env.Queue, env.DDB, env.DDBMeter, env.SQSMeter
+	table := env.Table
 
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws_bench", Name: "bench", CreatedAt: now}); err != nil {
@@ -103,7 +88,7 @@ func benchAWS(ctx context.Context, users int) error {
 	sb := channel.NewSandbox(log)
 	d := dispatch.New(store, dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}, dispatch.Options{Log: log})
 	consumerMeter := &sqsqueue.Meter{}
-	consumer := sqsqueue.New(sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }, consumerMeter.Register), *q.QueueUrl)
+	consumer := sqsqueue.New(sqs.NewFromConfig(env.Config, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }, consumerMeter.Register), env.QueueURL)
 	t2 := time.Now()
 	for {
 		_, _, all, err := p.Progress(ctx, ids)
