@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +79,73 @@ func TestKillMidSendLosesNothingAndSendsNothingTwice(t *testing.T) {
 	}
 	if err := p.Stop(); err != nil {
 		t.Errorf("stop: %v", err)
+	}
+}
+
+// TestFirstStartAndRestart runs the server in process: a first start with a
+// key from HERALD_API_KEY (not in Herald's own format), then starts without
+// it, which generate, print and save an admin key once and reuse it after.
+func TestFirstStartAndRestart(t *testing.T) {
+	data := t.TempDir()
+	start := func(env map[string]string) (base string, out *strings.Builder, stop func()) {
+		t.Helper()
+		env["HERALD_ADDR"], env["HERALD_DATA_DIR"], env["HERALD_LOG_LEVEL"] = "127.0.0.1:0", data, "error"
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		out = &strings.Builder{}
+		go func() { done <- run(ctx, func(k string) string { return env[k] }, out, io.Discard, ready) }()
+		select {
+		case addr := <-ready:
+			return "http://" + addr, out, func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run: %v", err)
+				}
+			}
+		case err := <-done:
+			t.Fatalf("run: %v", err)
+		}
+		return "", nil, nil
+	}
+	status := func(base, key string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/v1/keys", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	base, out, stop := start(map[string]string{"HERALD_API_KEY": "my-own-local-admin-key"})
+	if got := status(base, "my-own-local-admin-key"); got != 200 {
+		t.Errorf("HERALD_API_KEY answered %d, want 200 (output: %s)", got, out)
+	}
+	stop()
+
+	base, out, stop = start(map[string]string{})
+	saved, err := os.ReadFile(filepath.Join(data, "admin-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated := strings.TrimSpace(string(saved))
+	if !strings.Contains(out.String(), generated) || status(base, generated) != 200 {
+		t.Errorf("first start without HERALD_API_KEY printed %q; the saved key %q must be printed and work", out, generated)
+	}
+	if status(base, "my-own-local-admin-key") != 200 {
+		t.Errorf("the earlier HERALD_API_KEY stopped working after a restart")
+	}
+	stop()
+
+	base, out, stop = start(map[string]string{})
+	defer stop()
+	if strings.Contains(out.String(), generated) || status(base, generated) != 200 {
+		t.Errorf("restart printed the key again or lost it: %q", out)
+	}
+	if status(base, "hk_wrong") != 401 {
+		t.Errorf("a wrong key was accepted")
 	}
 }

@@ -41,6 +41,7 @@ func TestAuthenticate(t *testing.T) {
 		{"Basic " + good, ""},
 		{"", ""},
 		{"Bearer ", ""},
+		{"Bearer " + strings.Repeat("x", 129), ""},
 	}
 	for _, tt := range tests {
 		k, err := Authenticate(context.Background(), keys, tt.header)
