@@ -121,10 +121,10 @@ func benchLocal(ctx context.Context, bin string, users int) error {
 	fmt.Printf("list send to %d users (%d requests of ≤10,000 user ids): accepted in %.2f s, last delivery after %.2f s\n", users, len(ids), accepted.Seconds(), elapsed.Seconds())
 	fmt.Printf("throughput: %.0f deliveries/s (target ≥ 10,000)\n", float64(users)/elapsed.Seconds())
 	fmt.Printf("peak memory of the server during the send: %.0f MB (target ≤ 300)\n", float64(rss)/1e6)
-	if err := p.VerifyExactlyOnce(ctx, ids, users); err != nil {
+	if _, err := p.VerifyExactlyOnce(ctx, ids, users, 0); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	fmt.Println("verified: every recipient has exactly one delivery and one outbox entry")
+	fmt.Println("verified: every recipient has exactly one delivery and one outbox entry, sent once")
 	return nil
 }
 
@@ -166,9 +166,12 @@ func benchCrash(ctx context.Context, bin string, users int) error {
 		return err
 	}
 	fmt.Printf("restarted; the rest finished %.2f s after the restart\n", time.Since(t0).Seconds())
-	if err := p2.VerifyExactlyOnce(ctx, ids, users); err != nil {
+	// Sends in flight at the kill (4 workers × 32 at a time) may have been
+	// handed to the outbox twice: sent, but not yet recorded.
+	resends, err := p2.VerifyExactlyOnce(ctx, ids, users, 4*32)
+	if err != nil {
 		return fmt.Errorf("verify after crash: %w", err)
 	}
-	fmt.Printf("verified: all %d recipients have exactly one delivery, none lost, none twice\n", users)
+	fmt.Printf("verified: all %d recipients have exactly one delivery, none lost; %d in flight at the kill were handed to the outbox twice (which dedupes them)\n", users, resends)
 	return nil
 }

@@ -303,8 +303,11 @@ func (p *Proc) WaitCompleted(ctx context.Context, ids []string, poll time.Durati
 
 // VerifyExactlyOnce checks that each of the n users has exactly one
 // delivered delivery across the notifications and exactly one outbox entry
-// per notification, and that every notification's counts add up.
-func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n int) error {
+// per notification, and that every notification's counts add up. It
+// returns how many messages reached the outbox more than once (which a
+// real provider would have sent twice) and fails when there are more than
+// maxResends.
+func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n, maxResends int) (int, error) {
 	deliveries := map[string]int{}
 	for _, id := range ids {
 		cursor := ""
@@ -317,11 +320,11 @@ func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n int) error
 				NextCursor string `json:"nextCursor"`
 			}
 			if err := p.Do(ctx, "GET", "/v1/notifications/"+id+"/deliveries?limit=500&cursor="+cursor, nil, 200, &page); err != nil {
-				return err
+				return 0, err
 			}
 			for _, d := range page.Items {
 				if d.Status != "delivered" {
-					return fmt.Errorf("delivery of %s is %s, want delivered", d.UserID, d.Status)
+					return 0, fmt.Errorf("delivery of %s is %s, want delivered", d.UserID, d.Status)
 				}
 				deliveries[d.UserID]++
 			}
@@ -332,20 +335,25 @@ func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n int) error
 		}
 	}
 	outbox := map[string]int{}
+	resends := 0
 	cursor := ""
 	for {
 		var page struct {
 			Items []struct {
 				UserID         string `json:"userId"`
 				NotificationID string `json:"notificationId"`
+				Attempts       int    `json:"attempts"`
 			} `json:"items"`
 			NextCursor string `json:"nextCursor"`
 		}
 		if err := p.Do(ctx, "GET", "/v1/outbox?channel=email&limit=500&cursor="+cursor, nil, 200, &page); err != nil {
-			return err
+			return 0, err
 		}
 		for _, e := range page.Items {
 			outbox[e.NotificationID+"/"+e.UserID]++
+			if e.Attempts > 1 {
+				resends++
+			}
 		}
 		if page.NextCursor == "" {
 			break
@@ -366,9 +374,12 @@ func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n int) error
 			problems = append(problems, fmt.Sprintf("outbox has %s %d times", k, c))
 		}
 	}
+	if resends > maxResends {
+		problems = append(problems, fmt.Sprintf("%d messages were handed to the outbox more than once, more than the %d allowed", resends, maxResends))
+	}
 	_, _, all, err := p.Progress(ctx, ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, nt := range all {
 		c := nt.Counts
@@ -380,9 +391,9 @@ func (p *Proc) VerifyExactlyOnce(ctx context.Context, ids []string, n int) error
 		if len(problems) > 10 {
 			problems = append(problems[:10], fmt.Sprintf("… %d more", len(problems)-10))
 		}
-		return errors.New(strings.Join(problems, "; "))
+		return resends, errors.New(strings.Join(problems, "; "))
 	}
-	return nil
+	return resends, nil
 }
 
 type syncBuffer struct {

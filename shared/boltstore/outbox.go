@@ -28,7 +28,12 @@ type OutboxEntry struct {
 	Body         string            `json:"body"`
 	Route        string            `json:"route,omitempty"`
 	Data         map[string]string `json:"data,omitempty"`
-	CreatedAt    time.Time         `json:"createdAt"`
+	// ProviderMessageID is what the delivery records as the provider's id.
+	ProviderMessageID string `json:"providerMessageId,omitempty"`
+	// Attempts counts the times this message was handed to the outbox: more
+	// than 1 means a real provider would have sent it more than once.
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // outboxRecord keeps the recipient key OutboxEntry hides from JSON.
@@ -39,8 +44,9 @@ type outboxRecord struct {
 
 // PutOutbox stores e unless an entry for the same workspace, notification,
 // recipient key and channel exists, so a redelivered queue message does not
-// show twice. Every local delivery calls it, so concurrent calls share one
-// transaction. Empty ID and CreatedAt are filled from the store's clock.
+// show twice; a repeat only increases the stored entry's Attempts. Every
+// local delivery calls it, so concurrent calls share one transaction. Empty
+// ID and CreatedAt are filled from the store's clock.
 func (s *Store) PutOutbox(ctx context.Context, e OutboxEntry) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.clock()
@@ -49,15 +55,23 @@ func (s *Store) PutOutbox(ctx context.Context, e OutboxEntry) error {
 		e.ID = s.ids.New(e.CreatedAt)
 	}
 	dedupe := key(e.WorkspaceID, e.NotificationID, e.RecipientKey, string(e.Channel))
+	e.Attempts = 1
 	err := s.group.write(func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketOutboxKeys)
-		if seen.Get(dedupe) != nil {
-			return nil
+		outbox := bucket(tx, bucketOutbox)
+		if id := seen.Get(dedupe); id != nil {
+			k := key(e.WorkspaceID, string(id))
+			var r outboxRecord
+			if ok, err := getJSON(outbox, k, &r); err != nil || !ok {
+				return err
+			}
+			r.Attempts++
+			return putJSON(outbox, k, r)
 		}
 		if err := seen.Put(dedupe, []byte(e.ID)); err != nil {
 			return err
 		}
-		return putJSON(bucket(tx, bucketOutbox), key(e.WorkspaceID, e.ID), outboxRecord{OutboxEntry: e, RecipientKey: e.RecipientKey})
+		return putJSON(outbox, key(e.WorkspaceID, e.ID), outboxRecord{OutboxEntry: e, RecipientKey: e.RecipientKey})
 	})
 	if err != nil {
 		return fmt.Errorf("put outbox entry of %s: %w", e.NotificationID, err)

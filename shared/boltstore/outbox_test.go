@@ -58,6 +58,7 @@ func TestOutbox(t *testing.T) {
 		if err := s.PutOutbox(ctx, e); err != nil {
 			t.Fatalf("PutOutbox: %v", err)
 		}
+		e.Attempts = 1
 		all = append([]OutboxEntry{e}, all...)
 	}
 	// The same recipient, notification and channel again: kept once.
@@ -66,6 +67,7 @@ func TestOutbox(t *testing.T) {
 	if err := s.PutOutbox(ctx, again); err != nil {
 		t.Fatalf("PutOutbox again: %v", err)
 	}
+	all[0].Attempts = 2 // kept once, but the repeat is counted
 	// The same recipient on another channel or notification is a new entry.
 	other := OutboxEntry{WorkspaceID: "ws-b", NotificationID: "n-1", RecipientKey: "cust-0", Channel: notify.ChannelSMS, Address: "addr-0", Body: "b"}
 	if err := s.PutOutbox(ctx, other); err != nil {

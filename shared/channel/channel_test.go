@@ -55,6 +55,9 @@ func TestOutbox(t *testing.T) {
 		byChannel[e.Channel] = e
 	}
 	wantWA := map[string]string{"template": "bill_due", "language": "es", "1": "Ana", "2": "42 €", "button1": "ok:Vale"}
+	if got := byChannel[notify.ChannelWhatsApp]; got.Attempts != 2 || got.ProviderMessageID != first.ProviderMessageID {
+		t.Errorf("whatsapp entry attempts %d id %q, want 2 attempts and the receipt's id", got.Attempts, got.ProviderMessageID)
+	}
 	if diff := cmp.Diff(wantWA, byChannel[notify.ChannelWhatsApp].Data); diff != "" || byChannel[notify.ChannelWhatsApp].Address != "+34600000001" {
 		t.Errorf("whatsapp entry data (-want +got):\n%s", diff)
 	}

@@ -34,18 +34,18 @@ func NewOutbox(store OutboxStore, now func() time.Time) *Outbox {
 func (o *Outbox) put(ctx context.Context, env Envelope, ch notify.Channel, address, title, body, route string, data map[string]string) (Receipt, error) {
 	id := outboxID(env, ch)
 	e := boltstore.OutboxEntry{
-		ID:             id,
-		WorkspaceID:    env.WorkspaceID,
-		NotificationID: env.NotificationID,
-		RecipientKey:   env.RecipientKey,
-		UserID:         env.UserID,
-		Channel:        ch,
-		Address:        address,
-		Title:          title,
-		Body:           body,
-		Route:          route,
-		Data:           data,
-		CreatedAt:      o.now().UTC(),
+		ProviderMessageID: id,
+		WorkspaceID:       env.WorkspaceID,
+		NotificationID:    env.NotificationID,
+		RecipientKey:      env.RecipientKey,
+		UserID:            env.UserID,
+		Channel:           ch,
+		Address:           address,
+		Title:             title,
+		Body:              body,
+		Route:             route,
+		Data:              data,
+		CreatedAt:         o.now().UTC(),
 	}
 	if err := o.store.PutOutbox(ctx, e); err != nil {
 		return Receipt{}, fmt.Errorf("outbox %s: %w", ch, err)

@@ -212,6 +212,12 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 			jobs = append(jobs, job{i, r})
 		}
 	}
+	// Each delivery is recorded as soon as it is decided, so a crash loses
+	// at most the sends in flight, not a whole batch of records. Sends stop
+	// a margin before the invocation's deadline; a record, once its send is
+	// done, is written even past it.
+	sendCtx, cancel := sendContext(ctx)
+	defer cancel()
 	outcomes := make([]outcome, len(jobs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.concurrency)
@@ -220,37 +226,38 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			chunk := msgs[jb.msg].Chunk
+			if err := sendCtx.Err(); err != nil {
+				outcomes[j] = outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", err)}
+				return
+			}
 			var u *notify.User
 			if jb.r.UserID != "" {
 				if got, ok := users[jb.r.UserID]; ok {
 					u = &got
 				}
 			}
-			dl, err := d.deliver(ctx, n, msgs[jb.msg].Chunk, jb.r, u)
+			dl, err := d.deliver(sendCtx, n, chunk, jb.r, u)
+			if err == nil {
+				dl, err = d.record(ctx, dl)
+			}
 			outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
 		}()
 	}
 	wg.Wait()
 
-	var record []notify.Delivery
-	var recordIdx []int
-	for j, o := range outcomes {
+	for _, o := range outcomes {
 		if o.transient != nil {
 			errs[o.msg] = o.transient
-			log.Warn("transient send error, will retry", "chunk", msgs[o.msg].Chunk, "err", o.transient)
+			log.Warn("transient error, will retry", "chunk", msgs[o.msg].Chunk, "err", o.transient.Error())
 			continue
 		}
-		record = append(record, o.delivery)
-		recordIdx = append(recordIdx, j)
-	}
-	created, err := d.store.RecordDeliveries(ctx, record)
-	if err != nil {
-		return fail(fmt.Errorf("record deliveries of %s: %w", nid, err))
-	}
-	for i, j := range recordIdx {
-		if created[i] {
-			m := outcomes[j].msg
-			prior[m] = append(prior[m], outcomes[j].delivery)
+		// A delivery recorded by another copy of the same chunk (SQS may
+		// hand one message to two invocations) counts here too: both
+		// copies compute the chunk's full count, and its marker applies it
+		// once. One recorded by another chunk is that chunk's to count.
+		if o.delivery.Chunk == msgs[o.msg].Chunk {
+			prior[o.msg] = append(prior[o.msg], o.delivery)
 		}
 	}
 
@@ -287,6 +294,43 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		}
 	}
 	return errs
+}
+
+// record stores a delivery unless it exists, and returns the stored one.
+func (d *Dispatcher) record(ctx context.Context, dl notify.Delivery) (notify.Delivery, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	created, err := d.store.RecordDeliveries(ctx, []notify.Delivery{dl})
+	if err != nil {
+		return dl, fmt.Errorf("record delivery: %w", err)
+	}
+	if created[0] {
+		return dl, nil
+	}
+	got, err := d.store.GetDeliveries(ctx, dl.WorkspaceID, dl.NotificationID, []string{dl.Key})
+	if err != nil {
+		return dl, fmt.Errorf("read delivery recorded elsewhere: %w", err)
+	}
+	stored, ok := got[dl.Key]
+	if !ok {
+		return dl, fmt.Errorf("delivery %s/%s neither created nor found", dl.NotificationID, dl.Key)
+	}
+	return stored, nil
+}
+
+// Deadlines: sends stop sendMargin before the invocation's deadline, so
+// that what was sent can still be recorded, within recordTimeout.
+const (
+	sendMargin    = 10 * time.Second
+	recordTimeout = 5 * time.Second
+)
+
+// sendContext is ctx with a deadline sendMargin earlier than ctx's.
+func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-sendMargin))
+	}
+	return context.WithCancel(ctx)
 }
 
 // countOf is the change of counts when one queued recipient reaches s.

@@ -301,7 +301,7 @@ func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"addr#+34600000001": 1, "addr#+34600000002": 1, "addr#+34600000003": 1}, f.rec.sent); diff != "" {
 		t.Errorf("sends (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(f.logs.String(), "transient send error") || strings.Contains(f.logs.String(), "3460000000") || strings.Contains(f.logs.String(), "Code") {
+	if !strings.Contains(f.logs.String(), "transient error, will retry") || strings.Contains(f.logs.String(), "3460000000") || strings.Contains(f.logs.String(), "Code") {
 		t.Errorf("logs = %s, want the retry logged without phones or text", f.logs)
 	}
 	if f.rec.texts["addr#+34600000003"] != "+34600000003|Code 3, 10%" {
@@ -365,5 +365,52 @@ func TestMalformedMessageFailsAlone(t *testing.T) {
 	unknown := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, "NOPE", 0, notify.Recipient{Address: "+34600000001"})})
 	if unknown[0] == nil {
 		t.Errorf("a message for a missing notification succeeded")
+	}
+}
+
+// barrierStore makes two concurrent Handle calls read the deliveries before
+// either records any, as when SQS hands one message to two invocations.
+type barrierStore struct {
+	*boltstore.Store
+	arrived sync.WaitGroup
+}
+
+func (b *barrierStore) GetDeliveries(ctx context.Context, ws, nid string, keys []string) (map[string]notify.Delivery, error) {
+	got, err := b.Store.GetDeliveries(ctx, ws, nid, keys)
+	if len(keys) > 1 { // the batch read, not record's read-back
+		b.arrived.Done()
+		b.arrived.Wait()
+	}
+	return got, err
+}
+
+func TestConcurrentCopiesOfOneMessageCountOnce(t *testing.T) {
+	f := newFixture(t)
+	var rs []notify.Recipient
+	for i := 0; i < 40; i++ {
+		rs = append(rs, notify.Recipient{Address: fmt.Sprintf("+346000000%02d", i)})
+	}
+	n := f.notification("N8", notify.ChannelSMS, notify.Template{Body: "Hi"}, len(rs))
+	store := &barrierStore{Store: f.store}
+	store.arrived.Add(2)
+	d := f.dispatcher(store)
+	msg := message(t, n.ID, 0, rs...)
+	var wg sync.WaitGroup
+	errs := make([][]error, 2)
+	for i := range 2 {
+		wg.Go(func() { errs[i] = d.Handle(context.Background(), []Message{msg}) })
+	}
+	wg.Wait()
+	for i, e := range errs {
+		if e[0] != nil {
+			t.Errorf("copy %d: %v", i, e[0])
+		}
+	}
+	c, st := f.counts(n.ID)
+	if diff := cmp.Diff(notify.Counts{Total: 40, Sent: 40}, c); diff != "" || st != notify.StatusCompleted {
+		t.Errorf("counts after two concurrent copies (-want +got):\n%s status %s", diff, st)
+	}
+	if len(f.deliveries(n.ID)) != 40 {
+		t.Errorf("deliveries = %d, want 40", len(f.deliveries(n.ID)))
 	}
 }
