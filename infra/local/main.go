@@ -117,7 +117,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			(&dispatch.Worker{Queue: queue, Dispatcher: d, Log: log}).Run(workCtx)
+			(&dispatch.Worker{Queue: queue, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
 		}()
 	}
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {

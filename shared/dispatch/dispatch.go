@@ -287,10 +287,19 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		return errs
 	}
 	if updated.Counts.Queued <= 0 && !updated.Status.Final() {
-		if _, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending); err != nil && !notify.IsCode(err, notify.CodeConflict) {
-			log.Warn("mark notification completed", "err", err)
-		} else if err == nil {
+		_, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending)
+		switch {
+		case err == nil:
 			log.Info("notification completed", "total", updated.Counts.Total)
+		case !notify.IsCode(err, notify.CodeConflict):
+			// Retried with the messages: their counts are applied already
+			// (markers), so the retry only completes the notification.
+			err = fmt.Errorf("complete notification %s: %w", nid, err)
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
 		}
 	}
 	return errs

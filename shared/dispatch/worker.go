@@ -18,7 +18,10 @@ type Worker struct {
 	Batch int
 	// Wait is the long-poll wait of a receive (default 1 s).
 	Wait time.Duration
-	Log  *slog.Logger
+	// Visibility is how long the messages being handled are kept hidden,
+	// renewed every third of it until they are done (default 30 s).
+	Visibility time.Duration
+	Log        *slog.Logger
 }
 
 // Run processes messages until ctx is done. A failed message is made
@@ -55,7 +58,11 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		// Handle finishes its batch even while stopping, so that sends in
 		// flight are recorded; the queue's visibility covers a hard kill.
+		// While it runs, the messages stay hidden: a batch slower than the
+		// visibility timeout must not be handed to a second worker.
+		stopBeat := w.heartbeat(ctx, msgs, log)
 		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
+		stopBeat()
 		var done []string
 		for i, m := range msgs {
 			if errs[i] == nil {
@@ -71,6 +78,34 @@ func (w *Worker) Run(ctx context.Context) {
 			log.Error("delete messages", "err", err.Error())
 		}
 	}
+}
+
+// heartbeat keeps msgs hidden until stop is called.
+func (w *Worker) heartbeat(ctx context.Context, msgs []notify.QueueMessage, log *slog.Logger) (stop func()) {
+	visibility := w.Visibility
+	if visibility <= 0 {
+		visibility = 30 * time.Second
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(visibility / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, visibility); err != nil {
+						log.Warn("extend visibility", "messageId", m.ID, "err", err.Error())
+					}
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // batchDeleter is a queue that deletes several messages in one request.
