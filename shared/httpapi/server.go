@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -225,6 +226,16 @@ func (s *Server) endpoint(rt route) http.Handler {
 				return
 			}
 		}
+		// An id no item can have is not found, before any store key is made
+		// of it; the upsert of a user says what is wrong with its id.
+		if rt.pattern != "PUT /v1/users/{id}" {
+			for _, name := range []string{"id", "deviceId"} {
+				if v := r.PathValue(name); v != "" && validID(name, v) != nil {
+					s.fail(w, r, notify.Errorf(notify.CodeNotFound, "no item with the id %q", v))
+					return
+				}
+			}
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		if err := rt.handle(w, r, key); err != nil {
 			s.fail(w, r, err)
@@ -359,7 +370,11 @@ func decodeBytes(b []byte, v any) error {
 			if field == "" {
 				field = "body"
 			}
-			return notify.Invalid(notify.FieldError{Field: field, Problem: "must be " + jsonKind(te.Type.String())})
+			return notify.Invalid(notify.FieldError{Field: field, Problem: "must be " + jsonKind(te.Type)})
+		}
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			return notify.Invalid(notify.FieldError{Field: "body", Problem: "a time is not in RFC 3339 format, such as 2026-12-01T09:00:00Z"})
 		}
 		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 			field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
@@ -370,23 +385,26 @@ func decodeBytes(b []byte, v any) error {
 	return nil
 }
 
-func jsonKind(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
-		if strings.HasPrefix(goType, "[]") {
-			return "an array"
-		}
-		return "an object"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case goType == "string" || strings.HasSuffix(goType, "Channel") || strings.HasSuffix(goType, "Scope"):
-		return "a string"
-	case goType == "bool":
-		return "a boolean"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
-		return "a number"
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return "of type " + goType
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "of another type"
 }
 
 // page reads ?limit= and ?cursor=.

@@ -593,3 +593,54 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestPathIDsAndTypeErrors(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/v1/notifications/01ABC%23D%2301", "/v1/users/a%23b", "/v1/templates/..", "/v1/users/u1/devices/x%20y"} {
+		method := "GET"
+		if strings.Contains(path, "devices") {
+			method = "DELETE"
+		}
+		if r := e.do(method, path, e.admin, nil); r.status != 404 || r.errCode() != "not_found" {
+			t.Errorf("%s %s = %d %s, want 404 not_found", method, path, r.status, r.raw)
+		}
+	}
+	tests := []struct {
+		body, field, problem string
+	}{
+		{`{"channel": 5, "content": {"body": "x"}, "audience": {"userIds": ["u1"]}}`, "channel", "must be a string"},
+		{`{"channel": "sms", "urgent": "yes", "content": {"body": "x"}, "audience": {"userIds": ["u1"]}}`, "urgent", "must be a boolean"},
+		{`{"channel": "sms", "content": {"body": "x"}, "audience": {"userIds": "u1"}}`, "audience.userIds", "must be an array"},
+		{`{"channel": "sms", "scheduleAt": "tomorrow", "content": {"body": "x"}, "audience": {"userIds": ["u1"]}}`, "body", "a time is not in RFC 3339 format, such as 2026-12-01T09:00:00Z"},
+	}
+	for _, tt := range tests {
+		r := e.do("POST", "/v1/notifications", e.admin, tt.body)
+		details, _ := r.body["error"].(map[string]any)["details"].([]any)
+		var problem string
+		if len(details) > 0 {
+			problem, _ = details[0].(map[string]any)["problem"].(string)
+		}
+		if r.status != 422 || r.errField() != tt.field || problem != tt.problem {
+			t.Errorf("POST %s = %d field %q problem %q, want 422 %q %q", tt.body, r.status, r.errField(), problem, tt.field, tt.problem)
+		}
+	}
+}
+
+func TestTemplateSizeLimits(t *testing.T) {
+	e := newEnv(t)
+	variations := map[string]any{}
+	for i := 0; i < 30; i++ {
+		variations[fmt.Sprintf("x-l%d", i)] = map[string]string{"body": strings.Repeat("é", 9000)}
+	}
+	tpl := map[string]any{"name": "Big", "channel": "sms", "body": "b", "variations": variations}
+	if r := e.do("POST", "/v1/templates", e.admin, tpl); r.status != 422 || r.errField() != "body" {
+		t.Errorf("oversized template = %d field %q, want 422 on body", r.status, r.errField())
+	}
+	many := map[string]any{}
+	for i := 0; i < 51; i++ {
+		many[fmt.Sprintf("x-l%d", i)] = map[string]string{"body": "b"}
+	}
+	if r := e.do("POST", "/v1/templates", e.admin, map[string]any{"name": "Many", "channel": "sms", "body": "b", "variations": many}); r.status != 422 {
+		t.Errorf("51 variations = %d, want 422", r.status)
+	}
+}

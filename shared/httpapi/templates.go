@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,6 +20,10 @@ const (
 	maxBody  = 10000
 	maxRoute = 512
 	maxHTML  = 256 << 10
+	// maxVariations and maxContentBytes keep a template (and the content a
+	// notification keeps) well inside DynamoDB's 400 KB item.
+	maxVariations   = 50
+	maxContentBytes = 300 << 10
 )
 
 // templateInput is the body of POST and PUT /v1/templates.
@@ -112,6 +117,9 @@ func validContent(ch notify.Channel, title, body, route string, push *notify.Pus
 			add("whatsapp.buttons", "at most 10 quick replies")
 		}
 	}
+	if len(variations) > maxVariations {
+		add("variations", fmt.Sprintf("at most %d languages", maxVariations))
+	}
 	for lang, v := range variations {
 		if _, err := language.Parse(lang); err != nil {
 			add("variations."+lang, "key must be a BCP 47 language tag")
@@ -124,6 +132,11 @@ func validContent(ch notify.Channel, title, body, route string, push *notify.Pus
 		}
 	}
 	t := notify.Template{Channel: ch, Title: title, Body: body, Route: route, Push: push, Email: email, WhatsApp: wa, Variations: variations}
+	if len(bad) == 0 {
+		if b, err := json.Marshal(t); err == nil && len(b) > maxContentBytes {
+			add("body", fmt.Sprintf("the content (text, HTML and variations together) is %d KB; at most %d KB", len(b)>>10, maxContentBytes>>10))
+		}
+	}
 	return t, bad
 }
 

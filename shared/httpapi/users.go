@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -363,7 +364,9 @@ func (s *Server) batchUsers(w http.ResponseWriter, r *http.Request, k notify.API
 				if code == notify.CodeInternal {
 					return 0, nil, err
 				}
-				out.Errors = append(out.Errors, batchError{i, code, err.(*notify.Error).Message})
+				var e *notify.Error
+				errors.As(err, &e)
+				out.Errors = append(out.Errors, batchError{i, code, e.Message})
 				continue
 			}
 			out.Upserted++
