@@ -70,11 +70,12 @@ type Message struct {
 
 // Dispatcher processes dispatch messages.
 type Dispatcher struct {
-	store       Store
-	senders     Senders
-	now         func() time.Time
-	log         *slog.Logger
-	concurrency int
+	store        Store
+	senders      Senders
+	now          func() time.Time
+	log          *slog.Logger
+	concurrency  int
+	notFoundWait time.Duration
 }
 
 // Options tune a Dispatcher. Zero values take defaults.
@@ -83,6 +84,9 @@ type Options struct {
 	Concurrency int
 	Now         func() time.Time
 	Log         *slog.Logger
+	// NotFoundWait bounds how long a message waits for its notification
+	// to be stored (default 2 s; see loadNotification).
+	NotFoundWait time.Duration
 }
 
 // New returns a Dispatcher.
@@ -96,7 +100,10 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency}
+	if o.NotFoundWait <= 0 {
+		o.NotFoundWait = 2 * time.Second
+	}
+	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait}
 }
 
 // WhatsAppWindow is how long after the user's last message free-form
@@ -157,9 +164,9 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		return errs
 	}
 	log := d.log.With("workspaceId", ws, "notificationId", nid)
-	n, err := d.store.GetNotification(ctx, ws, nid)
+	n, err := d.loadNotification(ctx, ws, nid)
 	if err != nil {
-		log.Error("load notification", "err", err)
+		log.Error("load notification", "err", err.Error())
 		return fail(fmt.Errorf("load notification %s: %w", nid, err))
 	}
 
@@ -305,6 +312,27 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	return errs
 }
 
+// loadNotification reads the notification of a message. The API enqueues
+// before it stores the notification, so a message can arrive a moment
+// before it: a missing notification is read again for a few seconds before
+// the message fails (and comes back later, or dead-letters if the
+// notification never appears: then nothing is sent).
+func (d *Dispatcher) loadNotification(ctx context.Context, ws, nid string) (notify.Notification, error) {
+	wait := 50 * time.Millisecond
+	for {
+		n, err := d.store.GetNotification(ctx, ws, nid)
+		if !notify.IsCode(err, notify.CodeNotFound) || wait > d.notFoundWait {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return n, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
 // record stores a delivery unless it exists, and returns the stored one.
 func (d *Dispatcher) record(ctx context.Context, dl notify.Delivery) (notify.Delivery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
@@ -380,7 +408,7 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 		dl.Status, dl.Reason = notify.DeliverySkipped, reason
 		return dl, nil
 	}
-	if n.Status == notify.StatusCancelled {
+	if n.Status == notify.StatusCancelled || n.Status == notify.StatusFailed {
 		return skip(notify.ReasonCancelled)
 	}
 	if r.UserID != "" && u == nil {

@@ -106,7 +106,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) dispatcher(store Store) *Dispatcher {
 	senders := Senders{Push: f.rec, WebPush: f.rec, SMS: f.rec, Email: f.rec, WhatsApp: f.rec}
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	return New(store, senders, Options{Now: func() time.Time { return now }, Concurrency: 4, Log: log})
+	return New(store, senders, Options{Now: func() time.Time { return now }, Concurrency: 4, Log: log, NotFoundWait: time.Millisecond})
 }
 
 func (f *fixture) user(u notify.User) {
@@ -313,27 +313,31 @@ func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
 	}
 }
 
-func TestCancelledSkipsTheRest(t *testing.T) {
-	f := newFixture(t)
-	n := f.notification("N4", notify.ChannelSMS, notify.Template{Body: "Hi"}, 2)
-	if _, err := f.store.SetNotificationStatus(context.Background(), "ws1", n.ID, notify.StatusCancelled); err != nil {
-		t.Fatal(err)
-	}
-	errs := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{Address: "+34600000001"}, notify.Recipient{Address: "+34600000002"})})
-	if errs[0] != nil {
-		t.Fatal(errs[0])
-	}
-	if len(f.rec.sent) != 0 {
-		t.Errorf("a cancelled notification sent %v", f.rec.sent)
-	}
-	c, st := f.counts(n.ID)
-	if diff := cmp.Diff(notify.Counts{Total: 2, Skipped: 2}, c); diff != "" || st != notify.StatusCancelled {
-		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
-	}
-	for _, d := range f.deliveries(n.ID) {
-		if d.Reason != notify.ReasonCancelled {
-			t.Errorf("delivery %s reason %q, want cancelled", d.Key, d.Reason)
-		}
+func TestCancelledOrFailedSendsNothing(t *testing.T) {
+	for _, status := range []notify.Status{notify.StatusCancelled, notify.StatusFailed} {
+		t.Run(string(status), func(t *testing.T) {
+			f := newFixture(t)
+			n := f.notification("N4", notify.ChannelSMS, notify.Template{Body: "Hi"}, 2)
+			if _, err := f.store.SetNotificationStatus(context.Background(), "ws1", n.ID, status); err != nil {
+				t.Fatal(err)
+			}
+			errs := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{Address: "+34600000001"}, notify.Recipient{Address: "+34600000002"})})
+			if errs[0] != nil {
+				t.Fatal(errs[0])
+			}
+			if len(f.rec.sent) != 0 {
+				t.Errorf("a %s notification sent %v", status, f.rec.sent)
+			}
+			c, st := f.counts(n.ID)
+			if diff := cmp.Diff(notify.Counts{Total: 2, Skipped: 2}, c); diff != "" || st != status {
+				t.Errorf("counts (-want +got):\n%s status %s", diff, st)
+			}
+			for _, d := range f.deliveries(n.ID) {
+				if d.Reason != notify.ReasonCancelled {
+					t.Errorf("delivery %s reason %q, want cancelled", d.Key, d.Reason)
+				}
+			}
+		})
 	}
 }
 
@@ -412,5 +416,23 @@ func TestConcurrentCopiesOfOneMessageCountOnce(t *testing.T) {
 	}
 	if len(f.deliveries(n.ID)) != 40 {
 		t.Errorf("deliveries = %d, want 40", len(f.deliveries(n.ID)))
+	}
+}
+
+// TestMessageBeforeItsNotification: the API enqueues before it stores the
+// notification, so a message may arrive first; it waits for it.
+func TestMessageBeforeItsNotification(t *testing.T) {
+	f := newFixture(t)
+	d := New(f.store, Senders{SMS: f.rec}, Options{Now: func() time.Time { return now }})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		f.notification("N10", notify.ChannelSMS, notify.Template{Body: "Hi"}, 1)
+	}()
+	errs := d.Handle(context.Background(), []Message{message(t, "N10", 0, notify.Recipient{Address: "+34600000001"})})
+	if errs[0] != nil {
+		t.Fatalf("Handle: %v", errs[0])
+	}
+	if c, st := f.counts("N10"); c.Sent != 1 || st != notify.StatusCompleted {
+		t.Errorf("counts %+v status %s, want sent and completed", c, st)
 	}
 }

@@ -63,16 +63,21 @@ func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k noti
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := s.store.CreateNotification(r.Context(), n); err != nil {
-			return 0, nil, fmt.Errorf("create notification: %w", err)
-		}
+		// The messages go first and the notification after them: dispatch
+		// sends nothing for a notification that does not exist, so a crash
+		// or an error in between leaves nothing half sent, and the caller's
+		// retry is the only send.
 		if err := s.enqueue(r, n, recipients); err != nil {
-			// Whatever was enqueued will be skipped as cancelled: the caller
-			// gets an error and may retry without anyone receiving it twice.
-			if _, cerr := s.store.SetNotificationStatus(r.Context(), n.WorkspaceID, n.ID, notify.StatusCancelled); cerr != nil {
-				s.log.Error("cancel notification after enqueue error", "notificationId", n.ID, "err", cerr.Error())
+			// What did get enqueued finds the notification failed and sends
+			// nothing.
+			n.Status = notify.StatusFailed
+			if cerr := s.store.CreateNotification(r.Context(), n); cerr != nil {
+				s.log.Error("record failed notification", "notificationId", n.ID, "err", cerr.Error())
 			}
 			return 0, nil, fmt.Errorf("enqueue notification %s: %w", n.ID, err)
+		}
+		if err := s.store.CreateNotification(r.Context(), n); err != nil {
+			return 0, nil, fmt.Errorf("create notification: %w", err)
 		}
 		s.log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", len(recipients))
 		return http.StatusAccepted, sendResult{ID: n.ID, Status: n.Status, Recipients: len(recipients)}, nil

@@ -512,6 +512,11 @@ func TestSendValidation(t *testing.T) {
 	if len(list.body["items"].([]any)) != 1 {
 		t.Errorf("queued notifications after a failed enqueue = %s, want only the earlier one", list.raw)
 	}
+	// It is recorded as failed, so anything that did reach the queue is
+	// not sent.
+	if failed := e.must(200, "GET", "/v1/notifications?status=failed", e.admin, nil); len(failed.body["items"].([]any)) != 1 {
+		t.Errorf("failed notifications = %s, want the one whose enqueue failed", failed.raw)
+	}
 }
 
 // TestOpenAPIMatchesRoutes keeps the published document and the code in

@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
