@@ -267,18 +267,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
-	notify.CodeUnauthorized:     http.StatusUnauthorized,
-	notify.CodeForbidden:        http.StatusForbidden,
-	notify.CodeNotFound:         http.StatusNotFound,
-	notify.CodeConflict:         http.StatusConflict,
-	notify.CodeAudienceChanged:  http.StatusConflict,
-	notify.CodeIdempotencyReuse: http.StatusConflict,
-	notify.CodeValidation:       http.StatusUnprocessableEntity,
-	notify.CodeBadRequest:       http.StatusBadRequest,
-	notify.CodePayloadTooLarge:  http.StatusRequestEntityTooLarge,
-	notify.CodeRateLimited:      http.StatusTooManyRequests,
-	notify.CodeNotConfigured:    http.StatusServiceUnavailable,
-	notify.CodeInternal:         http.StatusInternalServerError,
+	notify.CodeUnauthorized:    http.StatusUnauthorized,
+	notify.CodeForbidden:       http.StatusForbidden,
+	notify.CodeNotFound:        http.StatusNotFound,
+	notify.CodeConflict:        http.StatusConflict,
+	notify.CodeAudienceChanged: http.StatusConflict,
+	notify.CodeValidation:      http.StatusUnprocessableEntity,
+	notify.CodeBadRequest:      http.StatusBadRequest,
+	notify.CodePayloadTooLarge: http.StatusRequestEntityTooLarge,
+	notify.CodeRateLimited:     http.StatusTooManyRequests,
+	notify.CodeNotConfigured:   http.StatusServiceUnavailable,
+	notify.CodeInternal:        http.StatusInternalServerError,
 }
 
 type errorDetail struct {

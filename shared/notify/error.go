@@ -11,18 +11,17 @@ import (
 // Error codes are stable and machine readable; the HTTP layer maps each to one
 // status in a single table, so every adapter speaks the same language.
 const (
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeValidation       = "validation_failed"
-	CodeBadRequest       = "bad_request"
-	CodePayloadTooLarge  = "payload_too_large"
-	CodeRateLimited      = "rate_limited"
-	CodeNotConfigured    = "not_configured"
-	CodeInternal         = "internal"
-	CodeAudienceChanged  = "audience_changed"
-	CodeIdempotencyReuse = "idempotency_key_reused"
+	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden"
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeValidation      = "validation_failed"
+	CodeBadRequest      = "bad_request"
+	CodePayloadTooLarge = "payload_too_large"
+	CodeRateLimited     = "rate_limited"
+	CodeNotConfigured   = "not_configured"
+	CodeInternal        = "internal"
+	CodeAudienceChanged = "audience_changed"
 )
 
 // FieldError names one bad field of a request and what is wrong with it.
