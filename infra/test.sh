@@ -79,4 +79,18 @@ step "go test" env \
 
 step "sam validate --lint" "$SAM" validate --lint
 step "sam build" "$SAM" build
+# Each function's bootstrap, as SAM built it, must stay under 20 MiB.
+check_sizes() {
+	local f size status=0
+	for f in .aws-sam/build/*Function/bootstrap; do
+		size=$(wc -c <"$f")
+		printf '  %-40s %6.1f MiB\n' "$f" "$(awk "BEGIN { print $size / 1048576 }")"
+		if [ "$size" -gt 20971520 ]; then
+			echo "$f is over 20 MiB" >&2
+			status=1
+		fi
+	done
+	return "$status"
+}
+step "lambda sizes" check_sizes
 step "schemathesis" infra/schemathesis.sh

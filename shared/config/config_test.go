@@ -58,3 +58,27 @@ func TestLoggerIsJSONWithStage(t *testing.T) {
 		t.Errorf("log = %q, want one JSON warn line with the stage", got)
 	}
 }
+
+func TestForLambda(t *testing.T) {
+	base := map[string]string{"HERALD_TABLE": "t", "HERALD_DISPATCH_QUEUE_URL": "https://sqs/q", "AWS_REGION": "eu-west-1",
+		"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+	c, aws, err := ForLambda(t.Context(), env(base), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := aws.Credentials.Retrieve(t.Context())
+	if err != nil || c.Table != "t" || aws.Region != "eu-west-1" || creds.AccessKeyID != "AKIA" || creds.SessionToken != "token" {
+		t.Errorf("ForLambda = %+v, %+v, %v", aws, creds, err)
+	}
+	for _, missing := range []string{"HERALD_TABLE", "HERALD_DISPATCH_QUEUE_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID"} {
+		m := map[string]string{}
+		for k, v := range base {
+			if k != missing {
+				m[k] = v
+			}
+		}
+		if _, _, err := ForLambda(t.Context(), env(m), true); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("ForLambda without %s = %v, want an error naming it", missing, err)
+		}
+	}
+}
