@@ -649,3 +649,59 @@ func TestTemplateSizeLimits(t *testing.T) {
 		t.Errorf("51 variations = %d, want 422", r.status)
 	}
 }
+
+// TestEveryRoute checks the error contract on every route of the table: no
+// key → 401; for routes that take a body, malformed JSON → 400 and an
+// oversized body → 413, writing nothing; unknown ids → 404.
+func TestEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	e.must(200, "PUT", "/v1/users/known", e.admin, map[string]any{"name": "K"})
+	tpl := e.must(201, "POST", "/v1/templates", e.admin, map[string]any{"name": "T", "channel": "sms", "body": "b"})
+	before := e.must(200, "GET", "/v1/users/known", e.admin, nil).raw
+	ids := map[string]string{"id": "known", "deviceId": "dev_1"}
+	big := `{"name": "` + strings.Repeat("a", 1100<<10) + `"}`
+	for _, rt := range (&Server{}).routes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if strings.Contains(path, "/templates/") {
+			ids["id"] = tpl.body["id"].(string)
+		} else {
+			ids["id"] = "known"
+		}
+		concrete := path
+		unknown := path
+		for name, v := range ids {
+			concrete = strings.ReplaceAll(concrete, "{"+name+"}", v)
+			unknown = strings.ReplaceAll(unknown, "{"+name+"}", "nope-"+name)
+		}
+		if !rt.public {
+			if r := e.do(method, concrete, "", nil); r.status != 401 || r.errCode() != "unauthorized" {
+				t.Errorf("%s without a key = %d %q, want 401", rt.pattern, r.status, r.errCode())
+			}
+		}
+		takesBody := (method == "POST" || method == "PUT") && !strings.HasSuffix(path, "/cancel")
+		if takesBody {
+			if r := e.do(method, concrete, e.admin, `{"name": `); r.status != 400 || r.errCode() != "bad_request" {
+				t.Errorf("%s with malformed JSON = %d %q, want 400", rt.pattern, r.status, r.errCode())
+			}
+			if r := e.do(method, concrete, e.admin, big); r.status != 413 || r.errCode() != "payload_too_large" {
+				t.Errorf("%s with an oversized body = %d %q, want 413", rt.pattern, r.status, r.errCode())
+			}
+		}
+		if unknown != path && rt.pattern != "PUT /v1/users/{id}" && strings.Contains(path, "{") {
+			body := any(nil)
+			if method == "POST" || method == "PUT" {
+				body = map[string]any{}
+			}
+			r := e.do(method, unknown, e.admin, body)
+			if r.status != 404 && !(r.status == 422 && method != "GET" && method != "DELETE") {
+				t.Errorf("%s with an unknown id = %d %q, want 404 (or 422 for an invalid body)", rt.pattern, r.status, r.errCode())
+			}
+		}
+	}
+	if after := e.must(200, "GET", "/v1/users/known", e.admin, nil).raw; after != before {
+		t.Errorf("rejected requests changed the user:\n%s\n%s", before, after)
+	}
+	if r := e.must(200, "GET", "/v1/notifications", e.admin, nil); len(r.body["items"].([]any)) != 0 {
+		t.Errorf("rejected requests created notifications: %s", r.raw)
+	}
+}
