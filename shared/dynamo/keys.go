@@ -40,6 +40,7 @@ const (
 	skTemplate     = "T"
 	skNotification = "N"
 	skContent      = "CONTENT"
+	skCounts       = "COUNTS"
 	skIdempotency  = "IDEM"
 )
 
@@ -85,12 +86,19 @@ func templateIndexKey(ws, id string, created time.Time) (pk, sk string) {
 
 func templateIndexPK(ws string) string { return "WS#" + ws + "#T" }
 
-// notificationKey is a notification without its content; notificationContentKey
-// is its content, in the same partition so one Query reads both.
+// notificationKey is a notification without its content and counts;
+// notificationContentKey is its content and notificationCountsKey its
+// counters, all in one partition so one Query reads the three.
 func notificationKey(ws, id string) (pk, sk string) { return notificationPK(ws, id), skNotification }
 
 func notificationContentKey(ws, id string) (pk, sk string) {
 	return notificationPK(ws, id), skContent
+}
+
+// notificationCountsKey is the small item every counter update rewrites. It
+// carries no gsi1pk, so an update is never copied to the history index.
+func notificationCountsKey(ws, id string) (pk, sk string) {
+	return notificationPK(ws, id), skCounts
 }
 
 func notificationPK(ws, id string) string { return "WS#" + ws + "#N#" + id }

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func TestKeys(t *testing.T) {
 		{"template index", pair(templateIndexKey("ws1", "t1", created)), [2]string{"WS#ws1#T", "2026-11-21T10:30:00.000000005Z#t1"}},
 		{"notification", pair(notificationKey("ws1", "01N")), [2]string{"WS#ws1#N#01N", "N"}},
 		{"notification content", pair(notificationContentKey("ws1", "01N")), [2]string{"WS#ws1#N#01N", "CONTENT"}},
+		{"notification counts", pair(notificationCountsKey("ws1", "01N")), [2]string{"WS#ws1#N#01N", "COUNTS"}},
 		{"history index", pair(historyIndexKey("ws1", "01N")), [2]string{"WS#ws1#N", "01N"}},
 		{"term", pair(termKey("ws1", "energia", "01N")), [2]string{"WS#ws1#TERM#energia", "01N"}},
 		{"delivery", pair(deliveryKey("ws1", "01N", "cust-1")), [2]string{fmt.Sprintf("WS#ws1#N#01N#D#%02d", shardOf("cust-1", deliveryShards)), "cust-1"}},
@@ -170,5 +172,34 @@ func TestDeliveryItemUnder1KB(t *testing.T) {
 	got := it.delivery(d.WorkspaceID, d.NotificationID)
 	if !got.CreatedAt.Equal(d.CreatedAt) || got.Key != d.Key || got.Chunk != d.Chunk || got.Address != d.Address {
 		t.Errorf("delivery round trip = %+v, want %+v", got, d)
+	}
+}
+
+// A counter update must cost one write unit whatever the notification holds:
+// the counts item stays under 1 KB with the longest ids and the largest
+// counters.
+func TestCountsItemUnder1KB(t *testing.T) {
+	const most = int64(math.MaxInt64)
+	n := notify.Notification{
+		WorkspaceID: strings.Repeat("w", 64),
+		ID:          "01KAZZZZZZZZZZZZZZZZZZZZZZ",
+		Body:        strings.Repeat("é", 10000),
+		Variables:   map[string]string{"name": strings.Repeat("x", 1000)},
+		Counts:      notify.Counts{Total: most, Queued: -most, Sent: most, Delivered: most, Read: most, Failed: most, Skipped: most},
+		UpdatedAt:   time.Date(2026, 11, 21, 10, 30, 0, 123456789, time.UTC),
+	}
+	item, err := attributevalue.MarshalMap(newCountsItem(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := itemSize(item); size >= 1024 {
+		t.Errorf("counts item is %d bytes, want under 1024 (one write unit)", size)
+	}
+	var it countsItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		t.Fatal(err)
+	}
+	if it.counts() != n.Counts || !it.UpdatedAt.Equal(n.UpdatedAt) {
+		t.Errorf("counts round trip = %+v at %v, want %+v at %v", it.counts(), it.UpdatedAt, n.Counts, n.UpdatedAt)
 	}
 }

@@ -14,10 +14,13 @@ import (
 	"github.com/heraldhq/herald/shared/search"
 )
 
-// notificationItem is a notification without its content. The content (a
-// template, possibly tens of KB of email HTML) is a separate item in the same
-// partition, so that the counter updates of a mass send rewrite a small item:
-// an UpdateItem costs the size of the whole item, not of what changed.
+// notificationItem is a notification without its content and its counts.
+// An UpdateItem costs the size of the whole item, not of what changed, and
+// this item carries title, body and variables (tens of KB at most) and is
+// copied to the history index; so the content (a template, possibly tens of
+// KB of email HTML) is a separate item in the same partition, and so are the
+// counters (countsItem), which a send updates once per chunk or batch. This
+// item changes only when the status does.
 type notificationItem struct {
 	PK              string            `dynamodbav:"pk"`
 	SK              string            `dynamodbav:"sk"`
@@ -43,13 +46,6 @@ type notificationItem struct {
 	AudienceKind    string            `dynamodbav:"audienceKind"`
 	AudienceCount   int               `dynamodbav:"audienceCount"`
 	Status          string            `dynamodbav:"status"`
-	Total           int64             `dynamodbav:"cTotal"`
-	Queued          int64             `dynamodbav:"cQueued"`
-	Sent            int64             `dynamodbav:"cSent"`
-	Delivered       int64             `dynamodbav:"cDelivered"`
-	Read            int64             `dynamodbav:"cRead"`
-	Failed          int64             `dynamodbav:"cFailed"`
-	Skipped         int64             `dynamodbav:"cSkipped"`
 	CreatedAt       time.Time         `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time         `dynamodbav:"updatedAt"`
 	CreatedBy       string            `dynamodbav:"createdBy"`
@@ -65,9 +61,7 @@ func newNotificationItem(n notify.Notification) notificationItem {
 		TemplateID: n.TemplateID, TemplateVersion: n.TemplateVersion, Variables: n.Variables,
 		Category: n.Category, Urgent: n.Urgent, IgnorePresence: n.IgnorePresence,
 		ScheduleAt: n.ScheduleAt, AudienceKind: n.Audience.Kind, AudienceCount: n.Audience.Count,
-		Status: string(n.Status), Total: n.Counts.Total, Queued: n.Counts.Queued, Sent: n.Counts.Sent,
-		Delivered: n.Counts.Delivered, Read: n.Counts.Read, Failed: n.Counts.Failed,
-		Skipped: n.Counts.Skipped, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, CreatedBy: n.CreatedBy,
+		Status: string(n.Status), CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, CreatedBy: n.CreatedBy,
 	}
 	for _, c := range n.Fallback {
 		it.Fallback = append(it.Fallback, string(c))
@@ -82,12 +76,8 @@ func (it notificationItem) notification() notify.Notification {
 		Body: it.Body, Route: it.Route, TemplateID: it.TemplateID, TemplateVersion: it.TemplateVersion,
 		Variables: it.Variables, Category: it.Category, Urgent: it.Urgent,
 		IgnorePresence: it.IgnorePresence, ScheduleAt: it.ScheduleAt,
-		Audience: notify.Audience{Kind: it.AudienceKind, Count: it.AudienceCount},
-		Status:   notify.Status(it.Status),
-		Counts: notify.Counts{
-			Total: it.Total, Queued: it.Queued, Sent: it.Sent, Delivered: it.Delivered,
-			Read: it.Read, Failed: it.Failed, Skipped: it.Skipped,
-		},
+		Audience:  notify.Audience{Kind: it.AudienceKind, Count: it.AudienceCount},
+		Status:    notify.Status(it.Status),
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, CreatedBy: it.CreatedBy,
 	}
 	for _, c := range it.Fallback {
@@ -96,6 +86,8 @@ func (it notificationItem) notification() notify.Notification {
 	return n
 }
 
+// decodeNotification decodes a notification item alone: no content, zero
+// counts (see notificationParts).
 func decodeNotification(item map[string]types.AttributeValue) (notify.Notification, error) {
 	var it notificationItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
@@ -104,10 +96,107 @@ func decodeNotification(item map[string]types.AttributeValue) (notify.Notificati
 	return it.notification(), nil
 }
 
+// countsItem is a notification's counters, alone in a small item (about 200
+// bytes: one write unit) with no index key, so that a counter update costs
+// the same whatever the size of the title, body and variables. UpdatedAt is
+// when the counts last moved; a notification's updatedAt is the later of its
+// own and this one, so the history shows when a send last progressed.
+type countsItem struct {
+	PK        string    `dynamodbav:"pk"`
+	SK        string    `dynamodbav:"sk"`
+	Total     int64     `dynamodbav:"cTotal"`
+	Queued    int64     `dynamodbav:"cQueued"`
+	Sent      int64     `dynamodbav:"cSent"`
+	Delivered int64     `dynamodbav:"cDelivered"`
+	Read      int64     `dynamodbav:"cRead"`
+	Failed    int64     `dynamodbav:"cFailed"`
+	Skipped   int64     `dynamodbav:"cSkipped"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+func newCountsItem(n notify.Notification) countsItem {
+	pk, sk := notificationCountsKey(n.WorkspaceID, n.ID)
+	c := n.Counts
+	return countsItem{
+		PK: pk, SK: sk, Total: c.Total, Queued: c.Queued, Sent: c.Sent, Delivered: c.Delivered,
+		Read: c.Read, Failed: c.Failed, Skipped: c.Skipped, UpdatedAt: n.UpdatedAt,
+	}
+}
+
+func (it countsItem) counts() notify.Counts {
+	return notify.Counts{
+		Total: it.Total, Queued: it.Queued, Sent: it.Sent, Delivered: it.Delivered,
+		Read: it.Read, Failed: it.Failed, Skipped: it.Skipped,
+	}
+}
+
+// notificationParts are the items of one notification's partition as read:
+// the notification item (head), its content and its counts.
+type notificationParts struct {
+	head, content, counts map[string]types.AttributeValue
+}
+
+// add files item under its sort key; other items are ignored.
+func (p *notificationParts) add(item map[string]types.AttributeValue) {
+	sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+	if sk == nil {
+		return
+	}
+	switch sk.Value {
+	case skNotification:
+		p.head = item
+	case skContent:
+		p.content = item
+	case skCounts:
+		p.counts = item
+	}
+}
+
+// notification joins the parts; without a head the notification is missing.
+func (p notificationParts) notification(id string) (notify.Notification, error) {
+	if p.head == nil {
+		return notify.Notification{}, notify.NotFound("notification", id)
+	}
+	n, err := decodeNotification(p.head)
+	if err != nil {
+		return notify.Notification{}, err
+	}
+	if err := p.complete(&n); err != nil {
+		return notify.Notification{}, err
+	}
+	return n, nil
+}
+
+// complete sets n's content and counts from the parts, and its updatedAt to
+// the later of the head's and the counts'. The counts item is written in the
+// same transaction as the head and is never deleted, so it is missing only
+// from a partial read; there are no notifications from before the counts
+// had their own item (there was no deployed data).
+func (p notificationParts) complete(n *notify.Notification) error {
+	if p.counts != nil {
+		var c countsItem
+		if err := attributevalue.UnmarshalMap(p.counts, &c); err != nil {
+			return fmt.Errorf("decode counts of notification %s: %w", n.ID, err)
+		}
+		n.Counts = c.counts()
+		if c.UpdatedAt.After(n.UpdatedAt) {
+			n.UpdatedAt = c.UpdatedAt
+		}
+	}
+	if p.content != nil {
+		t, err := decodeTemplate(p.content)
+		if err != nil {
+			return fmt.Errorf("decode content of notification %s: %w", n.ID, err)
+		}
+		n.Content = t
+	}
+	return nil
+}
+
 // CreateNotification writes the search terms first (unconditional, cheap
 // BatchWriteItem, harmless if the rest fails: a search re-checks every
-// candidate's text), then the notification and its content in one
-// transaction that fails with conflict when the id exists.
+// candidate's text), then the notification, its content and its counts in
+// one transaction that fails with conflict when the id exists.
 func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) error {
 	var terms []types.WriteRequest
 	for _, term := range search.Terms(n.Title, n.Body) {
@@ -131,9 +220,17 @@ func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) e
 	if err != nil {
 		return fmt.Errorf("encode content of notification %s: %w", n.ID, err)
 	}
+	counts, err := attributevalue.MarshalMap(newCountsItem(n))
+	if err != nil {
+		return fmt.Errorf("encode counts of notification %s: %w", n.ID, err)
+	}
+	put := func(item map[string]types.AttributeValue) types.TransactWriteItem {
+		return types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}}
+	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: head, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: contentAV, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		put(head), put(contentAV), put(counts),
 	}})
 	if transactionConditionFailed(err) {
 		return notify.Errorf(notify.CodeConflict, "notification %q exists", n.ID)
@@ -144,8 +241,8 @@ func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) e
 	return nil
 }
 
-// GetNotification reads the notification and its content with one Query of
-// their partition.
+// GetNotification reads the notification, its content and its counts with
+// one Query of their partition.
 func (s *Store) GetNotification(ctx context.Context, workspaceID, id string) (notify.Notification, error) {
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -156,46 +253,16 @@ func (s *Store) GetNotification(ctx context.Context, workspaceID, id string) (no
 	if err != nil {
 		return notify.Notification{}, fmt.Errorf("get notification %s: %w", id, err)
 	}
-	var (
-		head, content map[string]types.AttributeValue
-	)
+	var p notificationParts
 	for _, item := range res.Items {
-		switch item[attrSK].(*types.AttributeValueMemberS).Value {
-		case skNotification:
-			head = item
-		case skContent:
-			content = item
-		}
+		p.add(item)
 	}
-	if head == nil {
-		return notify.Notification{}, notify.NotFound("notification", id)
-	}
-	n, err := decodeNotification(head)
-	if err != nil {
-		return notify.Notification{}, err
-	}
-	if content != nil {
-		if n.Content, err = decodeTemplate(content); err != nil {
-			return notify.Notification{}, fmt.Errorf("decode content of notification %s: %w", id, err)
-		}
-	}
-	return n, nil
+	return p.notification(id)
 }
 
-// getContent reads a notification's content; content never changes after
-// creation, so it may be read alongside an update.
-func (s *Store) getContent(ctx context.Context, workspaceID, id string) (notify.Template, error) {
-	pk, sk := notificationContentKey(workspaceID, id)
-	var it templateItem
-	if err := s.getItem(ctx, pk, sk, &it, "notification", id); err != nil {
-		return notify.Template{}, err
-	}
-	return it.template()
-}
-
-// SetNotificationStatus moves the status with a conditional UpdateItem; the
-// item as it was on failure tells a missing notification from a status that
-// is not one of from.
+// SetNotificationStatus moves the status with a conditional UpdateItem of
+// the notification item; the item as it was on failure tells a missing
+// notification from a status that is not one of from.
 func (s *Store) SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error) {
 	pk, sk := notificationKey(workspaceID, id)
 	cond := "attribute_exists(pk)"
@@ -212,14 +279,13 @@ func (s *Store) SetNotificationStatus(ctx context.Context, workspaceID, id strin
 		}
 		cond += ")"
 	}
-	return s.updateWithContent(ctx, workspaceID, id, &dynamodb.UpdateItemInput{
+	return s.updateNotification(ctx, workspaceID, id, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(pk, sk),
 		UpdateExpression:          aws.String("SET #status = :to, updatedAt = :now"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
 		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
 	})
 }
 
@@ -230,22 +296,23 @@ func statusOf(item map[string]types.AttributeValue) string {
 	return "unknown"
 }
 
-// AddNotificationCounts adds delta with one UpdateItem (ADD, ALL_NEW) on the
-// small notification item. The content, which never changes after creation,
-// is read alongside so that the result is the whole notification.
+// AddNotificationCounts adds delta with one UpdateItem (ADD) of the counts
+// item: one write unit, whatever the size of the notification. The counts
+// item exists exactly when the notification does (one transaction creates
+// both), so its existence is the condition.
 func (s *Store) AddNotificationCounts(ctx context.Context, workspaceID, id string, delta notify.Counts) (notify.Notification, error) {
-	pk, sk := notificationKey(workspaceID, id)
-	return s.updateWithContent(ctx, workspaceID, id, &dynamodb.UpdateItemInput{
+	pk, sk := notificationCountsKey(workspaceID, id)
+	return s.updateNotification(ctx, workspaceID, id, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(pk, sk),
 		UpdateExpression:          aws.String(addCounts),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: s.countValues(delta),
-		ReturnValues:              types.ReturnValueAllNew,
 	})
 }
 
-// addCounts adds the count values of countValues to the counters.
+// addCounts adds the count values of countValues to the counters of the
+// counts item and stamps it.
 const addCounts = "ADD cTotal :total, cQueued :queued, cSent :sent, cDelivered :delivered, " +
 	"cRead :read, cFailed :failed, cSkipped :skipped SET updatedAt = :now"
 
@@ -258,20 +325,32 @@ func (s *Store) countValues(d notify.Counts) map[string]types.AttributeValue {
 	}
 }
 
-// updateWithContent runs a conditional UpdateItem (ALL_NEW) of a
-// notification item while reading its content, and joins the two. A failed
-// condition on a missing item is not_found, on an existing one conflict.
-func (s *Store) updateWithContent(ctx context.Context, workspaceID, id string, in *dynamodb.UpdateItemInput) (notify.Notification, error) {
+// updateNotification runs a conditional UpdateItem (ALL_NEW) of one item of
+// a notification's partition (the notification item or its counts) while
+// reading the other two with one BatchGetItem, and joins the three. The
+// content never changes after creation; the notification item and the
+// counts move independently of each other anyway, so reading them alongside
+// loses nothing. A failed condition on a missing item is not_found, on an
+// existing one conflict.
+func (s *Store) updateNotification(ctx context.Context, workspaceID, id string, in *dynamodb.UpdateItemInput) (notify.Notification, error) {
+	in.ReturnValues = types.ReturnValueAllNew
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	var content notify.Template
-	contentErr := make(chan error, 1)
+	updated := in.Key[attrSK].(*types.AttributeValueMemberS).Value
+	var others []map[string]types.AttributeValue
+	for _, sk := range []string{skNotification, skContent, skCounts} {
+		if sk != updated {
+			others = append(others, key(notificationPK(workspaceID, id), sk))
+		}
+	}
+	var read []map[string]types.AttributeValue
+	readErr := make(chan error, 1)
 	go func() {
 		var err error
-		content, err = s.getContent(ctx, workspaceID, id)
-		contentErr <- err
+		read, err = s.batchGet(ctx, others)
+		readErr <- err
 	}()
 	res, err := s.db.UpdateItem(ctx, in)
-	cerr := <-contentErr
+	rerr := <-readErr
 	if old, ok := conditionFailed(err); ok {
 		if len(old) == 0 {
 			return notify.Notification{}, notify.NotFound("notification", id)
@@ -281,40 +360,50 @@ func (s *Store) updateWithContent(ctx context.Context, workspaceID, id string, i
 	if err != nil {
 		return notify.Notification{}, fmt.Errorf("update notification %s: %w", id, err)
 	}
-	if cerr != nil && !notify.IsCode(cerr, notify.CodeNotFound) {
-		return notify.Notification{}, cerr
+	if rerr != nil {
+		return notify.Notification{}, fmt.Errorf("read notification %s: %w", id, rerr)
 	}
-	n, err := decodeNotification(res.Attributes)
-	if err != nil {
-		return notify.Notification{}, err
+	var p notificationParts
+	for _, item := range read {
+		p.add(item)
 	}
-	n.Content = content
-	return n, nil
+	p.add(res.Attributes)
+	return p.notification(id)
 }
 
-// withContents reads the contents of ns (a page of a list) and sets them.
-func (s *Store) withContents(ctx context.Context, workspaceID string, ns []notify.Notification) error {
+// withContentsAndCounts reads the contents and counts of ns (a page of a
+// list) with one BatchGetItem (two keys a notification, 100 a request: a
+// page of 50 is one request) and sets them. The reads are strongly consistent: a listed
+// notification's head was found, so its transaction committed and its
+// counts item is there to read.
+func (s *Store) withContentsAndCounts(ctx context.Context, workspaceID string, ns []notify.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(ns))
+	keys := make([]map[string]types.AttributeValue, 0, 2*len(ns))
 	for _, n := range ns {
-		keys = append(keys, key(notificationContentKey(workspaceID, n.ID)))
+		keys = append(keys, key(notificationContentKey(workspaceID, n.ID)), key(notificationCountsKey(workspaceID, n.ID)))
 	}
 	items, err := s.batchGet(ctx, keys)
 	if err != nil {
-		return fmt.Errorf("read contents of notifications: %w", err)
+		return fmt.Errorf("read contents and counts of notifications: %w", err)
 	}
-	byPK := make(map[string]notify.Template, len(items))
+	byPK := make(map[string]*notificationParts, len(ns))
 	for _, item := range items {
-		t, err := decodeTemplate(item)
-		if err != nil {
-			return err
+		pk := item[attrPK].(*types.AttributeValueMemberS).Value
+		p := byPK[pk]
+		if p == nil {
+			p = &notificationParts{}
+			byPK[pk] = p
 		}
-		byPK[item[attrPK].(*types.AttributeValueMemberS).Value] = t
+		p.add(item)
 	}
 	for i := range ns {
-		ns[i].Content = byPK[notificationPK(workspaceID, ns[i].ID)]
+		if p := byPK[notificationPK(workspaceID, ns[i].ID)]; p != nil {
+			if err := p.complete(&ns[i]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -329,14 +418,15 @@ const searchBudget = 1000
 // and the filters. From/To become bounds on the ULID sort keys, so neither
 // path reads outside the date range. The cursor is the last id examined.
 //
-// The contents of the page are read last, with one BatchGetItem, for the
-// notifications returned only.
+// The contents and counts of the page are read last, with one BatchGetItem,
+// for the notifications returned only (the index and the search candidates
+// hold notification items, which carry neither).
 func (s *Store) ListNotifications(ctx context.Context, workspaceID string, q notify.NotificationQuery, p notify.Page) ([]notify.Notification, string, error) {
 	ns, next, err := s.listNotifications(ctx, workspaceID, q, p)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.withContents(ctx, workspaceID, ns); err != nil {
+	if err := s.withContentsAndCounts(ctx, workspaceID, ns); err != nil {
 		return nil, "", fmt.Errorf("list notifications of %s: %w", workspaceID, err)
 	}
 	return ns, next, nil
@@ -514,7 +604,8 @@ func matchNotification(n notify.Notification, q notify.NotificationQuery, terms 
 	return search.Matches(terms, n.Title, n.Body)
 }
 
-// stamp is the current time as the notification item stores updatedAt.
+// stamp is the current time as the notification and counts items store
+// updatedAt.
 func (s *Store) stamp() types.AttributeValue {
 	return str(s.now().UTC().Format(time.RFC3339Nano))
 }

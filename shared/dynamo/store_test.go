@@ -257,6 +257,91 @@ func TestWriteUnitsPerRecipient(t *testing.T) {
 	}
 }
 
+// A counter update rewrites the small counts item only, never the
+// notification item or its history-index copy: it costs the same write units
+// whether the body is 10 characters or 10,000 "é" (20,000 bytes of UTF-8).
+// A status change, which does rewrite the notification item, shows that the
+// meter sees the difference.
+func TestCounterUpdateCostIndependentOfBody(t *testing.T) {
+	meter := NewMeter()
+	client := newClient(t, meter.Instrument)
+	s := New(client, newTable(t, client))
+	ctx := t.Context()
+	var ids notify.IDs
+
+	type cost struct{ add, apply, status OpStats }
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"body of 10 characters", "Hola, Ana."},
+		{"body of 10,000 é", strings.Repeat("é", 10000)}, // the longest body the API takes,
+	}
+	costs := make([]cost, len(tests))
+	for i, tt := range tests {
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		n := notify.Notification{
+			WorkspaceID: "ws", ID: ids.New(at), Channel: notify.ChannelPush, Source: notify.SourceList,
+			Title: "Aviso", Body: tt.body, Variables: map[string]string{"name": "Ana"},
+			Status: notify.StatusSending, Counts: notify.Counts{Total: 200, Queued: 200},
+			CreatedAt: at, UpdatedAt: at, Content: notify.Template{Title: "Aviso", Body: tt.body},
+		}
+		if err := s.CreateNotification(ctx, n); err != nil {
+			t.Fatalf("CreateNotification(%s): %v", tt.name, err)
+		}
+		delta := notify.Counts{Queued: -100, Sent: 100}
+
+		meter.Reset()
+		if _, err := s.AddNotificationCounts(ctx, "ws", n.ID, delta); err != nil {
+			t.Fatalf("AddNotificationCounts(%s): %v", tt.name, err)
+		}
+		costs[i].add = meter.Stats()["UpdateItem"]
+
+		// A queue batch of one chunk: the costliest ApplyCounts per recipient.
+		meter.Reset()
+		got, err := s.ApplyCounts(ctx, "ws", n.ID, []notify.CountPart{{Marker: n.ID + ":0", Delta: delta}})
+		if err != nil {
+			t.Fatalf("ApplyCounts(%s): %v", tt.name, err)
+		}
+		costs[i].apply = meter.Stats()["TransactWriteItems"]
+		if want := (notify.Counts{Total: 200, Sent: 200}); got.Counts != want || got.Body != tt.body {
+			t.Errorf("ApplyCounts(%s) = counts %+v, body of %d bytes; want %+v, %d bytes", tt.name, got.Counts, len(got.Body), want, len(tt.body))
+		}
+
+		meter.Reset()
+		if _, err := s.SetNotificationStatus(ctx, "ws", n.ID, notify.StatusCompleted); err != nil {
+			t.Fatalf("SetNotificationStatus(%s): %v", tt.name, err)
+		}
+		costs[i].status = meter.Stats()["UpdateItem"]
+		t.Logf("%s: AddNotificationCounts %.1f WCU (index %.1f), ApplyCounts of one chunk %.1f WCU (index %.1f), SetNotificationStatus %.1f WCU (index %.1f)",
+			tt.name, costs[i].add.WriteUnits, costs[i].add.IndexUnits, costs[i].apply.WriteUnits, costs[i].apply.IndexUnits,
+			costs[i].status.WriteUnits, costs[i].status.IndexUnits)
+	}
+	if costs[0].add.WriteUnits == 0 {
+		t.Skip("the endpoint reports no consumed capacity")
+	}
+
+	small, large := costs[0], costs[len(costs)-1]
+	if large.status.WriteUnits <= 4*small.status.WriteUnits {
+		t.Errorf("SetNotificationStatus: %.1f WCU with the large body, %.1f with the small; want the meter to see the size", large.status.WriteUnits, small.status.WriteUnits)
+	}
+	for i, c := range costs {
+		name := tests[i].name
+		if c.add.WriteUnits != 1 || c.add.IndexUnits != 0 {
+			t.Errorf("AddNotificationCounts (%s) = %.1f WCU, %.1f on the index; want 1, 0", name, c.add.WriteUnits, c.add.IndexUnits)
+		}
+		// A marker and the counts item, 1 unit each; AWS doubles both in a
+		// transaction (4), DynamoDB Local does not (2).
+		if c.apply.WriteUnits > 4 || c.apply.IndexUnits != 0 {
+			t.Errorf("ApplyCounts (%s) = %.1f WCU, %.1f on the index; want at most 4, 0", name, c.apply.WriteUnits, c.apply.IndexUnits)
+		}
+		if c.add.WriteUnits != small.add.WriteUnits || c.apply.WriteUnits != small.apply.WriteUnits {
+			t.Errorf("counter updates (%s) = %.1f + %.1f WCU, want the same as with %s: %.1f + %.1f",
+				name, c.add.WriteUnits, c.apply.WriteUnits, tests[0].name, small.add.WriteUnits, small.apply.WriteUnits)
+		}
+	}
+}
+
 // A search reads the term index of one word and the notifications it lists:
 // never the history, however many other notifications there are.
 func TestSearchReadsTheTermIndexOnly(t *testing.T) {
