@@ -184,13 +184,19 @@ func (q *Queue) Close() error {
 // Send enqueues bodies in one transaction: all of them or, with an error,
 // none.
 func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
+	return q.SendDelayed(ctx, bodies, 0)
+}
+
+// SendDelayed implements notify.Queue: the bodies become visible after
+// delay, exactly (no cap).
+func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error {
 	if len(bodies) == 0 {
 		return nil
 	}
 	if err := q.check(ctx); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	now := time.Now().UnixNano()
+	now := time.Now().Add(max(delay, 0)).UnixNano()
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		ids := tx.Bucket(idsBucket)
 		b := q.buckets(tx)

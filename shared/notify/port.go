@@ -150,6 +150,10 @@ type Queue interface {
 	// Send enqueues bodies, batching requests and retrying failed entries;
 	// it returns an error only when some body could not be enqueued.
 	Send(ctx context.Context, bodies [][]byte) error
+	// SendDelayed is Send with every body hidden for delay first. An adapter
+	// may cap the delay (SQS at 15 minutes): a consumer that gets a message
+	// too early defers it again.
+	SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error
 	// Receive returns up to max messages, waiting up to wait for the first.
 	Receive(ctx context.Context, max int, wait time.Duration) ([]QueueMessage, error)
 	Delete(ctx context.Context, receipt string) error

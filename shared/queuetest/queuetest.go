@@ -70,6 +70,7 @@ func Run(t *testing.T, newPair NewPair, opts ...Option) {
 		{"DeadLetter", testDeadLetter},
 		{"LongPollWakesOnSend", testLongPollWakesOnSend},
 		{"LongPollEmpty", testLongPollEmpty},
+		{"Delayed", testDelayed},
 		{"ConcurrentReceivers", testConcurrentReceivers},
 	}
 	for name := range cfg.skips {
@@ -478,4 +479,35 @@ func sortedBodies(bodies [][]byte) []string {
 	}
 	slices.Sort(s)
 	return s
+}
+
+func testDelayed(t *testing.T, newPair NewPair) {
+	ctx := context.Background()
+	q, _ := newPair(t, longVisibility, 5)
+	if err := q.SendDelayed(ctx, [][]byte{[]byte("later")}, 2*time.Second); err != nil {
+		t.Fatalf("SendDelayed: %v", err)
+	}
+	if err := q.Send(ctx, [][]byte{[]byte("now")}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	start := time.Now()
+	got, err := q.Receive(ctx, 10, 0)
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if len(got) != 1 || string(got[0].Body) != "now" {
+		t.Fatalf("Receive at once = %q, want only the undelayed message", sortedBodies(messageBodies(got)))
+	}
+	var later []notify.QueueMessage
+	for len(later) == 0 && time.Since(start) < 10*time.Second {
+		if later, err = q.Receive(ctx, 10, time.Second); err != nil {
+			t.Fatalf("Receive: %v", err)
+		}
+	}
+	if len(later) != 1 || string(later[0].Body) != "later" {
+		t.Fatalf("Receive after the delay = %q, want the delayed message", sortedBodies(messageBodies(later)))
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("the delayed message arrived after %v, want about 2 s", took)
+	}
 }

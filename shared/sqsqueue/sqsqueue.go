@@ -71,6 +71,16 @@ func New(client *sqs.Client, queueURL string) *Queue {
 // bodies were not enqueued; the others were, so a retry of the whole Send
 // duplicates them — harmless to at-least-once consumers.
 func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
+	return q.SendDelayed(ctx, bodies, 0)
+}
+
+// MaxDelay is the longest delay SQS gives a message (DelaySeconds 900).
+const MaxDelay = 15 * time.Minute
+
+// SendDelayed implements notify.Queue with DelaySeconds on every entry,
+// rounded up to whole seconds and capped at MaxDelay.
+func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error {
+	delaySeconds := int32(min(max(delay, 0)+time.Second-1, MaxDelay) / time.Second)
 	if len(bodies) == 0 {
 		return nil
 	}
@@ -99,8 +109,9 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
 				entries := make([]types.SendMessageBatchRequestEntry, len(pending))
 				for i, p := range pending {
 					entries[i] = types.SendMessageBatchRequestEntry{
-						Id:          aws.String(strconv.Itoa(i)),
-						MessageBody: aws.String(string(bodies[batch[p]])),
+						Id:           aws.String(strconv.Itoa(i)),
+						MessageBody:  aws.String(string(bodies[batch[p]])),
+						DelaySeconds: delaySeconds,
 					}
 				}
 				out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
