@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata" // user time zones must resolve on provided.al2023
 
@@ -16,10 +17,11 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 )
 
 func main() {
-	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, false)
+	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, true)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -31,6 +33,7 @@ func main() {
 	// nothing.
 	sb := channel.NewSandbox(log)
 	senders := dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}
-	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})
+	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
+	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue})
 	lambda.Start(d.HandleSQS)
 }

@@ -123,7 +123,11 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		handler = httpapi.LambdaHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log}))
 	case "dispatch":
 		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
-		handler = dispatch.New(b.store, s, dispatch.Options{Log: log}).HandleSQS
+		opts := dispatch.Options{Log: log}
+		if b.queue != nil {
+			opts.Requeue = b.queue
+		}
+		handler = dispatch.New(b.store, s, opts).HandleSQS
 	case "authorizer":
 		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
 	default:

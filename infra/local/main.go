@@ -85,7 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 
 	outbox := channel.NewOutbox(store, time.Now)
 	senders := dispatch.Senders{Push: outbox, WebPush: outbox, SMS: outbox, Email: outbox, WhatsApp: outbox}
-	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log})
+	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue})
 	api := httpapi.New(store, queue, httpapi.Options{
 		Outbox: store, Log: log,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion},

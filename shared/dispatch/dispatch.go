@@ -70,6 +70,7 @@ type Message struct {
 
 // Dispatcher processes dispatch messages.
 type Dispatcher struct {
+	requeue      Requeuer
 	store        Store
 	senders      Senders
 	now          func() time.Time
@@ -87,6 +88,15 @@ type Options struct {
 	// NotFoundWait bounds how long a message waits for its notification
 	// to be stored (default 2 s; see loadNotification).
 	NotFoundWait time.Duration
+	// Requeue puts recipients in their quiet hours back on the dispatch
+	// queue until the window ends; without it quiet hours are not applied.
+	Requeue Requeuer
+}
+
+// Requeuer sends dispatch messages that become visible later; notify.Queue
+// is one.
+type Requeuer interface {
+	SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error
 }
 
 // New returns a Dispatcher.
@@ -103,7 +113,7 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.NotFoundWait <= 0 {
 		o.NotFoundWait = 2 * time.Second
 	}
-	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait}
+	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait, requeue: o.Requeue}
 }
 
 // WhatsAppWindow is how long after the user's last message free-form
@@ -202,6 +212,8 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	}
 	var jobs []job
 	prior := make([][]notify.Delivery, len(msgs)) // recorded earlier by the same chunk
+	deferred := make([][]deferredRecipient, len(msgs))
+	now := d.now()
 	seen := map[string]bool{}
 	for i, m := range msgs {
 		for _, r := range m.Recipients {
@@ -214,6 +226,10 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 				if e.Chunk == m.Chunk {
 					prior[i] = append(prior[i], e)
 				}
+				continue
+			}
+			if until, ok := d.deferral(n, r, users, now); ok {
+				deferred[i] = append(deferred[i], deferredRecipient{r, until})
 				continue
 			}
 			jobs = append(jobs, job{i, r})
@@ -268,7 +284,19 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		}
 	}
 
-	// Counts: one part per fully recorded chunk, applied in one call.
+	// Recipients in their quiet hours go back on the queue, in chunks of
+	// their own, until the window ends.
+	for i, m := range msgs {
+		if errs[i] == nil && len(deferred[i]) > 0 {
+			if err := d.deferRecipients(ctx, m, deferred[i]); err != nil {
+				errs[i] = err
+			}
+		}
+	}
+
+	// Counts: one part per fully recorded chunk, applied in one call. A
+	// chunk that recorded nothing (all deferred, or all recorded by another
+	// chunk) has nothing to count and leaves its marker free.
 	var parts []notify.CountPart
 	for i, m := range msgs {
 		if errs[i] != nil {
@@ -278,7 +306,9 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		for _, dl := range prior[i] {
 			delta = delta.Add(countOf(dl.Status))
 		}
-		parts = append(parts, notify.CountPart{Marker: m.Chunk, Delta: delta})
+		if !delta.IsZero() {
+			parts = append(parts, notify.CountPart{Marker: m.Chunk, Delta: delta})
+		}
 	}
 	if len(parts) == 0 {
 		return errs
@@ -310,6 +340,52 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		}
 	}
 	return errs
+}
+
+// deferredRecipient is a recipient in quiet hours until until.
+type deferredRecipient struct {
+	r     notify.Recipient
+	until time.Time
+}
+
+// deferral says whether r is to wait for the end of its quiet hours: not
+// for urgent notifications, not for a user some other rule skips (that
+// skip is recorded now), and only when the dispatcher can requeue.
+func (d *Dispatcher) deferral(n notify.Notification, r notify.Recipient, users map[string]notify.User, now time.Time) (time.Time, bool) {
+	if d.requeue == nil || n.Urgent || r.UserID == "" || n.Status.Final() {
+		return time.Time{}, false
+	}
+	u, ok := users[r.UserID]
+	if !ok || ruleSkip(n, u, now) != "" {
+		return time.Time{}, false
+	}
+	return quietUntil(u, now)
+}
+
+// deferRecipients enqueues the deferred recipients of m, one message per
+// end of window, hidden until then.
+func (d *Dispatcher) deferRecipients(ctx context.Context, m notify.DispatchMessage, rs []deferredRecipient) error {
+	byEnd := map[time.Time][]notify.Recipient{}
+	var ends []time.Time
+	for _, dr := range rs {
+		end := dr.until.Truncate(time.Second)
+		if _, ok := byEnd[end]; !ok {
+			ends = append(ends, end)
+		}
+		byEnd[end] = append(byEnd[end], dr.r)
+	}
+	for _, end := range ends {
+		body, err := json.Marshal(notify.DispatchMessage{WorkspaceID: m.WorkspaceID, NotificationID: m.NotificationID,
+			Chunk: deferredChunk(m.Chunk, end), Recipients: byEnd[end]})
+		if err != nil {
+			return err
+		}
+		if err := d.requeue.SendDelayed(ctx, [][]byte{body}, end.Sub(d.now())); err != nil {
+			return fmt.Errorf("defer %d recipients to the end of quiet hours: %w", len(byEnd[end]), err)
+		}
+	}
+	d.log.Info("deferred to the end of quiet hours", "workspaceId", m.WorkspaceID, "notificationId", m.NotificationID, "recipients", len(rs))
+	return nil
 }
 
 // loadNotification reads the notification of a message. The API enqueues
