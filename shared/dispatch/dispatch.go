@@ -356,7 +356,7 @@ func (d *Dispatcher) deferral(n notify.Notification, r notify.Recipient, users m
 		return time.Time{}, false
 	}
 	u, ok := users[r.UserID]
-	if !ok || ruleSkip(n, u, now) != "" {
+	if !ok || ruleSkip(n, n.Channel, u, now) != "" {
 		return time.Time{}, false
 	}
 	return quietUntil(u, now)
@@ -467,15 +467,48 @@ func countOf(s notify.DeliveryStatus) notify.Counts {
 }
 
 // deliver decides what to do with one recipient and does it. It returns the
-// delivery to record, or an error when the send must be retried later.
+// deliver decides what to do with one recipient and does it, on the
+// notification's channel and then on its fallback channels in order while
+// a channel skips or fails permanently. It returns the delivery to record
+// (the first one sent; when none is, the primary channel's outcome, whose
+// reason explains why), or an error when the send must be retried later.
 func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User) (notify.Delivery, error) {
+	primary, err := d.deliverOn(ctx, n, n.Channel, chunk, r, u)
+	if err != nil || primary.Status == notify.DeliverySent || primary.Status == notify.DeliveryDelivered || !fallsBack(primary.Reason) {
+		return primary, err
+	}
+	for _, ch := range n.Fallback {
+		dl, err := d.deliverOn(ctx, n, ch, chunk, r, u)
+		if err != nil {
+			return dl, err // retried later: the primary's skip is cheap to decide again
+		}
+		if dl.Status == notify.DeliverySent || dl.Status == notify.DeliveryDelivered {
+			return dl, nil
+		}
+	}
+	return primary, nil
+}
+
+// fallsBack reports whether a skip or failure with this reason may be
+// tried on a fallback channel: not when the send is cancelled, the user
+// unknown, or the content cannot be rendered on any channel.
+func fallsBack(reason string) bool {
+	switch reason {
+	case notify.ReasonCancelled, notify.ReasonUnknownUser, notify.ReasonMissingVariable:
+		return false
+	}
+	return true
+}
+
+// deliverOn is deliver on one channel.
+func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User) (notify.Delivery, error) {
 	now := d.now().UTC()
 	dl := notify.Delivery{
 		WorkspaceID:    n.WorkspaceID,
 		NotificationID: n.ID,
 		Key:            r.Key(),
 		UserID:         r.UserID,
-		Channel:        n.Channel,
+		Channel:        ch,
 		Chunk:          chunk,
 		CreatedAt:      now,
 		UpdatedAt:      now,
@@ -491,7 +524,7 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 		return skip(notify.ReasonUnknownUser)
 	}
 	if u != nil {
-		if reason := ruleSkip(n, *u, now); reason != "" {
+		if reason := ruleSkip(n, ch, *u, now); reason != "" {
 			return skip(reason)
 		}
 	}
@@ -514,11 +547,11 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 	// the phone or email otherwise, sealed with the user's key when stored.
 	var to string
 	var err error
-	switch n.Channel {
+	switch ch {
 	case notify.ChannelPush, notify.ChannelWebPush:
 		dl.Address = r.UserID
 	default:
-		if to = addressOf(r, u, n.Channel); to == "" {
+		if to = addressOf(r, u, ch); to == "" {
 			return skip(notify.ReasonInvalidAddress)
 		}
 		if dl.Address, err = sealFor(u, to); err != nil {
@@ -531,7 +564,7 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 	}
 
 	var rc channel.Receipt
-	switch n.Channel {
+	switch ch {
 	case notify.ChannelPush:
 		rc, err = d.senders.Push.SendPush(ctx, channel.PushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs),
 			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
@@ -571,7 +604,7 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 			dl.Status, dl.Reason = notify.DeliveryFailed, code
 			return dl, nil
 		}
-		return dl, fmt.Errorf("send %s: %w", n.Channel, err)
+		return dl, fmt.Errorf("send %s: %w", ch, err)
 	}
 	dl.ProviderMessageID = rc.ProviderMessageID
 	dl.Status = notify.DeliverySent
@@ -583,8 +616,8 @@ func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk s
 
 // ruleSkip applies the delivery rules that depend on the user and returns the
 // reason to skip, or "".
-func ruleSkip(n notify.Notification, u notify.User, now time.Time) string {
-	if on, ok := u.Preferences.Channels[n.Channel]; ok && !on {
+func ruleSkip(n notify.Notification, ch notify.Channel, u notify.User, now time.Time) string {
+	if on, ok := u.Preferences.Channels[ch]; ok && !on {
 		return notify.ReasonNoConsent
 	}
 	if n.Category != "" {
@@ -595,7 +628,7 @@ func ruleSkip(n notify.Notification, u notify.User, now time.Time) string {
 	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
 		return notify.ReasonActiveInApp
 	}
-	switch n.Channel {
+	switch ch {
 	case notify.ChannelPush:
 		switch u.PushPermission {
 		case notify.PermissionBlocked:

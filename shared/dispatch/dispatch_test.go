@@ -436,3 +436,46 @@ func TestMessageBeforeItsNotification(t *testing.T) {
 		t.Errorf("counts %+v status %s, want sent and completed", c, st)
 	}
 }
+
+func TestFallbackChannels(t *testing.T) {
+	f := newFixture(t)
+	dev := []notify.Device{{ID: "d1", Kind: notify.DeviceFCM, Token: "t"}}
+	f.user(notify.User{ID: "app", Name: "A", Phone: "+34600000001", PushPermission: notify.PermissionAllowed, Devices: dev})
+	f.user(notify.User{ID: "nodevice", Name: "B", Phone: "+34600000002", PushPermission: notify.PermissionAllowed})
+	f.user(notify.User{ID: "badtoken", Name: "C", Phone: "+34600000003", PushPermission: notify.PermissionAllowed, Devices: dev})
+	f.user(notify.User{ID: "nothing", Name: "D"})
+	f.rec.permanent["badtoken"] = true // the push fails permanently; so would the SMS, but only for push in this recorder
+	n := notify.Notification{WorkspaceID: "ws1", ID: "NF", Channel: notify.ChannelPush, Fallback: []notify.Channel{notify.ChannelSMS},
+		Status: notify.StatusQueued, Counts: notify.Counts{Total: 4, Queued: 4}, CreatedAt: now,
+		Content: notify.Template{Channel: notify.ChannelPush, Title: "Bill", Body: "Hi {{name}}"}}
+	if err := f.store.CreateNotification(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	sms := &smsOnly{recorder: newRecorder()}
+	d := New(f.store, Senders{Push: f.rec, SMS: sms}, Options{Now: func() time.Time { return now }})
+	errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0,
+		notify.Recipient{UserID: "app"}, notify.Recipient{UserID: "nodevice"}, notify.Recipient{UserID: "badtoken"}, notify.Recipient{UserID: "nothing"})})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	type result struct{ Channel, Status, Reason string }
+	got := map[string]result{}
+	for k, dl := range f.deliveries(n.ID) {
+		got[k] = result{string(dl.Channel), string(dl.Status), dl.Reason}
+	}
+	want := map[string]result{
+		"app":      {"push", "sent", ""},
+		"nodevice": {"sms", "sent", ""},
+		"badtoken": {"sms", "sent", ""},
+		"nothing":  {"push", "skipped", notify.ReasonNoConsent}, // no push permission, no phone: the primary's reason
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("deliveries (-want +got):\n%s", diff)
+	}
+	if sms.texts["nodevice"] != "+34600000002|Hi B" || f.rec.sent["app"] != 1 {
+		t.Errorf("sms %v, push %v", sms.texts, f.rec.sent)
+	}
+}
+
+// smsOnly is a recorder for the SMS channel alone.
+type smsOnly struct{ *recorder }
