@@ -1,0 +1,183 @@
+package webpush
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	webpushgo "github.com/SherClockHolmes/webpush-go"
+
+	"github.com/heraldhq/herald/shared/channel"
+)
+
+// Permanent failure codes, as channel.IsPermanent reports them and as they
+// appear in DeviceError.Code.
+const (
+	// CodeSubscriptionGone: the push service answered 404 or 410; the
+	// browser unsubscribed or the subscription expired. Remove it.
+	CodeSubscriptionGone = "subscription_gone"
+	// CodePayloadTooLarge: the payload exceeds the 4 KB a push service must
+	// accept (checked before sending, or 413 from the push service).
+	CodePayloadTooLarge = "payload_too_large"
+	// CodeInvalidRequest: 400 or another unexpected 4xx.
+	CodeInvalidRequest = "invalid_request"
+	// CodeVAPIDRejected: 401 or 403; the VAPID JWT or key was refused,
+	// typically because the subscription was made with another public key.
+	CodeVAPIDRejected = "vapid_rejected"
+	// CodeInvalidSubscription: the stored subscription has a malformed
+	// endpoint or keys, so nothing was sent.
+	CodeInvalidSubscription = "invalid_subscription"
+)
+
+// DeviceError is why the push to one subscription failed.
+type DeviceError struct {
+	DeviceID string
+	// StatusCode is the push service's answer; zero when there was none
+	// (network error, invalid subscription).
+	StatusCode int
+	// Code is the permanent failure code; empty when retrying may help
+	// (429, 5xx, network errors).
+	Code string
+	// RetryAfter is the push service's Retry-After; zero when it gave none.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *DeviceError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("device %s: %s: %v", e.DeviceID, e.Code, e.Err)
+	}
+	return fmt.Sprintf("device %s: %v", e.DeviceID, e.Err)
+}
+
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// Error is returned by Send and SendWebPush when no subscription accepted
+// the push; it lists every failure. It is wrapped in channel.Permanent when
+// every failure is permanent.
+type Error struct {
+	Devices []*DeviceError
+}
+
+func (e *Error) Error() string {
+	parts := make([]string, len(e.Devices))
+	for i, d := range e.Devices {
+		parts[i] = d.Error()
+	}
+	return fmt.Sprintf("web push to %d subscriptions: %s", len(e.Devices), strings.Join(parts, "; "))
+}
+
+// Unwrap exposes each device's error, so errors.Is(err, context.Canceled)
+// works.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, len(e.Devices))
+	for i, d := range e.Devices {
+		errs[i] = d
+	}
+	return errs
+}
+
+// GoneDevices returns the ids of the devices whose subscription is gone
+// (404/410) from an error of SendWebPush or Send. When the send succeeded
+// the error is nil, so use Send and SendResult.Gone to learn them then.
+func GoneDevices(err error) []string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	var ids []string
+	for _, d := range e.Devices {
+		if d.Code == CodeSubscriptionGone {
+			ids = append(ids, d.DeviceID)
+		}
+	}
+	return ids
+}
+
+// RetryAfter reports how long the push service asked to wait (429 or 5xx
+// with Retry-After) before a transient error of SendWebPush or Send is
+// retried: the longest wait among the subscriptions.
+func RetryAfter(err error) (time.Duration, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return 0, false
+	}
+	var wait time.Duration
+	for _, d := range e.Devices {
+		wait = max(wait, d.RetryAfter)
+	}
+	return wait, wait > 0
+}
+
+// classify turns the failures of a message none of whose pushes was
+// accepted into its error: transient if any failure may pass on retry,
+// otherwise permanent with the most telling code.
+func classify(failed []*DeviceError) error {
+	e := &Error{Devices: failed}
+	code := ""
+	for _, f := range failed {
+		switch {
+		case f.Code == "":
+			return e
+		case code == "" || code == CodeSubscriptionGone:
+			code = f.Code
+		}
+	}
+	return channel.Permanent(code, e)
+}
+
+// statusError classifies a push service's non-2xx answer.
+func (s *Sender) statusError(deviceID string, resp *http.Response) *DeviceError {
+	e := &DeviceError{DeviceID: deviceID, StatusCode: resp.StatusCode,
+		Err: fmt.Errorf("push service answered %d", resp.StatusCode)}
+	switch c := resp.StatusCode; {
+	case c == http.StatusNotFound || c == http.StatusGone:
+		e.Code = CodeSubscriptionGone
+	case c == http.StatusRequestEntityTooLarge:
+		e.Code = CodePayloadTooLarge
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		e.Code = CodeVAPIDRejected
+	case c == http.StatusTooManyRequests || c == http.StatusNotAcceptable || c >= 500:
+		// 406 is how Windows Push Notification Services (Edge) throttles.
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), s.now())
+	case c >= 400:
+		e.Code = CodeInvalidRequest
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After of delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// sendError classifies an error of the library, which comes before any
+// answer: an oversized payload is permanent, the rest (network, context)
+// transient. A *url.Error quotes the endpoint, which is the subscription's
+// secret token, so only its cause is kept.
+func sendError(deviceID string, err error) *DeviceError {
+	e := &DeviceError{DeviceID: deviceID, Err: err}
+	var ue *url.Error
+	switch {
+	case errors.Is(err, webpushgo.ErrMaxPadExceeded):
+		e.Code = CodePayloadTooLarge
+	case errors.As(err, &ue):
+		e.Err = fmt.Errorf("post to push service: %w", ue.Err)
+	default:
+		e.Err = fmt.Errorf("encrypt or sign push: %w", err)
+	}
+	return e
+}
