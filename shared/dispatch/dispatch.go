@@ -572,6 +572,9 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		rc, err = d.senders.WebPush.SendWebPush(ctx, channel.WebPushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceWebPush),
 			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
 	case notify.ChannelSMS:
+		// What the operator pays for is known before sending.
+		enc, _, segments := channel.SMSSegments(msg.Body)
+		dl.Encoding, dl.Segments = string(enc), segments
 		rc, err = d.senders.SMS.SendSMS(ctx, channel.SMSMessage{Envelope: env, To: to, Text: msg.Body})
 	case notify.ChannelEmail:
 		rc, err = d.senders.Email.SendEmail(ctx, channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML})

@@ -307,6 +307,9 @@ func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
 	if f.rec.texts["addr#+34600000003"] != "+34600000003|Code 3, 10%" {
 		t.Errorf("text = %q, want recipient and notification variables", f.rec.texts["addr#+34600000003"])
 	}
+	if got := f.deliveries(n.ID)["addr#+34600000003"]; got.Encoding != "GSM-7" || got.Segments != 1 {
+		t.Errorf("SMS delivery encoding %q segments %d, want GSM-7 and 1", got.Encoding, got.Segments)
+	}
 	c, st := f.counts(n.ID)
 	if diff := cmp.Diff(notify.Counts{Total: 3, Sent: 3}, c); diff != "" || st != notify.StatusCompleted {
 		t.Errorf("counts (-want +got):\n%s status %s", diff, st)

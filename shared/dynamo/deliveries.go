@@ -27,6 +27,8 @@ type deliveryItem struct {
 	Reason            string `dynamodbav:"r,omitempty"`
 	ProviderMessageID string `dynamodbav:"p,omitempty"`
 	Chunk             string `dynamodbav:"k,omitempty"`
+	Encoding          string `dynamodbav:"e,omitempty"`
+	Segments          int    `dynamodbav:"g,omitempty"`
 	CreatedAt         int64  `dynamodbav:"t,omitempty"`
 	UpdatedAt         int64  `dynamodbav:"m,omitempty"`
 }
@@ -36,7 +38,7 @@ func newDeliveryItem(d notify.Delivery) deliveryItem {
 	return deliveryItem{
 		PK: pk, SK: sk, UserID: d.UserID, Address: d.Address, Channel: string(d.Channel),
 		Status: string(d.Status), Reason: d.Reason, ProviderMessageID: d.ProviderMessageID,
-		Chunk: d.Chunk, CreatedAt: nanos(d.CreatedAt), UpdatedAt: nanos(d.UpdatedAt),
+		Chunk: d.Chunk, Encoding: d.Encoding, Segments: d.Segments, CreatedAt: nanos(d.CreatedAt), UpdatedAt: nanos(d.UpdatedAt),
 	}
 }
 
@@ -44,7 +46,7 @@ func (it deliveryItem) delivery(workspaceID, notificationID string) notify.Deliv
 	return notify.Delivery{
 		WorkspaceID: workspaceID, NotificationID: notificationID, Key: it.SK, UserID: it.UserID,
 		Address: it.Address, Channel: notify.Channel(it.Channel), Status: notify.DeliveryStatus(it.Status),
-		Reason: it.Reason, ProviderMessageID: it.ProviderMessageID, Chunk: it.Chunk,
+		Reason: it.Reason, ProviderMessageID: it.ProviderMessageID, Chunk: it.Chunk, Encoding: it.Encoding, Segments: it.Segments,
 		CreatedAt: fromNanos(it.CreatedAt), UpdatedAt: fromNanos(it.UpdatedAt),
 	}
 }

@@ -419,6 +419,8 @@ type deliveryView struct {
 	Status            notify.DeliveryStatus `json:"status"`
 	Reason            string                `json:"reason,omitempty"`
 	ProviderMessageID string                `json:"providerMessageId,omitempty"`
+	Encoding          string                `json:"encoding,omitempty"`
+	Segments          int                   `json:"segments,omitempty"`
 	CreatedAt         time.Time             `json:"createdAt"`
 	UpdatedAt         time.Time             `json:"updatedAt"`
 }
@@ -469,7 +471,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 			addr = d.UserID
 		}
 		views[i] = deliveryView{UserID: d.UserID, Address: addr, Channel: d.Channel, Status: d.Status, Reason: d.Reason,
-			ProviderMessageID: d.ProviderMessageID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			ProviderMessageID: d.ProviderMessageID, Encoding: d.Encoding, Segments: d.Segments, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	}
 	writeList(w, views, next)
 	return nil

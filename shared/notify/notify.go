@@ -388,6 +388,10 @@ type Delivery struct {
 	Status            DeliveryStatus `json:"status"`
 	Reason            string         `json:"reason,omitempty"`
 	ProviderMessageID string         `json:"providerMessageId,omitempty"`
+	// Encoding and Segments describe an SMS as sent: GSM-7 or UCS-2, and how
+	// many segments it took (what the operator pays for).
+	Encoding string `json:"encoding,omitempty"`
+	Segments int    `json:"segments,omitempty"`
 	// Chunk is the dispatch message that recorded the delivery: counts are
 	// applied once per chunk, so a chunk retried after a crash counts its
 	// deliveries again under the same marker, never twice.

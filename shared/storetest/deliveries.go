@@ -34,7 +34,7 @@ func testRecordDeliveries(t *testing.T, s notify.Store) {
 		newDelivery(wsA, "n-1", "cust-1", notify.DeliverySent, t0),
 		{
 			WorkspaceID: wsA, NotificationID: "n-1", Key: "addr#+34600000002", Address: "+34600000002",
-			Channel: notify.ChannelSMS, Status: notify.DeliveryFailed, Reason: notify.ReasonProviderError,
+			Channel: notify.ChannelSMS, Status: notify.DeliveryFailed, Reason: notify.ReasonProviderError, Encoding: "UCS-2", Segments: 3,
 			ProviderMessageID: "msg-2", CreatedAt: t0, UpdatedAt: t0.Add(time.Second),
 		},
 		newDelivery(wsA, "n-1", "cust-3", notify.DeliverySkipped, t0),
