@@ -47,6 +47,9 @@ type Config struct {
 	// DefaultRegion is the ISO region used to read phone numbers written
 	// without an international prefix; empty requires the + prefix.
 	DefaultRegion string
+	// VAPIDPublicKey is the Web Push application server key the page that
+	// subscribes needs; empty when Web Push is not configured.
+	VAPIDPublicKey string
 }
 
 // Server serves the API.
@@ -140,6 +143,8 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification},
 
 		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
+
+		{pattern: "GET /v1/webpush/vapid-public-key", scope: notify.ScopeRead, handle: s.vapidPublicKey},
 	}
 }
 
@@ -453,4 +458,14 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ notify.APIKey
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(openapiDoc)
 	return err
+}
+
+// vapidPublicKey answers the key a browser passes to
+// PushManager.subscribe as applicationServerKey.
+func (s *Server) vapidPublicKey(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {
+	if s.cfg.VAPIDPublicKey == "" {
+		return notify.Errorf(notify.CodeNotConfigured, "Web Push is not configured: set HERALD_VAPID_PUBLIC_KEY, HERALD_VAPID_PRIVATE_KEY and HERALD_VAPID_SUBJECT")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"publicKey": s.cfg.VAPIDPublicKey})
+	return nil
 }

@@ -705,3 +705,16 @@ func TestEveryRoute(t *testing.T) {
 		t.Errorf("rejected requests created notifications: %s", r.raw)
 	}
 }
+
+func TestVAPIDPublicKey(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("GET", "/v1/webpush/vapid-public-key", e.admin, nil); r.status != 503 || r.errCode() != "not_configured" || !strings.Contains(r.raw, "HERALD_VAPID_PUBLIC_KEY") {
+		t.Errorf("unconfigured = %d %s, want 503 saying how to configure it", r.status, r.raw)
+	}
+	srv := httptest.NewServer(New(e.store, e.queue, Options{Config: Config{VAPIDPublicKey: "BPub"}}))
+	defer srv.Close()
+	e.srv = srv
+	if r := e.must(200, "GET", "/v1/webpush/vapid-public-key", e.admin, nil); r.body["publicKey"] != "BPub" {
+		t.Errorf("configured = %s", r.raw)
+	}
+}
