@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/provider"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 )
 
@@ -28,11 +30,14 @@ func main() {
 	}
 	log := cfg.Logger(os.Stdout)
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
-	// Real providers arrive with the next milestone; until then every
-	// channel goes to the sandbox, which records the delivery and sends
-	// nothing.
-	sb := channel.NewSandbox(log)
-	senders := dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: sb, WhatsApp: sb}
+	// A channel whose provider is not configured goes to the sandbox, which
+	// records the delivery and sends nothing.
+	senders, used, err := provider.Senders(context.Background(), cfg, channel.NewSandbox(log), "sandbox", func(context.Context) (awssdk.Config, error) { return aws, nil })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "providers:", err)
+		os.Exit(1)
+	}
+	log.Info("channels", "providers", used)
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
 	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue})
 	lambda.Start(d.HandleSQS)

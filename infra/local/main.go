@@ -20,6 +20,9 @@ import (
 
 	_ "time/tzdata" // user time zones must resolve on any machine
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
@@ -28,6 +31,7 @@ import (
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/provider"
 )
 
 // WorkspaceID is the workspace the local mode creates on first start.
@@ -84,11 +88,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 
 	outbox := channel.NewOutbox(store, time.Now)
-	senders := dispatch.Senders{Push: outbox, WebPush: outbox, SMS: outbox, Email: outbox, WhatsApp: outbox}
+	senders, used, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
+		return awsconfig.LoadDefaultConfig(ctx)
+	})
+	if err != nil {
+		return err
+	}
 	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue})
 	api := httpapi.New(store, queue, httpapi.Options{
 		Outbox: store, Log: log,
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion},
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -106,6 +115,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	default:
 		fmt.Fprintf(stdout, "Admin API key: see %s\n", filepath.Join(cfg.DataDir, "admin-key"))
 	}
+	fmt.Fprintf(stdout, "Channels: push → %s, webpush → %s, sms → %s, email → %s, whatsapp → %s\n",
+		used["push"], used["webpush"], used["sms"], used["email"], used["whatsapp"])
 	fmt.Fprintf(stdout, "Try: curl -s %s/v1/health\n", base)
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,4 +156,83 @@ func TestFirstStartAndRestart(t *testing.T) {
 	if status(base, "hk_wrong") != 401 {
 		t.Errorf("a wrong key was accepted")
 	}
+}
+
+// TestWhatsAppThroughTheCloudAPI runs the local server with WhatsApp
+// credentials pointing at a fake Graph API: a template send reaches it with
+// its parameters, and the delivery records the wamid.
+func TestWhatsAppThroughTheCloudAPI(t *testing.T) {
+	type sent struct {
+		Path, Auth string
+		Body       map[string]any
+	}
+	got := make(chan sent, 4)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		got <- sent{r.URL.Path, r.Header.Get("Authorization"), body}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"messaging_product":"whatsapp","contacts":[{"input":"+34600000001","wa_id":"34600000001"}],"messages":[{"id":"wamid.HBgLMzQ2MDAwMDAwMDEVAgARGBI"}]}`)
+	}))
+	defer fake.Close()
+	env := map[string]string{"HERALD_ADDR": "127.0.0.1:0", "HERALD_DATA_DIR": t.TempDir(), "HERALD_LOG_LEVEL": "error",
+		"HERALD_API_KEY": "local-admin-key-123", "HERALD_WHATSAPP_ACCESS_TOKEN": "EAAtoken", "HERALD_WHATSAPP_PHONE_NUMBER_ID": "1055",
+		"HERALD_WHATSAPP_BASE_URL": fake.URL}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	var out strings.Builder
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, &out, io.Discard, ready) }()
+	base := "http://" + <-ready
+	defer func() { cancel(); <-done }()
+	if !strings.Contains(out.String(), "whatsapp → WhatsApp Cloud API") || !strings.Contains(out.String(), "sms → local outbox") {
+		t.Errorf("startup output does not say which provider delivers each channel:\n%s", out.String())
+	}
+	call := func(method, path, body string, want int) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer local-admin-key-123")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s = %d, want %d: %v", method, path, res.StatusCode, want, m)
+		}
+		return m
+	}
+	call("PUT", "/v1/users/c1", `{"name": "Ana", "phone": "+34600000001"}`, 200)
+	tpl := call("POST", "/v1/templates", `{"name": "Bill", "channel": "whatsapp", "body": "Hola {{1}}, debes {{2}}", "whatsapp": {"name": "bill_due", "language": "es", "category": "utility", "parameters": ["name", "amount"]}}`, 201)
+	n := call("POST", "/v1/notifications", `{"channel": "whatsapp", "templateId": "`+tpl["id"].(string)+`", "variables": {"amount": "42 €"}, "audience": {"userIds": ["c1"]}}`, 202)
+	select {
+	case s := <-got:
+		if s.Path != "/v26.0/1055/messages" && !strings.HasSuffix(s.Path, "/1055/messages") {
+			t.Errorf("path %q", s.Path)
+		}
+		tplBody, _ := s.Body["template"].(map[string]any)
+		if s.Auth != "Bearer EAAtoken" || s.Body["to"] != "+34600000001" || tplBody["name"] != "bill_due" {
+			t.Errorf("request = %+v", s)
+		}
+		params := fmt.Sprint(tplBody["components"])
+		if !strings.Contains(params, "Ana") || !strings.Contains(params, "42 €") {
+			t.Errorf("template components %s, want the parameters Ana and 42 €", params)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fake Graph API got nothing")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ds := call("GET", "/v1/notifications/"+n["id"].(string)+"/deliveries", "", 200)
+		if items, _ := ds["items"].([]any); len(items) == 1 {
+			d := items[0].(map[string]any)
+			if d["status"] != "sent" || d["providerMessageId"] != "wamid.HBgLMzQ2MDAwMDAwMDEVAgARGBI" {
+				t.Errorf("delivery = %v, want sent with the wamid", d)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no delivery recorded")
 }

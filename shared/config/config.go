@@ -26,6 +26,21 @@ type Config struct {
 	Stage          string // HERALD_STAGE: the deployment stage, on every log line
 	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
 
+	// Providers. A channel whose provider is not configured delivers to the
+	// local outbox (local mode) or the sandbox (Lambda).
+	WhatsApp WhatsAppConfig
+	VAPID    VAPIDConfig
+	// SNSEnabled (HERALD_SNS_ENABLED=1) sends SMS, and mobile push when an
+	// application ARN is set, through SNS with the AWS SDK's configuration.
+	SNSEnabled        bool
+	SNSFCMAppARN      string          // HERALD_SNS_FCM_APPLICATION_ARN
+	SNSAPNsAppARN     string          // HERALD_SNS_APNS_APPLICATION_ARN
+	SMSSenderID       string          // HERALD_SMS_SENDER_ID
+	SESEnabled        bool            // HERALD_SES_ENABLED=1: email through SES v2
+	SESFrom           string          // HERALD_SES_FROM, e.g. "Acme <news@acme.example>"
+	SESConfigSet      string          // HERALD_SES_CONFIGURATION_SET
+	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
+
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
 	DefaultRegion  string        // HERALD_DEFAULT_REGION: region for phones without +, e.g. ES
@@ -33,6 +48,28 @@ type Config struct {
 	VisibilityTime time.Duration // HERALD_VISIBILITY_TIMEOUT (local queue), default 30s
 	MaxReceives    int           // HERALD_MAX_RECEIVES (local queue) before dead letter, default 5
 }
+
+// WhatsAppConfig is the WhatsApp Cloud API account (HERALD_WHATSAPP_*).
+type WhatsAppConfig struct {
+	AccessToken   string // HERALD_WHATSAPP_ACCESS_TOKEN
+	PhoneNumberID string // HERALD_WHATSAPP_PHONE_NUMBER_ID
+	AppSecret     string // HERALD_WHATSAPP_APP_SECRET: checks webhook signatures
+	VerifyToken   string // HERALD_WHATSAPP_VERIFY_TOKEN: the webhook handshake
+	BaseURL       string // HERALD_WHATSAPP_BASE_URL: Meta's Graph API by default
+}
+
+// Configured reports whether messages can be sent.
+func (w WhatsAppConfig) Configured() bool { return w.AccessToken != "" && w.PhoneNumberID != "" }
+
+// VAPIDConfig is the Web Push application server identity (HERALD_VAPID_*).
+type VAPIDConfig struct {
+	PublicKey  string // HERALD_VAPID_PUBLIC_KEY
+	PrivateKey string // HERALD_VAPID_PRIVATE_KEY
+	Subject    string // HERALD_VAPID_SUBJECT: mailto: or https: contact
+}
+
+// Configured reports whether pushes can be signed.
+func (v VAPIDConfig) Configured() bool { return v.PublicKey != "" && v.PrivateKey != "" }
 
 // Load reads the configuration from getenv (os.Getenv in mains).
 func Load(getenv func(string) string) (Config, error) {
@@ -44,8 +81,32 @@ func Load(getenv func(string) string) (Config, error) {
 		DispatchQueue:  getenv("HERALD_DISPATCH_QUEUE_URL"),
 		Stage:          getenv("HERALD_STAGE"),
 		DefaultRegion:  strings.ToUpper(getenv("HERALD_DEFAULT_REGION")),
-		Fsync:          getenv("HERALD_FSYNC") == "1" || strings.EqualFold(getenv("HERALD_FSYNC"), "true"),
+		Fsync:          flag(getenv("HERALD_FSYNC")),
 		VisibilityTime: 30 * time.Second,
+		WhatsApp: WhatsAppConfig{
+			AccessToken: getenv("HERALD_WHATSAPP_ACCESS_TOKEN"), PhoneNumberID: getenv("HERALD_WHATSAPP_PHONE_NUMBER_ID"),
+			AppSecret: getenv("HERALD_WHATSAPP_APP_SECRET"), VerifyToken: getenv("HERALD_WHATSAPP_VERIFY_TOKEN"),
+			BaseURL: getenv("HERALD_WHATSAPP_BASE_URL"),
+		},
+		VAPID: VAPIDConfig{PublicKey: getenv("HERALD_VAPID_PUBLIC_KEY"), PrivateKey: getenv("HERALD_VAPID_PRIVATE_KEY"),
+			Subject: or(getenv("HERALD_VAPID_SUBJECT"), "mailto:admin@localhost")},
+		SNSEnabled:        flag(getenv("HERALD_SNS_ENABLED")),
+		SNSFCMAppARN:      getenv("HERALD_SNS_FCM_APPLICATION_ARN"),
+		SNSAPNsAppARN:     getenv("HERALD_SNS_APNS_APPLICATION_ARN"),
+		SMSSenderID:       getenv("HERALD_SMS_SENDER_ID"),
+		SESEnabled:        flag(getenv("HERALD_SES_ENABLED")),
+		SESFrom:           getenv("HERALD_SES_FROM"),
+		SESConfigSet:      getenv("HERALD_SES_CONFIGURATION_SET"),
+		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
+	}
+	if c.SESEnabled && c.SESFrom == "" {
+		return c, fmt.Errorf("HERALD_SES_ENABLED is set but HERALD_SES_FROM is empty: give the sender, such as \"Acme <news@acme.example>\"")
+	}
+	if (c.VAPID.PublicKey == "") != (c.VAPID.PrivateKey == "") {
+		return c, fmt.Errorf("set both HERALD_VAPID_PUBLIC_KEY and HERALD_VAPID_PRIVATE_KEY, or neither")
+	}
+	if (c.WhatsApp.AccessToken == "") != (c.WhatsApp.PhoneNumberID == "") {
+		return c, fmt.Errorf("set both HERALD_WHATSAPP_ACCESS_TOKEN and HERALD_WHATSAPP_PHONE_NUMBER_ID, or neither")
 	}
 	var err error
 	if c.Workers, err = intVar(getenv, "HERALD_WORKERS", 4, 1, 256); err != nil {
@@ -103,6 +164,18 @@ func (c Config) RequireAWS(needQueue bool) error {
 		return fmt.Errorf("HERALD_DISPATCH_QUEUE_URL is not set")
 	}
 	return nil
+}
+
+func flag(v string) bool { return v == "1" || strings.EqualFold(v, "true") }
+
+func set(csv string) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range strings.Split(csv, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			m[v] = true
+		}
+	}
+	return m
 }
 
 func or(v, def string) string {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -536,6 +537,17 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		lang = u.Language
 	}
 	vars = render.Merge(vars, r.Variables)
+	if t := n.Content.WhatsApp; t != nil {
+		// An approved template's text numbers its parameters ({{1}}, {{2}}):
+		// they are the variables the template maps them to, in order.
+		numbered := make(map[string]string, len(t.Parameters))
+		for i, p := range t.Parameters {
+			if v, ok := vars[p]; ok {
+				numbered[strconv.Itoa(i+1)] = v
+			}
+		}
+		vars = render.Merge(vars, numbered)
+	}
 	msg, missing := render.Render(n.Content, lang, vars)
 	if len(missing) > 0 {
 		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable

@@ -1,0 +1,76 @@
+// Package provider picks, per channel, the sender dispatch uses: the real
+// provider when the configuration has its credentials (WhatsApp Cloud API,
+// Web Push with VAPID keys, SNS for SMS and mobile push, SES for email), and
+// otherwise the fallback — the local outbox in local mode, the sandbox in
+// the Lambda functions.
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dispatch"
+	"github.com/heraldhq/herald/shared/ses"
+	"github.com/heraldhq/herald/shared/sns"
+	"github.com/heraldhq/herald/shared/webpush"
+	"github.com/heraldhq/herald/shared/whatsapp"
+)
+
+// Fallback delivers every channel; channel.Outbox and channel.Sandbox are.
+type Fallback interface {
+	dispatch.PushSender
+	dispatch.WebPushSender
+	dispatch.SMSSender
+	dispatch.EmailSender
+	dispatch.WhatsAppSender
+}
+
+// Senders returns a sender for every channel and, for each channel, the
+// name of what delivers it ("outbox"-like fallbacks are named fallbackName).
+// awsConfig is called only when SNS or SES is enabled.
+func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (dispatch.Senders, map[string]string, error) {
+	s := dispatch.Senders{Push: fallback, WebPush: fallback, SMS: fallback, Email: fallback, WhatsApp: fallback}
+	used := map[string]string{"push": fallbackName, "webpush": fallbackName, "sms": fallbackName, "email": fallbackName, "whatsapp": fallbackName}
+
+	if cfg.WhatsApp.Configured() {
+		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken})
+		if err != nil {
+			return s, used, fmt.Errorf("whatsapp: %w", err)
+		}
+		s.WhatsApp, used["whatsapp"] = wa, "WhatsApp Cloud API"
+	}
+	if cfg.VAPID.Configured() {
+		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject})
+		if err != nil {
+			return s, used, fmt.Errorf("web push: %w", err)
+		}
+		s.WebPush, used["webpush"] = wp, "Web Push (VAPID)"
+	}
+	if !cfg.SNSEnabled && !cfg.SESEnabled {
+		return s, used, nil
+	}
+	awsCfg, err := awsConfig(ctx)
+	if err != nil {
+		return s, used, fmt.Errorf("aws config for SNS/SES: %w", err)
+	}
+	if cfg.SNSEnabled {
+		client := awssns.NewFromConfig(awsCfg)
+		s.SMS, used["sms"] = sns.NewSMS(client, sns.SMSConfig{SenderID: cfg.SMSSenderID, PromotionalCategories: cfg.MarketingCategory}), "SNS"
+		if cfg.SNSFCMAppARN != "" || cfg.SNSAPNsAppARN != "" {
+			s.Push, used["push"] = sns.NewPush(client, sns.PushConfig{FCMApplicationARN: cfg.SNSFCMAppARN, APNsApplicationARN: cfg.SNSAPNsAppARN}), "SNS mobile push"
+		}
+	}
+	if cfg.SESEnabled {
+		mail, err := ses.New(sesv2.NewFromConfig(awsCfg), ses.Config{From: cfg.SESFrom, ConfigurationSet: cfg.SESConfigSet, MarketingCategories: cfg.MarketingCategory})
+		if err != nil {
+			return s, used, fmt.Errorf("ses: %w", err)
+		}
+		s.Email, used["email"] = mail, "SES"
+	}
+	return s, used, nil
+}
