@@ -39,6 +39,6 @@ func main() {
 	}
 	log.Info("channels", "providers", used)
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
-	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue})
+	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue})
 	lambda.Start(d.HandleSQS)
 }

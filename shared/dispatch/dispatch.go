@@ -71,6 +71,7 @@ type Message struct {
 
 // Dispatcher processes dispatch messages.
 type Dispatcher struct {
+	retry        Visibility
 	requeue      Requeuer
 	store        Store
 	senders      Senders
@@ -92,6 +93,16 @@ type Options struct {
 	// Requeue puts recipients in their quiet hours back on the dispatch
 	// queue until the window ends; without it quiet hours are not applied.
 	Requeue Requeuer
+	// Retry sets the visibility of failed SQS records (HandleSQS) to a
+	// growing, jittered backoff; without it they come back after the
+	// queue's visibility timeout.
+	Retry Visibility
+}
+
+// Visibility changes when a received message comes back; notify.Queue is
+// one.
+type Visibility interface {
+	ChangeVisibility(ctx context.Context, receipt string, timeout time.Duration) error
 }
 
 // Requeuer sends dispatch messages that become visible later; notify.Queue
@@ -114,7 +125,7 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.NotFoundWait <= 0 {
 		o.NotFoundWait = 2 * time.Second
 	}
-	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait, requeue: o.Requeue}
+	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait, requeue: o.Requeue, retry: o.Retry}
 }
 
 // WhatsAppWindow is how long after the user's last message free-form

@@ -2,13 +2,16 @@ package dispatch
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
 // HandleSQS processes an SQS batch and reports the records to retry as
 // batch item failures (the event source has ReportBatchItemFailures), so one
-// bad record never makes the whole batch run again.
+// bad record never makes the whole batch run again. With Options.Retry, a
+// failed record is first given a backoff (Backoff) as its visibility
+// timeout, instead of the queue's, so retries spread out and grow.
 func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	msgs := make([]Message, len(ev.Records))
 	for i, r := range ev.Records {
@@ -18,7 +21,14 @@ func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, err := range errs {
 		if err != nil {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+			rec := ev.Records[i]
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			if d.retry != nil && rec.ReceiptHandle != "" {
+				count, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+				if verr := d.retry.ChangeVisibility(ctx, rec.ReceiptHandle, Backoff(count, nil)); verr != nil {
+					d.log.Warn("backoff of a failed record", "messageId", rec.MessageId, "err", verr.Error())
+				}
+			}
 		}
 	}
 	if n := len(resp.BatchItemFailures); n > 0 {

@@ -25,8 +25,8 @@ type Worker struct {
 }
 
 // Run processes messages until ctx is done. A failed message is made
-// visible again after a backoff that doubles with each receive (capped at a
-// minute) and reaches the dead-letter queue after the queue's max receives.
+// visible again after Backoff and reaches the dead-letter queue after the
+// queue's max receives.
 func (w *Worker) Run(ctx context.Context) {
 	batch, wait := w.Batch, w.Wait
 	if batch <= 0 {
@@ -69,8 +69,7 @@ func (w *Worker) Run(ctx context.Context) {
 				done = append(done, m.Receipt)
 				continue
 			}
-			backoff := min(time.Duration(1<<min(m.ReceiveCount, 6))*time.Second, time.Minute)
-			if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, backoff); err != nil && !errors.Is(err, context.Canceled) {
+			if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, Backoff(m.ReceiveCount, nil)); err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("change visibility", "messageId", m.ID, "err", err.Error())
 			}
 		}
