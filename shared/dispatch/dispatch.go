@@ -27,6 +27,7 @@ type Store interface {
 	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]notify.Delivery, error)
 	RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]bool, error)
 	ApplyCounts(ctx context.Context, workspaceID, id string, parts []notify.CountPart) (notify.Notification, error)
+	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
 }
 
 // PushSender delivers mobile pushes.
@@ -625,6 +626,9 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
 		return dl, nil
 	}
+	if dead := append(rc.InvalidDevices, channel.InvalidDevices(err)...); len(dead) > 0 && u != nil {
+		d.removeDevices(ctx, *u, dead)
+	}
 	if err != nil {
 		if code, ok := channel.IsPermanent(err); ok {
 			dl.Status, dl.Reason = notify.DeliveryFailed, code
@@ -638,6 +642,31 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		dl.Status = notify.DeliveryDelivered
 	}
 	return dl, nil
+}
+
+// removeDevices takes devices the provider reported dead off the user, so
+// no later send tries them. A failure is logged: the next send finds the
+// device dead again.
+func (d *Dispatcher) removeDevices(ctx context.Context, u notify.User, ids []string) {
+	dead := map[string]bool{}
+	for _, id := range ids {
+		dead[id] = true
+	}
+	_, err := d.store.UpdateUser(context.WithoutCancel(ctx), u.WorkspaceID, u.ID, func(cur *notify.User) error {
+		kept := cur.Devices[:0:0]
+		for _, dv := range cur.Devices {
+			if !dead[dv.ID] {
+				kept = append(kept, dv)
+			}
+		}
+		cur.Devices = kept
+		return nil
+	})
+	if err != nil {
+		d.log.Warn("remove dead devices", "workspaceId", u.WorkspaceID, "devices", len(ids), "err", err.Error())
+		return
+	}
+	d.log.Info("removed dead devices", "workspaceId", u.WorkspaceID, "devices", len(ids))
 }
 
 // ruleSkip applies the delivery rules that depend on the user and returns the

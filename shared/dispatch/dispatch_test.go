@@ -482,3 +482,46 @@ func TestFallbackChannels(t *testing.T) {
 
 // smsOnly is a recorder for the SMS channel alone.
 type smsOnly struct{ *recorder }
+
+// deadDevices is a push sender whose provider reports devices dead: d-gone
+// on a push another device took, all of them when every device is dead.
+type deadDevices struct{}
+
+type deadErr struct{ ids []string }
+
+func (e deadErr) Error() string            { return "dead devices" }
+func (e deadErr) InvalidDevices() []string { return e.ids }
+
+func (deadDevices) SendPush(_ context.Context, m channel.PushMessage) (channel.Receipt, error) {
+	if len(m.Devices) == 1 {
+		return channel.Receipt{}, channel.Permanent("invalid_token", deadErr{[]string{m.Devices[0].ID}})
+	}
+	return channel.Receipt{ProviderMessageID: "m1", InvalidDevices: []string{"d-gone"}}, nil
+}
+
+func TestDeadDevicesAreRemoved(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "two", Name: "A", PushPermission: notify.PermissionAllowed, Devices: []notify.Device{{ID: "d-ok", Kind: notify.DeviceFCM, Token: "a"}, {ID: "d-gone", Kind: notify.DeviceAPNs, Token: "b"}}})
+	f.user(notify.User{ID: "one", Name: "B", PushPermission: notify.PermissionAllowed, Devices: []notify.Device{{ID: "d-dead", Kind: notify.DeviceFCM, Token: "c"}}})
+	n := f.notification("ND", notify.ChannelPush, notify.Template{Title: "T", Body: "B"}, 2)
+	d := New(f.store, Senders{Push: deadDevices{}}, Options{Now: func() time.Time { return now }})
+	if errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "two"}, notify.Recipient{UserID: "one"})}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	for id, want := range map[string][]string{"two": {"d-ok"}, "one": nil} {
+		u, err := f.store.GetUser(context.Background(), "ws1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, dv := range u.Devices {
+			got = append(got, dv.ID)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s devices (-want +got):\n%s", id, diff)
+		}
+	}
+	if got := f.deliveries(n.ID)["one"]; got.Status != notify.DeliveryFailed || got.Reason != "invalid_token" {
+		t.Errorf("all-dead delivery = %s %q, want failed invalid_token", got.Status, got.Reason)
+	}
+}

@@ -95,6 +95,9 @@ type InvalidTokenError struct {
 	DeviceIDs []string
 }
 
+// InvalidDevices implements channel.InvalidDevicesError.
+func (e *InvalidTokenError) InvalidDevices() []string { return e.DeviceIDs }
+
 func (e *InvalidTokenError) Error() string {
 	return "invalid device token on device " + strings.Join(e.DeviceIDs, ", ")
 }
@@ -141,6 +144,7 @@ func (s *PushSender) SendPush(ctx context.Context, m channel.PushMessage) (chann
 		}
 	}
 	if accepted {
+		rc.InvalidDevices = invalid
 		return rc, nil
 	}
 	if len(m.Devices) == 0 {

@@ -63,6 +63,10 @@ type Error struct {
 	Devices []*DeviceError
 }
 
+// InvalidDevices implements channel.InvalidDevicesError: the devices whose
+// subscription is gone.
+func (e *Error) InvalidDevices() []string { return GoneDevices(e) }
+
 func (e *Error) Error() string {
 	parts := make([]string, len(e.Devices))
 	for i, d := range e.Devices {

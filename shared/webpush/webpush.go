@@ -172,7 +172,12 @@ func (r SendResult) Gone() []string {
 // success) and GoneDevices for that list on failure.
 func (s *Sender) SendWebPush(ctx context.Context, m channel.WebPushMessage) (channel.Receipt, error) {
 	res, err := s.Send(ctx, m, SendOptions{})
-	return res.Receipt, err
+	if err != nil {
+		return channel.Receipt{}, err // the error names the gone devices
+	}
+	rc := res.Receipt
+	rc.InvalidDevices = res.Gone()
+	return rc, nil
 }
 
 // Send pushes m to every Web Push subscription in m.Devices, concurrently.
