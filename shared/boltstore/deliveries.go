@@ -131,3 +131,49 @@ func (s *Store) ListDeliveries(ctx context.Context, workspaceID, notificationID 
 	}
 	return list, pg.next(), nil
 }
+
+// UpdateDeliveryStatus implements notify.Store: the delivery and the
+// notification's counts change in one transaction.
+func (s *Store) UpdateDeliveryStatus(ctx context.Context, u notify.DeliveryUpdate) (bool, error) {
+	changed := false
+	err := s.group.write(func(tx *bolt.Tx) error {
+		changed = false // a group commit may run this again
+		b := bucket(tx, bucketDeliveries)
+		k := key(u.WorkspaceID, u.NotificationID, u.Key)
+		v := b.Get(k)
+		if v == nil {
+			return notify.NotFound("delivery", u.Key)
+		}
+		d, err := decodeDelivery(v, u.WorkspaceID, u.NotificationID, u.Key)
+		if err != nil {
+			return err
+		}
+		if u.Status.Rank() <= d.Status.Rank() {
+			return nil
+		}
+		nb := bucket(tx, bucketNotifications)
+		n, err := getNotification(nb, u.WorkspaceID, u.NotificationID)
+		if err != nil {
+			return err
+		}
+		n.Counts = n.Counts.Sub(d.Status.Counts()).Add(u.Status.Counts())
+		n.UpdatedAt = s.clock()
+		if err := putNotification(nb, n); err != nil {
+			return err
+		}
+		d.Status, d.UpdatedAt = u.Status, u.At
+		if u.Reason != "" {
+			d.Reason = u.Reason
+		}
+		nv, err := encodeDelivery(d)
+		if err != nil {
+			return err
+		}
+		changed = true
+		return b.Put(k, nv)
+	})
+	if err != nil {
+		return false, fmt.Errorf("update delivery %s of %s: %w", u.Key, u.NotificationID, err)
+	}
+	return changed, nil
+}

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -171,4 +172,62 @@ func (s *Store) ListDeliveries(ctx context.Context, workspaceID, notificationID 
 		}
 	}
 	return out, "", nil
+}
+
+// UpdateDeliveryStatus implements notify.Store with a read and one
+// transaction: the delivery's update, conditioned on the status it was read
+// with, and the counts item's ADD of the move (minus one of the old status,
+// plus one of the new). A concurrent change fails the condition and the
+// update is decided again on a fresh read. Callbacks are not the send path:
+// the transaction's 4 write units are spent once per piece of news.
+func (s *Store) UpdateDeliveryStatus(ctx context.Context, u notify.DeliveryUpdate) (bool, error) {
+	pk, sk := deliveryKey(u.WorkspaceID, u.NotificationID, u.Key)
+	cpk, csk := notificationCountsKey(u.WorkspaceID, u.NotificationID)
+	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return false, fmt.Errorf("read delivery %s of %s: %w", u.Key, u.NotificationID, err)
+		}
+		if out.Item == nil {
+			return false, notify.NotFound("delivery", u.Key)
+		}
+		var it deliveryItem
+		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+			return false, fmt.Errorf("decode delivery %s: %w", u.Key, err)
+		}
+		old := notify.DeliveryStatus(it.Status)
+		if u.Status.Rank() <= old.Rank() {
+			return false, nil
+		}
+		set := "SET s = :new, m = :at"
+		values := map[string]types.AttributeValue{":new": str(string(u.Status)), ":old": str(string(old)), ":at": num(nanos(u.At))}
+		if u.Reason != "" {
+			set += ", r = :reason"
+			values[":reason"] = str(u.Reason)
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: aws.String(s.table), Key: key(pk, sk),
+				UpdateExpression: aws.String(set), ConditionExpression: aws.String("s = :old"),
+				ExpressionAttributeValues: values,
+			}},
+			{Update: &types.Update{
+				TableName: aws.String(s.table), Key: key(cpk, csk),
+				UpdateExpression: aws.String(addCounts), ConditionExpression: aws.String("attribute_exists(pk)"),
+				ExpressionAttributeValues: s.countValues(u.Status.Counts().Sub(old.Counts())),
+			}},
+		}})
+		if err == nil {
+			return true, nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return false, fmt.Errorf("update delivery %s of %s: %w", u.Key, u.NotificationID, err)
+		}
+		if r := tce.CancellationReasons; len(r) == 2 && aws.ToString(r[1].Code) == "ConditionalCheckFailed" {
+			return false, notify.NotFound("notification", u.NotificationID)
+		}
+		// The status moved meanwhile: decide again.
+	}
+	return false, notify.Errorf(notify.CodeConflict, "delivery %s of %s kept changing", u.Key, u.NotificationID)
 }

@@ -359,6 +359,59 @@ func (s DeliveryStatus) Valid() bool {
 	return false
 }
 
+// Rank orders delivery statuses for forward-only updates: a status moves
+// only to one of higher rank. A failure can follow a send but not a
+// delivery; read is the last news a message can bring; skipped is final.
+func (s DeliveryStatus) Rank() int {
+	switch s {
+	case DeliveryQueued:
+		return 0
+	case DeliverySent:
+		return 1
+	case DeliveryDelivered, DeliveryFailed:
+		return 2
+	case DeliveryRead:
+		return 3
+	case DeliverySkipped:
+		return 4
+	}
+	return -1
+}
+
+// Counts returns the counts of one delivery in status s.
+func (s DeliveryStatus) Counts() Counts {
+	switch s {
+	case DeliveryQueued:
+		return Counts{Queued: 1}
+	case DeliverySent:
+		return Counts{Sent: 1}
+	case DeliveryDelivered:
+		return Counts{Delivered: 1}
+	case DeliveryRead:
+		return Counts{Read: 1}
+	case DeliveryFailed:
+		return Counts{Failed: 1}
+	case DeliverySkipped:
+		return Counts{Skipped: 1}
+	}
+	return Counts{}
+}
+
+// Sub returns c minus d, field by field.
+func (c Counts) Sub(d Counts) Counts {
+	return c.Add(Counts{-d.Total, -d.Queued, -d.Sent, -d.Delivered, -d.Read, -d.Failed, -d.Skipped})
+}
+
+// DeliveryUpdate is news of a delivery from its provider (a callback).
+type DeliveryUpdate struct {
+	WorkspaceID    string
+	NotificationID string
+	Key            string
+	Status         DeliveryStatus
+	Reason         string
+	At             time.Time
+}
+
 // Reasons recorded on skipped and failed deliveries.
 const (
 	ReasonNoConsent       = "no_consent"

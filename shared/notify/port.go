@@ -119,6 +119,12 @@ type Store interface {
 	RecordDeliveries(ctx context.Context, ds []Delivery) (created []bool, err error)
 	// GetDeliveries returns the deliveries that exist among keys, by key.
 	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]Delivery, error)
+	// UpdateDeliveryStatus moves a delivery forward to u.Status (a higher
+	// DeliveryStatus.Rank) and moves the notification's counts with it, in
+	// one atomic write; news that is not ahead of the stored status (late,
+	// duplicated, out of order) changes nothing and returns false. A missing
+	// delivery is not_found.
+	UpdateDeliveryStatus(ctx context.Context, u DeliveryUpdate) (bool, error)
 	// ListDeliveries lists a notification's deliveries, optionally of one status.
 	ListDeliveries(ctx context.Context, workspaceID, notificationID string, status DeliveryStatus, p Page) ([]Delivery, string, error)
 

@@ -222,3 +222,96 @@ func testDeliveriesIsolation(t *testing.T, s notify.Store) {
 		t.Errorf("delivery of %s after a write through %s mismatch (-want +got):\n%s", wsA, wsB, d)
 	}
 }
+
+// sentNotification stores a notification whose n deliveries are all sent.
+func sentNotification(t *testing.T, s notify.Store, ws string, n int) notify.Notification {
+	t.Helper()
+	var ids notify.IDs
+	t0 := now()
+	nt := newNotification(ws, ids.New(t0), t0)
+	nt.Counts = notify.Counts{Total: int64(n), Sent: int64(n)}
+	createNotification(t, s, nt)
+	var ds []notify.Delivery
+	for i := range n {
+		ds = append(ds, newDelivery(ws, nt.ID, fmt.Sprintf("cust-%d", i), notify.DeliverySent, t0))
+	}
+	_, err := s.RecordDeliveries(t.Context(), ds)
+	must(t, "RecordDeliveries", err)
+	return nt
+}
+
+func testUpdateDeliveryStatus(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	nt := sentNotification(t, s, wsA, 3)
+	at := now().Add(time.Minute)
+	steps := []struct {
+		key     string
+		status  notify.DeliveryStatus
+		reason  string
+		changed bool
+	}{
+		{"cust-0", notify.DeliveryDelivered, "", true},
+		{"cust-0", notify.DeliveryRead, "", true},
+		{"cust-0", notify.DeliveryDelivered, "", false}, // late: never overwrites read
+		{"cust-0", notify.DeliveryRead, "", false},      // duplicate
+		{"cust-1", notify.DeliveryRead, "", true},       // read before delivered arrives
+		{"cust-1", notify.DeliveryDelivered, "", false},
+		{"cust-2", notify.DeliveryFailed, "131026", true},
+		{"cust-2", notify.DeliveryDelivered, "", false}, // failed and delivered do not replace each other
+	}
+	for _, st := range steps {
+		changed, err := s.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: wsA, NotificationID: nt.ID, Key: st.key, Status: st.status, Reason: st.reason, At: at})
+		must(t, "UpdateDeliveryStatus", err)
+		if changed != st.changed {
+			t.Errorf("UpdateDeliveryStatus(%s → %s) changed = %v, want %v", st.key, st.status, changed, st.changed)
+		}
+	}
+	got, err := s.GetDeliveries(ctx, wsA, nt.ID, []string{"cust-0", "cust-1", "cust-2"})
+	must(t, "GetDeliveries", err)
+	want := map[string]string{"cust-0": "read/", "cust-1": "read/", "cust-2": "failed/131026"}
+	for k, w := range want {
+		if g := string(got[k].Status) + "/" + got[k].Reason; g != w {
+			t.Errorf("delivery %s = %s, want %s", k, g, w)
+		}
+		if !got[k].UpdatedAt.Equal(at) {
+			t.Errorf("delivery %s updatedAt = %v, want %v", k, got[k].UpdatedAt, at)
+		}
+	}
+	n, err := s.GetNotification(ctx, wsA, nt.ID)
+	must(t, "GetNotification", err)
+	if d := diff(notify.Counts{Total: 3, Read: 2, Failed: 1}, n.Counts); d != "" {
+		t.Errorf("counts after the updates (-want +got):\n%s", d)
+	}
+	_, err = s.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: wsA, NotificationID: nt.ID, Key: "nobody", Status: notify.DeliveryRead, At: at})
+	wantCode(t, "UpdateDeliveryStatus(missing)", err, notify.CodeNotFound)
+	_, err = s.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: wsB, NotificationID: nt.ID, Key: "cust-0", Status: notify.DeliveryRead, At: at})
+	wantCode(t, "UpdateDeliveryStatus(other workspace)", err, notify.CodeNotFound)
+}
+
+// testUpdateDeliveryStatusConcurrent: delivered and read racing for the
+// same deliveries end at read, with the counts equal to the deliveries.
+func testUpdateDeliveryStatusConcurrent(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	const n = 8
+	nt := sentNotification(t, s, wsA, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		for _, st := range []notify.DeliveryStatus{notify.DeliveryDelivered, notify.DeliveryRead} {
+			wg.Go(func() {
+				_, err := s.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: wsA, NotificationID: nt.ID, Key: fmt.Sprintf("cust-%d", i), Status: st, At: now()})
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, "concurrent UpdateDeliveryStatus", err)
+	}
+	got, err := s.GetNotification(ctx, wsA, nt.ID)
+	must(t, "GetNotification", err)
+	if d := diff(notify.Counts{Total: n, Read: n}, got.Counts); d != "" {
+		t.Errorf("counts after racing updates (-want +got):\n%s", d)
+	}
+}

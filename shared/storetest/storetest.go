@@ -61,6 +61,8 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"RecordDeliveries", testRecordDeliveries},
 		{"RecordDeliveriesConcurrent", testRecordDeliveriesConcurrent},
 		{"ListDeliveries", testListDeliveries},
+		{"UpdateDeliveryStatus", testUpdateDeliveryStatus},
+		{"UpdateDeliveryStatusConcurrent", testUpdateDeliveryStatusConcurrent},
 		{"DeliveriesIsolation", testDeliveriesIsolation},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyExpiry", testIdempotencyExpiry},
