@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,6 +24,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltqueue"
@@ -34,10 +36,11 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/webhook"
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: api, dispatch or authorizer")
+	fn := flag.String("fn", "", "function: api, dispatch, authorizer or callbacks")
 	event := flag.String("event", "", "event file, e.g. events/api-health.json")
 	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
 	flag.Parse()
@@ -97,7 +100,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|dispatch|authorizer -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|dispatch|authorizer|callbacks -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -130,8 +133,12 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		handler = dispatch.New(b.store, s, opts).HandleSQS
 	case "authorizer":
 		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
+	case "callbacks":
+		mux := http.NewServeMux()
+		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
+		handler = httpadapter.NewV2(mux).ProxyWithContext
 	default:
-		return fmt.Errorf("-fn %q: want api, dispatch or authorizer", fn)
+		return fmt.Errorf("-fn %q: want api, dispatch, authorizer or callbacks", fn)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/webhook"
 )
 
 // WorkspaceID is the workspace the local mode creates on first start.
@@ -104,7 +105,12 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	// Provider webhooks (no API key: the provider's signature) beside the API,
+	// as API Gateway routes them to the callbacks function.
+	root := http.NewServeMux()
+	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	root.Handle("/", api)
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
 	switch {

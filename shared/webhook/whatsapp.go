@@ -1,0 +1,148 @@
+// Package webhook receives what providers report about deliveries: it
+// authenticates each callback by the provider's own signature (there is no
+// API key) and moves the deliveries forward. The callbacks Lambda and the
+// local server serve the same handlers.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/whatsapp"
+)
+
+// Deliveries is what callbacks need of the store.
+type Deliveries interface {
+	UpdateDeliveryStatus(ctx context.Context, u notify.DeliveryUpdate) (bool, error)
+}
+
+// maxBody bounds a callback's body; Meta's batches stay far below.
+const maxBody = 1 << 20
+
+// WhatsApp serves GET and POST /webhooks/whatsapp for the WhatsApp Cloud
+// API: the verification handshake, and message statuses signed with the
+// app secret.
+type WhatsApp struct {
+	AppSecret   string
+	VerifyToken string
+	Store       Deliveries
+	Log         *slog.Logger
+}
+
+// ServeHTTP answers the handshake (GET) and status callbacks (POST).
+func (h *WhatsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.verify(w, r)
+	case http.MethodPost:
+		h.receive(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// verify is Meta's subscription handshake: echo hub.challenge when
+// hub.verify_token is ours.
+func (h *WhatsApp) verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if h.VerifyToken == "" || q.Get("hub.mode") != "subscribe" || q.Get("hub.verify_token") != h.VerifyToken {
+		http.Error(w, "verification failed", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, q.Get("hub.challenge"))
+}
+
+// callback is the part of Meta's webhook body Herald reads.
+type callback struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		Changes []struct {
+			Field string `json:"field"`
+			Value struct {
+				Statuses []struct {
+					ID           string `json:"id"`
+					Status       string `json:"status"`
+					Timestamp    string `json:"timestamp"`
+					CallbackData string `json:"biz_opaque_callback_data"`
+					Errors       []struct {
+						Code int `json:"code"`
+					} `json:"errors"`
+				} `json:"statuses"`
+			} `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+var statusOf = map[string]notify.DeliveryStatus{
+	"sent":      notify.DeliverySent,
+	"delivered": notify.DeliveryDelivered,
+	"read":      notify.DeliveryRead,
+	"failed":    notify.DeliveryFailed,
+}
+
+// receive checks the signature over the raw body before reading anything
+// in it, then moves each delivery the statuses name. A store error answers
+// 500 so that Meta sends the batch again; updates are idempotent, so the
+// parts already applied are harmless the second time.
+func (h *WhatsApp) receive(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if !whatsapp.VerifySignature(h.AppSecret, body, r.Header.Get(whatsapp.SignatureHeader)) {
+		h.Log.Warn("whatsapp callback with a bad signature")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var cb callback
+	if err := json.Unmarshal(body, &cb); err != nil {
+		http.Error(w, "not a WhatsApp callback", http.StatusBadRequest)
+		return
+	}
+	moved, ignored := 0, 0
+	for _, e := range cb.Entry {
+		for _, c := range e.Changes {
+			for _, st := range c.Value.Statuses {
+				status, ok := statusOf[st.Status]
+				ws, nid, key, mine := whatsapp.ParseCallbackData(st.CallbackData)
+				if !ok || !mine {
+					ignored++ // not a status Herald tracks, or not a message Herald sent
+					continue
+				}
+				u := notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key, Status: status, At: unixTime(st.Timestamp)}
+				if status == notify.DeliveryFailed && len(st.Errors) > 0 {
+					u.Reason = "whatsapp_" + strconv.Itoa(st.Errors[0].Code)
+				}
+				changed, err := h.Store.UpdateDeliveryStatus(r.Context(), u)
+				switch {
+				case notify.IsCode(err, notify.CodeNotFound):
+					ignored++
+				case err != nil:
+					h.Log.Error("whatsapp status", "workspaceId", ws, "notificationId", nid, "err", err.Error())
+					http.Error(w, "try again", http.StatusInternalServerError)
+					return
+				case changed:
+					moved++
+				}
+			}
+		}
+	}
+	h.Log.Info("whatsapp callback", "moved", moved, "ignored", ignored)
+	w.WriteHeader(http.StatusOK)
+}
+
+func unixTime(s string) time.Time {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		return time.Unix(n, 0).UTC()
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}

@@ -1,0 +1,203 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/whatsapp"
+)
+
+const secret = "app-secret"
+
+func sign(body string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// statusBody is a WhatsApp Cloud API status callback, as Meta sends it.
+func statusBody(t *testing.T, statuses ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{"id": "102290129340398", "changes": []any{map[string]any{
+			"field": "messages",
+			"value": map[string]any{
+				"messaging_product": "whatsapp",
+				"metadata":          map[string]any{"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+				"statuses":          statuses,
+			},
+		}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func status(key, s string, ts int64, errCode int) map[string]any {
+	st := map[string]any{
+		"id": "wamid.HBgL" + key, "status": s, "timestamp": fmt.Sprint(ts), "recipient_id": "34600000001",
+		"biz_opaque_callback_data": whatsapp.CallbackData(channel.Envelope{WorkspaceID: "ws1", NotificationID: "NW", RecipientKey: key}),
+	}
+	if errCode != 0 {
+		st["errors"] = []any{map[string]any{"code": errCode, "title": "Message undeliverable"}}
+	}
+	return st
+}
+
+func TestWhatsAppCallbacks(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	n := notify.Notification{WorkspaceID: "ws1", ID: "NW", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
+		Counts: notify.Counts{Total: 3, Sent: 3}, CreatedAt: now, Content: notify.Template{Body: "x"}}
+	if err := store.CreateNotification(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	var ds []notify.Delivery
+	for _, k := range []string{"u1", "u2", "u3"} {
+		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NW", Key: k, UserID: k, Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now})
+	}
+	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, VerifyToken: "verify-me", Store: store, Log: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	post := func(body, signature string) int {
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		if signature != "" {
+			req.Header.Set("X-Hub-Signature-256", signature)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	ts := now.Unix() + 60
+
+	// Bad or missing signatures are refused and record nothing.
+	forged := statusBody(t, status("u1", "read", ts, 0))
+	for _, sig := range []string{"", "sha256=00", sign(forged + " ")} {
+		if got := post(forged, sig); got != 401 {
+			t.Errorf("POST with signature %q = %d, want 401", sig, got)
+		}
+	}
+	// read arrives before delivered; a duplicate; a failure; a status of
+	// a message Herald did not send.
+	other := status("u1", "delivered", ts, 0)
+	other["biz_opaque_callback_data"] = ""
+	for _, body := range []string{
+		statusBody(t, status("u1", "read", ts+2, 0), status("u2", "delivered", ts, 0)),
+		statusBody(t, status("u1", "delivered", ts+1, 0), status("u2", "delivered", ts, 0), other),
+		statusBody(t, status("u3", "failed", ts, 131026)),
+	} {
+		if got := post(body, sign(body)); got != 200 {
+			t.Fatalf("POST = %d, want 200", got)
+		}
+	}
+	got, err := store.GetDeliveries(ctx, "ws1", "NW", []string{"u1", "u2", "u3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for k, d := range got {
+		states[k] = string(d.Status) + "/" + d.Reason
+	}
+	if diff := cmp.Diff(map[string]string{"u1": "read/", "u2": "delivered/", "u3": "failed/whatsapp_131026"}, states); diff != "" {
+		t.Errorf("deliveries (-want +got):\n%s", diff)
+	}
+	nt, err := store.GetNotification(ctx, "ws1", "NW")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(notify.Counts{Total: 3, Delivered: 1, Read: 1, Failed: 1}, nt.Counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+
+	// The handshake.
+	for _, tt := range []struct {
+		query string
+		code  int
+		body  string
+	}{
+		{"hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", 200, "1158201444"},
+		{"hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", 403, ""},
+	} {
+		res, err := http.Get(srv.URL + "?" + tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.code || (tt.body != "" && string(b) != tt.body) {
+			t.Errorf("GET ?%s = %d %q, want %d %q", tt.query, res.StatusCode, b, tt.code, tt.body)
+		}
+	}
+}
+
+// TestSampleEvent runs events/callbacks-whatsapp-status.json (signed with
+// "example-app-secret") through the Lambda adapter and the handler, as the
+// callbacks function does.
+func TestSampleEvent(t *testing.T) {
+	payload, err := os.ReadFile("../../events/callbacks-whatsapp-status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	n := notify.Notification{WorkspaceID: "ws_example", ID: "01M7YWX24G4TFF59TDWH9EDD1R", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
+		Counts: notify.Counts{Total: 1, Sent: 1}, CreatedAt: now, Content: notify.Template{Body: "x"}}
+	if err := store.CreateNotification(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.RecordDeliveries(ctx, []notify.Delivery{{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, Key: "u1", UserID: "u1", Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/whatsapp", &WhatsApp{AppSecret: "example-app-secret", Store: store, Log: slog.New(slog.DiscardHandler)})
+	out, err := lambda.NewHandler(httpadapter.NewV2(mux).ProxyWithContext).Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &res); err != nil || res.StatusCode != 200 {
+		t.Fatalf("sample callback = %d %s, %v", res.StatusCode, res.Body, err)
+	}
+	got, err := store.GetNotification(ctx, n.WorkspaceID, n.ID)
+	if err != nil || got.Counts != (notify.Counts{Total: 1, Delivered: 1}) {
+		t.Errorf("counts after the sample callback = %+v, %v; want 1 delivered", got.Counts, err)
+	}
+}
