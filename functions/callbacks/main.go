@@ -1,6 +1,7 @@
-// Command callbacks is the Lambda behind the provider webhook routes of the
-// HTTP API (no API key: each provider's signature): it moves deliveries
-// forward as providers report them.
+// Command callbacks is the Lambda behind the HTTP API's routes that carry
+// no API key: the provider webhooks (each provider's signature), which move
+// deliveries forward as providers report them, and the one-click
+// unsubscribe links of marketing email (a signed token).
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
 
@@ -27,5 +29,8 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: cfg.Logger(os.Stdout)})
+	if cfg.UnsubscribeSecret != "" {
+		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: cfg.Logger(os.Stdout)})
+	}
 	lambda.Start(httpadapter.NewV2(mux).ProxyWithContext)
 }

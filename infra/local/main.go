@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
 
@@ -88,6 +90,20 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		return err
 	}
 
+	if cfg.UnsubscribeSecret == "" {
+		if cfg.UnsubscribeSecret, err = localSecret(filepath.Join(cfg.DataDir, "unsubscribe-secret")); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = base
+	}
+
 	outbox := channel.NewOutbox(store, time.Now)
 	senders, used, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
 		return awsconfig.LoadDefaultConfig(ctx)
@@ -101,17 +117,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	// Provider webhooks (no API key: the provider's signature) beside the API,
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
 	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
 	switch {
 	case created != "":
@@ -211,6 +223,18 @@ func bootstrap(ctx context.Context, store *boltstore.Store, cfg config.Config, n
 	}
 	if _, err := newKey(secret, "admin (generated on first start)", "key_admin"); err != nil {
 		return "", fmt.Errorf("create admin key: %w", err)
+	}
+	return secret, nil
+}
+
+// localSecret reads a secret kept in the data dir, making it on first use.
+func localSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	secret := apikey.New()
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save %s: %w", filepath.Base(path), err)
 	}
 	return secret, nil
 }

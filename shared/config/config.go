@@ -40,6 +40,11 @@ type Config struct {
 	SESFrom           string          // HERALD_SES_FROM, e.g. "Acme <news@acme.example>"
 	SESConfigSet      string          // HERALD_SES_CONFIGURATION_SET
 	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
+	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
+	// unsubscribe links of marketing email, served under PublicURL
+	// (HERALD_PUBLIC_URL). Local mode makes and keeps one when unset.
+	UnsubscribeSecret string
+	PublicURL         string
 
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
@@ -98,6 +103,8 @@ func Load(getenv func(string) string) (Config, error) {
 		SESFrom:           getenv("HERALD_SES_FROM"),
 		SESConfigSet:      getenv("HERALD_SES_CONFIGURATION_SET"),
 		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
+		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
+		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
 	}
 	if c.SESEnabled && c.SESFrom == "" {
 		return c, fmt.Errorf("HERALD_SES_ENABLED is set but HERALD_SES_FROM is empty: give the sender, such as \"Acme <news@acme.example>\"")

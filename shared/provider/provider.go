@@ -13,10 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/ses"
 	"github.com/heraldhq/herald/shared/sns"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webpush"
 	"github.com/heraldhq/herald/shared/whatsapp"
 )
@@ -66,7 +68,17 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		}
 	}
 	if cfg.SESEnabled {
-		mail, err := ses.New(sesv2.NewFromConfig(awsCfg), ses.Config{From: cfg.SESFrom, ConfigurationSet: cfg.SESConfigSet, MarketingCategories: cfg.MarketingCategory})
+		sc := ses.Config{From: cfg.SESFrom, ConfigurationSet: cfg.SESConfigSet, MarketingCategories: cfg.MarketingCategory}
+		if cfg.UnsubscribeSecret != "" && cfg.PublicURL != "" {
+			secret, base := []byte(cfg.UnsubscribeSecret), cfg.PublicURL
+			sc.UnsubscribeURL = func(env channel.Envelope) string {
+				if env.UserID == "" {
+					return "" // a raw address has no preferences to turn off
+				}
+				return base + "/unsubscribe/" + unsubscribe.Token(secret, env.WorkspaceID, env.UserID)
+			}
+		}
+		mail, err := ses.New(sesv2.NewFromConfig(awsCfg), sc)
 		if err != nil {
 			return s, used, fmt.Errorf("ses: %w", err)
 		}
