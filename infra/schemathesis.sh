@@ -138,6 +138,10 @@ args=(
 	--request-timeout 10
 	--wait-for-schema 30
 	--no-color
+	# Answers 503 not_configured unless Web Push keys are set, and the run's
+	# server has none (it must never push to the endpoints the fuzzer
+	# invents); it takes no input, and Go tests cover both answers.
+	--exclude-path /v1/webpush/vapid-public-key
 	"$@"
 )
 log "st run $HERALD_BASE_URL/v1/openapi.json --header 'Authorization: Bearer ***' ${args[*]}"

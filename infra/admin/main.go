@@ -5,6 +5,10 @@
 //
 // bootstrap creates a workspace and its first admin key and prints the key
 // once; every other key is created through POST /v1/keys with that one.
+//
+//	go run ./infra/admin vapid-keys
+//
+// vapid-keys prints a new Web Push key pair as HERALD_VAPID_* settings.
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/webpush"
 )
 
 func main() {
@@ -40,8 +45,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 && fs.Arg(0) == "vapid-keys" {
+		pub, priv, err := webpush.GenerateVAPIDKeys()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "HERALD_VAPID_PUBLIC_KEY=%s\nHERALD_VAPID_PRIVATE_KEY=%s\n", pub, priv)
+		return err
+	}
 	if fs.NArg() == 0 || fs.Arg(0) != "bootstrap" {
-		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME]")
+		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME] | admin vapid-keys")
 	}
 	bs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
 	ws := bs.String("workspace", "", "workspace id: lower-case letters, digits, - and _")

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/webpush"
 )
 
 func TestBootstrap(t *testing.T) {
@@ -52,5 +53,20 @@ func TestBootstrap(t *testing.T) {
 	}
 	if err := run(ctx, []string{"-table", table, "bootstrap", "-workspace", "Bad Id"}, &out); err == nil {
 		t.Errorf("bad workspace id accepted")
+	}
+}
+
+func TestVAPIDKeys(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"vapid-keys"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	if _, err := webpush.New(webpush.Config{VAPIDPublicKey: env["HERALD_VAPID_PUBLIC_KEY"], VAPIDPrivateKey: env["HERALD_VAPID_PRIVATE_KEY"], Subject: "mailto:ops@example.com"}); err != nil {
+		t.Errorf("printed keys %v do not make a Web Push sender: %v", env, err)
 	}
 }
