@@ -26,6 +26,6 @@ func main() {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	queue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
-	api := httpapi.New(store, queue, httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion}})
+	api := httpapi.New(store, queue, httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey}})
 	lambda.Start(httpapi.LambdaHandler(api))
 }

@@ -12,16 +12,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/secrets"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
 
 func main() {
 	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, false)
+	if err == nil {
+		err = secrets.Load(context.Background(), &cfg, ssm.NewFromConfig(aws))
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -11,6 +11,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	_ "time/tzdata" // user time zones must resolve on provided.al2023
 
@@ -19,11 +20,15 @@ import (
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/secrets"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 )
 
 func main() {
 	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, true)
+	if err == nil {
+		err = secrets.Load(context.Background(), &cfg, ssm.NewFromConfig(aws))
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

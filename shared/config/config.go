@@ -45,6 +45,9 @@ type Config struct {
 	// (HERALD_PUBLIC_URL). Local mode makes and keeps one when unset.
 	UnsubscribeSecret string
 	PublicURL         string
+	// SecretsPath (HERALD_SECRETS_PATH) is where the Lambda functions read
+	// their secrets from SSM Parameter Store (see LoadSecrets).
+	SecretsPath string
 
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
@@ -105,6 +108,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
 		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
 		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
+		SecretsPath:       getenv("HERALD_SECRETS_PATH"),
 	}
 	if c.SESEnabled && c.SESFrom == "" {
 		return c, fmt.Errorf("HERALD_SES_ENABLED is set but HERALD_SES_FROM is empty: give the sender, such as \"Acme <news@acme.example>\"")

@@ -14,8 +14,9 @@ import (
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for the life of the execution
 // environment. That is what config.LoadDefaultConfig would find there too;
 // building it directly keeps its SSO, STS and IMDS providers, which a
-// function never uses, out of every binary (about 5 MB each). needQueue says
-// whether the function enqueues dispatch messages.
+// function never uses, out of every binary (about 5 MB each). needQueue
+// says whether the function enqueues dispatch messages. Secrets come
+// separately (package secrets).
 func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (Config, aws.Config, error) {
 	c, err := Load(getenv)
 	if err == nil {
@@ -29,8 +30,9 @@ func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (C
 	if region == "" || id == "" || secret == "" {
 		return c, aws.Config{}, fmt.Errorf("aws config: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (the Lambda runtime sets them)")
 	}
-	return c, aws.Config{
+	awsCfg := aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))),
-	}, nil
+	}
+	return c, awsCfg, nil
 }
