@@ -121,6 +121,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
 	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	if len(cfg.SESEventTopics) > 0 {
+		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, TopicARNs: cfg.SESEventTopics})
+	}
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}

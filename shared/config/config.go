@@ -32,13 +32,18 @@ type Config struct {
 	VAPID    VAPIDConfig
 	// SNSEnabled (HERALD_SNS_ENABLED=1) sends SMS, and mobile push when an
 	// application ARN is set, through SNS with the AWS SDK's configuration.
-	SNSEnabled        bool
-	SNSFCMAppARN      string          // HERALD_SNS_FCM_APPLICATION_ARN
-	SNSAPNsAppARN     string          // HERALD_SNS_APNS_APPLICATION_ARN
-	SMSSenderID       string          // HERALD_SMS_SENDER_ID
-	SESEnabled        bool            // HERALD_SES_ENABLED=1: email through SES v2
-	SESFrom           string          // HERALD_SES_FROM, e.g. "Acme <news@acme.example>"
-	SESConfigSet      string          // HERALD_SES_CONFIGURATION_SET
+	SNSEnabled    bool
+	SNSFCMAppARN  string // HERALD_SNS_FCM_APPLICATION_ARN
+	SNSAPNsAppARN string // HERALD_SNS_APNS_APPLICATION_ARN
+	SMSSenderID   string // HERALD_SMS_SENDER_ID
+	SESEnabled    bool   // HERALD_SES_ENABLED=1: email through SES v2
+	SESFrom       string // HERALD_SES_FROM, e.g. "Acme <news@acme.example>"
+	SESConfigSet  string // HERALD_SES_CONFIGURATION_SET
+	// SESEventTopics (HERALD_SES_EVENTS_TOPIC_ARNS, comma separated) are
+	// the SNS topics whose SES events /webhooks/ses accepts; without them
+	// the route is off (a valid SNS signature proves only that some topic
+	// sent the message).
+	SESEventTopics    []string
 	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
 	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
 	// unsubscribe links of marketing email, served under PublicURL
@@ -105,6 +110,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SESEnabled:        flag(getenv("HERALD_SES_ENABLED")),
 		SESFrom:           getenv("HERALD_SES_FROM"),
 		SESConfigSet:      getenv("HERALD_SES_CONFIGURATION_SET"),
+		SESEventTopics:    list(getenv("HERALD_SES_EVENTS_TOPIC_ARNS")),
 		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
 		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
 		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
@@ -178,6 +184,16 @@ func (c Config) RequireAWS(needQueue bool) error {
 }
 
 func flag(v string) bool { return v == "1" || strings.EqualFold(v, "true") }
+
+func list(csv string) []string {
+	var out []string
+	for _, v := range strings.Split(csv, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 func set(csv string) map[string]bool {
 	m := map[string]bool{}
