@@ -37,13 +37,14 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	// A channel whose provider is not configured goes to the sandbox, which
 	// records the delivery and sends nothing.
-	senders, used, err := provider.Senders(context.Background(), cfg, channel.NewSandbox(log), "sandbox", func(context.Context) (awssdk.Config, error) { return aws, nil })
+	channels, err := provider.Senders(context.Background(), cfg, channel.NewSandbox(log), "sandbox", func(context.Context) (awssdk.Config, error) { return aws, nil })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "providers:", err)
 		os.Exit(1)
 	}
-	log.Info("channels", "providers", used)
+	log.Info("channels", "providers", channels.Used)
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
-	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue})
+	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue,
+		Rates: channels.Rates, RetryHints: channels.RetryHints})
 	lambda.Start(d.HandleSQS)
 }

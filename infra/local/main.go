@@ -105,13 +105,15 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 
 	outbox := channel.NewOutbox(store, time.Now)
-	senders, used, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
+	channels, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
 		return awsconfig.LoadDefaultConfig(ctx)
 	})
 	if err != nil {
 		return err
 	}
-	d := dispatch.New(store, senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue})
+	used := channels.Used
+	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
+		Rates: channels.Rates, RetryHints: channels.RetryHints})
 	api := httpapi.New(store, queue, httpapi.Options{
 		Outbox: store, Log: log,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},

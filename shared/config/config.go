@@ -39,6 +39,9 @@ type Config struct {
 	SESEnabled    bool   // HERALD_SES_ENABLED=1: email through SES v2
 	SESFrom       string // HERALD_SES_FROM, e.g. "Acme <news@acme.example>"
 	SESConfigSet  string // HERALD_SES_CONFIGURATION_SET
+	// Rates (HERALD_RATE_PUSH, _WEBPUSH, _SMS, _EMAIL, _WHATSAPP) cap each
+	// channel's sends per second in one process.
+	Rates map[string]float64
 	// SESEventTopics (HERALD_SES_EVENTS_TOPIC_ARNS, comma separated) are
 	// the SNS topics whose SES events /webhooks/ses accepts; without them
 	// the route is off (a valid SNS signature proves only that some topic
@@ -115,6 +118,17 @@ func Load(getenv func(string) string) (Config, error) {
 		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
 		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
 		SecretsPath:       getenv("HERALD_SECRETS_PATH"),
+	}
+	c.Rates = map[string]float64{}
+	for _, ch := range []string{"push", "webpush", "sms", "email", "whatsapp"} {
+		name := "HERALD_RATE_" + strings.ToUpper(ch)
+		if v := getenv(name); v != "" {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r <= 0 || r > 1e6 {
+				return c, fmt.Errorf("%s=%q: want sends per second, such as 20", name, v)
+			}
+			c.Rates[ch] = r
+		}
 	}
 	if c.SESEnabled && c.SESFrom == "" {
 		return c, fmt.Errorf("HERALD_SES_ENABLED is set but HERALD_SES_FROM is empty: give the sender, such as \"Acme <news@acme.example>\"")

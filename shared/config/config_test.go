@@ -82,3 +82,15 @@ func TestForLambda(t *testing.T) {
 		}
 	}
 }
+
+func TestRates(t *testing.T) {
+	c, err := Load(env(map[string]string{"HERALD_RATE_SMS": "20", "HERALD_RATE_WHATSAPP": "80.5"}))
+	if err != nil || c.Rates["sms"] != 20 || c.Rates["whatsapp"] != 80.5 || len(c.Rates) != 2 {
+		t.Errorf("Load rates = %v, %v", c.Rates, err)
+	}
+	for _, bad := range []string{"0", "-1", "fast"} {
+		if _, err := Load(env(map[string]string{"HERALD_RATE_EMAIL": bad})); err == nil || !strings.Contains(err.Error(), "HERALD_RATE_EMAIL") {
+			t.Errorf("HERALD_RATE_EMAIL=%q: err = %v, want one naming it", bad, err)
+		}
+	}
+}

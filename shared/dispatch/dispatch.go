@@ -72,6 +72,8 @@ type Message struct {
 
 // Dispatcher processes dispatch messages.
 type Dispatcher struct {
+	limits       map[notify.Channel]*limiter
+	hints        map[notify.Channel]func(error) (time.Duration, bool)
 	retry        Visibility
 	requeue      Requeuer
 	store        Store
@@ -98,6 +100,12 @@ type Options struct {
 	// growing, jittered backoff; without it they come back after the
 	// queue's visibility timeout.
 	Retry Visibility
+	// Rates caps each channel's sends per second in this process (a
+	// provider's rate limit, divided by the processes that send).
+	Rates map[notify.Channel]float64
+	// RetryHints read, from a channel's transient send error, how long the
+	// provider asked to wait (429 Retry-After); the channel then pauses.
+	RetryHints map[notify.Channel]func(error) (time.Duration, bool)
 }
 
 // Visibility changes when a received message comes back; notify.Queue is
@@ -126,7 +134,19 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.NotFoundWait <= 0 {
 		o.NotFoundWait = 2 * time.Second
 	}
-	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait, requeue: o.Requeue, retry: o.Retry}
+	limits := map[notify.Channel]*limiter{}
+	for ch, rate := range o.Rates {
+		if rate > 0 {
+			limits[ch] = newLimiter(rate, time.Now)
+		}
+	}
+	for ch := range o.RetryHints {
+		if limits[ch] == nil { // no rate, but a provider's pause still applies
+			limits[ch] = newLimiter(1e9, time.Now)
+		}
+	}
+	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait,
+		requeue: o.Requeue, retry: o.Retry, limits: limits, hints: o.RetryHints}
 }
 
 // WhatsAppWindow is how long after the user's last message free-form
@@ -587,6 +607,11 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		px = *n.Content.Push
 	}
 
+	if lim := d.limits[ch]; lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return dl, fmt.Errorf("waiting for the %s rate limit: %w", ch, err)
+		}
+	}
 	var rc channel.Receipt
 	switch ch {
 	case notify.ChannelPush:
@@ -630,6 +655,13 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		d.removeDevices(ctx, *u, dead)
 	}
 	if err != nil {
+		if hint := d.hints[ch]; hint != nil {
+			if wait, ok := hint(err); ok && wait > 0 {
+				if lim := d.limits[ch]; lim != nil {
+					lim.Pause(wait)
+				}
+			}
+		}
 		if code, ok := channel.IsPermanent(err); ok {
 			dl.Status, dl.Reason = notify.DeliveryFailed, code
 			return dl, nil

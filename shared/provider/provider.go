@@ -8,6 +8,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -16,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
+	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/ses"
 	"github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
@@ -32,33 +34,59 @@ type Fallback interface {
 	dispatch.WhatsAppSender
 }
 
+// Channels is what Senders chose.
+type Channels struct {
+	Senders dispatch.Senders
+	// Used names what delivers each channel.
+	Used map[string]string
+	// RetryHints read the wait a provider asked for from its errors.
+	RetryHints map[notify.Channel]func(error) (time.Duration, bool)
+	// Rates are the configured sends per second, by channel.
+	Rates map[notify.Channel]float64
+}
+
 // Senders returns a sender for every channel and, for each channel, the
-// name of what delivers it ("outbox"-like fallbacks are named fallbackName).
-// awsConfig is called only when SNS or SES is enabled.
-func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (dispatch.Senders, map[string]string, error) {
+// name of what delivers it (fallbacks are named fallbackName). awsConfig is
+// called only when SNS or SES is enabled.
+func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (Channels, error) {
+	c, err := senders(ctx, cfg, fallback, fallbackName, awsConfig)
+	c.Rates = map[notify.Channel]float64{}
+	for ch, r := range cfg.Rates {
+		c.Rates[notify.Channel(ch)] = r
+	}
+	return c, err
+}
+
+func senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (Channels, error) {
 	s := dispatch.Senders{Push: fallback, WebPush: fallback, SMS: fallback, Email: fallback, WhatsApp: fallback}
 	used := map[string]string{"push": fallbackName, "webpush": fallbackName, "sms": fallbackName, "email": fallbackName, "whatsapp": fallbackName}
+	hints := map[notify.Channel]func(error) (time.Duration, bool){}
+	out := func(err error) (Channels, error) {
+		return Channels{Senders: s, Used: used, RetryHints: hints}, err
+	}
 
 	if cfg.WhatsApp.Configured() {
 		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken})
 		if err != nil {
-			return s, used, fmt.Errorf("whatsapp: %w", err)
+			return out(fmt.Errorf("whatsapp: %w", err))
 		}
 		s.WhatsApp, used["whatsapp"] = wa, "WhatsApp Cloud API"
+		hints[notify.ChannelWhatsApp] = whatsapp.RetryAfter
 	}
 	if cfg.VAPID.Configured() {
 		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject})
 		if err != nil {
-			return s, used, fmt.Errorf("web push: %w", err)
+			return out(fmt.Errorf("web push: %w", err))
 		}
 		s.WebPush, used["webpush"] = wp, "Web Push (VAPID)"
+		hints[notify.ChannelWebPush] = webpush.RetryAfter
 	}
 	if !cfg.SNSEnabled && !cfg.SESEnabled {
-		return s, used, nil
+		return out(nil)
 	}
 	awsCfg, err := awsConfig(ctx)
 	if err != nil {
-		return s, used, fmt.Errorf("aws config for SNS/SES: %w", err)
+		return out(fmt.Errorf("aws config for SNS/SES: %w", err))
 	}
 	if cfg.SNSEnabled {
 		client := awssns.NewFromConfig(awsCfg)
@@ -80,9 +108,10 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		}
 		mail, err := ses.New(sesv2.NewFromConfig(awsCfg), sc)
 		if err != nil {
-			return s, used, fmt.Errorf("ses: %w", err)
+			return out(fmt.Errorf("ses: %w", err))
 		}
 		s.Email, used["email"] = mail, "SES"
+		hints[notify.ChannelEmail] = ses.RetryAfter
 	}
-	return s, used, nil
+	return out(nil)
 }
