@@ -37,7 +37,7 @@ func sign(body string) string {
 }
 
 // statusBody is a WhatsApp Cloud API status callback, as Meta sends it.
-func statusBody(t *testing.T, statuses ...map[string]any) string {
+func statusBody(t testing.TB, statuses ...map[string]any) string {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{
 		"object": "whatsapp_business_account",
