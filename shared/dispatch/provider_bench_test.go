@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,40 +51,5 @@ func BenchmarkDispatchSlowProvider(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := New(s, Senders{WhatsApp: wa}, Options{Now: func() time.Time { return now }, Concurrency: 32})
-	var batches [][]Message
-	var batch []Message
-	for i := 0; i < b.N; i += notify.RecipientsPerMessage {
-		var rs []notify.Recipient
-		for j := i; j < min(i+notify.RecipientsPerMessage, b.N); j++ {
-			rs = append(rs, notify.Recipient{UserID: fmt.Sprintf("u%05d", j%users)})
-		}
-		batch = append(batch, Message{ID: fmt.Sprint(i), Body: mustJSON(b, notify.DispatchMessage{WorkspaceID: "ws1", NotificationID: "NS", Chunk: fmt.Sprintf("NS:%d", i), Recipients: rs})})
-		if len(batch) == 10 {
-			batches = append(batches, batch)
-			batch = nil
-		}
-	}
-	if batch != nil {
-		batches = append(batches, batch)
-	}
-	b.ResetTimer()
-	work := make(chan []Message)
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Go(func() {
-			for bt := range work {
-				for _, err := range d.Handle(ctx, bt) {
-					if err != nil {
-						b.Error(err)
-					}
-				}
-			}
-		})
-	}
-	for _, bt := range batches {
-		work <- bt
-	}
-	close(work)
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	runBatches(b, d, "NS", users)
 }
