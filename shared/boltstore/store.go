@@ -38,13 +38,14 @@ const (
 	bucketOutbox        = "outbox"        // ws, entry id (a ULID)
 	bucketOutboxKeys    = "outboxkeys"    // ws, notification, recipient key, channel → entry id
 	bucketCountMarks    = "countmarks"    // ws, notification, chunk → empty: parts already counted
+	bucketPhones        = "phones"        // phone, ws, user id → empty: who has a phone, across workspaces
 )
 
 var allBuckets = [...]string{
 	bucketWorkspaces, bucketAPIKeys, bucketAPIKeyHashes, bucketUsers,
 	bucketTemplates, bucketTemplateVers, bucketNotifications, bucketTerms,
 	bucketDeliveries, bucketIdempotency, bucketOutbox, bucketOutboxKeys,
-	bucketCountMarks,
+	bucketCountMarks, bucketPhones,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

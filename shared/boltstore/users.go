@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,8 +38,50 @@ func getUser(b *bolt.Bucket, workspaceID, id string) (notify.User, bool, error) 
 	return r.user(workspaceID), true, nil
 }
 
-func putUser(b *bolt.Bucket, u notify.User) error {
-	return putJSON(b, key(u.WorkspaceID, u.ID), newUserRecord(u))
+// putUser stores u and keeps the phone index in step: oldPhone is the
+// phone stored before ("" for a new user).
+func putUser(tx *bolt.Tx, oldPhone string, u notify.User) error {
+	if err := syncPhone(tx, u.WorkspaceID, u.ID, oldPhone, u.Phone); err != nil {
+		return err
+	}
+	return putJSON(bucket(tx, bucketUsers), key(u.WorkspaceID, u.ID), newUserRecord(u))
+}
+
+// syncPhone moves a user's entry in the phone index (phone, ws, id).
+func syncPhone(tx *bolt.Tx, workspaceID, id, oldPhone, newPhone string) error {
+	if oldPhone == newPhone {
+		return nil
+	}
+	phones := bucket(tx, bucketPhones)
+	if oldPhone != "" {
+		if err := phones.Delete(key(oldPhone, workspaceID, id)); err != nil {
+			return err
+		}
+	}
+	if newPhone != "" {
+		return phones.Put(key(newPhone, workspaceID, id), []byte{})
+	}
+	return nil
+}
+
+// FindUsersByPhone implements notify.Store from the phone index.
+func (s *Store) FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error) {
+	var refs []notify.UserRef
+	err := s.db.View(func(tx *bolt.Tx) error {
+		pre := prefix(phone)
+		c := bucket(tx, bucketPhones).Cursor()
+		for k, _ := c.Seek(pre); k != nil && bytes.HasPrefix(k, pre); k, _ = c.Next() {
+			ws, id, ok := bytes.Cut(k[len(pre):], []byte{sep})
+			if ok {
+				refs = append(refs, notify.UserRef{WorkspaceID: string(ws), ID: string(id)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find users by phone: %w", err)
+	}
+	return refs, nil
 }
 
 // PutUser implements notify.Store.
@@ -50,7 +93,9 @@ func (s *Store) PutUser(ctx context.Context, u notify.User) (notify.User, error)
 		if err != nil {
 			return err
 		}
+		oldPhone := old.Phone
 		if !ok {
+			oldPhone = ""
 			out = u
 			if out.PushPermission == "" {
 				out.PushPermission = notify.PermissionAsk
@@ -65,7 +110,7 @@ func (s *Store) PutUser(ctx context.Context, u notify.User) (notify.User, error)
 			out.UpdatedAt = u.UpdatedAt
 			out.Version = old.Version + 1
 		}
-		return putUser(b, out)
+		return putUser(tx, oldPhone, out)
 	})
 	if err != nil {
 		return notify.User{}, fmt.Errorf("put user %s: %w", u.ID, err)
@@ -128,13 +173,13 @@ func (s *Store) UpdateUser(ctx context.Context, workspaceID, id string, fn func(
 		if !ok {
 			return notify.NotFound("user", id)
 		}
-		version := u.Version
+		version, oldPhone := u.Version, u.Phone
 		if fnErr = fn(&u); fnErr != nil {
 			return fnErr
 		}
 		u.WorkspaceID, u.ID, u.Version = workspaceID, id, version+1
 		out = u
-		return putUser(b, u)
+		return putUser(tx, oldPhone, u)
 	})
 	if fnErr != nil {
 		return notify.User{}, fnErr
@@ -150,11 +195,17 @@ func (s *Store) UpdateUser(ctx context.Context, workspaceID, id string, fn func(
 func (s *Store) DeleteUser(ctx context.Context, workspaceID, id string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := bucket(tx, bucketUsers)
-		k := key(workspaceID, id)
-		if b.Get(k) == nil {
+		u, ok, err := getUser(b, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return notify.NotFound("user", id)
 		}
-		return b.Delete(k)
+		if err := syncPhone(tx, workspaceID, id, u.Phone, ""); err != nil {
+			return err
+		}
+		return b.Delete(key(workspaceID, id))
 	})
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)

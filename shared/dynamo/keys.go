@@ -17,6 +17,9 @@ const (
 	attrGSI1SK    = "gsi1sk"
 	attrExpiresAt = "expiresAt" // TTL, epoch seconds
 	gsi1Name      = "GSI1"
+	attrGSI2PK    = "gsi2pk"
+	attrGSI2SK    = "gsi2sk"
+	gsi2Name      = "GSI2"
 )
 
 // Shard counts. Changing one orphans what was written under the old count, so
@@ -185,4 +188,11 @@ func fromNanos(n int64) time.Time {
 // reads them.
 func countMarkerKey(ws, notificationID, marker string) (pk, sk string) {
 	return notificationPK(ws, notificationID) + "#C", marker
+}
+
+// userPhoneKey is a user's entry in GSI2, the phone index across
+// workspaces (sparse: users without a phone are not in it). Workspace and
+// user ids never contain '#'.
+func userPhoneKey(phone, ws, id string) (pk, sk string) {
+	return "PHONE#" + phone, ws + "#" + id
 }

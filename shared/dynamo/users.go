@@ -23,6 +23,8 @@ type userItem struct {
 	SK                  string            `dynamodbav:"sk"`
 	GSI1PK              string            `dynamodbav:"gsi1pk"`
 	GSI1SK              string            `dynamodbav:"gsi1sk"`
+	GSI2PK              string            `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK              string            `dynamodbav:"gsi2sk,omitempty"`
 	Kind                string            `dynamodbav:"kind"`
 	WorkspaceID         string            `dynamodbav:"ws"`
 	ID                  string            `dynamodbav:"id"`
@@ -56,6 +58,9 @@ func newUserItem(u notify.User) (userItem, error) {
 		Attributes: u.Attributes, Tags: u.Tags, PushPermission: string(u.PushPermission),
 		PresenceUntil: u.PresenceUntil, WhatsAppLastInbound: u.WhatsAppLastInbound,
 		SealKey: u.SealKey, Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+	if u.Phone != "" {
+		it.GSI2PK, it.GSI2SK = userPhoneKey(u.Phone, u.WorkspaceID, u.ID)
 	}
 	var err error
 	if it.Devices, err = toJSON(u.Devices); err != nil {
@@ -353,4 +358,33 @@ func matchUser(u notify.User, f notify.UserFilter) bool {
 		}
 	}
 	return true
+}
+
+// FindUsersByPhone implements notify.Store with a Query of GSI2 (keys only,
+// eventually consistent).
+func (s *Store) FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error) {
+	pk, _ := userPhoneKey(phone, "", "")
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(gsi2Name),
+		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}
+	var refs []notify.UserRef
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find users by phone: %w", err)
+		}
+		for _, item := range page.Items {
+			sk, _ := item[attrGSI2SK].(*types.AttributeValueMemberS)
+			if sk == nil {
+				continue
+			}
+			if ws, id, ok := strings.Cut(sk.Value, "#"); ok {
+				refs = append(refs, notify.UserRef{WorkspaceID: ws, ID: id})
+			}
+		}
+	}
+	return refs, nil
 }

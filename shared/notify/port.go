@@ -31,6 +31,12 @@ type UserFilter struct {
 	Q string
 }
 
+// UserRef names a user in a workspace.
+type UserRef struct {
+	WorkspaceID string
+	ID          string
+}
+
 // TemplateFilter selects templates for the gallery.
 type TemplateFilter struct {
 	Channel Channel
@@ -82,6 +88,10 @@ type Store interface {
 	// DeleteUser erases the user with everything personal about them.
 	DeleteUser(ctx context.Context, workspaceID, id string) error
 	ListUsers(ctx context.Context, workspaceID string, f UserFilter, p Page) ([]User, string, error)
+	// FindUsersByPhone finds the users with this phone (E.164) in every
+	// workspace: a WhatsApp message from a phone names no workspace. Only
+	// provider callbacks use it; it may lag a write by a moment.
+	FindUsersByPhone(ctx context.Context, phone string) ([]UserRef, error)
 
 	// SaveTemplate stores t as its latest version and keeps that version.
 	// t.Version must be 1 for a new template (conflict if the id exists) or

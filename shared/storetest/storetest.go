@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"ListUsersFilters", testListUsersFilters},
 		{"ListUsersPaging", testListUsersPaging},
 		{"UsersIsolation", testUsersIsolation},
+		{"FindUsersByPhone", testFindUsersByPhone},
 		{"SaveTemplate", testSaveTemplate},
 		{"ListTemplates", testListTemplates},
 		{"DeleteTemplate", testDeleteTemplate},

@@ -420,3 +420,47 @@ func testUsersIsolation(t *testing.T, s notify.Store) {
 		t.Errorf("user of %s after writes through %s mismatch (-want +got):\n%s", wsA, wsB, d)
 	}
 }
+
+// testFindUsersByPhone: the phone index follows upserts, updates and
+// deletions, across workspaces. An adapter may lag a write by a moment
+// (a DynamoDB index), so the suite waits up to two seconds for it.
+func testFindUsersByPhone(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	put := func(ws, id, phone string) {
+		t.Helper()
+		_, err := s.PutUser(ctx, notify.User{WorkspaceID: ws, ID: id, Phone: phone, PushPermission: notify.PermissionAsk, CreatedAt: t0, UpdatedAt: t0})
+		must(t, "PutUser", err)
+	}
+	put(wsA, "ana", "+34600000001")
+	put(wsB, "ana-b", "+34600000001")
+	put(wsA, "bob", "+34600000002")
+	put(wsA, "nophone", "")
+	find := func(phone string, want []notify.UserRef) {
+		t.Helper()
+		var got []notify.UserRef
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var err error
+			got, err = s.FindUsersByPhone(ctx, phone)
+			must(t, "FindUsersByPhone", err)
+			sort.Slice(got, func(i, j int) bool { return got[i].WorkspaceID+got[i].ID < got[j].WorkspaceID+got[j].ID })
+			if diff(want, got) == "" || time.Now().After(deadline) {
+				break
+			}
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("FindUsersByPhone(%s) mismatch (-want +got):\n%s", phone, d)
+		}
+	}
+	find("+34600000001", []notify.UserRef{{WorkspaceID: wsA, ID: "ana"}, {WorkspaceID: wsB, ID: "ana-b"}})
+	// A new phone moves the entry; an update that keeps it keeps it.
+	put(wsA, "ana", "+34600000009")
+	_, err := s.UpdateUser(ctx, wsA, "bob", func(u *notify.User) error { u.Name = "Bob"; return nil })
+	must(t, "UpdateUser", err)
+	find("+34600000001", []notify.UserRef{{WorkspaceID: wsB, ID: "ana-b"}})
+	find("+34600000009", []notify.UserRef{{WorkspaceID: wsA, ID: "ana"}})
+	find("+34600000002", []notify.UserRef{{WorkspaceID: wsA, ID: "bob"}})
+	must(t, "DeleteUser", s.DeleteUser(ctx, wsA, "bob"))
+	find("+34600000002", nil)
+	find("+34699999999", nil)
+}

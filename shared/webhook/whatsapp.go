@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -25,13 +26,21 @@ type Deliveries interface {
 // maxBody bounds a callback's body; Meta's batches stay far below.
 const maxBody = 1 << 20
 
+// WhatsAppStore is what WhatsApp callbacks need of the store.
+type WhatsAppStore interface {
+	Deliveries
+	FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error)
+	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
+}
+
 // WhatsApp serves GET and POST /webhooks/whatsapp for the WhatsApp Cloud
-// API: the verification handshake, and message statuses signed with the
-// app secret.
+// API: the verification handshake, and, signed with the app secret,
+// message statuses (which move deliveries forward) and the users' own
+// messages (which open their 24-hour window for free-form text).
 type WhatsApp struct {
 	AppSecret   string
 	VerifyToken string
-	Store       Deliveries
+	Store       WhatsAppStore
 	Log         *slog.Logger
 }
 
@@ -67,6 +76,10 @@ type callback struct {
 		Changes []struct {
 			Field string `json:"field"`
 			Value struct {
+				Messages []struct {
+					From      string `json:"from"`
+					Timestamp string `json:"timestamp"`
+				} `json:"messages"`
 				Statuses []struct {
 					ID           string `json:"id"`
 					Status       string `json:"status"`
@@ -136,7 +149,21 @@ func (h *WhatsApp) receive(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.Log.Info("whatsapp callback", "moved", moved, "ignored", ignored)
+	opened := 0
+	for _, e := range cb.Entry {
+		for _, c := range e.Changes {
+			for _, m := range c.Value.Messages {
+				n, err := h.openWindow(r.Context(), "+"+strings.TrimPrefix(m.From, "+"), unixTime(m.Timestamp))
+				if err != nil {
+					h.Log.Error("whatsapp inbound message", "err", err.Error())
+					http.Error(w, "try again", http.StatusInternalServerError)
+					return
+				}
+				opened += n
+			}
+		}
+	}
+	h.Log.Info("whatsapp callback", "moved", moved, "ignored", ignored, "windowsOpened", opened)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -145,4 +172,26 @@ func unixTime(s string) time.Time {
 		return time.Unix(n, 0).UTC()
 	}
 	return time.Now().UTC().Truncate(time.Second)
+}
+
+// openWindow records that the user with this phone wrote to us at t, in
+// every workspace that has one: free-form messages may reach them for 24
+// hours. A message older than the one recorded changes nothing.
+func (h *WhatsApp) openWindow(ctx context.Context, phone string, t time.Time) (int, error) {
+	refs, err := h.Store.FindUsersByPhone(ctx, phone)
+	if err != nil {
+		return 0, err
+	}
+	for _, ref := range refs {
+		_, err := h.Store.UpdateUser(ctx, ref.WorkspaceID, ref.ID, func(u *notify.User) error {
+			if u.WhatsAppLastInbound == nil || t.After(*u.WhatsAppLastInbound) {
+				u.WhatsAppLastInbound = &t
+			}
+			return nil
+		})
+		if err != nil && !notify.IsCode(err, notify.CodeNotFound) {
+			return 0, err
+		}
+	}
+	return len(refs), nil
 }

@@ -201,3 +201,54 @@ func TestSampleEvent(t *testing.T) {
 		t.Errorf("counts after the sample callback = %+v, %v; want 1 delivered", got.Counts, err)
 	}
 }
+
+// TestWhatsAppInboundOpensTheWindow: a user's own message opens their
+// 24-hour window in every workspace that has their phone; an older one
+// changes nothing.
+func TestWhatsAppInboundOpensTheWindow(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for _, ws := range []string{"ws1", "ws2"} {
+		if _, err := store.PutUser(ctx, notify.User{WorkspaceID: ws, ID: "ana", Phone: "+34600000001", PushPermission: notify.PermissionAsk, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	inbound := func(ts int64) string {
+		b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": "1", "changes": []any{map[string]any{
+			"field": "messages", "value": map[string]any{
+				"messaging_product": "whatsapp",
+				"contacts":          []any{map[string]any{"profile": map[string]any{"name": "Ana"}, "wa_id": "34600000001"}},
+				"messages":          []any{map[string]any{"from": "34600000001", "id": "wamid.IN", "timestamp": fmt.Sprint(ts), "type": "text", "text": map[string]any{"body": "hola"}}},
+			}}}}}})
+		return string(b)
+	}
+	for _, ts := range []int64{now.Unix(), now.Unix() - 3600} {
+		body := inbound(ts)
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", sign(body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("inbound message = %d", res.StatusCode)
+		}
+	}
+	for _, ws := range []string{"ws1", "ws2"} {
+		u, err := store.GetUser(ctx, ws, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.WhatsAppLastInbound == nil || !u.WhatsAppLastInbound.Equal(now) {
+			t.Errorf("%s: last inbound = %v, want %v (the later message)", ws, u.WhatsAppLastInbound, now)
+		}
+	}
+}
