@@ -196,9 +196,21 @@ func testRedelivery(t *testing.T, newPair NewPair) {
 	if first.ReceiveCount != 1 {
 		t.Errorf("first ReceiveCount = %d, want 1", first.ReceiveCount)
 	}
-	// Hidden while in flight.
-	expectEmpty(t, q, 0)
-	second := receiveOne(t, q, shortVisibility+2*time.Second)
+	// Hidden while in flight. On a loaded machine more than the timeout
+	// can pass between two calls: a message back after it is not a fault.
+	var second notify.QueueMessage
+	early, err := q.Receive(ctx, 10, 0)
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if len(early) > 0 {
+		if since := time.Since(received); since < shortVisibility-slack {
+			t.Fatalf("Receive %v after the first = %d messages, want none while in flight", since, len(early))
+		}
+		second = early[0]
+	} else {
+		second = receiveOne(t, q, shortVisibility+2*time.Second)
+	}
 	if elapsed := time.Since(received); elapsed < shortVisibility-slack {
 		t.Errorf("redelivered after %v, want after the %v visibility timeout", elapsed, shortVisibility)
 	}
