@@ -30,8 +30,9 @@ type Config struct {
 	// local outbox (local mode) or the sandbox (Lambda).
 	WhatsApp WhatsAppConfig
 	VAPID    VAPIDConfig
-	// SNSEnabled (HERALD_SNS_ENABLED=1) sends SMS, and mobile push when an
-	// application ARN is set, through SNS with the AWS SDK's configuration.
+	// SNSEnabled (HERALD_SNS_ENABLED=1) sends SMS through SNS with the AWS
+	// SDK's configuration; mobile push goes through SNS when a platform
+	// application ARN is set.
 	SNSEnabled    bool
 	SNSFCMAppARN  string // HERALD_SNS_FCM_APPLICATION_ARN
 	SNSAPNsAppARN string // HERALD_SNS_APNS_APPLICATION_ARN

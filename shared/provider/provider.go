@@ -47,7 +47,7 @@ type Channels struct {
 
 // Senders returns a sender for every channel and, for each channel, the
 // name of what delivers it (fallbacks are named fallbackName). awsConfig is
-// called only when SNS or SES is enabled.
+// called only when an AWS provider (SNS, SES) is configured.
 func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (Channels, error) {
 	c, err := senders(ctx, cfg, fallback, fallbackName, awsConfig)
 	c.Rates = map[notify.Channel]float64{}
@@ -81,7 +81,8 @@ func senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		s.WebPush, used["webpush"] = wp, "Web Push (VAPID)"
 		hints[notify.ChannelWebPush] = webpush.RetryAfter
 	}
-	if !cfg.SNSEnabled && !cfg.SESEnabled {
+	push := cfg.SNSFCMAppARN != "" || cfg.SNSAPNsAppARN != ""
+	if !cfg.SNSEnabled && !cfg.SESEnabled && !push {
 		return out(nil)
 	}
 	awsCfg, err := awsConfig(ctx)
@@ -89,11 +90,10 @@ func senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		return out(fmt.Errorf("aws config for SNS/SES: %w", err))
 	}
 	if cfg.SNSEnabled {
-		client := awssns.NewFromConfig(awsCfg)
-		s.SMS, used["sms"] = sns.NewSMS(client, sns.SMSConfig{SenderID: cfg.SMSSenderID, PromotionalCategories: cfg.MarketingCategory}), "SNS"
-		if cfg.SNSFCMAppARN != "" || cfg.SNSAPNsAppARN != "" {
-			s.Push, used["push"] = sns.NewPush(client, sns.PushConfig{FCMApplicationARN: cfg.SNSFCMAppARN, APNsApplicationARN: cfg.SNSAPNsAppARN}), "SNS mobile push"
-		}
+		s.SMS, used["sms"] = sns.NewSMS(awssns.NewFromConfig(awsCfg), sns.SMSConfig{SenderID: cfg.SMSSenderID, PromotionalCategories: cfg.MarketingCategory}), "SNS"
+	}
+	if push {
+		s.Push, used["push"] = sns.NewPush(awssns.NewFromConfig(awsCfg), sns.PushConfig{FCMApplicationARN: cfg.SNSFCMAppARN, APNsApplicationARN: cfg.SNSAPNsAppARN}), "SNS mobile push"
 	}
 	if cfg.SESEnabled {
 		sc := ses.Config{From: cfg.SESFrom, ConfigurationSet: cfg.SESConfigSet, MarketingCategories: cfg.MarketingCategory}
