@@ -337,7 +337,8 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		}
 		var delta notify.Counts
 		for _, dl := range prior[i] {
-			delta = delta.Add(countOf(dl.Status))
+			// One queued recipient reaching its status.
+			delta = delta.Add(dl.Status.Counts().Sub(notify.DeliveryQueued.Counts()))
 		}
 		if !delta.IsZero() {
 			parts = append(parts, notify.CountPart{Marker: m.Chunk, Delta: delta})
@@ -479,27 +480,6 @@ func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-// countOf is the change of counts when one queued recipient reaches s.
-func countOf(s notify.DeliveryStatus) notify.Counts {
-	c := notify.Counts{Queued: -1}
-	switch s {
-	case notify.DeliverySent:
-		c.Sent = 1
-	case notify.DeliveryDelivered:
-		c.Delivered = 1
-	case notify.DeliveryRead:
-		c.Read = 1
-	case notify.DeliveryFailed:
-		c.Failed = 1
-	case notify.DeliverySkipped:
-		c.Skipped = 1
-	default:
-		c.Queued = 0
-	}
-	return c
-}
-
-// deliver decides what to do with one recipient and does it. It returns the
 // deliver decides what to do with one recipient and does it, on the
 // notification's channel and then on its fallback channels in order while
 // a channel skips or fails permanently. It returns the delivery to record
