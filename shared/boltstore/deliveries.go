@@ -66,6 +66,15 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]b
 			if err := b.Put(k, v); err != nil {
 				return fmt.Errorf("delivery %s: %w", d.Key, err)
 			}
+			if notify.TrackedByMessageID(d.Channel) && d.ProviderMessageID != "" {
+				ref, err := json.Marshal(notify.DeliveryRef{WorkspaceID: d.WorkspaceID, NotificationID: d.NotificationID, Key: d.Key})
+				if err != nil {
+					return err
+				}
+				if err := bucket(tx, bucketMessageIDs).Put(key(string(d.Channel), d.ProviderMessageID), ref); err != nil {
+					return fmt.Errorf("message id of delivery %s: %w", d.Key, err)
+				}
+			}
 			created[i] = true
 		}
 		return nil
@@ -174,6 +183,55 @@ func (s *Store) UpdateDeliveryStatus(ctx context.Context, u notify.DeliveryUpdat
 	})
 	if err != nil {
 		return false, fmt.Errorf("update delivery %s of %s: %w", u.Key, u.NotificationID, err)
+	}
+	return changed, nil
+}
+
+// FindDeliveryByMessageID implements notify.Store.
+func (s *Store) FindDeliveryByMessageID(ctx context.Context, ch notify.Channel, messageID string) (notify.DeliveryRef, error) {
+	var ref notify.DeliveryRef
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := bucket(tx, bucketMessageIDs).Get(key(string(ch), messageID))
+		if v == nil || messageID == "" {
+			return notify.NotFound("message", messageID)
+		}
+		return json.Unmarshal(v, &ref)
+	})
+	if err != nil {
+		return notify.DeliveryRef{}, fmt.Errorf("find delivery of %s message: %w", ch, err)
+	}
+	return ref, nil
+}
+
+// RecordAnswer implements notify.Store.
+func (s *Store) RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error) {
+	changed := false
+	err := s.group.write(func(tx *bolt.Tx) error {
+		changed = false // a group commit may run this again
+		b := bucket(tx, bucketDeliveries)
+		k := key(a.WorkspaceID, a.NotificationID, a.Key)
+		v := b.Get(k)
+		if v == nil {
+			return notify.NotFound("delivery", a.Key)
+		}
+		d, err := decodeDelivery(v, a.WorkspaceID, a.NotificationID, a.Key)
+		if err != nil {
+			return err
+		}
+		if d.AnsweredAt != nil && !a.At.After(*d.AnsweredAt) {
+			return nil
+		}
+		at := a.At.UTC()
+		d.Answer, d.AnsweredAt = a.Answer, &at
+		nv, err := encodeDelivery(d)
+		if err != nil {
+			return err
+		}
+		changed = true
+		return b.Put(k, nv)
+	})
+	if err != nil {
+		return false, fmt.Errorf("record answer on delivery %s of %s: %w", a.Key, a.NotificationID, err)
 	}
 	return changed, nil
 }

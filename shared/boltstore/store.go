@@ -39,13 +39,14 @@ const (
 	bucketOutboxKeys    = "outboxkeys"    // ws, notification, recipient key, channel → entry id
 	bucketCountMarks    = "countmarks"    // ws, notification, chunk → empty: parts already counted
 	bucketPhones        = "phones"        // phone, ws, user id → empty: who has a phone, across workspaces
+	bucketMessageIDs    = "messageids"    // channel, provider message id → JSON notify.DeliveryRef
 )
 
 var allBuckets = [...]string{
 	bucketWorkspaces, bucketAPIKeys, bucketAPIKeyHashes, bucketUsers,
 	bucketTemplates, bucketTemplateVers, bucketNotifications, bucketTerms,
 	bucketDeliveries, bucketIdempotency, bucketOutbox, bucketOutboxKeys,
-	bucketCountMarks, bucketPhones,
+	bucketCountMarks, bucketPhones, bucketMessageIDs,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

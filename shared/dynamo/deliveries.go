@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -30,6 +31,8 @@ type deliveryItem struct {
 	Chunk             string `dynamodbav:"k,omitempty"`
 	Encoding          string `dynamodbav:"e,omitempty"`
 	Segments          int    `dynamodbav:"g,omitempty"`
+	Answer            string `dynamodbav:"q,omitempty"`
+	AnsweredAt        int64  `dynamodbav:"qt,omitempty"`
 	CreatedAt         int64  `dynamodbav:"t,omitempty"`
 	UpdatedAt         int64  `dynamodbav:"m,omitempty"`
 }
@@ -44,12 +47,103 @@ func newDeliveryItem(d notify.Delivery) deliveryItem {
 }
 
 func (it deliveryItem) delivery(workspaceID, notificationID string) notify.Delivery {
-	return notify.Delivery{
+	d := notify.Delivery{
 		WorkspaceID: workspaceID, NotificationID: notificationID, Key: it.SK, UserID: it.UserID,
 		Address: it.Address, Channel: notify.Channel(it.Channel), Status: notify.DeliveryStatus(it.Status),
 		Reason: it.Reason, ProviderMessageID: it.ProviderMessageID, Chunk: it.Chunk, Encoding: it.Encoding, Segments: it.Segments,
+		Answer:    it.Answer,
 		CreatedAt: fromNanos(it.CreatedAt), UpdatedAt: fromNanos(it.UpdatedAt),
 	}
+	if it.AnsweredAt != 0 {
+		at := fromNanos(it.AnsweredAt)
+		d.AnsweredAt = &at
+	}
+	return d
+}
+
+// messageIDItem finds a delivery by its provider's message id. It expires
+// after messageIDTTL: SNS reports an SMS's fate within 72 hours.
+type messageIDItem struct {
+	PK             string `dynamodbav:"pk"`
+	SK             string `dynamodbav:"sk"`
+	WorkspaceID    string `dynamodbav:"w"`
+	NotificationID string `dynamodbav:"n"`
+	Key            string `dynamodbav:"k"`
+	ExpiresAt      int64  `dynamodbav:"expiresAt"`
+}
+
+const (
+	messageIDTTL = 7 * 24 * time.Hour
+	// maxMessageID bounds an id looked up; SNS ids are 36-character UUIDs.
+	maxMessageID = 512
+)
+
+// putMessageID indexes d by its provider message id when its channel needs
+// it. It is written before the delivery: an index entry whose delivery was
+// never recorded finds nothing, while a delivery without its entry would
+// never learn its fate.
+func (s *Store) putMessageID(ctx context.Context, d notify.Delivery) error {
+	if !notify.TrackedByMessageID(d.Channel) || d.ProviderMessageID == "" {
+		return nil
+	}
+	pk, sk := messageIDKey(string(d.Channel), d.ProviderMessageID)
+	item, err := attributevalue.MarshalMap(messageIDItem{PK: pk, SK: sk, WorkspaceID: d.WorkspaceID,
+		NotificationID: d.NotificationID, Key: d.Key, ExpiresAt: s.now().Add(messageIDTTL).Unix()})
+	if err != nil {
+		return fmt.Errorf("encode message id of delivery %s: %w", d.Key, err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("put message id of delivery %s of notification %s: %w", d.Key, d.NotificationID, err)
+	}
+	return nil
+}
+
+// FindDeliveryByMessageID implements notify.Store with one eventually
+// consistent GetItem (half a read unit): provider news arrives seconds to
+// days after the send.
+func (s *Store) FindDeliveryByMessageID(ctx context.Context, ch notify.Channel, messageID string) (notify.DeliveryRef, error) {
+	if messageID == "" || len(messageID) > maxMessageID {
+		return notify.DeliveryRef{}, notify.NotFound("message", messageID)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(messageIDKey(string(ch), messageID))})
+	if err != nil {
+		return notify.DeliveryRef{}, fmt.Errorf("find delivery of %s message %s: %w", ch, messageID, err)
+	}
+	if out.Item == nil {
+		return notify.DeliveryRef{}, notify.NotFound("message", messageID)
+	}
+	var it messageIDItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return notify.DeliveryRef{}, fmt.Errorf("decode message id %s: %w", messageID, err)
+	}
+	if it.ExpiresAt != 0 && s.now().Unix() > it.ExpiresAt {
+		return notify.DeliveryRef{}, notify.NotFound("message", messageID) // expired, not yet deleted
+	}
+	return notify.DeliveryRef{WorkspaceID: it.WorkspaceID, NotificationID: it.NotificationID, Key: it.Key}, nil
+}
+
+// RecordAnswer implements notify.Store with one conditional UpdateItem.
+func (s *Store) RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error) {
+	pk, sk := deliveryKey(a.WorkspaceID, a.NotificationID, a.Key)
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, sk),
+		UpdateExpression:    aws.String("SET q = :q, qt = :at"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(qt) OR qt < :at)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":q": str(a.Answer), ":at": num(nanos(a.At)),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if item, ok := conditionFailed(err); ok {
+		if item == nil {
+			return false, notify.NotFound("delivery", a.Key)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record answer on delivery %s of %s: %w", a.Key, a.NotificationID, err)
+	}
+	return true, nil
 }
 
 // RecordDeliveries inserts each delivery with a conditional PutItem
@@ -60,6 +154,9 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]b
 	created := make([]bool, len(ds))
 	err := parallel(ctx, len(ds), writeParallelism, func(ctx context.Context, i int) error {
 		d := ds[i]
+		if err := s.putMessageID(ctx, d); err != nil {
+			return err
+		}
 		item, err := attributevalue.MarshalMap(newDeliveryItem(d))
 		if err != nil {
 			return fmt.Errorf("encode delivery %s of notification %s: %w", d.Key, d.NotificationID, err)

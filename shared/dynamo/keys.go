@@ -196,3 +196,12 @@ func countMarkerKey(ws, notificationID, marker string) (pk, sk string) {
 func userPhoneKey(phone, ws, id string) (pk, sk string) {
 	return "PHONE#" + phone, ws + "#" + id
 }
+
+// messageIDKey is the index entry of a delivery by its provider's message
+// id (notify.TrackedByMessageID channels): a partition per message, found by
+// a GetItem when the provider reports the status.
+func messageIDKey(channel, messageID string) (pk, sk string) {
+	return "MSG#" + channel + "#" + messageID, skMessageID
+}
+
+const skMessageID = "MSG"

@@ -42,6 +42,7 @@ type userItem struct {
 	Preferences         string            `dynamodbav:"preferences,omitempty"`
 	PresenceUntil       *time.Time        `dynamodbav:"presenceUntil,omitempty"`
 	WhatsAppLastInbound *time.Time        `dynamodbav:"whatsappLastInboundAt,omitempty"`
+	LastAnswer          string            `dynamodbav:"lastAnswer,omitempty"`
 	SealKey             []byte            `dynamodbav:"sealKey,omitempty"`
 	Version             int64             `dynamodbav:"version"`
 	CreatedAt           time.Time         `dynamodbav:"createdAt"`
@@ -69,6 +70,11 @@ func newUserItem(u notify.User) (userItem, error) {
 	if it.Preferences, err = toJSON(u.Preferences); err != nil {
 		return it, fmt.Errorf("encode preferences of user %s: %w", u.ID, err)
 	}
+	if u.LastAnswer != nil {
+		if it.LastAnswer, err = toJSON(u.LastAnswer); err != nil {
+			return it, fmt.Errorf("encode last answer of user %s: %w", u.ID, err)
+		}
+	}
 	return it, nil
 }
 
@@ -85,6 +91,12 @@ func (it userItem) user() (notify.User, error) {
 	}
 	if err := fromJSON(it.Preferences, &u.Preferences); err != nil {
 		return u, fmt.Errorf("decode preferences of user %s: %w", it.ID, err)
+	}
+	if it.LastAnswer != "" {
+		u.LastAnswer = new(notify.Answer)
+		if err := fromJSON(it.LastAnswer, u.LastAnswer); err != nil {
+			return u, fmt.Errorf("decode last answer of user %s: %w", it.ID, err)
+		}
 	}
 	return u, nil
 }

@@ -150,6 +150,8 @@ type User struct {
 	Preferences         Preferences       `json:"preferences"`
 	PresenceUntil       *time.Time        `json:"presenceUntil,omitempty"`
 	WhatsAppLastInbound *time.Time        `json:"whatsappLastInboundAt,omitempty"`
+	// LastAnswer is the latest quick-reply button the user pressed.
+	LastAnswer *Answer `json:"lastAnswer,omitempty"`
 	// SealKey encrypts the addresses kept on this user's deliveries; deleting
 	// the user deletes the key, which erases those addresses everywhere at once.
 	SealKey []byte `json:"-"`
@@ -412,6 +414,34 @@ type DeliveryUpdate struct {
 	At             time.Time
 }
 
+// DeliveryRef names one delivery: a recipient of a notification.
+type DeliveryRef struct {
+	WorkspaceID    string
+	NotificationID string
+	Key            string
+}
+
+// DeliveryAnswer is a recipient's press of a quick-reply button.
+type DeliveryAnswer struct {
+	DeliveryRef
+	Answer string
+	At     time.Time
+}
+
+// TrackedByMessageID reports whether the provider of channel ch reports a
+// delivery's status by the provider's message id alone (SNS SMS delivery
+// status): such deliveries are indexed by that id when recorded. The other
+// providers carry Herald's own reference back (WhatsApp callback data, SES
+// tags), and push feedback is about devices, not deliveries.
+func TrackedByMessageID(ch Channel) bool { return ch == ChannelSMS }
+
+// Answer is the latest quick-reply answer a user gave, kept on the user.
+type Answer struct {
+	NotificationID string    `json:"notificationId"`
+	Answer         string    `json:"answer"`
+	At             time.Time `json:"at"`
+}
+
 // Reasons recorded on skipped and failed deliveries.
 const (
 	ReasonNoConsent       = "no_consent"
@@ -441,6 +471,10 @@ type Delivery struct {
 	Status            DeliveryStatus `json:"status"`
 	Reason            string         `json:"reason,omitempty"`
 	ProviderMessageID string         `json:"providerMessageId,omitempty"`
+	// Answer is the quick-reply button the recipient pressed (its id), the
+	// latest one when they pressed more than one; AnsweredAt says when.
+	Answer     string     `json:"answer,omitempty"`
+	AnsweredAt *time.Time `json:"answeredAt,omitempty"`
 	// Encoding and Segments describe an SMS as sent: GSM-7 or UCS-2, and how
 	// many segments it took (what the operator pays for).
 	Encoding string `json:"encoding,omitempty"`

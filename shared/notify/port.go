@@ -126,6 +126,8 @@ type Store interface {
 	// (workspace, notification, key) exists; created[i] says which were new.
 	// Chunk is stored with the delivery (GetDeliveries returns it).
 	// It is the dedupe that keeps a recipient from being counted twice.
+	// A delivery of a channel TrackedByMessageID with a ProviderMessageID
+	// is also indexed by that id (see FindDeliveryByMessageID).
 	RecordDeliveries(ctx context.Context, ds []Delivery) (created []bool, err error)
 	// GetDeliveries returns the deliveries that exist among keys, by key.
 	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]Delivery, error)
@@ -135,6 +137,16 @@ type Store interface {
 	// duplicated, out of order) changes nothing and returns false. A missing
 	// delivery is not_found.
 	UpdateDeliveryStatus(ctx context.Context, u DeliveryUpdate) (bool, error)
+	// RecordAnswer stores a quick-reply answer on the delivery unless the
+	// delivery holds one given at a later time; it reports whether it wrote.
+	// It does not move the status (the caller does, with
+	// UpdateDeliveryStatus). A missing delivery is not_found.
+	RecordAnswer(ctx context.Context, a DeliveryAnswer) (bool, error)
+	// FindDeliveryByMessageID finds, in any workspace, the delivery of
+	// channel ch (one TrackedByMessageID) that RecordDeliveries stored with
+	// this ProviderMessageID; not_found when there is none. The index may
+	// forget a message id some days after the delivery was recorded.
+	FindDeliveryByMessageID(ctx context.Context, ch Channel, messageID string) (DeliveryRef, error)
 	// ListDeliveries lists a notification's deliveries, optionally of one status.
 	ListDeliveries(ctx context.Context, workspaceID, notificationID string, status DeliveryStatus, p Page) ([]Delivery, string, error)
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,4 +315,96 @@ func testUpdateDeliveryStatusConcurrent(t *testing.T, s notify.Store) {
 	if d := diff(notify.Counts{Total: n, Read: n}, got.Counts); d != "" {
 		t.Errorf("counts after racing updates (-want +got):\n%s", d)
 	}
+}
+
+// testFindDeliveryByMessageID: an SMS recorded with its provider's message
+// id is found by it from any workspace; other channels, other ids and ids
+// of another channel are not.
+func testFindDeliveryByMessageID(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	t0 := now()
+	sms := func(ws, nid, key, msg string) notify.Delivery {
+		return notify.Delivery{WorkspaceID: ws, NotificationID: nid, Key: key, UserID: key, Channel: notify.ChannelSMS,
+			Status: notify.DeliverySent, ProviderMessageID: msg, Chunk: nid + ":0", CreatedAt: t0, UpdatedAt: t0}
+	}
+	push := newDelivery(wsA, "n-1", "cust-9", notify.DeliverySent, t0)
+	push.ProviderMessageID = "push-msg"
+	_, err := s.RecordDeliveries(ctx, []notify.Delivery{
+		sms(wsA, "n-1", "cust-1", "8a1c0f7e-0000-5000-8000-000000000001"),
+		sms(wsB, "n-2", "addr#+34600000002", "8a1c0f7e-0000-5000-8000-000000000002"),
+		sms(wsA, "n-1", "cust-3", ""), // failed before the provider answered
+		push,
+	})
+	must(t, "RecordDeliveries", err)
+
+	for _, tc := range []struct {
+		msg  string
+		want notify.DeliveryRef
+	}{
+		{"8a1c0f7e-0000-5000-8000-000000000001", notify.DeliveryRef{WorkspaceID: wsA, NotificationID: "n-1", Key: "cust-1"}},
+		{"8a1c0f7e-0000-5000-8000-000000000002", notify.DeliveryRef{WorkspaceID: wsB, NotificationID: "n-2", Key: "addr#+34600000002"}},
+	} {
+		got, err := s.FindDeliveryByMessageID(ctx, notify.ChannelSMS, tc.msg)
+		must(t, "FindDeliveryByMessageID", err)
+		if d := diff(tc.want, got); d != "" {
+			t.Errorf("FindDeliveryByMessageID(%s) mismatch (-want +got):\n%s", tc.msg, d)
+		}
+	}
+	for _, tc := range []struct {
+		ch  notify.Channel
+		msg string
+	}{
+		{notify.ChannelSMS, "8a1c0f7e-0000-5000-8000-00000000000f"},
+		{notify.ChannelSMS, ""},
+		{notify.ChannelPush, "push-msg"}, // push is not tracked by message id
+		{notify.ChannelPush, "8a1c0f7e-0000-5000-8000-000000000001"},
+		{notify.ChannelSMS, strings.Repeat("x", 3000)},
+	} {
+		_, err := s.FindDeliveryByMessageID(ctx, tc.ch, tc.msg)
+		wantCode(t, fmt.Sprintf("FindDeliveryByMessageID(%s, %.20s)", tc.ch, tc.msg), err, notify.CodeNotFound)
+	}
+}
+
+// testRecordAnswer: the latest answer by time is kept on the delivery,
+// whatever order the answers arrive in, and the status does not move.
+func testRecordAnswer(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	nt := sentNotification(t, s, wsA, 1)
+	t0 := now().Add(time.Minute)
+	ref := notify.DeliveryRef{WorkspaceID: wsA, NotificationID: nt.ID, Key: "cust-0"}
+	steps := []struct {
+		answer  string
+		at      time.Time
+		changed bool
+	}{
+		{"accept", t0, true},
+		{"accept", t0, false},                       // the same press again
+		{"decline", t0.Add(time.Minute), true},      // changed their mind
+		{"accept", t0.Add(30 * time.Second), false}, // an older press arriving late
+	}
+	for _, st := range steps {
+		changed, err := s.RecordAnswer(ctx, notify.DeliveryAnswer{DeliveryRef: ref, Answer: st.answer, At: st.at})
+		must(t, "RecordAnswer", err)
+		if changed != st.changed {
+			t.Errorf("RecordAnswer(%s at %v) changed = %v, want %v", st.answer, st.at, changed, st.changed)
+		}
+	}
+	got, err := s.GetDeliveries(ctx, wsA, nt.ID, []string{"cust-0"})
+	must(t, "GetDeliveries", err)
+	d := got["cust-0"]
+	if d.Answer != "decline" || d.AnsweredAt == nil || !d.AnsweredAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("delivery answer = %q at %v, want decline at %v", d.Answer, d.AnsweredAt, t0.Add(time.Minute))
+	}
+	if d.Status != notify.DeliverySent {
+		t.Errorf("delivery status = %s after answers, want sent (RecordAnswer does not move it)", d.Status)
+	}
+	list, _, err := s.ListDeliveries(ctx, wsA, nt.ID, "", notify.Page{Limit: 10})
+	must(t, "ListDeliveries", err)
+	if len(list) != 1 || list[0].Answer != "decline" {
+		t.Errorf("ListDeliveries shows %+v, want the answer decline", list)
+	}
+	_, err = s.RecordAnswer(ctx, notify.DeliveryAnswer{DeliveryRef: notify.DeliveryRef{WorkspaceID: wsA, NotificationID: nt.ID, Key: "nobody"}, Answer: "accept", At: t0})
+	wantCode(t, "RecordAnswer(missing)", err, notify.CodeNotFound)
+	_, err = s.RecordAnswer(ctx, notify.DeliveryAnswer{DeliveryRef: notify.DeliveryRef{WorkspaceID: wsB, NotificationID: nt.ID, Key: "cust-0"}, Answer: "accept", At: t0})
+	wantCode(t, "RecordAnswer(other workspace)", err, notify.CodeNotFound)
 }

@@ -65,6 +65,8 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"UpdateDeliveryStatus", testUpdateDeliveryStatus},
 		{"UpdateDeliveryStatusConcurrent", testUpdateDeliveryStatusConcurrent},
 		{"DeliveriesIsolation", testDeliveriesIsolation},
+		{"FindDeliveryByMessageID", testFindDeliveryByMessageID},
+		{"RecordAnswer", testRecordAnswer},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyExpiry", testIdempotencyExpiry},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},

@@ -69,6 +69,7 @@ func testPutUser(t *testing.T, s notify.Store) {
 		}
 		u.PresenceUntil = ptr(t1.Add(2 * time.Minute))
 		u.WhatsAppLastInbound = ptr(t1)
+		u.LastAnswer = &notify.Answer{NotificationID: "n-1", Answer: "accept", At: t1}
 		u.UpdatedAt = t1
 		return nil
 	})
