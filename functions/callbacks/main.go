@@ -35,7 +35,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: cfg.Logger(os.Stdout)})
 	if len(cfg.SESEventTopics) > 0 {
-		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: cfg.Logger(os.Stdout), TopicARNs: cfg.SESEventTopics})
+		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: cfg.Logger(os.Stdout), SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
 	}
 	if cfg.UnsubscribeSecret != "" {
 		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: cfg.Logger(os.Stdout)})

@@ -124,7 +124,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	root := http.NewServeMux()
 	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
 	if len(cfg.SESEventTopics) > 0 {
-		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, TopicARNs: cfg.SESEventTopics})
+		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
 	}
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)

@@ -537,12 +537,12 @@ func TestSESNotifications(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := seed(t)
 			certs := &certsFake{t: t, pem: sns.pem}
-			h := &SES{Store: store, Log: slog.New(slog.DiscardHandler), Certs: certs.get, Now: func() time.Time { return snsNow },
+			h := &SES{Store: store, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow },
 				TopicARNs: tt.topics,
 				Confirm: func(context.Context, string) error {
 					t.Error("Confirm called for a notification")
 					return nil
-				}}
+				}}}
 			if tt.store != nil {
 				h.Store = tt.store(store)
 			}
@@ -563,7 +563,7 @@ func TestSESDeliveryCounts(t *testing.T) {
 	sns := newSigner(t)
 	store := seed(t)
 	certs := &certsFake{t: t, pem: sns.pem}
-	h := &SES{Store: store, Log: slog.New(slog.DiscardHandler), Certs: certs.get, Now: func() time.Time { return snsNow }}
+	h := &SES{Store: store, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }}}
 	for _, msg := range []string{
 		sesEventJSON(t, "eventType", "Delivery", aliceTo, heraldTags(wsID, notifID, alice), deliveryDetail()),
 		sesEventJSON(t, "eventType", "Delivery", aliceTo, heraldTags(wsID, notifID, alice), deliveryDetail()), // SNS delivers twice
@@ -662,11 +662,11 @@ func TestSESSubscription(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var confirmed []string
 			certs := &certsFake{t: t, pem: sns.pem}
-			h := &SES{Store: seed(t), Log: slog.New(slog.DiscardHandler), Certs: certs.get, Now: func() time.Time { return snsNow },
+			h := &SES{Store: seed(t), Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow },
 				Confirm: func(_ context.Context, u string) error {
 					confirmed = append(confirmed, u)
 					return nil
-				}}
+				}}}
 			if got := post(t, h, tt.msg); got != tt.code {
 				t.Errorf("POST = %d, want %d", got, tt.code)
 			}
@@ -678,11 +678,11 @@ func TestSESSubscription(t *testing.T) {
 }
 
 func TestSESRequests(t *testing.T) {
-	h := &SES{Store: seed(t), Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return snsNow },
+	h := &SES{Store: seed(t), Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Now: func() time.Time { return snsNow },
 		Certs: func(context.Context, string) ([]byte, error) {
 			t.Error("Certs called")
 			return nil, errors.New("unexpected")
-		}}
+		}}}
 	tests := []struct {
 		method, body string
 		code         int
