@@ -89,6 +89,10 @@ type Receipt struct {
 	// (a token the platform rejects, a Web Push subscription gone) even
 	// though another device took the message; dispatch removes them.
 	InvalidDevices []string
+	// Endpoints are provider endpoints created for devices during the send
+	// (device id → SNS platform endpoint ARN); dispatch remembers them on
+	// the devices (notify.Device.Endpoint) so they are created once.
+	Endpoints map[string]string
 }
 
 // InvalidDevicesError is implemented by send errors that name devices the

@@ -6,6 +6,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -634,6 +635,9 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	if dead := append(rc.InvalidDevices, channel.InvalidDevices(err)...); len(dead) > 0 && u != nil {
 		d.removeDevices(ctx, *u, dead)
 	}
+	if len(rc.Endpoints) > 0 && u != nil {
+		d.rememberEndpoints(ctx, *u, rc.Endpoints)
+	}
 	if err != nil {
 		if hint := d.hints[ch]; hint != nil {
 			if wait, ok := hint(err); ok && wait > 0 {
@@ -680,6 +684,32 @@ func (d *Dispatcher) removeDevices(ctx context.Context, u notify.User, ids []str
 	}
 	d.log.Info("removed dead devices", "workspaceId", u.WorkspaceID, "devices", len(ids))
 }
+
+// rememberEndpoints keeps the provider endpoints created for the user's
+// devices on them, so the next send reuses them instead of creating them
+// again. A device removed or re-registered meanwhile is left alone; a
+// failure is logged: the next send creates (finds) the endpoint again.
+func (d *Dispatcher) rememberEndpoints(ctx context.Context, u notify.User, endpoints map[string]string) {
+	_, err := d.store.UpdateUser(context.WithoutCancel(ctx), u.WorkspaceID, u.ID, func(cur *notify.User) error {
+		changed := false
+		for i, dv := range cur.Devices {
+			if arn, ok := endpoints[dv.ID]; ok && dv.Endpoint != arn {
+				cur.Devices[i].Endpoint = arn
+				changed = true
+			}
+		}
+		if !changed {
+			return errNothingToRemember
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNothingToRemember) {
+		d.log.Warn("remember device endpoints", "workspaceId", u.WorkspaceID, "devices", len(endpoints), "err", err.Error())
+	}
+}
+
+// errNothingToRemember stops an UpdateUser that would change nothing.
+var errNothingToRemember = errors.New("endpoints already remembered")
 
 // ruleSkip applies the delivery rules that depend on the user and returns the
 // reason to skip, or "".

@@ -525,3 +525,58 @@ func TestDeadDevicesAreRemoved(t *testing.T) {
 		t.Errorf("all-dead delivery = %s %q, want failed invalid_token", got.Status, got.Reason)
 	}
 }
+
+// endpointCreator is a push sender that creates a provider endpoint for
+// every device without one, as the SNS sender does, and records what it saw.
+type endpointCreator struct {
+	mu   sync.Mutex
+	seen map[string]string // device id → endpoint the message carried
+}
+
+func (e *endpointCreator) SendPush(_ context.Context, m channel.PushMessage) (channel.Receipt, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rc := channel.Receipt{ProviderMessageID: "m-" + m.RecipientKey}
+	for _, d := range m.Devices {
+		e.seen[d.ID] = d.Endpoint
+		if d.Endpoint == "" {
+			if rc.Endpoints == nil {
+				rc.Endpoints = map[string]string{}
+			}
+			rc.Endpoints[d.ID] = "arn:aws:sns:eu-west-1:1:endpoint/GCM/app/" + d.ID
+		}
+	}
+	return rc, nil
+}
+
+func TestEndpointsAreRemembered(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "u1", Name: "A", PushPermission: notify.PermissionAllowed, Devices: []notify.Device{
+		{ID: "d-new", Kind: notify.DeviceFCM, Token: "a"},
+		{ID: "d-known", Kind: notify.DeviceAPNs, Token: "b", Endpoint: "arn:aws:sns:eu-west-1:1:endpoint/APNS/app/known"},
+	}})
+	sender := &endpointCreator{seen: map[string]string{}}
+	d := New(f.store, Senders{Push: sender}, Options{Now: func() time.Time { return now }})
+	for _, id := range []string{"N1", "N2"} {
+		n := f.notification(id, notify.ChannelPush, notify.Template{Title: "T", Body: "B"}, 1)
+		if errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "u1"})}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+	// The second send carried the endpoint the first one created.
+	want := map[string]string{"d-new": "arn:aws:sns:eu-west-1:1:endpoint/GCM/app/d-new", "d-known": "arn:aws:sns:eu-west-1:1:endpoint/APNS/app/known"}
+	if diff := cmp.Diff(want, sender.seen); diff != "" {
+		t.Errorf("endpoints the second send carried (-want +got):\n%s", diff)
+	}
+	u, err := f.store.GetUser(context.Background(), "ws1", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, dv := range u.Devices {
+		got[dv.ID] = dv.Endpoint
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stored device endpoints (-want +got):\n%s", diff)
+	}
+}

@@ -314,9 +314,12 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request, k notify.APIKey
 
 // userView makes nil slices empty so the JSON always has arrays.
 func userView(u notify.User) notify.User {
-	if u.Devices == nil {
-		u.Devices = []notify.Device{}
+	devices := make([]notify.Device, len(u.Devices))
+	for i, d := range u.Devices {
+		d.Endpoint = "" // an internal detail of the SNS sender
+		devices[i] = d
 	}
+	u.Devices = devices
 	if u.PushPermission == "" {
 		u.PushPermission = notify.PermissionAsk
 	}

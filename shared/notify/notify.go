@@ -115,7 +115,10 @@ type Device struct {
 	Kind         string               `json:"kind"`
 	Token        string               `json:"token,omitempty"`
 	Subscription *WebPushSubscription `json:"subscription,omitempty"`
-	CreatedAt    time.Time            `json:"createdAt"`
+	// Endpoint is the SNS platform endpoint (ARN) created for the token,
+	// remembered so that it is created once. The API does not show it.
+	Endpoint  string    `json:"endpoint,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // QuietHours is a daily window, in the user's time zone, when nothing

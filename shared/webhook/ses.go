@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -150,51 +149,16 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 
 // move applies u; a delivery the store does not know is ignored.
 func (h *SES) move(ctx context.Context, u notify.DeliveryUpdate) (string, error) {
-	changed, err := h.Store.UpdateDeliveryStatus(ctx, u)
-	switch {
-	case notify.IsCode(err, notify.CodeNotFound):
-		return "unknown delivery", nil
-	case err != nil:
-		return "", fmt.Errorf("update delivery: %w", err)
-	case changed:
-		return "delivery " + string(u.Status), nil
-	}
-	return "delivery unchanged", nil
+	return moveDelivery(ctx, h.Store, u)
 }
-
-// errNoChange stops UpdateUser from writing a user who needs no change.
-var errNoChange = errors.New("no change")
 
 // emailOff turns the user's email preference off. A bounce or a complaint
 // is about an address: when the user's address is no longer the one the
 // email went to (addr, "" when unknown), the preference stays as it is.
 func (h *SES) emailOff(ctx context.Context, workspaceID, userID, addr string) (string, error) {
-	outcome := "email turned off"
-	_, err := h.Store.UpdateUser(ctx, workspaceID, userID, func(u *notify.User) error {
-		if addr != "" && u.Email != "" && !strings.EqualFold(u.Email, addr) {
-			outcome = "email address changed since"
-			return errNoChange
-		}
-		if on, ok := u.Preferences.Channels[notify.ChannelEmail]; ok && !on {
-			outcome = "email already off"
-			return errNoChange
-		}
-		if u.Preferences.Channels == nil {
-			u.Preferences.Channels = make(map[notify.Channel]bool)
-		}
-		u.Preferences.Channels[notify.ChannelEmail] = false
-		u.UpdatedAt = h.now()
-		return nil
+	return channelOff(ctx, h.Store, workspaceID, userID, notify.ChannelEmail, h.now(), func(u *notify.User) bool {
+		return addr == "" || u.Email == "" || strings.EqualFold(u.Email, addr)
 	})
-	switch {
-	case errors.Is(err, errNoChange):
-		return outcome, nil
-	case notify.IsCode(err, notify.CodeNotFound):
-		return "unknown user", nil
-	case err != nil:
-		return "", fmt.Errorf("turn email off: %w", err)
-	}
-	return outcome, nil
 }
 
 func (h *SES) now() time.Time {

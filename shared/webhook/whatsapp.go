@@ -7,6 +7,8 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,12 +33,16 @@ type WhatsAppStore interface {
 	Deliveries
 	FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error)
 	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
+	RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error)
 }
 
 // WhatsApp serves GET and POST /webhooks/whatsapp for the WhatsApp Cloud
 // API: the verification handshake, and, signed with the app secret,
-// message statuses (which move deliveries forward) and the users' own
-// messages (which open their 24-hour window for free-form text).
+// message statuses (which move deliveries forward), the users' own
+// messages (which open their 24-hour window for free-form text), and their
+// presses of a template's quick-reply buttons: the button's payload (see
+// whatsapp.ButtonPayload) names the delivery, which becomes read and keeps
+// the answer (the button's id), and the user keeps it as their last answer.
 type WhatsApp struct {
 	AppSecret   string
 	VerifyToken string
@@ -79,6 +85,18 @@ type callback struct {
 				Messages []struct {
 					From      string `json:"from"`
 					Timestamp string `json:"timestamp"`
+					Type      string `json:"type"`
+					// Button is a template's quick-reply press.
+					Button *struct {
+						Payload string `json:"payload"`
+						Text    string `json:"text"`
+					} `json:"button"`
+					// Interactive is a reply button of an interactive message.
+					Interactive *struct {
+						ButtonReply *struct {
+							ID string `json:"id"`
+						} `json:"button_reply"`
+					} `json:"interactive"`
 				} `json:"messages"`
 				Statuses []struct {
 					ID           string `json:"id"`
@@ -149,21 +167,41 @@ func (h *WhatsApp) receive(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	opened := 0
+	opened, answered := 0, 0
 	for _, e := range cb.Entry {
 		for _, c := range e.Changes {
 			for _, m := range c.Value.Messages {
-				n, err := h.openWindow(r.Context(), "+"+strings.TrimPrefix(m.From, "+"), unixTime(m.Timestamp))
+				at := unixTime(m.Timestamp)
+				n, err := h.openWindow(r.Context(), "+"+strings.TrimPrefix(m.From, "+"), at)
 				if err != nil {
 					h.Log.Error("whatsapp inbound message", "err", err.Error())
 					http.Error(w, "try again", http.StatusInternalServerError)
 					return
 				}
 				opened += n
+				var payload string
+				switch {
+				case m.Button != nil:
+					payload = m.Button.Payload
+				case m.Interactive != nil && m.Interactive.ButtonReply != nil:
+					payload = m.Interactive.ButtonReply.ID
+				}
+				if payload == "" {
+					continue
+				}
+				ok, err := h.answer(r.Context(), payload, at)
+				if err != nil {
+					h.Log.Error("whatsapp quick reply", "err", err.Error())
+					http.Error(w, "try again", http.StatusInternalServerError)
+					return
+				}
+				if ok {
+					answered++
+				}
 			}
 		}
 	}
-	h.Log.Info("whatsapp callback", "moved", moved, "ignored", ignored, "windowsOpened", opened)
+	h.Log.Info("whatsapp callback", "moved", moved, "ignored", ignored, "windowsOpened", opened, "answers", answered)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -194,4 +232,42 @@ func (h *WhatsApp) openWindow(ctx context.Context, phone string, t time.Time) (i
 		}
 	}
 	return len(refs), nil
+}
+
+// answer records a quick-reply press whose payload names a delivery: the
+// delivery becomes read (the recipient saw the message to press its
+// button) and keeps the answer, and the user keeps it as their last
+// answer. It reports whether the payload named a delivery Herald knows.
+// Every step is idempotent, and an older press arriving late changes
+// neither the delivery's answer nor the user's.
+func (h *WhatsApp) answer(ctx context.Context, payload string, at time.Time) (bool, error) {
+	ws, nid, key, button, ok := whatsapp.ParseButtonPayload(payload)
+	if !ok {
+		return false, nil
+	}
+	ref := notify.DeliveryRef{WorkspaceID: ws, NotificationID: nid, Key: key}
+	_, err := h.Store.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key, Status: notify.DeliveryRead, At: at})
+	if notify.IsCode(err, notify.CodeNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark delivery read: %w", err)
+	}
+	if _, err := h.Store.RecordAnswer(ctx, notify.DeliveryAnswer{DeliveryRef: ref, Answer: button, At: at}); err != nil && !notify.IsCode(err, notify.CodeNotFound) {
+		return false, fmt.Errorf("record answer: %w", err)
+	}
+	if strings.HasPrefix(key, addrKeyPrefix) {
+		return true, nil // a raw phone: no user to keep it on
+	}
+	_, err = h.Store.UpdateUser(ctx, ws, key, func(u *notify.User) error {
+		if u.LastAnswer != nil && !at.After(u.LastAnswer.At) {
+			return errNoChange
+		}
+		u.LastAnswer = &notify.Answer{NotificationID: nid, Answer: button, At: at}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) && !notify.IsCode(err, notify.CodeNotFound) {
+		return false, fmt.Errorf("record answer on user: %w", err)
+	}
+	return true, nil
 }

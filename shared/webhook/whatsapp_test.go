@@ -252,3 +252,94 @@ func TestWhatsAppInboundOpensTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatsAppQuickReplies: pressing a template's quick-reply button marks
+// the delivery read and records the answer on it and on the user; a later
+// press wins, an older one arriving late and a duplicate change nothing,
+// and a payload that is not Herald's only opens the window.
+func TestWhatsAppQuickReplies(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	n := notify.Notification{WorkspaceID: "ws1", ID: "NQ", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
+		Counts: notify.Counts{Total: 2, Delivered: 2}, CreatedAt: now, Content: notify.Template{Body: "x"}}
+	if err := store.CreateNotification(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	var ds []notify.Delivery
+	for _, k := range []string{"ana", "addr#+34600000009"} {
+		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NQ", Key: k, Channel: notify.ChannelWhatsApp, Status: notify.DeliveryDelivered, CreatedAt: now, UpdatedAt: now})
+	}
+	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutUser(ctx, notify.User{WorkspaceID: "ws1", ID: "ana", Phone: "+34600000001", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	press := func(from, key, button string, at time.Time, interactive bool) {
+		t.Helper()
+		payload := whatsapp.ButtonPayload(channel.Envelope{WorkspaceID: "ws1", NotificationID: "NQ", RecipientKey: key}, button)
+		m := map[string]any{"from": from, "id": "wamid.IN" + button, "timestamp": fmt.Sprint(at.Unix()),
+			"context": map[string]any{"from": "15550783881", "id": "wamid.OUT"}}
+		if interactive {
+			m["type"] = "interactive"
+			m["interactive"] = map[string]any{"type": "button_reply", "button_reply": map[string]any{"id": payload, "title": button}}
+		} else {
+			m["type"] = "button"
+			m["button"] = map[string]any{"payload": payload, "text": strings.ToUpper(button[:1]) + button[1:]}
+		}
+		b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": "1", "changes": []any{map[string]any{
+			"field": "messages", "value": map[string]any{"messaging_product": "whatsapp", "messages": []any{m}},
+		}}}}})
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(string(b)))
+		req.Header.Set("X-Hub-Signature-256", sign(string(b)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("quick reply = %d", res.StatusCode)
+		}
+	}
+	t1, t2 := now.Add(time.Minute), now.Add(2*time.Minute)
+	press("34600000001", "ana", "accept", t1, false)
+	press("34600000001", "ana", "decline", t2, true) // changed their mind
+	press("34600000001", "ana", "accept", t1, false) // the first press again, late
+	press("34600000009", "addr#+34600000009", "accept", t1, false)
+	press("34600000001", "nobody", "accept", t2, false) // no such delivery
+
+	got, err := store.GetDeliveries(ctx, "ws1", "NQ", []string{"ana", "addr#+34600000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"ana": "read/decline", "addr#+34600000009": "read/accept"} {
+		if g := string(got[key].Status) + "/" + got[key].Answer; g != want {
+			t.Errorf("delivery %s = %s, want %s", key, g, want)
+		}
+	}
+	u, err := store.GetUser(ctx, "ws1", "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &notify.Answer{NotificationID: "NQ", Answer: "decline", At: t2}
+	if diff := cmp.Diff(want, u.LastAnswer); diff != "" {
+		t.Errorf("user's last answer (-want +got):\n%s", diff)
+	}
+	if u.WhatsAppLastInbound == nil || !u.WhatsAppLastInbound.Equal(t2) {
+		t.Errorf("a press opens the window too: last inbound = %v, want %v", u.WhatsAppLastInbound, t2)
+	}
+	nt, err := store.GetNotification(ctx, "ws1", "NQ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nt.Counts != (notify.Counts{Total: 2, Read: 2}) {
+		t.Errorf("counts = %+v, want 2 read", nt.Counts)
+	}
+}

@@ -235,7 +235,7 @@ func newRequest(m channel.WhatsAppMessage) (sendRequest, error) {
 				Type:       "button",
 				SubType:    "quick_reply",
 				Index:      strconv.Itoa(i),
-				Parameters: []parameter{{Type: "payload", Payload: b.ID}},
+				Parameters: []parameter{{Type: "payload", Payload: ButtonPayload(m.Envelope, b.ID)}},
 			})
 		}
 		req.Type, req.Template = "template", tpl
@@ -300,4 +300,50 @@ func ParseCallbackData(s string) (workspaceID, notificationID, recipientKey stri
 		return "", "", "", false
 	}
 	return d.WorkspaceID, d.NotificationID, d.RecipientKey, true
+}
+
+// maxButtonPayload bounds a quick-reply payload: the length Meta allows for
+// reply-button ids, well under what template payloads take.
+const maxButtonPayload = 256
+
+// buttonPayload is a quick-reply button's payload: the delivery, as in
+// callbackData, and the button's id.
+type buttonPayload struct {
+	callbackData
+	Button string `json:"b"`
+}
+
+// ButtonPayload is the payload of a template's quick-reply button: the
+// delivery's identity (as CallbackData) and the button's id, as a small
+// JSON object. Meta sends it back when the recipient presses the button, in
+// an inbound message that names only the phone, so the callbacks function
+// can record the answer on the delivery. When the envelope names no
+// notification, or the payload would be too long, it is the bare button id
+// (the press then opens the conversation window but names no delivery).
+func ButtonPayload(env channel.Envelope, buttonID string) string {
+	if env.WorkspaceID == "" || env.NotificationID == "" {
+		return buttonID
+	}
+	b, err := json.Marshal(buttonPayload{callbackData{env.WorkspaceID, env.NotificationID, env.RecipientKey}, buttonID})
+	if err != nil || len(b) > maxButtonPayload {
+		return buttonID
+	}
+	return string(b)
+}
+
+// ParseButtonPayload reads what ButtonPayload wrote; ok is false for
+// anything else (a bare button id, another sender's payload).
+func ParseButtonPayload(s string) (workspaceID, notificationID, recipientKey, buttonID string, ok bool) {
+	var p struct {
+		W string `json:"w"`
+		N string `json:"n"`
+		R string `json:"r"`
+		B string `json:"b"`
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil || dec.More() || p.W == "" || p.N == "" || p.R == "" || p.B == "" {
+		return "", "", "", "", false
+	}
+	return p.W, p.N, p.R, p.B, true
 }

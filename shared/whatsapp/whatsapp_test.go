@@ -203,8 +203,8 @@ func TestSendWhatsApp(t *testing.T) {
 					}{Code: "en_US"},
 					Components: []metaComponent{
 						{Type: "body", Parameters: []metaParameter{{Type: "text", Text: "Ada"}, {Type: "text", Text: "#1042"}}},
-						{Type: "button", SubType: "quick_reply", Index: "0", Parameters: []metaParameter{{Type: "payload", Payload: "accept"}}},
-						{Type: "button", SubType: "quick_reply", Index: "1", Parameters: []metaParameter{{Type: "payload", Payload: "decline"}}},
+						{Type: "button", SubType: "quick_reply", Index: "0", Parameters: []metaParameter{{Type: "payload", Payload: `{"w":"ws_1","n":"ntf_1","r":"user_1","b":"accept"}`}}},
+						{Type: "button", SubType: "quick_reply", Index: "1", Parameters: []metaParameter{{Type: "payload", Payload: `{"w":"ws_1","n":"ntf_1","r":"user_1","b":"decline"}`}}},
 					},
 				},
 			},
@@ -575,6 +575,26 @@ func TestCallbackData(t *testing.T) {
 	for _, s := range []string{"", "order-42", `{"w":"ws"}`, `{"w":"ws","n":"n","r":"k","x":1}`, `{"w":"ws","n":"n","r":"k"} trailing`} {
 		if _, _, _, ok := ParseCallbackData(s); ok {
 			t.Errorf("ParseCallbackData(%q) ok, want not ok", s)
+		}
+	}
+}
+
+func TestButtonPayload(t *testing.T) {
+	env := channel.Envelope{WorkspaceID: "ws_1", NotificationID: "01JD0000000000000000000000", RecipientKey: "cust:42|\"x\""}
+	p := ButtonPayload(env, "accept")
+	ws, nid, key, button, ok := ParseButtonPayload(p)
+	if !ok || ws != env.WorkspaceID || nid != env.NotificationID || key != env.RecipientKey || button != "accept" {
+		t.Errorf("ParseButtonPayload(ButtonPayload(…)) = %q %q %q %q %v", ws, nid, key, button, ok)
+	}
+	// Without a notification, or too long for Meta: the bare id, which names no delivery.
+	for _, env := range []channel.Envelope{{}, {WorkspaceID: "ws_1", NotificationID: "n", RecipientKey: strings.Repeat("k", 300)}} {
+		if got := ButtonPayload(env, "decline"); got != "decline" {
+			t.Errorf("ButtonPayload(%.20v) = %q, want the bare id", env, got)
+		}
+	}
+	for _, s := range []string{"accept", "", `{"w":"a","n":"b","r":"c"}`, `{"w":"a","n":"b","r":"c","b":"d","x":1}`, `{"w":"a","n":"b","r":"c","b":"d"}{}`} {
+		if _, _, _, _, ok := ParseButtonPayload(s); ok {
+			t.Errorf("ParseButtonPayload(%q) ok, want not Herald's", s)
 		}
 	}
 }
