@@ -152,12 +152,20 @@ func TestSMSStatus(t *testing.T) {
 			},
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "failed/opted_out", "sms " + smsAna: "false"})},
 		{"duplicates and late news change nothing more", []func(*testing.T) string{
-			func(t *testing.T) string { return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number") },
-			func(t *testing.T) string { return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number") },
-			func(t *testing.T) string { return smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted") },
+			func(t *testing.T) string {
+				return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number")
+			},
+			func(t *testing.T) string {
+				return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number")
+			},
+			func(t *testing.T) string {
+				return smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted")
+			},
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "failed/invalid_address"})},
 		{"unknown message id, junk and other statuses are ignored", []func(*testing.T) string{
-			func(t *testing.T) string { return smsRecord(t, "00000000-0000-0000-0000-000000000000", "SUCCESS", anaPhone, "ok") },
+			func(t *testing.T) string {
+				return smsRecord(t, "00000000-0000-0000-0000-000000000000", "SUCCESS", anaPhone, "ok")
+			},
 			func(*testing.T) string { return "not json" },
 			func(*testing.T) string { return `{"status":"SUCCESS"}` },
 			func(t *testing.T) string { return smsRecord(t, smsMsgID[smsAna], "PENDING", anaPhone, "") },
