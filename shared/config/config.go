@@ -47,7 +47,21 @@ type Config struct {
 	// the SNS topics whose SES events /webhooks/ses accepts; without them
 	// the route is off (a valid SNS signature proves only that some topic
 	// sent the message).
-	SESEventTopics    []string
+	SESEventTopics []string
+	// SMSStatusTopics (HERALD_SMS_STATUS_TOPIC_ARNS) are the SNS topics
+	// whose SMS delivery-status records /webhooks/sms accepts; without them
+	// the route is off. On AWS the records arrive by a CloudWatch Logs
+	// subscription instead, which needs no route.
+	SMSStatusTopics []string
+	// PushEventTopics (HERALD_PUSH_EVENTS_TOPIC_ARNS) are the SNS topics
+	// whose push platform events /webhooks/push accepts; without them (or
+	// without SNS) the route is off.
+	PushEventTopics []string
+	// SNSTestCert (HERALD_SNS_TEST_CERT), local mode only, is a PEM file
+	// whose certificate signs SNS messages in place of AWS's, so that
+	// scripted callbacks can reach /webhooks/ses, /sms and /push. The
+	// Lambda functions ignore it.
+	SNSTestCert       string
 	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
 	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
 	// unsubscribe links of marketing email, served under PublicURL
@@ -115,6 +129,9 @@ func Load(getenv func(string) string) (Config, error) {
 		SESFrom:           getenv("HERALD_SES_FROM"),
 		SESConfigSet:      getenv("HERALD_SES_CONFIGURATION_SET"),
 		SESEventTopics:    list(getenv("HERALD_SES_EVENTS_TOPIC_ARNS")),
+		SMSStatusTopics:   list(getenv("HERALD_SMS_STATUS_TOPIC_ARNS")),
+		PushEventTopics:   list(getenv("HERALD_PUSH_EVENTS_TOPIC_ARNS")),
+		SNSTestCert:       getenv("HERALD_SNS_TEST_CERT"),
 		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
 		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
 		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),

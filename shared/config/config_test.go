@@ -61,10 +61,14 @@ func TestLoggerIsJSONWithStage(t *testing.T) {
 
 func TestForLambda(t *testing.T) {
 	base := map[string]string{"HERALD_TABLE": "t", "HERALD_DISPATCH_QUEUE_URL": "https://sqs/q", "AWS_REGION": "eu-west-1",
-		"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+		"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
+		"HERALD_SNS_TEST_CERT": "/tmp/forged.pem"}
 	c, aws, err := ForLambda(t.Context(), env(base), true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.SNSTestCert != "" {
+		t.Errorf("ForLambda kept HERALD_SNS_TEST_CERT = %q: on AWS only SNS's own certificates may sign", c.SNSTestCert)
 	}
 	creds, err := aws.Credentials.Retrieve(t.Context())
 	if err != nil || c.Table != "t" || aws.Region != "eu-west-1" || creds.AccessKeyID != "AKIA" || creds.SessionToken != "token" {

@@ -19,6 +19,7 @@ import (
 // separately (package secrets).
 func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (Config, aws.Config, error) {
 	c, err := Load(getenv)
+	c.SNSTestCert = "" // local mode only: on AWS, SNS's own certificates
 	if err == nil {
 		err = c.RequireAWS(needQueue)
 	}
