@@ -1,7 +1,8 @@
 // Command callbacks is the Lambda behind the HTTP API's routes that carry
 // no API key: the provider webhooks (each provider's signature), which move
 // deliveries forward as providers report them, and the one-click
-// unsubscribe links of marketing email (a signed token).
+// unsubscribe links of marketing email (a signed token). CloudWatch Logs
+// subscriptions invoke it too, with SNS's SMS delivery-status records.
 package main
 
 import (
@@ -12,12 +13,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/secrets"
+	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
@@ -32,13 +34,23 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
+	log := cfg.Logger(os.Stdout)
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: cfg.Logger(os.Stdout)})
+	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
 	if len(cfg.SESEventTopics) > 0 {
-		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: cfg.Logger(os.Stdout), SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
+		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
+	}
+	sms := &webhook.SMS{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SMSStatusTopics}}
+	if len(cfg.SMSStatusTopics) > 0 {
+		mux.Handle("/webhooks/sms", sms)
+	}
+	if len(cfg.PushEventTopics) > 0 {
+		mux.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(aws)), Log: log,
+			SNSOptions: webhook.SNSOptions{TopicARNs: cfg.PushEventTopics}})
 	}
 	if cfg.UnsubscribeSecret != "" {
-		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: cfg.Logger(os.Stdout)})
+		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	}
-	lambda.Start(httpadapter.NewV2(mux).ProxyWithContext)
+	// API Gateway requests and the SMS status logs subscription alike.
+	lambda.Start(webhook.NewLambda(mux, sms))
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltqueue"
@@ -33,6 +34,7 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
+	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
@@ -123,8 +125,23 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
 	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	snsOpts, err := snsOptions(cfg)
+	if err != nil {
+		return err
+	}
 	if len(cfg.SESEventTopics) > 0 {
-		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
+		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: snsOpts(cfg.SESEventTopics)})
+	}
+	if len(cfg.SMSStatusTopics) > 0 {
+		root.Handle("/webhooks/sms", &webhook.SMS{Store: store, Log: log, SNSOptions: snsOpts(cfg.SMSStatusTopics)})
+	}
+	if len(cfg.PushEventTopics) > 0 && cfg.SNSEnabled {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("aws config for push events: %w", err)
+		}
+		root.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg)), Log: log,
+			SNSOptions: snsOpts(cfg.PushEventTopics)})
 	}
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)
@@ -249,4 +266,22 @@ func pprofMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	return mux
+}
+
+// snsOptions returns how the SNS webhooks authenticate messages of topics:
+// by SNS's own certificates, or, with HERALD_SNS_TEST_CERT, by that PEM
+// certificate whatever the (still SNS-looking) SigningCertURL says, so
+// that scripted callbacks can be signed locally.
+func snsOptions(cfg config.Config) (func(topics []string) webhook.SNSOptions, error) {
+	var certs func(context.Context, string) ([]byte, error)
+	if cfg.SNSTestCert != "" {
+		pem, err := os.ReadFile(cfg.SNSTestCert)
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_SNS_TEST_CERT: %w", err)
+		}
+		certs = func(context.Context, string) ([]byte, error) { return pem, nil }
+	}
+	return func(topics []string) webhook.SNSOptions {
+		return webhook.SNSOptions{TopicARNs: topics, Certs: certs}
+	}, nil
 }

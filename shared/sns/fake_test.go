@@ -1,11 +1,14 @@
 package sns
 
 import (
+	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +164,36 @@ func setAttributesOK() answer {
     <RequestId>2fe0bfc7-3e85-5ee5-a9e2-f58b35e85f6a</RequestId>
   </ResponseMetadata>
 </SetEndpointAttributesResponse>`}
+}
+
+// getAttributesOK is a GetEndpointAttributesResponse with attrs, in key
+// order, their values XML-escaped as SNS does.
+func getAttributesOK(attrs map[string]string) answer {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		b.WriteString("      <entry>\n        <key>")
+		xml.EscapeText(&b, []byte(k))
+		b.WriteString("</key>\n        <value>")
+		xml.EscapeText(&b, []byte(attrs[k]))
+		b.WriteString("</value>\n      </entry>\n")
+	}
+	return answer{200, `<GetEndpointAttributesResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
+  <GetEndpointAttributesResult>
+    <Attributes>
+` + b.String() + `    </Attributes>
+  </GetEndpointAttributesResult>
+  <ResponseMetadata>
+    <RequestId>6c725a19-a142-5b77-94f9-1055a9ea04e7</RequestId>
+  </ResponseMetadata>
+</GetEndpointAttributesResponse>`}
+}
+
+func deleteEndpointOK() answer {
+	return answer{200, `<DeleteEndpointResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
+  <ResponseMetadata>
+    <RequestId>c1d2b191-353c-5a5f-8969-fbdd3900afa8</RequestId>
+  </ResponseMetadata>
+</DeleteEndpointResponse>`}
 }
 
 func snsError(status int, typ, code, msg string) answer {

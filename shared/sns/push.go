@@ -48,7 +48,8 @@ type PushConfig struct {
 	// (arn:aws:sns:…:app/APNS_SANDBOX/name) and the payload key follows it.
 	// Empty refuses APNs devices.
 	APNsApplicationARN string
-	// Endpoints remembers the endpoint of each token; nil uses a new
+	// Endpoints remembers the endpoint of each token and owner for devices
+	// that carry none (notify.Device.Endpoint); nil uses a new
 	// MemoryEndpoints.
 	Endpoints EndpointStore
 	// InvalidToken, when set, is called once per device whose token the
@@ -60,15 +61,24 @@ type PushConfig struct {
 // PushSender sends mobile pushes through SNS platform endpoints. It
 // implements dispatch.PushSender.
 //
-// Per device it finds the endpoint of the token (EndpointStore, else
-// CreatePlatformEndpoint, which returns the existing endpoint for a known
-// token) and publishes the platform's payload to it. When SNS answers
-// EndpointDisabled the endpoint is re-enabled with the device's token once
-// and the publish retried; when it answers NotFound (the endpoint was
-// deleted) the endpoint is created again once. A token the platform refuses
-// is permanent "invalid_token". The definitive word on a token SNS accepted
-// but the platform later rejected arrives asynchronously, as the platform
-// application's delivery-failure event, through the callbacks.
+// Per device it finds the endpoint of the token: the device's remembered
+// Endpoint when it belongs to the application in use, else the
+// EndpointStore, else CreatePlatformEndpoint (which returns the existing
+// endpoint for a known token), and publishes the platform's payload to it.
+// Every endpoint it creates carries its owner (workspace, user and device,
+// see FormatOwner) in CustomUserData, so the platform application's
+// delivery-failure events, which name only the endpoint, can be traced
+// back to the device (Endpoints.Owner); an endpoint of the token created
+// for another owner is taken over. The endpoints the devices do not carry
+// yet are reported in the receipt, for the dispatcher to remember on them.
+//
+// When SNS answers EndpointDisabled the endpoint is re-enabled with the
+// device's token once and the publish retried; when it answers NotFound
+// (the endpoint was deleted) the endpoint is created again once. A token
+// the platform refuses is permanent "invalid_token". The definitive word on
+// a token SNS accepted but the platform later rejected arrives
+// asynchronously, as the platform application's delivery-failure event,
+// through the callbacks.
 type PushSender struct {
 	client    pushAPI
 	cfg       PushConfig
@@ -105,10 +115,16 @@ func (e *InvalidTokenError) Error() string {
 // SendPush publishes m to every FCM and APNs device of m. It succeeds when
 // at least one device accepted the push; the receipt's ProviderMessageID is
 // then the SNS MessageId of the first device that accepted it (in the order
-// of m.Devices). When none did, the error is transient if any device failed
-// transiently (a retry may reach it), else permanent with the code of the
-// first failure. Either way the devices whose tokens were refused are
-// named by an *InvalidTokenError in the error's chain.
+// of m.Devices), and its Endpoints name, by device id, the endpoints the
+// devices do not carry yet: created, taken over or re-created during the
+// send, or found in the EndpointStore (a send that failed after creating
+// them reported nothing). It is nil when there are none; a device whose
+// remembered Endpoint served unchanged is not listed, nor is one whose
+// token was refused. When no device accepted the push, the error is
+// transient if any device failed transiently (a retry may reach it), else
+// permanent with the code of the first failure. Either way the devices
+// whose tokens were refused are named by an *InvalidTokenError in the
+// error's chain.
 func (s *PushSender) SendPush(ctx context.Context, m channel.PushMessage) (channel.Receipt, error) {
 	var (
 		rc        channel.Receipt
@@ -117,9 +133,18 @@ func (s *PushSender) SendPush(ctx context.Context, m channel.PushMessage) (chann
 		trans     []error // transient device errors
 		invalid   []string
 		firstCode string
+		endpoints map[string]string
 	)
 	for _, d := range m.Devices {
-		id, err := s.sendDevice(ctx, m, d)
+		id, arn, err := s.sendDevice(ctx, m, d)
+		if arn != "" && arn != d.Endpoint && codeOfPermanent(err) != CodeInvalidToken {
+			// Reported even when this device's publish failed: the
+			// endpoint exists and the next send can use it.
+			if endpoints == nil {
+				endpoints = map[string]string{}
+			}
+			endpoints[d.ID] = arn
+		}
 		if err == nil {
 			if !accepted {
 				rc, accepted = channel.Receipt{ProviderMessageID: id}, true
@@ -145,6 +170,7 @@ func (s *PushSender) SendPush(ctx context.Context, m channel.PushMessage) (chann
 	}
 	if accepted {
 		rc.InvalidDevices = invalid
+		rc.Endpoints = endpoints
 		return rc, nil
 	}
 	if len(m.Devices) == 0 {
@@ -167,8 +193,16 @@ func (s *PushSender) SendPush(ctx context.Context, m channel.PushMessage) (chann
 	return channel.Receipt{}, channel.Permanent(firstCode, err)
 }
 
-// sendDevice publishes to one device and returns the SNS MessageId.
-func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d notify.Device) (string, error) {
+// codeOfPermanent is the code of a permanent err, or "".
+func codeOfPermanent(err error) string {
+	code, _ := channel.IsPermanent(err)
+	return code
+}
+
+// sendDevice publishes to one device and returns the SNS MessageId and the
+// endpoint it published to last (also alongside an error, once an endpoint
+// was found or created; "" before).
+func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d notify.Device) (id, endpoint string, err error) {
 	var app string
 	switch d.Kind {
 	case notify.DeviceFCM:
@@ -176,27 +210,38 @@ func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d no
 	case notify.DeviceAPNs:
 		app = s.cfg.APNsApplicationARN
 	default:
-		return "", channel.Permanent(CodeInvalidRequest, fmt.Errorf("device kind %q is not a mobile push", d.Kind))
+		return "", "", channel.Permanent(CodeInvalidRequest, fmt.Errorf("device kind %q is not a mobile push", d.Kind))
 	}
 	if app == "" {
-		return "", channel.Permanent(CodeInvalidRequest, fmt.Errorf("no SNS platform application for %s devices", d.Kind))
+		return "", "", channel.Permanent(CodeInvalidRequest, fmt.Errorf("no SNS platform application for %s devices", d.Kind))
 	}
 	if d.Token == "" {
-		return "", channel.Permanent(CodeInvalidToken, errors.New("device has no token"))
+		return "", "", channel.Permanent(CodeInvalidToken, errors.New("device has no token"))
 	}
 	platform := platformOf(d.Kind, app)
 	in, err := publishInput(m, platform)
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	key := EndpointKey{
+		Application: app,
+		Token:       d.Token,
+		Owner:       EndpointOwner{WorkspaceID: m.WorkspaceID, UserID: m.UserID, DeviceID: d.ID},
 	}
 
-	arn, ok, err := s.endpoints.GetEndpoint(ctx, app, d.Token)
-	if err != nil {
-		return "", fmt.Errorf("get endpoint: %w", err)
-	}
-	if !ok {
-		if arn, err = s.createEndpoint(ctx, app, d.Token); err != nil {
-			return "", err
+	var arn string
+	if d.Endpoint != "" && endpointOfApp(d.Endpoint, app) {
+		// Remembered on the device: created once, whichever process sends.
+		arn = d.Endpoint
+	} else {
+		var ok bool
+		if arn, ok, err = s.endpoints.GetEndpoint(ctx, key); err != nil {
+			return "", "", fmt.Errorf("get endpoint: %w", err)
+		}
+		if !ok {
+			if arn, err = s.createEndpoint(ctx, key); err != nil {
+				return "", "", err
+			}
 		}
 	}
 	reenabled, recreated := false, false
@@ -204,29 +249,45 @@ func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d no
 		in.TargetArn = aws.String(arn)
 		out, err := s.client.Publish(ctx, in)
 		if err == nil {
-			return aws.ToString(out.MessageId), nil
+			return aws.ToString(out.MessageId), arn, nil
 		}
 		err = apiError("Publish", err, d.Token)
 		switch code := codeOf(err); {
 		case code == "EndpointDisabled" && !reenabled:
 			reenabled = true
-			if err := s.enable(ctx, arn, d.Token); err != nil {
-				return "", err
+			if err := s.enable(ctx, arn, d.Token, nil); err != nil {
+				return "", arn, err
 			}
 			continue
 		case code == "EndpointDisabled":
 			// Re-enabled a moment ago and disabled again: the platform
 			// refuses the token.
-			return "", channel.Permanent(CodeInvalidToken, err)
+			return "", arn, channel.Permanent(CodeInvalidToken, err)
 		case code == "NotFound" && !recreated:
 			recreated = true
-			if arn, err = s.createEndpoint(ctx, app, d.Token); err != nil {
-				return "", err
+			// The endpoint is gone: not worth reporting if this fails.
+			if arn, err = s.createEndpoint(ctx, key); err != nil {
+				return "", "", err
 			}
 			continue
 		}
-		return "", classify(err, CodeInvalidRequest)
+		return "", arn, classify(err, CodeInvalidRequest)
 	}
+}
+
+// endpointOfApp reports whether endpoint is an endpoint ARN of the platform
+// application app: arn:aws:sns:<region>:<account>:endpoint/<PLATFORM>/<name>/<id>
+// of arn:aws:sns:<region>:<account>:app/<PLATFORM>/<name>. A device's
+// remembered endpoint of another application (the operator moved to a new
+// one, or from APNS_SANDBOX to APNS) is not used.
+func endpointOfApp(endpoint, app string) bool {
+	i := strings.Index(app, ":app/")
+	if i < 0 {
+		return false
+	}
+	prefix := app[:i] + ":endpoint/" + app[i+len(":app/"):] + "/"
+	id, ok := strings.CutPrefix(endpoint, prefix)
+	return ok && id != "" && !strings.Contains(id, "/")
 }
 
 // existingEndpoint reads the ARN out of SNS's answer to creating an
@@ -235,12 +296,19 @@ func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d no
 // but different attributes."
 var existingEndpoint = regexp.MustCompile(`Endpoint (arn:[^ ]+) already exists with the same Token`)
 
-// createEndpoint creates (or finds) the endpoint of token and remembers it.
-func (s *PushSender) createEndpoint(ctx context.Context, app, token string) (string, error) {
-	out, err := s.client.CreatePlatformEndpoint(ctx, &sns.CreatePlatformEndpointInput{
-		PlatformApplicationArn: aws.String(app),
+// createEndpoint creates (or finds) the endpoint of key's token with key's
+// owner in its CustomUserData, and remembers it.
+func (s *PushSender) createEndpoint(ctx context.Context, key EndpointKey) (string, error) {
+	token := key.Token
+	in := &sns.CreatePlatformEndpointInput{
+		PlatformApplicationArn: aws.String(key.Application),
 		Token:                  aws.String(token),
-	})
+	}
+	owner := customUserData(key.Owner)
+	if owner != "" {
+		in.CustomUserData = aws.String(owner)
+	}
+	out, err := s.client.CreatePlatformEndpoint(ctx, in)
 	var arn string
 	switch {
 	case err == nil:
@@ -258,23 +326,34 @@ func (s *PushSender) createEndpoint(ctx context.Context, app, token string) (str
 			return "", classify(err, CodeInvalidToken)
 		}
 		// The endpoint exists with other attributes (disabled, or created
-		// by someone with custom user data): take it over.
+		// for another owner: the token moved to another user or device):
+		// take it over, owner included, so its delivery failures are
+		// reported against this device.
 		arn = sub[1]
-		if err := s.enable(ctx, arn, token); err != nil {
+		var attrs map[string]string
+		if owner != "" {
+			attrs = map[string]string{"CustomUserData": owner}
+		}
+		if err := s.enable(ctx, arn, token, attrs); err != nil {
 			return "", err
 		}
 	}
-	if err := s.endpoints.PutEndpoint(ctx, app, token, arn); err != nil {
+	if err := s.endpoints.PutEndpoint(ctx, key, arn); err != nil {
 		return "", fmt.Errorf("put endpoint: %w", err)
 	}
 	return arn, nil
 }
 
-// enable re-enables an endpoint with the device's current token.
-func (s *PushSender) enable(ctx context.Context, arn, token string) error {
+// enable re-enables an endpoint with the device's current token, setting
+// the extra attributes too.
+func (s *PushSender) enable(ctx context.Context, arn, token string, extra map[string]string) error {
+	attrs := map[string]string{"Token": token, "Enabled": "true"}
+	for k, v := range extra {
+		attrs[k] = v
+	}
 	_, err := s.client.SetEndpointAttributes(ctx, &sns.SetEndpointAttributesInput{
 		EndpointArn: aws.String(arn),
-		Attributes:  map[string]string{"Token": token, "Enabled": "true"},
+		Attributes:  attrs,
 	})
 	if err != nil {
 		return classify(apiError("SetEndpointAttributes", err, token), CodeInvalidToken)

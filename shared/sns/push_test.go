@@ -90,7 +90,11 @@ func TestSendPushPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SendPush: %v", err)
 	}
-	if diff := cmp.Diff(channel.Receipt{ProviderMessageID: "msg-android"}, got); diff != "" {
+	wantReceipt := channel.Receipt{
+		ProviderMessageID: "msg-android",
+		Endpoints:         map[string]string{"d-android": fcmEndpoint, "d-iphone": sandboxEndpoint},
+	}
+	if diff := cmp.Diff(wantReceipt, got); diff != "" {
 		t.Errorf("SendPush receipt (-want +got):\n%s", diff)
 	}
 	wantActions := []string{"CreatePlatformEndpoint", "Publish", "CreatePlatformEndpoint", "Publish"}
@@ -99,8 +103,11 @@ func TestSendPushPayloads(t *testing.T) {
 	}
 
 	creates := f.callsOf("CreatePlatformEndpoint")
-	for i, want := range [][2]string{{fcmApp, fcmToken}, {apnsSandboxApp, apnsToken}} {
-		if got := [2]string{creates[i].Get("PlatformApplicationArn"), creates[i].Get("Token")}; got != want {
+	for i, want := range [][3]string{
+		{fcmApp, fcmToken, "herald1/ws1/u1/d-android"},
+		{apnsSandboxApp, apnsToken, "herald1/ws1/u1/d-iphone"},
+	} {
+		if got := [3]string{creates[i].Get("PlatformApplicationArn"), creates[i].Get("Token"), creates[i].Get("CustomUserData")}; got != want {
 			t.Errorf("CreatePlatformEndpoint %d = %q, want %q", i, got, want)
 		}
 	}
@@ -163,14 +170,20 @@ func TestSendPushPayloads(t *testing.T) {
 		t.Errorf("APNs MessageAttributes (-want +got):\n%s", diff)
 	}
 
-	// The endpoints are remembered: the second push only publishes.
+	// The endpoints are remembered in memory: the second push only
+	// publishes, and reports them again for the devices that still do not
+	// carry them.
 	f.on("Publish", publishOK("msg-android-2"), publishOK("msg-iphone-2"))
-	if _, err := s.SendPush(context.Background(), pushMessage(fcmDevice, apnsDevice)); err != nil {
+	got, err = s.SendPush(context.Background(), pushMessage(fcmDevice, apnsDevice))
+	if err != nil {
 		t.Fatalf("second SendPush: %v", err)
 	}
 	wantActions = append(wantActions, "Publish", "Publish")
 	if diff := cmp.Diff(wantActions, f.actions()); diff != "" {
 		t.Errorf("actions after second push (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantReceipt.Endpoints, got.Endpoints); diff != "" {
+		t.Errorf("second receipt Endpoints (-want +got):\n%s", diff)
 	}
 }
 
@@ -328,20 +341,36 @@ func TestSendPushTakesOverExistingEndpoint(t *testing.T) {
 	store := &MemoryEndpoints{}
 	s := NewPush(f.client(), PushConfig{FCMApplicationARN: fcmApp, Endpoints: store})
 
-	if _, err := s.SendPush(context.Background(), pushMessage(fcmDevice)); err != nil {
+	rc, err := s.SendPush(context.Background(), pushMessage(fcmDevice))
+	if err != nil {
 		t.Fatalf("SendPush: %v", err)
 	}
 	wantActions := []string{"CreatePlatformEndpoint", "SetEndpointAttributes", "Publish"}
 	if diff := cmp.Diff(wantActions, f.actions()); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
-	if got := f.callsOf("SetEndpointAttributes")[0].Get("EndpointArn"); got != fcmEndpoint {
+	owner := "herald1/ws1/u1/d-android"
+	if got := f.callsOf("CreatePlatformEndpoint")[0].Get("CustomUserData"); got != owner {
+		t.Errorf("CreatePlatformEndpoint CustomUserData = %q, want %q", got, owner)
+	}
+	set := f.callsOf("SetEndpointAttributes")[0]
+	if got := set.Get("EndpointArn"); got != fcmEndpoint {
 		t.Errorf("SetEndpointAttributes EndpointArn = %q, want %q", got, fcmEndpoint)
+	}
+	// The token moved to this device: the endpoint is re-enabled and now
+	// belongs to it, so its delivery failures are reported against it.
+	wantAttrs := map[string]string{"Token": fcmToken, "Enabled": "true", "CustomUserData": owner}
+	if diff := cmp.Diff(wantAttrs, attributes(set)); diff != "" {
+		t.Errorf("SetEndpointAttributes Attributes (-want +got):\n%s", diff)
 	}
 	if got := f.callsOf("Publish")[0].Get("TargetArn"); got != fcmEndpoint {
 		t.Errorf("Publish TargetArn = %q, want %q", got, fcmEndpoint)
 	}
-	arn, ok, err := store.GetEndpoint(context.Background(), fcmApp, fcmToken)
+	if diff := cmp.Diff(map[string]string{"d-android": fcmEndpoint}, rc.Endpoints); diff != "" {
+		t.Errorf("receipt Endpoints (-want +got):\n%s", diff)
+	}
+	key := EndpointKey{Application: fcmApp, Token: fcmToken, Owner: EndpointOwner{"ws1", "u1", "d-android"}}
+	arn, ok, err := store.GetEndpoint(context.Background(), key)
 	if err != nil || !ok || arn != fcmEndpoint {
 		t.Errorf("GetEndpoint = %q, %v, %v, want %q, true, nil", arn, ok, err, fcmEndpoint)
 	}
@@ -353,13 +382,21 @@ func TestSendPushRecreatesDeletedEndpoint(t *testing.T) {
 	f.on("Publish", snsError(404, "Sender", "NotFound", "Endpoint does not exist"), publishOK("msg-1"))
 	f.on("CreatePlatformEndpoint", createOK(fcmEndpoint))
 	store := &MemoryEndpoints{}
-	if err := store.PutEndpoint(context.Background(), fcmApp, fcmToken, stale); err != nil {
+	key := EndpointKey{Application: fcmApp, Token: fcmToken, Owner: EndpointOwner{"ws1", "u1", "d-android"}}
+	if err := store.PutEndpoint(context.Background(), key, stale); err != nil {
 		t.Fatal(err)
 	}
 	s := NewPush(f.client(), PushConfig{FCMApplicationARN: fcmApp, Endpoints: store})
 
-	if _, err := s.SendPush(context.Background(), pushMessage(fcmDevice)); err != nil {
+	rc, err := s.SendPush(context.Background(), pushMessage(fcmDevice))
+	if err != nil {
 		t.Fatalf("SendPush: %v", err)
+	}
+	if diff := cmp.Diff(map[string]string{"d-android": fcmEndpoint}, rc.Endpoints); diff != "" {
+		t.Errorf("receipt Endpoints (-want +got):\n%s", diff)
+	}
+	if got := f.callsOf("CreatePlatformEndpoint")[0].Get("CustomUserData"); got != "herald1/ws1/u1/d-android" {
+		t.Errorf("re-created endpoint's CustomUserData = %q, want the owner", got)
 	}
 	var targets []string
 	for _, p := range f.callsOf("Publish") {
@@ -368,7 +405,7 @@ func TestSendPushRecreatesDeletedEndpoint(t *testing.T) {
 	if diff := cmp.Diff([]string{stale, fcmEndpoint}, targets); diff != "" {
 		t.Errorf("Publish targets (-want +got):\n%s", diff)
 	}
-	if arn, _, _ := store.GetEndpoint(context.Background(), fcmApp, fcmToken); arn != fcmEndpoint {
+	if arn, _, _ := store.GetEndpoint(context.Background(), key); arn != fcmEndpoint {
 		t.Errorf("stored endpoint = %q, want %q", arn, fcmEndpoint)
 	}
 }

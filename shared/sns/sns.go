@@ -1,7 +1,9 @@
 // Package sns delivers text messages and mobile pushes through Amazon SNS:
 // SMS with Publish to a phone number, and FCM and APNs pushes with Publish
 // to a platform endpoint that is created once per device token and
-// remembered in an EndpointStore.
+// remembered on the device (notify.Device.Endpoint, reported back in the
+// receipt) and in an EndpointStore. Each endpoint carries its owner in
+// CustomUserData, which Endpoints reads back for push feedback.
 //
 // Every SNS error is turned into an *APIError whose message no longer holds
 // the phone number or device token it may have quoted, and is classified:
@@ -43,7 +45,7 @@ const (
 // the recipient's phone number or device token replaced by "[redacted]",
 // so the error can be logged and stored.
 type APIError struct {
-	Operation  string // Publish, CreatePlatformEndpoint, SetEndpointAttributes
+	Operation  string // Publish, CreatePlatformEndpoint, GetEndpointAttributes, …
 	Code       string // SNS's error code, e.g. EndpointDisabled
 	Message    string
 	StatusCode int
