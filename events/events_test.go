@@ -269,3 +269,53 @@ func isULID(s string) bool {
 	}
 	return true
 }
+
+// TestCallbacksSMSStatus: the CloudWatch Logs subscription event that
+// carries SNS's SMS delivery status to the callbacks function.
+func TestCallbacksSMSStatus(t *testing.T) {
+	var ev events.CloudwatchLogsEvent
+	decodeFile(t, "callbacks-sms-status.json", &ev)
+	data, err := ev.AWSLogs.Parse()
+	if err != nil {
+		t.Fatalf("awslogs.data is not gzipped, base64-encoded logs data: %v", err)
+	}
+	if data.MessageType != "DATA_MESSAGE" || !strings.HasPrefix(data.LogGroup, "sns/") || !strings.HasSuffix(data.LogGroup, "/DirectPublishToPhoneNumber") {
+		t.Errorf("messageType %q, logGroup %q: want a DATA_MESSAGE from SNS's SMS log group", data.MessageType, data.LogGroup)
+	}
+	if !strings.Contains(data.LogGroup, "/"+data.Owner+"/") {
+		t.Errorf("logGroup %q does not name the owner account %s", data.LogGroup, data.Owner)
+	}
+	if len(data.LogEvents) == 0 {
+		t.Fatal("no log events")
+	}
+	for _, le := range data.LogEvents {
+		var rec struct {
+			Notification struct {
+				MessageID string `json:"messageId"`
+				Timestamp string `json:"timestamp"`
+			} `json:"notification"`
+			Delivery struct {
+				Destination      string  `json:"destination"`
+				PriceInUSD       float64 `json:"priceInUSD"`
+				SMSType          string  `json:"smsType"`
+				ProviderResponse string  `json:"providerResponse"`
+				PhoneCarrier     string  `json:"phoneCarrier"`
+				MCC              int     `json:"mcc"`
+				MNC              int     `json:"mnc"`
+				DwellTimeMs      int     `json:"dwellTimeMs"`
+				DwellTimeMsAck   int     `json:"dwellTimeMsUntilDeviceAck"`
+			} `json:"delivery"`
+			Status string `json:"status"`
+		}
+		if err := decodeStrict([]byte(le.Message), &rec); err != nil {
+			t.Fatalf("log event is not an SNS SMS delivery-status record: %v", err)
+		}
+		at, err := time.Parse("2006-01-02 15:04:05.999", rec.Notification.Timestamp)
+		if err != nil || rec.Notification.MessageID == "" || (rec.Status != "SUCCESS" && rec.Status != "FAILURE") {
+			t.Errorf("record %+v: want a message id, a timestamp and SUCCESS or FAILURE (%v)", rec, err)
+		}
+		if got := time.UnixMilli(le.Timestamp).UTC(); !got.Equal(at) {
+			t.Errorf("log event timestamp %v, record says %v", got, at)
+		}
+	}
+}

@@ -24,7 +24,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltqueue"
@@ -136,7 +135,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	case "callbacks":
 		mux := http.NewServeMux()
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
-		handler = httpadapter.NewV2(mux).ProxyWithContext
+		handler = webhook.NewLambda(mux, &webhook.SMS{Store: b.store, Log: log})
 	default:
 		return fmt.Errorf("-fn %q: want api, dispatch, authorizer or callbacks", fn)
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
 // TestLambdaRoutesByShape: the callbacks function takes API Gateway HTTP
@@ -43,5 +45,22 @@ func TestLambdaRoutesByShape(t *testing.T) {
 	}
 	if _, err := NewLambda(mux, nil).Invoke(context.Background(), logs); err == nil {
 		t.Error("a logs event without SMS configured = nil error, want one (the event would be lost silently)")
+	}
+}
+
+// TestSampleSMSStatusEvent runs events/callbacks-sms-status.json through
+// the callbacks function's handler, as make invoke does.
+func TestSampleSMSStatusEvent(t *testing.T) {
+	payload, err := os.ReadFile("../../events/callbacks-sms-status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := seedSMS(t) // ana's SMS went out as 34d9b400-…, the sample's message id
+	l := NewLambda(http.NewServeMux(), &SMS{Store: store, Log: slog.New(slog.DiscardHandler)})
+	if _, err := lambda.NewHandler(l).Invoke(context.Background(), payload); err != nil {
+		t.Fatal(err)
+	}
+	if got := smsSnapshot(t, store)["delivery "+smsAna]; got != "delivered/" {
+		t.Errorf("after the sample event, ana's SMS = %s, want delivered", got)
 	}
 }
