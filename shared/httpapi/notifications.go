@@ -421,6 +421,8 @@ type deliveryView struct {
 	ProviderMessageID string                `json:"providerMessageId,omitempty"`
 	Encoding          string                `json:"encoding,omitempty"`
 	Segments          int                   `json:"segments,omitempty"`
+	Answer            string                `json:"answer,omitempty"`
+	AnsweredAt        *time.Time            `json:"answeredAt,omitempty"`
 	CreatedAt         time.Time             `json:"createdAt"`
 	UpdatedAt         time.Time             `json:"updatedAt"`
 }
@@ -471,7 +473,8 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 			addr = d.UserID
 		}
 		views[i] = deliveryView{UserID: d.UserID, Address: addr, Channel: d.Channel, Status: d.Status, Reason: d.Reason,
-			ProviderMessageID: d.ProviderMessageID, Encoding: d.Encoding, Segments: d.Segments, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			ProviderMessageID: d.ProviderMessageID, Encoding: d.Encoding, Segments: d.Segments, Answer: d.Answer, AnsweredAt: d.AnsweredAt,
+			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	}
 	writeList(w, views, next)
 	return nil

@@ -450,7 +450,6 @@ const (
 	ReasonNoConsent       = "no_consent"
 	ReasonNoDevice        = "no_device"
 	ReasonBlocked         = "blocked"
-	ReasonQuietHours      = "quiet_hours"
 	ReasonActiveInApp     = "active_in_app"
 	ReasonWindowExpired   = "window_expired"
 	ReasonInvalidAddress  = "invalid_address"
