@@ -107,10 +107,14 @@ func TestPushFeedback(t *testing.T) {
 		wantDeleted []string
 	}{
 		{"invalid token removes the device and deletes the endpoint",
-			func(t *testing.T) string { return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken") },
+			func(t *testing.T) string {
+				return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken")
+			},
 			"tok-dead", []string{"dev-ok"}, []string{deadEndpoint}},
 		{"disabled endpoint removes the device",
-			func(t *testing.T) string { return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "EndpointDisabled") },
+			func(t *testing.T) string {
+				return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "EndpointDisabled")
+			},
 			"tok-dead", []string{"dev-ok"}, []string{deadEndpoint}},
 		{"other failures are not the device's fault",
 			func(t *testing.T) string {
