@@ -5,8 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
+	"hash/fnv"
 
 	"github.com/heraldhq/herald/shared/notify"
 	bolt "go.etcd.io/bbolt"
@@ -221,7 +220,6 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 		return nil, "", err
 	}
 	pg := page{limit: pageLimit(p)}
-	q := strings.ToLower(f.Q)
 	var users []notify.User
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for k, v := range entries(bucket(tx, bucketUsers), prefix(workspaceID), after, false) {
@@ -230,7 +228,7 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 				return fmt.Errorf("user %s: %w", k, err)
 			}
 			u := r.user(workspaceID)
-			if !matchUser(u, f, q) {
+			if !f.Matches(u) || !inSegment(u.ID, p) {
 				continue
 			}
 			if !pg.take(k) {
@@ -246,22 +244,12 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 	return users, pg.next(), nil
 }
 
-// matchUser applies f, whose Q is already lower case.
-func matchUser(u notify.User, f notify.UserFilter, q string) bool {
-	switch {
-	case len(f.Status) > 0 && !slices.Contains(f.Status, u.Status),
-		f.Type != "" && u.Type != f.Type,
-		f.Tag != "" && !u.HasTag(f.Tag),
-		f.Language != "" && u.Language != f.Language,
-		f.PushEnabled != nil && u.PushEnabled() != *f.PushEnabled,
-		f.HasEmail != nil && (u.Email != "") != *f.HasEmail,
-		f.HasPhone != nil && (u.Phone != "") != *f.HasPhone:
-		return false
-	}
-	if q == "" {
+// inSegment reports whether the user id falls in p's segment.
+func inSegment(id string, p notify.Page) bool {
+	if p.Segments <= 1 {
 		return true
 	}
-	return strings.Contains(strings.ToLower(u.ID), q) ||
-		strings.Contains(strings.ToLower(u.Name), q) ||
-		strings.Contains(strings.ToLower(u.Email), q)
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32()%uint32(p.Segments)) == p.Segment
 }

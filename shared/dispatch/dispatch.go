@@ -714,36 +714,11 @@ var errNothingToRemember = errors.New("endpoints already remembered")
 // ruleSkip applies the delivery rules that depend on the user and returns the
 // reason to skip, or "".
 func ruleSkip(n notify.Notification, ch notify.Channel, u notify.User, now time.Time) string {
-	if on, ok := u.Preferences.Channels[ch]; ok && !on {
-		return notify.ReasonNoConsent
-	}
-	if n.Category != "" {
-		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
-			return notify.ReasonNoConsent
-		}
+	if reason := notify.StandingSkip(n, ch, u); reason != "" && reason != notify.ReasonInvalidAddress {
+		return reason
 	}
 	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
 		return notify.ReasonActiveInApp
-	}
-	switch ch {
-	case notify.ChannelPush:
-		switch u.PushPermission {
-		case notify.PermissionBlocked:
-			return notify.ReasonBlocked
-		case notify.PermissionAllowed:
-		default:
-			return notify.ReasonNoConsent
-		}
-		if len(devicesOf(&u, notify.DeviceFCM, notify.DeviceAPNs)) == 0 {
-			return notify.ReasonNoDevice
-		}
-	case notify.ChannelWebPush:
-		if u.PushPermission == notify.PermissionBlocked {
-			return notify.ReasonBlocked
-		}
-		if len(devicesOf(&u, notify.DeviceWebPush)) == 0 {
-			return notify.ReasonNoDevice
-		}
 	}
 	return ""
 }

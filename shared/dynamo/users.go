@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -278,6 +277,9 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 	users := []notify.User{}
 	examined := 0
 	for shard := c.Shard; shard < userShards; shard++ {
+		if p.Segments > 1 && shard%p.Segments != p.Segment {
+			continue // another segment's shard
+		}
 		after := ""
 		if shard == c.Shard {
 			after = c.After
@@ -291,7 +293,7 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 				IndexName:                 aws.String(gsi1Name),
 				KeyConditionExpression:    aws.String("gsi1pk = :pk"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(userShardPK(workspaceID, shard))},
-				Limit:                     aws.Int32(int32(queryLimit(limit-len(users), userFilterSet(f)))),
+				Limit:                     aws.Int32(int32(queryLimit(limit-len(users), !f.IsZero()))),
 			}
 			if after != "" {
 				in.KeyConditionExpression = aws.String("gsi1pk = :pk AND gsi1sk > :after")
@@ -308,7 +310,7 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 				}
 				examined++
 				after = u.ID
-				if matchUser(u, f) {
+				if f.Matches(u) {
 					users = append(users, u)
 					if len(users) == limit {
 						return users, cursor{Shard: shard, After: after}.encode(), nil
@@ -330,46 +332,6 @@ func queryLimit(want int, filtered bool) int {
 		return min(max(want*2, 100), 1000)
 	}
 	return want
-}
-
-// userFilterSet reports whether f sets any field.
-func userFilterSet(f notify.UserFilter) bool {
-	return len(f.Status) > 0 || f.Type != "" || f.Tag != "" || f.Language != "" ||
-		f.PushEnabled != nil || f.HasEmail != nil || f.HasPhone != nil || f.Q != ""
-}
-
-// matchUser reports whether u passes every set field of f.
-func matchUser(u notify.User, f notify.UserFilter) bool {
-	if len(f.Status) > 0 && !slices.Contains(f.Status, u.Status) {
-		return false
-	}
-	if f.Type != "" && u.Type != f.Type {
-		return false
-	}
-	if f.Tag != "" && !u.HasTag(f.Tag) {
-		return false
-	}
-	if f.Language != "" && u.Language != f.Language {
-		return false
-	}
-	if f.PushEnabled != nil && u.PushEnabled() != *f.PushEnabled {
-		return false
-	}
-	if f.HasEmail != nil && (u.Email != "") != *f.HasEmail {
-		return false
-	}
-	if f.HasPhone != nil && (u.Phone != "") != *f.HasPhone {
-		return false
-	}
-	if f.Q != "" {
-		q := strings.ToLower(f.Q)
-		if !strings.Contains(strings.ToLower(u.ID), q) &&
-			!strings.Contains(strings.ToLower(u.Name), q) &&
-			!strings.Contains(strings.ToLower(u.Email), q) {
-			return false
-		}
-	}
-	return true
 }
 
 // FindUsersByPhone implements notify.Store with a Query of GSI2 (keys only,

@@ -234,6 +234,8 @@ func TestBadInput(t *testing.T) {
 		{"bad cursor", "GET", "/v1/notifications?cursor=garbage!!", nil, 422, "validation_failed", "cursor"},
 		{"bad bool", "GET", "/v1/users?pushEnabled=maybe", nil, 422, "validation_failed", "pushEnabled"},
 		{"bad date", "GET", "/v1/notifications?from=yesterday", nil, 422, "validation_failed", "from"},
+		{"bad created after", "GET", "/v1/users?createdAfter=yesterday", nil, 422, "validation_failed", "createdAfter"},
+		{"created range backwards", "GET", "/v1/users?createdAfter=2026-02-01T00:00:00Z&createdBefore=2026-01-01T00:00:00Z", nil, 422, "validation_failed", "createdBefore"},
 	}
 	for _, tt := range tests {
 		r := e.do(tt.method, tt.path, e.admin, tt.body)
@@ -282,6 +284,23 @@ func TestUsers(t *testing.T) {
 		t.Errorf("after devices and permission: %s", r.raw)
 	}
 	e.must(200, "GET", "/v1/users?pushEnabled=true", e.admin, nil)
+	e.must(200, "PUT", "/v1/users/c2", e.admin, map[string]any{"name": "Bea", "attributes": map[string]string{"plan": "battery"}, "tags": []string{"vip", "solar"}})
+	for query, want := range map[string]string{
+		"attr.plan=solar":                  "c1",
+		"attr.plan=battery&tags=vip,solar": "c2",
+		"tags=vip":                         "c2", // c1's tags were cleared
+		"createdAfter=2000-01-01T00:00:00Z&attr.plan=solar": "c1",
+		"createdBefore=2000-01-01T00:00:00Z":                "",
+	} {
+		r := e.must(200, "GET", "/v1/users?"+query, e.admin, nil)
+		var ids []string
+		for _, u := range r.body["items"].([]any) {
+			ids = append(ids, u.(map[string]any)["id"].(string))
+		}
+		if got := strings.Join(ids, ","); got != want {
+			t.Errorf("GET /v1/users?%s = [%s], want [%s]", query, got, want)
+		}
+	}
 	e.must(204, "DELETE", "/v1/users/c1/devices/"+devID, e.admin, nil)
 	e.must(404, "DELETE", "/v1/users/c1/devices/"+devID, e.admin, nil)
 

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -412,22 +414,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, k notify.APIK
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	f := notify.UserFilter{Type: q.Get("type"), Tag: q.Get("tag"), Language: q.Get("language"), Q: q.Get("q")}
-	if v := q.Get("status"); v != "" {
-		for _, st := range strings.Split(v, ",") {
-			if st = strings.TrimSpace(st); st != "" {
-				f.Status = append(f.Status, st)
-			}
-		}
-	}
-	if f.PushEnabled, err = boolParam(q, "pushEnabled"); err != nil {
-		return err
-	}
-	if f.HasEmail, err = boolParam(q, "hasEmail"); err != nil {
-		return err
-	}
-	if f.HasPhone, err = boolParam(q, "hasPhone"); err != nil {
+	f, err := filterFromQuery(r.URL.Query())
+	if err != nil {
 		return err
 	}
 	users, next, err := s.store.ListUsers(r.Context(), k.WorkspaceID, f, p)
@@ -677,5 +665,110 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, k notif
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]state{"whatsapp": st})
+	return nil
+}
+
+// filterFromQuery reads a user filter from GET /v1/users's query: status
+// and tags comma separated, attr.<name>=<value> for attributes, and
+// createdAfter/createdBefore as RFC 3339 times.
+func filterFromQuery(q url.Values) (notify.UserFilter, error) {
+	f := notify.UserFilter{Type: q.Get("type"), Tag: q.Get("tag"), Language: q.Get("language"), Q: q.Get("q"),
+		Status: csv(q.Get("status")), Tags: csv(q.Get("tags"))}
+	var err error
+	if f.PushEnabled, err = boolParam(q, "pushEnabled"); err != nil {
+		return f, err
+	}
+	if f.HasEmail, err = boolParam(q, "hasEmail"); err != nil {
+		return f, err
+	}
+	if f.HasPhone, err = boolParam(q, "hasPhone"); err != nil {
+		return f, err
+	}
+	for name, vs := range q {
+		if attr, ok := strings.CutPrefix(name, "attr."); ok && attr != "" {
+			if f.Attributes == nil {
+				f.Attributes = map[string]string{}
+			}
+			f.Attributes[attr] = vs[0]
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"createdAfter", &f.CreatedAfter}, {"createdBefore", &f.CreatedBefore}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return f, notify.Invalid(notify.FieldError{Field: p.name, Problem: "must be an RFC 3339 time, such as 2026-01-31T00:00:00Z"})
+			}
+			*p.dst = &t
+		}
+	}
+	return f, validFilter(f, "")
+}
+
+func csv(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// filterInput is a user filter in a JSON body (a filter audience).
+type filterInput struct {
+	Status        []string          `json:"status"`
+	Type          string            `json:"type"`
+	Tag           string            `json:"tag"`
+	Tags          []string          `json:"tags"`
+	Language      string            `json:"language"`
+	Attributes    map[string]string `json:"attributes"`
+	PushEnabled   *bool             `json:"pushEnabled"`
+	HasEmail      *bool             `json:"hasEmail"`
+	HasPhone      *bool             `json:"hasPhone"`
+	CreatedAfter  *time.Time        `json:"createdAfter"`
+	CreatedBefore *time.Time        `json:"createdBefore"`
+	Q             string            `json:"q"`
+}
+
+// parseFilter decodes and checks the filter of a filter audience; field
+// names in errors start with prefix.
+func parseFilter(raw json.RawMessage, prefix string) (notify.UserFilter, error) {
+	var in filterInput
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return notify.UserFilter{}, notify.Invalid(notify.FieldError{Field: strings.TrimSuffix(prefix, "."), Problem: "must be an object of status, type, tag, tags, language, attributes, pushEnabled, hasEmail, hasPhone, createdAfter, createdBefore, q"})
+	}
+	f := notify.UserFilter{Status: in.Status, Type: in.Type, Tag: in.Tag, Tags: in.Tags, Language: in.Language, Attributes: in.Attributes,
+		PushEnabled: in.PushEnabled, HasEmail: in.HasEmail, HasPhone: in.HasPhone, CreatedAfter: in.CreatedAfter, CreatedBefore: in.CreatedBefore, Q: in.Q}
+	return f, validFilter(f, prefix)
+}
+
+// validFilter bounds a filter's sizes: it travels in queue messages.
+func validFilter(f notify.UserFilter, prefix string) error {
+	var bad []notify.FieldError
+	if len(f.Status) > 20 {
+		bad = append(bad, notify.FieldError{Field: prefix + "status", Problem: "at most 20 statuses"})
+	}
+	if len(f.Tags) > 20 {
+		bad = append(bad, notify.FieldError{Field: prefix + "tags", Problem: "at most 20 tags"})
+	}
+	if len(f.Attributes) > 20 {
+		bad = append(bad, notify.FieldError{Field: prefix + "attributes", Problem: "at most 20 attributes"})
+	}
+	for k, v := range f.Attributes {
+		if len(k) > 64 || len(v) > maxAttributeValue {
+			bad = append(bad, notify.FieldError{Field: prefix + "attributes." + k, Problem: fmt.Sprintf("names up to 64 characters, values up to %d", maxAttributeValue)})
+		}
+	}
+	if f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore) {
+		bad = append(bad, notify.FieldError{Field: prefix + "createdBefore", Problem: "must be after createdAfter"})
+	}
+	if len(bad) > 0 {
+		return notify.Invalid(bad...)
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"slices"
 	"time"
 )
 
@@ -540,4 +541,60 @@ type IdempotencyRecord struct {
 	Response    []byte    `json:"response,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	ExpiresAt   time.Time `json:"expiresAt"`
+}
+
+// StandingSkip applies the delivery rules that depend only on the user's
+// standing settings, in the order dispatch applies them: the channel and
+// category preferences (no_consent), push permission (no_consent while
+// "ask", blocked), devices (no_device) and the address the channel needs
+// (invalid_address). It returns the reason to skip, or "". Dispatch adds
+// what only the moment of sending knows (presence, quiet hours, the
+// WhatsApp window); a dry run counts with this alone.
+func StandingSkip(n Notification, ch Channel, u User) string {
+	if on, ok := u.Preferences.Channels[ch]; ok && !on {
+		return ReasonNoConsent
+	}
+	if n.Category != "" {
+		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
+			return ReasonNoConsent
+		}
+	}
+	switch ch {
+	case ChannelPush:
+		switch u.PushPermission {
+		case PermissionBlocked:
+			return ReasonBlocked
+		case PermissionAllowed:
+		default:
+			return ReasonNoConsent
+		}
+		if !u.hasDevice(DeviceFCM, DeviceAPNs) {
+			return ReasonNoDevice
+		}
+	case ChannelWebPush:
+		if u.PushPermission == PermissionBlocked {
+			return ReasonBlocked
+		}
+		if !u.hasDevice(DeviceWebPush) {
+			return ReasonNoDevice
+		}
+	case ChannelEmail:
+		if u.Email == "" {
+			return ReasonInvalidAddress
+		}
+	case ChannelSMS, ChannelWhatsApp:
+		if u.Phone == "" {
+			return ReasonInvalidAddress
+		}
+	}
+	return ""
+}
+
+func (u User) hasDevice(kinds ...string) bool {
+	for _, d := range u.Devices {
+		if slices.Contains(kinds, d.Kind) {
+			return true
+		}
+	}
+	return false
 }

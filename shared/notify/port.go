@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -10,6 +12,10 @@ import (
 type Page struct {
 	Limit  int
 	Cursor string
+	// Segment of Segments (ListUsers only): the workspace's users split
+	// into Segments disjoint parts that together are all of them, so that
+	// parallel workers can walk one each. Segments 0 or 1 is everything.
+	Segment, Segments int
 }
 
 // Page size bounds of every list.
@@ -18,17 +24,68 @@ const (
 	MaxPageSize     = 500
 )
 
-// UserFilter selects users; zero fields match everything.
+// UserFilter selects users; zero fields match everything, and a user must
+// pass every field that is set.
 type UserFilter struct {
-	Status      []string
-	Type        string
-	Tag         string
-	Language    string
+	Status   []string // any of these
+	Type     string
+	Tag      string   // has this tag
+	Tags     []string // has every one of these tags
+	Language string
+	// Attributes must all be equal to the user's.
+	Attributes  map[string]string
 	PushEnabled *bool
 	HasEmail    *bool
 	HasPhone    *bool
+	// CreatedAfter (inclusive) and CreatedBefore (exclusive) bound the
+	// user's creation time.
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
 	// Q matches a case-insensitive substring of the id, name or email.
 	Q string
+}
+
+// IsZero reports whether f sets no field (it matches every user).
+func (f UserFilter) IsZero() bool {
+	return len(f.Status) == 0 && f.Type == "" && f.Tag == "" && len(f.Tags) == 0 && f.Language == "" &&
+		len(f.Attributes) == 0 && f.PushEnabled == nil && f.HasEmail == nil && f.HasPhone == nil &&
+		f.CreatedAfter == nil && f.CreatedBefore == nil && f.Q == ""
+}
+
+// Matches reports whether u passes every set field of f. Both store
+// adapters filter with it, so they agree on what a filter means.
+func (f UserFilter) Matches(u User) bool {
+	switch {
+	case len(f.Status) > 0 && !slices.Contains(f.Status, u.Status),
+		f.Type != "" && u.Type != f.Type,
+		f.Tag != "" && !u.HasTag(f.Tag),
+		f.Language != "" && u.Language != f.Language,
+		f.PushEnabled != nil && u.PushEnabled() != *f.PushEnabled,
+		f.HasEmail != nil && (u.Email != "") != *f.HasEmail,
+		f.HasPhone != nil && (u.Phone != "") != *f.HasPhone,
+		f.CreatedAfter != nil && u.CreatedAt.Before(*f.CreatedAfter),
+		f.CreatedBefore != nil && !u.CreatedAt.Before(*f.CreatedBefore):
+		return false
+	}
+	for _, t := range f.Tags {
+		if !u.HasTag(t) {
+			return false
+		}
+	}
+	for k, v := range f.Attributes {
+		if have, ok := u.Attributes[k]; !ok || have != v {
+			return false
+		}
+	}
+	if f.Q != "" {
+		q := strings.ToLower(f.Q)
+		if !strings.Contains(strings.ToLower(u.ID), q) &&
+			!strings.Contains(strings.ToLower(u.Name), q) &&
+			!strings.Contains(strings.ToLower(u.Email), q) {
+			return false
+		}
+	}
+	return true
 }
 
 // UserRef names a user in a workspace.

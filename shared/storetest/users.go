@@ -276,9 +276,11 @@ func testListUsersFilters(t *testing.T, s notify.Store) {
 		u   notify.User
 		app app
 	}{
-		{notify.User{ID: "cust-1001", Name: "Ana", Email: "ana@example.com", Phone: "+34600000001", Status: "active", Type: "client", Language: "es", Tags: []string{"vip", "solar"}},
+		{notify.User{ID: "cust-1001", Name: "Ana", Email: "ana@example.com", Phone: "+34600000001", Status: "active", Type: "client", Language: "es", Tags: []string{"vip", "solar"},
+			Attributes: map[string]string{"plan": "battery", "city": "Madrid"}},
 			app{notify.PermissionAllowed, []string{notify.DeviceFCM}}},
-		{notify.User{ID: "cust-1002", Name: "Bob", Email: "bob@example.org", Status: "lead", Type: "newsletter", Language: "en", Tags: []string{"solar"}},
+		{notify.User{ID: "cust-1002", Name: "Bob", Email: "bob@example.org", Status: "lead", Type: "newsletter", Language: "en", Tags: []string{"solar"},
+			Attributes: map[string]string{"plan": "battery", "city": "Bilbao"}},
 			app{notify.PermissionAllowed, []string{notify.DeviceWebPush}}},
 		{notify.User{ID: "cust-1003", Name: "Carla", Phone: "+34600000003", Status: "inactive", Type: "client", Language: "es"},
 			app{notify.PermissionBlocked, []string{notify.DeviceAPNs}}},
@@ -287,9 +289,11 @@ func testListUsersFilters(t *testing.T, s notify.Store) {
 		{notify.User{ID: "cust-1005", Name: "María López", Email: "MARIA@Example.com", Phone: "+34600000005", Status: "active", Type: "client", Language: "en"},
 			app{notify.PermissionAllowed, []string{notify.DeviceWebPush, notify.DeviceAPNs}}},
 	}
-	for _, f := range fixture {
+	for i, f := range fixture {
 		u := f.u
-		u.WorkspaceID, u.CreatedAt, u.UpdatedAt = wsA, t0, t0
+		// One a day, cust-1001 first: created-at filters cut the list.
+		at := t0.Add(time.Duration(i) * 24 * time.Hour)
+		u.WorkspaceID, u.CreatedAt, u.UpdatedAt = wsA, at, at
 		putUser(t, s, u)
 		_, err := s.UpdateUser(ctx, wsA, u.ID, func(u *notify.User) error {
 			u.PushPermission = f.app.permission
@@ -324,6 +328,13 @@ func testListUsersFilters(t *testing.T, s notify.Store) {
 		{"q in email, other case", notify.UserFilter{Q: "example.COM"}, []string{"cust-1001", "cust-1005"}},
 		{"q matching nothing", notify.UserFilter{Q: "zzz"}, nil},
 		{"combined", notify.UserFilter{Status: []string{"active", "lead"}, Tag: "solar", HasPhone: ptr(true)}, []string{"cust-1001"}},
+		{"every tag", notify.UserFilter{Tags: []string{"solar", "vip"}}, []string{"cust-1001"}},
+		{"one attribute", notify.UserFilter{Attributes: map[string]string{"plan": "battery"}}, []string{"cust-1001", "cust-1002"}},
+		{"two attributes", notify.UserFilter{Attributes: map[string]string{"plan": "battery", "city": "Bilbao"}}, []string{"cust-1002"}},
+		{"attribute nobody has", notify.UserFilter{Attributes: map[string]string{"plan": ""}}, nil},
+		{"created after (inclusive)", notify.UserFilter{CreatedAfter: ptr(t0.Add(72 * time.Hour))}, []string{"cust-1004", "cust-1005"}},
+		{"created before (exclusive)", notify.UserFilter{CreatedBefore: ptr(t0.Add(24 * time.Hour))}, []string{"cust-1001"}},
+		{"created between", notify.UserFilter{CreatedAfter: ptr(t0.Add(24 * time.Hour)), CreatedBefore: ptr(t0.Add(72 * time.Hour))}, []string{"cust-1002", "cust-1003"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,6 +383,26 @@ func testListUsersPaging(t *testing.T, s notify.Store) {
 	}
 	if d := diff(want, seen); d != "" {
 		t.Errorf("ListUsers paging mismatch (-want +got):\n%s", d)
+	}
+
+	// Segments are disjoint and together are everyone, whatever the count.
+	for _, segments := range []int{2, 3, 16, 40} {
+		bySegment := map[string]int{}
+		for seg := range segments {
+			got, _ := collect(t, "ListUsers segment", 4, func(p notify.Page) ([]notify.User, string, error) {
+				p.Segment, p.Segments = seg, segments
+				return s.ListUsers(ctx, wsA, notify.UserFilter{Status: []string{"active"}}, p)
+			})
+			for _, u := range got {
+				if prev, dup := bySegment[u.ID]; dup {
+					t.Errorf("%d segments: %s in segments %d and %d", segments, u.ID, prev, seg)
+				}
+				bySegment[u.ID] = seg
+			}
+		}
+		if d := diff(active, sortedKeys(bySegment)); d != "" {
+			t.Errorf("%d segments together (-want +got):\n%s", segments, d)
+		}
 	}
 
 	got, _ = collect(t, "ListUsers(active)", 4, func(p notify.Page) ([]notify.User, string, error) {
@@ -464,4 +495,13 @@ func testFindUsersByPhone(t *testing.T, s notify.Store) {
 	must(t, "DeleteUser", s.DeleteUser(ctx, wsA, "bob"))
 	find("+34600000002", nil)
 	find("+34699999999", nil)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
