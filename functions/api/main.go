@@ -25,7 +25,11 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
-	queue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
-	api := httpapi.New(store, queue, httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey}})
-	lambda.Start(httpapi.LambdaHandler(api))
+	client := sqs.NewFromConfig(aws)
+	queue := sqsqueue.New(client, cfg.DispatchQueue)
+	opts := httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey}}
+	if cfg.AudienceQueue != "" {
+		opts.Audience = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	lambda.Start(httpapi.LambdaHandler(httpapi.New(store, queue, opts)))
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
@@ -78,6 +79,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		return fmt.Errorf("open queue: %w", err)
 	}
 	defer queue.Close()
+	steps, err := boltqueue.Open(filepath.Join(cfg.DataDir, "audience.db"), boltqueue.Options{
+		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	})
+	if err != nil {
+		return fmt.Errorf("open audience queue: %w", err)
+	}
+	defer steps.Close()
+	if _, err := steps.RequeueInFlight(); err != nil {
+		return fmt.Errorf("requeue in-flight audience steps: %w", err)
+	}
 	// No consumer from before a crash is alive: what it had in flight is
 	// visible again at once, and dispatch's dedupe keeps anyone from getting
 	// a message twice.
@@ -117,7 +128,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
 		Rates: channels.Rates, RetryHints: channels.RetryHints})
 	api := httpapi.New(store, queue, httpapi.Options{
-		Outbox: store, Log: log,
+		Audience: steps, Outbox: store, Log: log,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
 	})
 
@@ -169,6 +180,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		go func() {
 			defer wg.Done()
 			(&dispatch.Worker{Queue: queue, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
+		}()
+	}
+	// Audience walks: every segment in parallel, as the audience function
+	// does on AWS.
+	walker := &audience.Walker{Store: store, Dispatch: queue, Steps: steps, Log: log}
+	for range audience.Segments {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			walker.Run(workCtx, steps)
 		}()
 	}
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {

@@ -223,12 +223,15 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 	var users []notify.User
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for k, v := range entries(bucket(tx, bucketUsers), prefix(workspaceID), after, false) {
+			if !inSegment(string(k), p) {
+				continue // another segment's, told by the key alone
+			}
 			var r userRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("user %s: %w", k, err)
 			}
 			u := r.user(workspaceID)
-			if !f.Matches(u) || !inSegment(u.ID, p) {
+			if !f.Matches(u) {
 				continue
 			}
 			if !pg.take(k) {

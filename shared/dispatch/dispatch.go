@@ -714,11 +714,15 @@ var errNothingToRemember = errors.New("endpoints already remembered")
 // ruleSkip applies the delivery rules that depend on the user and returns the
 // reason to skip, or "".
 func ruleSkip(n notify.Notification, ch notify.Channel, u notify.User, now time.Time) string {
-	if reason := notify.StandingSkip(n, ch, u); reason != "" && reason != notify.ReasonInvalidAddress {
+	if reason := notify.PreferenceSkip(n, ch, u); reason != "" {
 		return reason
 	}
 	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
 		return notify.ReasonActiveInApp
+	}
+	// The address is checked with the recipient's, which may be raw.
+	if reason := notify.StandingSkip(n, ch, u); reason != notify.ReasonInvalidAddress {
+		return reason
 	}
 	return ""
 }

@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/seal"
@@ -59,15 +61,20 @@ func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k noti
 		if err := decodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
-		n, recipients, err := s.prepareSend(r, k, in)
+		p, err := s.prepareSend(r, k, in, false)
 		if err != nil {
 			return 0, nil, err
 		}
+		n, recipients := p.n, p.recipients
 		// The messages go first and the notification after them: dispatch
-		// sends nothing for a notification that does not exist, so a crash
-		// or an error in between leaves nothing half sent, and the caller's
-		// retry is the only send.
-		if err := s.enqueue(r, n, recipients); err != nil {
+		// (and the audience walk) sends nothing for a notification that
+		// does not exist, so a crash or an error in between leaves nothing
+		// half sent, and the caller's retry is the only send.
+		enqueue := func() error { return s.enqueue(r, n, recipients) }
+		if p.filter != nil {
+			enqueue = func() error { return s.steps.Send(r.Context(), audience.Jobs(n, *p.filter, p.count)) }
+		}
+		if err := enqueue(); err != nil {
 			// What did get enqueued finds the notification failed and sends
 			// nothing.
 			n.Status = notify.StatusFailed
@@ -79,13 +86,24 @@ func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k noti
 		if err := s.store.CreateNotification(r.Context(), n); err != nil {
 			return 0, nil, fmt.Errorf("create notification: %w", err)
 		}
-		s.log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", len(recipients))
-		return http.StatusAccepted, sendResult{ID: n.ID, Status: n.Status, Recipients: len(recipients)}, nil
+		s.log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", n.Audience.Count)
+		return http.StatusAccepted, sendResult{ID: n.ID, Status: n.Status, Recipients: n.Audience.Count}, nil
 	})
 }
 
+// preparedSend is a validated send: its notification, and either its
+// recipients (a list) or its filter and the filter's count.
+type preparedSend struct {
+	n          notify.Notification
+	recipients []notify.Recipient
+	filter     *notify.UserFilter
+	count      audience.Count
+}
+
 // prepareSend validates a send and builds its notification and recipients.
-func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput) (notify.Notification, []notify.Recipient, error) {
+// A filter audience is counted; unless dryRun, the count must be the
+// caller's expectedCount.
+func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput, dryRun bool) (preparedSend, error) {
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: f, Problem: p}) }
 	if !in.Channel.Valid() {
@@ -137,7 +155,7 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput) (no
 		case notify.IsCode(err, notify.CodeNotFound):
 			add("templateId", "no such template")
 		case err != nil:
-			return notify.Notification{}, nil, err
+			return preparedSend{}, err
 		case t.Channel != in.Channel:
 			add("templateId", fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
 		default:
@@ -146,8 +164,23 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput) (no
 	}
 	recipients, source, abad := s.audience(in)
 	bad = append(bad, abad...)
+	var filter *notify.UserFilter
+	if in.Audience != nil && in.Audience.Filter != nil && len(abad) == 0 {
+		f, err := parseFilter(in.Audience.Filter, "audience.filter.")
+		var ne *notify.Error
+		switch {
+		case errors.As(err, &ne):
+			bad = append(bad, ne.Details...)
+		case err != nil:
+			return preparedSend{}, err
+		case s.steps == nil:
+			add("audience.filter", "filter audiences need the audience queue, which this deployment lacks")
+		default:
+			filter = &f
+		}
+	}
 	if len(bad) > 0 {
-		return notify.Notification{}, nil, notify.Invalid(bad...)
+		return preparedSend{}, notify.Invalid(bad...)
 	}
 
 	now := s.now().UTC().Truncate(time.Millisecond)
@@ -157,7 +190,10 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput) (no
 		content.Route = route
 	}
 	kind := "userIds"
-	if len(in.Audience.Addresses) > 0 {
+	switch {
+	case filter != nil:
+		kind = "filter"
+	case len(in.Audience.Addresses) > 0:
 		kind = "addresses"
 	}
 	n := notify.Notification{
@@ -190,7 +226,113 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput) (no
 	if content.WhatsApp != nil && n.Body == "" {
 		n.Body = "[template " + content.WhatsApp.Name + "]"
 	}
-	return n, recipients, nil
+	p := preparedSend{n: n, recipients: recipients}
+	if filter == nil {
+		return p, nil
+	}
+	c, err := audience.CountFilter(r.Context(), s.store, k.WorkspaceID, *filter, n)
+	if err != nil {
+		return preparedSend{}, fmt.Errorf("count the audience: %w", err)
+	}
+	p.filter, p.count = filter, c
+	p.n.Audience.Count = c.Matched
+	p.n.Counts = audience.InitialCounts(c)
+	if dryRun {
+		return p, nil
+	}
+	if c.Matched == 0 {
+		return preparedSend{}, notify.Invalid(notify.FieldError{Field: "audience.filter", Problem: "selects no users"})
+	}
+	if want := in.Audience.ExpectedCount; want == nil || *want != c.Recipients {
+		msg := fmt.Sprintf("the audience reaches %d users now; check it with a dry run and send with expectedCount %d", c.Recipients, c.Recipients)
+		if want == nil {
+			msg = fmt.Sprintf("a filter send needs expectedCount, the count the operator saw: %d now", c.Recipients)
+		}
+		return preparedSend{}, &notify.Error{Code: notify.CodeAudienceChanged, Message: msg, CurrentCount: &c.Recipients}
+	}
+	return p, nil
+}
+
+// dryRunResult is the answer of POST /v1/notifications:dryRun.
+type dryRunResult struct {
+	// Recipients is how many users the send would reach after the rules
+	// known in advance; a filter send's expectedCount must equal it.
+	Recipients int `json:"recipients"`
+	// Users is how many the audience selects, skipped ones included.
+	Users   int            `json:"users"`
+	Skipped map[string]int `json:"skipped"`
+	Sample  []notify.User  `json:"sample"`
+}
+
+// dryRun answers POST /v1/notifications:dryRun: the same body as a send,
+// validated the same way, and what the send would reach; nothing is sent
+// or stored.
+func (s *Server) dryRun(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
+	var in sendInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	p, err := s.prepareSend(r, k, in, true)
+	if err != nil {
+		return err
+	}
+	var c audience.Count
+	switch {
+	case p.filter != nil:
+		c = p.count
+	default:
+		if c, err = s.countList(r, k.WorkspaceID, p); err != nil {
+			return err
+		}
+	}
+	sample := make([]notify.User, len(c.Sample))
+	for i, u := range c.Sample {
+		sample[i] = userView(u)
+	}
+	writeJSON(w, http.StatusOK, dryRunResult{Recipients: c.Recipients, Users: c.Matched, Skipped: c.Skipped, Sample: sample})
+	return nil
+}
+
+// countList applies the standing rules to a list audience: users by id
+// (unknown ones are skipped as unknown_user) or raw addresses (all reached).
+func (s *Server) countList(r *http.Request, workspaceID string, p preparedSend) (audience.Count, error) {
+	c := audience.Count{Matched: len(p.recipients), Skipped: map[string]int{}}
+	for i := 0; i < len(p.recipients); i += 100 {
+		batch := p.recipients[i:min(i+100, len(p.recipients))]
+		var ids []string
+		for _, rc := range batch {
+			if rc.UserID != "" {
+				ids = append(ids, rc.UserID)
+			}
+		}
+		users := map[string]notify.User{}
+		if len(ids) > 0 {
+			var err error
+			if users, err = s.store.GetUsers(r.Context(), workspaceID, ids); err != nil {
+				return c, err
+			}
+		}
+		for _, rc := range batch {
+			if rc.UserID == "" {
+				c.Recipients++
+				continue
+			}
+			u, ok := users[rc.UserID]
+			reason := notify.ReasonUnknownUser
+			if ok {
+				reason = notify.StandingSkip(p.n, p.n.Channel, u)
+			}
+			if reason != "" {
+				c.Skipped[reason]++
+				continue
+			}
+			c.Recipients++
+			if len(c.Sample) < audience.SampleSize {
+				c.Sample = append(c.Sample, u)
+			}
+		}
+	}
+	return c, nil
 }
 
 // audience validates the audience and returns its recipients, deduplicated.
@@ -208,8 +350,11 @@ func (s *Server) audience(in sendInput) ([]notify.Recipient, notify.Source, []no
 	if given != 1 {
 		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of userIds, addresses, filter or uploadId"}}
 	}
-	if a.Filter != nil || a.UploadID != "" {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "filter and upload audiences are not available yet; use userIds or addresses"}}
+	if a.UploadID != "" {
+		return nil, "", []notify.FieldError{{Field: "audience", Problem: "upload audiences are not available yet; use userIds, addresses or a filter"}}
+	}
+	if a.Filter != nil {
+		return nil, notify.SourceFilter, nil
 	}
 	max := s.cfg.MaxListRecipients
 	var out []notify.Recipient

@@ -56,6 +56,7 @@ type Config struct {
 type Server struct {
 	store  notify.Store
 	queue  Enqueuer
+	steps  Enqueuer // the audience queue
 	outbox Outbox
 	ids    *notify.IDs
 	now    func() time.Time
@@ -66,11 +67,14 @@ type Server struct {
 
 // Options are a Server's collaborators; Outbox is nil outside local mode.
 type Options struct {
-	Outbox Outbox
-	IDs    *notify.IDs
-	Now    func() time.Time
-	Log    *slog.Logger
-	Config Config
+	// Audience is the audience queue, where filter sends start their walks;
+	// without it filter audiences answer 422.
+	Audience Enqueuer
+	Outbox   Outbox
+	IDs      *notify.IDs
+	Now      func() time.Time
+	Log      *slog.Logger
+	Config   Config
 }
 
 // New returns a Server.
@@ -90,7 +94,7 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
 	}
-	s := &Server{store: store, queue: queue, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s := &Server{store: store, queue: queue, steps: o.Audience, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.endpoint(rt))
 	}
@@ -137,6 +141,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/templates/{id}/preview", scope: notify.ScopeRead, handle: s.previewTemplate},
 
 		{pattern: "POST /v1/notifications", scope: notify.ScopeSend, handle: s.sendNotification},
+		{pattern: "POST /v1/notifications:dryRun", scope: notify.ScopeSend, handle: s.dryRun},
 		{pattern: "GET /v1/notifications", scope: notify.ScopeRead, handle: s.listNotifications},
 		{pattern: "GET /v1/notifications/{id}", scope: notify.ScopeRead, handle: s.getNotification},
 		{pattern: "GET /v1/notifications/{id}/deliveries", scope: notify.ScopeRead, handle: s.listDeliveries},
@@ -286,9 +291,10 @@ var statusOf = map[string]int{
 }
 
 type errorDetail struct {
-	Code    string              `json:"code"`
-	Message string              `json:"message"`
-	Details []notify.FieldError `json:"details,omitempty"`
+	Code         string              `json:"code"`
+	Message      string              `json:"message"`
+	Details      []notify.FieldError `json:"details,omitempty"`
+	CurrentCount *int                `json:"currentCount,omitempty"`
 }
 
 type errorBody struct {
@@ -303,7 +309,7 @@ func writeError(w http.ResponseWriter, e *notify.Error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Details: e.Details}})
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Details: e.Details, CurrentCount: e.CurrentCount}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

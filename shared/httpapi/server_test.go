@@ -57,8 +57,9 @@ type env struct {
 	srv   *httptest.Server
 	store *boltstore.Store
 	queue *fakeQueue
-	admin string // key of workspace ws1
-	other string // key of workspace ws2
+	steps *fakeQueue // the audience queue
+	admin string     // key of workspace ws1
+	other string     // key of workspace ws2
 }
 
 func newEnv(t *testing.T) *env {
@@ -68,11 +69,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	q := &fakeQueue{}
-	api := New(store, q, Options{Outbox: store, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
+	q, steps := &fakeQueue{}, &fakeQueue{}
+	api := New(store, q, Options{Audience: steps, Outbox: store, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, store: store, queue: q}
+	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps}
 	e.admin = e.key("ws1", "k1", notify.ScopeAdmin)
 	e.other = e.key("ws2", "k2", notify.ScopeAdmin)
 	return e

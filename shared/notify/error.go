@@ -37,6 +37,8 @@ type Error struct {
 	Code    string
 	Message string
 	Details []FieldError
+	// CurrentCount is the audience's count now, on audience_changed.
+	CurrentCount *int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

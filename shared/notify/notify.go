@@ -551,13 +551,8 @@ type IdempotencyRecord struct {
 // what only the moment of sending knows (presence, quiet hours, the
 // WhatsApp window); a dry run counts with this alone.
 func StandingSkip(n Notification, ch Channel, u User) string {
-	if on, ok := u.Preferences.Channels[ch]; ok && !on {
-		return ReasonNoConsent
-	}
-	if n.Category != "" {
-		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
-			return ReasonNoConsent
-		}
+	if reason := PreferenceSkip(n, ch, u); reason != "" {
+		return reason
 	}
 	switch ch {
 	case ChannelPush:
@@ -585,6 +580,20 @@ func StandingSkip(n Notification, ch Channel, u User) string {
 	case ChannelSMS, ChannelWhatsApp:
 		if u.Phone == "" {
 			return ReasonInvalidAddress
+		}
+	}
+	return ""
+}
+
+// PreferenceSkip is the first of the standing rules: the user turned the
+// channel, or the notification's category, off (no_consent).
+func PreferenceSkip(n Notification, ch Channel, u User) string {
+	if on, ok := u.Preferences.Channels[ch]; ok && !on {
+		return ReasonNoConsent
+	}
+	if n.Category != "" {
+		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
+			return ReasonNoConsent
 		}
 	}
 	return ""
