@@ -144,47 +144,60 @@ func (s *Store) ListDeliveries(ctx context.Context, workspaceID, notificationID 
 // UpdateDeliveryStatus implements notify.Store: the delivery and the
 // notification's counts change in one transaction.
 func (s *Store) UpdateDeliveryStatus(ctx context.Context, u notify.DeliveryUpdate) (bool, error) {
-	changed := false
-	err := s.group.write(func(tx *bolt.Tx) error {
-		changed = false // a group commit may run this again
-		b := bucket(tx, bucketDeliveries)
-		k := key(u.WorkspaceID, u.NotificationID, u.Key)
-		v := b.Get(k)
-		if v == nil {
-			return notify.NotFound("delivery", u.Key)
-		}
-		d, err := decodeDelivery(v, u.WorkspaceID, u.NotificationID, u.Key)
-		if err != nil {
-			return err
-		}
+	ref := notify.DeliveryRef{WorkspaceID: u.WorkspaceID, NotificationID: u.NotificationID, Key: u.Key}
+	changed, err := s.changeDelivery(ref, func(tx *bolt.Tx, d *notify.Delivery) (bool, error) {
 		if u.Status.Rank() <= d.Status.Rank() {
-			return nil
+			return false, nil
 		}
 		nb := bucket(tx, bucketNotifications)
 		n, err := getNotification(nb, u.WorkspaceID, u.NotificationID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		n.Counts = n.Counts.Sub(d.Status.Counts()).Add(u.Status.Counts())
 		n.UpdatedAt = s.clock()
 		if err := putNotification(nb, n); err != nil {
-			return err
+			return false, err
 		}
 		d.Status, d.UpdatedAt = u.Status, u.At
 		if u.Reason != "" {
 			d.Reason = u.Reason
 		}
-		nv, err := encodeDelivery(d)
-		if err != nil {
-			return err
-		}
-		changed = true
-		return b.Put(k, nv)
+		return true, nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("update delivery %s of %s: %w", u.Key, u.NotificationID, err)
 	}
 	return changed, nil
+}
+
+// changeDelivery applies fn to the stored delivery ref in a group-committed
+// transaction and stores it when fn reports a change; a missing delivery
+// is not_found.
+func (s *Store) changeDelivery(ref notify.DeliveryRef, fn func(tx *bolt.Tx, d *notify.Delivery) (bool, error)) (bool, error) {
+	changed := false
+	err := s.group.write(func(tx *bolt.Tx) error {
+		changed = false // a group commit may run this again
+		b := bucket(tx, bucketDeliveries)
+		k := key(ref.WorkspaceID, ref.NotificationID, ref.Key)
+		v := b.Get(k)
+		if v == nil {
+			return notify.NotFound("delivery", ref.Key)
+		}
+		d, err := decodeDelivery(v, ref.WorkspaceID, ref.NotificationID, ref.Key)
+		if err != nil {
+			return err
+		}
+		if changed, err = fn(tx, &d); err != nil || !changed {
+			return err
+		}
+		nv, err := encodeDelivery(d)
+		if err != nil {
+			return err
+		}
+		return b.Put(k, nv)
+	})
+	return changed, err
 }
 
 // FindDeliveryByMessageID implements notify.Store.
@@ -205,30 +218,13 @@ func (s *Store) FindDeliveryByMessageID(ctx context.Context, ch notify.Channel, 
 
 // RecordAnswer implements notify.Store.
 func (s *Store) RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error) {
-	changed := false
-	err := s.group.write(func(tx *bolt.Tx) error {
-		changed = false // a group commit may run this again
-		b := bucket(tx, bucketDeliveries)
-		k := key(a.WorkspaceID, a.NotificationID, a.Key)
-		v := b.Get(k)
-		if v == nil {
-			return notify.NotFound("delivery", a.Key)
-		}
-		d, err := decodeDelivery(v, a.WorkspaceID, a.NotificationID, a.Key)
-		if err != nil {
-			return err
-		}
+	changed, err := s.changeDelivery(a.DeliveryRef, func(_ *bolt.Tx, d *notify.Delivery) (bool, error) {
 		if d.AnsweredAt != nil && !a.At.After(*d.AnsweredAt) {
-			return nil
+			return false, nil
 		}
 		at := a.At.UTC()
 		d.Answer, d.AnsweredAt = a.Answer, &at
-		nv, err := encodeDelivery(d)
-		if err != nil {
-			return err
-		}
-		changed = true
-		return b.Put(k, nv)
+		return true, nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("record answer on delivery %s of %s: %w", a.Key, a.NotificationID, err)
