@@ -161,13 +161,6 @@ func (h *SES) emailOff(ctx context.Context, workspaceID, userID, addr string) (s
 	})
 }
 
-func (h *SES) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
 // eventTime is the time SES reports for the event, or now.
 func (h *SES) eventTime(s string) time.Time {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {

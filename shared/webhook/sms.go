@@ -181,13 +181,6 @@ func (h *SMS) recordTime(s string) time.Time {
 	return h.now().Truncate(time.Second)
 }
 
-func (h *SMS) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
 // isE164 reports whether s is "+" and 8 to 15 digits (SNS masks digits of
 // the destination in some accounts' logs).
 func isE164(s string) bool {

@@ -53,17 +53,21 @@ type SNSOptions struct {
 // snsEndpoint serves one SNS HTTPS subscription: it authenticates the
 // message, confirms subscriptions, and hands notifications to apply.
 type snsEndpoint struct {
-	name       string // "ses", "sms", "push": in log messages
-	log        *slog.Logger
-	certs      func(ctx context.Context, url string) ([]byte, error)
-	confirmURL func(ctx context.Context, url string) error
-	clock      func() time.Time
-	topics     []string
-	cache      *certCache
+	*SNSOptions
+	name string // "ses", "sms", "push": in log messages
+	log  *slog.Logger
 }
 
 func (o *SNSOptions) endpoint(name string, log *slog.Logger) *snsEndpoint {
-	return &snsEndpoint{name: name, log: log, certs: o.Certs, confirmURL: o.Confirm, clock: o.Now, topics: o.TopicARNs, cache: &o.cache}
+	return &snsEndpoint{SNSOptions: o, name: name, log: log}
+}
+
+// now is the clock, in UTC.
+func (o *SNSOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // SNS message types (the x-amz-sns-message-type header and the Type field).
@@ -166,7 +170,7 @@ func (e *snsEndpoint) serve(w http.ResponseWriter, r *http.Request, apply func(c
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
 	}
-	if len(e.topics) > 0 && !slices.Contains(e.topics, m.TopicArn) {
+	if len(e.TopicARNs) > 0 && !slices.Contains(e.TopicARNs, m.TopicArn) {
 		e.log.Warn(e.name+" callback from another topic", "messageId", m.MessageID, "topicArn", m.TopicArn)
 		http.Error(w, "unexpected topic", http.StatusForbidden)
 		return
@@ -281,8 +285,8 @@ func rsaKey(raw []byte, now time.Time) (*rsa.PublicKey, error) {
 }
 
 func (e *snsEndpoint) cert(ctx context.Context, u string) ([]byte, error) {
-	if e.certs != nil {
-		return e.certs(ctx, u)
+	if e.Certs != nil {
+		return e.Certs(ctx, u)
 	}
 	return e.cache.get(ctx, u)
 }
@@ -350,7 +354,7 @@ func (e *snsEndpoint) confirm(w http.ResponseWriter, r *http.Request, m *snsMess
 		http.Error(w, "subscribe url is not on an SNS host", http.StatusBadRequest)
 		return
 	}
-	confirm := e.confirmURL
+	confirm := e.Confirm
 	if confirm == nil {
 		confirm = func(ctx context.Context, u string) error {
 			_, err := httpsGet(ctx, u, 64<<10)
@@ -364,11 +368,4 @@ func (e *snsEndpoint) confirm(w http.ResponseWriter, r *http.Request, m *snsMess
 	}
 	e.log.Info(e.name+" events subscribed", "topicArn", m.TopicArn)
 	w.WriteHeader(http.StatusOK)
-}
-
-func (e *snsEndpoint) now() time.Time {
-	if e.clock != nil {
-		return e.clock().UTC()
-	}
-	return time.Now().UTC()
 }
