@@ -73,12 +73,17 @@ func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.
 					errs[seg] = fmt.Errorf("count segment %d: %w", seg, err)
 					return
 				}
+				// The rules run outside the lock; only the tallies are shared.
+				reasons := make([]string, len(users))
+				for i, u := range users {
+					reasons[i] = notify.StandingSkip(n, n.Channel, u)
+				}
 				mu.Lock()
 				c.BySegment[seg] += len(users)
 				c.Matched += len(users)
-				for _, u := range users {
-					if reason := notify.StandingSkip(n, n.Channel, u); reason != "" {
-						c.Skipped[reason]++
+				for i, u := range users {
+					if reasons[i] != "" {
+						c.Skipped[reasons[i]]++
 						continue
 					}
 					c.Recipients++
@@ -163,7 +168,10 @@ type Walker struct {
 // walk's own queued one is taken back; when that leaves nothing queued, it
 // completes the notification.
 func (w *Walker) Handle(ctx context.Context, j Job) error {
-	n, err := w.loadNotification(ctx, j)
+	// The API enqueues the first steps before it stores the notification: a
+	// step may arrive a moment early. One that never finds it fails, comes
+	// back, and dead-letters if the send never got stored.
+	n, err := notify.AwaitNotification(ctx, w.Store.GetNotification, j.WorkspaceID, j.NotificationID, 3*time.Second)
 	if err != nil {
 		return fmt.Errorf("audience step: %w", err)
 	}
@@ -201,27 +209,6 @@ func (w *Walker) Handle(ctx context.Context, j Job) error {
 		if w.now().Sub(start) >= budget || (hasDeadline && time.Until(deadline) < 5*time.Second) {
 			return w.handOver(ctx, j)
 		}
-	}
-}
-
-// loadNotification reads the walk's notification. The API enqueues the
-// first steps before it stores the notification (so that a failed send
-// leaves nothing to walk), so a step may arrive a moment early: a missing
-// notification is read again for a few seconds, then the step fails and
-// comes back later (or dead-letters, when the send never got stored).
-func (w *Walker) loadNotification(ctx context.Context, j Job) (notify.Notification, error) {
-	wait := 50 * time.Millisecond
-	for {
-		n, err := w.Store.GetNotification(ctx, j.WorkspaceID, j.NotificationID)
-		if !notify.IsCode(err, notify.CodeNotFound) || wait > 3*time.Second {
-			return n, err
-		}
-		select {
-		case <-ctx.Done():
-			return n, err
-		case <-time.After(wait):
-		}
-		wait *= 2
 	}
 }
 

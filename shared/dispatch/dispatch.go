@@ -429,19 +429,7 @@ func (d *Dispatcher) deferRecipients(ctx context.Context, m notify.DispatchMessa
 // the message fails (and comes back later, or dead-letters if the
 // notification never appears: then nothing is sent).
 func (d *Dispatcher) loadNotification(ctx context.Context, ws, nid string) (notify.Notification, error) {
-	wait := 50 * time.Millisecond
-	for {
-		n, err := d.store.GetNotification(ctx, ws, nid)
-		if !notify.IsCode(err, notify.CodeNotFound) || wait > d.notFoundWait {
-			return n, err
-		}
-		select {
-		case <-ctx.Done():
-			return n, err
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
+	return notify.AwaitNotification(ctx, d.store.GetNotification, ws, nid, d.notFoundWait)
 }
 
 // record stores a delivery unless it exists, and returns the stored one.

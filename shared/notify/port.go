@@ -244,3 +244,24 @@ type Queue interface {
 	Delete(ctx context.Context, receipt string) error
 	ChangeVisibility(ctx context.Context, receipt string, timeout time.Duration) error
 }
+
+// AwaitNotification reads notification id with get. The API enqueues a
+// send's first messages before it stores the notification (so that a
+// failed send leaves nothing half sent), so a consumer may see a message a
+// moment early: a missing notification is read again, backing off from
+// 50 ms, for about patience before its not_found is returned.
+func AwaitNotification(ctx context.Context, get func(ctx context.Context, workspaceID, id string) (Notification, error), workspaceID, id string, patience time.Duration) (Notification, error) {
+	wait := 50 * time.Millisecond
+	for {
+		n, err := get(ctx, workspaceID, id)
+		if !IsCode(err, CodeNotFound) || wait > patience {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return n, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
