@@ -40,13 +40,14 @@ const (
 	bucketCountMarks    = "countmarks"    // ws, notification, chunk → empty: parts already counted
 	bucketPhones        = "phones"        // phone, ws, user id → empty: who has a phone, across workspaces
 	bucketMessageIDs    = "messageids"    // channel, provider message id → JSON notify.DeliveryRef
+	bucketUploads       = "uploads"       // ws, id (a ULID)
 )
 
 var allBuckets = [...]string{
 	bucketWorkspaces, bucketAPIKeys, bucketAPIKeyHashes, bucketUsers,
 	bucketTemplates, bucketTemplateVers, bucketNotifications, bucketTerms,
 	bucketDeliveries, bucketIdempotency, bucketOutbox, bucketOutboxKeys,
-	bucketCountMarks, bucketPhones, bucketMessageIDs,
+	bucketCountMarks, bucketPhones, bucketMessageIDs, bucketUploads,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

@@ -59,6 +59,14 @@ func apiKeyByIDKey(ws, id string) (pk, sk string) { return "WS#" + ws, apiKeyIDP
 
 const apiKeyIDPrefix = "KEY#"
 
+// uploadKey is one spreadsheet upload, in the workspace's partition beside
+// its API keys: uploads are few and written a few times each, and listing
+// them is a Query of the partition (ULID ids sort by time) with no index
+// copy of an item that may hold hundreds of row errors.
+func uploadKey(ws, id string) (pk, sk string) { return "WS#" + ws, uploadPrefix + id }
+
+const uploadPrefix = "UPLOAD#"
+
 // userKey is one user: a partition per user, so bulk imports spread.
 func userKey(ws, id string) (pk, sk string) { return "WS#" + ws + "#U#" + id, skUser }
 

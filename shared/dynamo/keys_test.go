@@ -37,6 +37,7 @@ func TestKeys(t *testing.T) {
 		{"delivery to an address", pair(deliveryKey("ws1", "01N", "addr#+34600000001")), [2]string{fmt.Sprintf("WS#ws1#N#01N#D#%02d", shardOf("addr#+34600000001", deliveryShards)), "addr#+34600000001"}},
 		{"count marker", pair(countMarkerKey("ws1", "01N", "01N:7")), [2]string{"WS#ws1#N#01N#C", "01N:7"}},
 		{"idempotency", pair(idempotencyKey("ws1", "k-1")), [2]string{"WS#ws1#IDEM#k-1", "IDEM"}},
+		{"upload", pair(uploadKey("ws1", "01U")), [2]string{"WS#ws1", "UPLOAD#01U"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +202,49 @@ func TestCountsItemUnder1KB(t *testing.T) {
 	}
 	if it.counts() != n.Counts || !it.UpdatedAt.Equal(n.UpdatedAt) {
 		t.Errorf("counts round trip = %+v at %v, want %+v at %v", it.counts(), it.UpdatedAt, n.Counts, n.UpdatedAt)
+	}
+}
+
+// An upload is one item holding up to notify.MaxUploadErrors row errors: it
+// must stay well under DynamoDB's 400 KB item limit with every field at a
+// realistic maximum (row numbers of the largest sheet, 100-byte column
+// names, 300-byte messages).
+func TestUploadItemUnder400KB(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	at := time.Now()
+	errs := make([]notify.RowError, notify.MaxUploadErrors)
+	for i := range errs {
+		errs[i] = notify.RowError{Row: 1_048_576, Column: strings.Repeat("é", 50), Message: strings.Repeat("m", 300)}
+	}
+	u := notify.Upload{
+		WorkspaceID: long, ID: "01KAZZZZZZZZZZZZZZZZZZZZZZ", Purpose: notify.UploadPurposeSend,
+		TemplateID: long, Channel: notify.ChannelWhatsApp, Filename: strings.Repeat("f", 255),
+		DefaultRegion: "ES", Category: long, Status: notify.UploadRejected,
+		Rows:   notify.UploadRows{Total: 1_048_575, Valid: 1_048_575, Invalid: 1_048_575},
+		Errors: errs, NotificationID: "01KAZZZZZZZZZZZZZZZZZZZZZZ", ObjectKey: strings.Repeat("k", 512),
+		ETag: strings.Repeat("e", 70), Size: 1 << 40, Version: 1 << 40, CreatedBy: long,
+		CreatedAt: at, UpdatedAt: at, ExpiresAt: at,
+	}
+	it, err := newUploadItem(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := itemSize(item); size >= 250_000 {
+		t.Errorf("upload item is %d bytes, want under 250,000 (DynamoDB's limit is 400 KB)", size)
+	}
+	var back uploadItem
+	if err := attributevalue.UnmarshalMap(item, &back); err != nil {
+		t.Fatal(err)
+	}
+	got, err := back.upload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Errors) != len(u.Errors) || got.Errors[0] != u.Errors[0] || got.ObjectKey != u.ObjectKey {
+		t.Errorf("upload round trip = %d errors, first %+v, object %q; want %d, %+v, %q", len(got.Errors), got.Errors[0], got.ObjectKey, len(u.Errors), u.Errors[0], u.ObjectKey)
 	}
 }

@@ -45,6 +45,7 @@ type notificationItem struct {
 	ScheduleAt      *time.Time        `dynamodbav:"scheduleAt,omitempty"`
 	AudienceKind    string            `dynamodbav:"audienceKind"`
 	AudienceCount   int               `dynamodbav:"audienceCount"`
+	AudienceUpload  string            `dynamodbav:"audienceUpload,omitempty"`
 	Status          string            `dynamodbav:"status"`
 	CreatedAt       time.Time         `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time         `dynamodbav:"updatedAt"`
@@ -60,7 +61,7 @@ func newNotificationItem(n notify.Notification) notificationItem {
 		RecipientType: n.RecipientType, Title: n.Title, Body: n.Body, Route: n.Route,
 		TemplateID: n.TemplateID, TemplateVersion: n.TemplateVersion, Variables: n.Variables,
 		Category: n.Category, Urgent: n.Urgent, IgnorePresence: n.IgnorePresence,
-		ScheduleAt: n.ScheduleAt, AudienceKind: n.Audience.Kind, AudienceCount: n.Audience.Count,
+		ScheduleAt: n.ScheduleAt, AudienceKind: n.Audience.Kind, AudienceCount: n.Audience.Count, AudienceUpload: n.Audience.UploadID,
 		Status: string(n.Status), CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, CreatedBy: n.CreatedBy,
 	}
 	for _, c := range n.Fallback {
@@ -76,7 +77,7 @@ func (it notificationItem) notification() notify.Notification {
 		Body: it.Body, Route: it.Route, TemplateID: it.TemplateID, TemplateVersion: it.TemplateVersion,
 		Variables: it.Variables, Category: it.Category, Urgent: it.Urgent,
 		IgnorePresence: it.IgnorePresence, ScheduleAt: it.ScheduleAt,
-		Audience:  notify.Audience{Kind: it.AudienceKind, Count: it.AudienceCount},
+		Audience:  notify.Audience{Kind: it.AudienceKind, Count: it.AudienceCount, UploadID: it.AudienceUpload},
 		Status:    notify.Status(it.Status),
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, CreatedBy: it.CreatedBy,
 	}

@@ -308,6 +308,8 @@ func (c Counts) IsZero() bool { return c == Counts{} }
 type Audience struct {
 	Kind  string `json:"kind"` // userIds, addresses, filter, upload
 	Count int    `json:"count"`
+	// UploadID is the spreadsheet upload the recipients came from.
+	UploadID string `json:"uploadId,omitempty"`
 }
 
 // Notification is one send: what was written, to whom, and how it is going.
@@ -606,4 +608,78 @@ func (u User) hasDevice(kinds ...string) bool {
 		}
 	}
 	return false
+}
+
+// UploadStatus is where a spreadsheet upload stands.
+type UploadStatus string
+
+// Upload states: waiting for the file; validating it; rejected as a whole
+// (nothing was sent; a fixed file may be uploaded again); its valid rows
+// queued as a notification (or, for a users import, being imported);
+// completed.
+const (
+	UploadWaiting    UploadStatus = "waiting"
+	UploadValidating UploadStatus = "validating"
+	UploadRejected   UploadStatus = "rejected"
+	UploadQueued     UploadStatus = "queued"
+	UploadCompleted  UploadStatus = "completed"
+)
+
+// Upload purposes: a send to every row, or an import of users.
+const (
+	UploadPurposeSend  = "send"
+	UploadPurposeUsers = "users"
+)
+
+// UploadRows counts an upload's data rows (the header and blank rows are not
+// rows).
+type UploadRows struct {
+	Total   int `json:"total"`
+	Valid   int `json:"valid"`
+	Invalid int `json:"invalid"`
+}
+
+// RowError is a problem with one row (Row is the row number a spreadsheet
+// program shows: the header is row 1), or with the whole file (Row 0).
+type RowError struct {
+	Row     int    `json:"row"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// MaxUploadErrors is how many row errors an upload keeps; Rows.Invalid
+// counts them all, and the report lists every row.
+const MaxUploadErrors = 500
+
+// Upload is a spreadsheet given to Herald: a send of a template to every
+// row, or an import of users.
+type Upload struct {
+	WorkspaceID string  `json:"-"`
+	ID          string  `json:"id"`
+	Purpose     string  `json:"purpose"`
+	TemplateID  string  `json:"templateId,omitempty"`
+	Channel     Channel `json:"channel,omitempty"`
+	Filename    string  `json:"filename"`
+	// DefaultRegion is the ISO country whose national phone numbers the
+	// file may hold (numbers with a + prefix need none).
+	DefaultRegion string       `json:"defaultRegion,omitempty"`
+	Category      string       `json:"category,omitempty"`
+	Status        UploadStatus `json:"status"`
+	Rows          UploadRows   `json:"rows"`
+	Errors        []RowError   `json:"errors"`
+	// NotificationID is the send made of the valid rows (purpose send).
+	NotificationID string `json:"notificationId,omitempty"`
+	// ObjectKey is where the file is stored (the blob key); ETag names the
+	// version of the file the status describes.
+	ObjectKey string `json:"-"`
+	ETag      string `json:"-"`
+	Size      int64  `json:"size,omitempty"`
+	// Version increases on every write; UpdateUpload uses it for optimistic
+	// concurrency.
+	Version   int64     `json:"-"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// ExpiresAt is when the upload URL stops accepting the file.
+	ExpiresAt time.Time `json:"expiresAt"`
 }

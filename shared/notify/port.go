@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -207,6 +208,18 @@ type Store interface {
 	// ListDeliveries lists a notification's deliveries, optionally of one status.
 	ListDeliveries(ctx context.Context, workspaceID, notificationID string, status DeliveryStatus, p Page) ([]Delivery, string, error)
 
+	// CreateUpload stores a new upload; conflict when the id exists.
+	CreateUpload(ctx context.Context, u Upload) error
+	GetUpload(ctx context.Context, workspaceID, id string) (Upload, error)
+	// UpdateUpload applies fn to the stored upload and saves the result with
+	// Version one higher, retrying on concurrent writes (fn may be called
+	// more than once). An error from fn is returned as it is and nothing is
+	// written. A missing upload is not_found.
+	UpdateUpload(ctx context.Context, workspaceID, id string, fn func(*Upload) error) (Upload, error)
+	// ListUploads lists a workspace's uploads, newest first (ids sort by
+	// creation time).
+	ListUploads(ctx context.Context, workspaceID string, p Page) ([]Upload, string, error)
+
 	// ClaimIdempotencyKey stores rec unless an unexpired record with the same
 	// key exists; it returns the record that is stored and whether it was
 	// this call that stored it.
@@ -216,6 +229,29 @@ type Store interface {
 	// ReleaseIdempotencyKey forgets a claim whose request failed, so the
 	// client may retry.
 	ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error
+}
+
+// BlobInfo describes a stored object. ETag changes whenever the content
+// does.
+type BlobInfo struct {
+	Size    int64
+	ETag    string
+	ModTime time.Time
+}
+
+// Blobs is the object storage port: S3 on AWS, files on disk locally. Keys
+// are slash-separated paths of letters, digits and -_.= with no empty, "."
+// or ".." parts. Both adapters pass the same contract suite.
+type Blobs interface {
+	// Put stores body (size bytes, or -1 when unknown) under key, replacing
+	// what was there.
+	Put(ctx context.Context, key string, body io.Reader, size int64) (BlobInfo, error)
+	// Open reads the object at key; not_found when there is none.
+	Open(ctx context.Context, key string) (io.ReadCloser, BlobInfo, error)
+	// Stat describes the object at key; not_found when there is none.
+	Stat(ctx context.Context, key string) (BlobInfo, error)
+	// Delete removes the object; a missing one is not an error.
+	Delete(ctx context.Context, key string) error
 }
 
 // QueueMessage is a message received from a queue. Receipt identifies this

@@ -7,14 +7,16 @@
 //     the same instants (compared with time.Time.Equal, so the location is
 //     free). An adapter need keep no finer precision.
 //   - Nil and empty slices and maps are equal: an adapter may return either.
-//   - User.Version is only checked to increase on every write.
+//   - User.Version is only checked to increase on every write; the port
+//     promises UpdateUpload exactly one more than the stored Upload.Version,
+//     whatever CreateUpload stored.
 //   - Notification.UpdatedAt may be stamped by the store on status and count
 //     changes, so those results are compared without it; every other time is
 //     the caller's and is stored as given.
 //   - Cursors are opaque; a page may hold fewer items than its limit (even
 //     none) and still have a next page, and the last page may be empty.
-//   - Ids of notifications, templates and API keys are ULIDs from notify.IDs,
-//     so their order is the order of their CreatedAt.
+//   - Ids of notifications, templates, API keys and uploads are ULIDs from
+//     notify.IDs, so their order is the order of their CreatedAt.
 //
 // It keeps data small (a few hundred items at most) so that it runs in
 // seconds against a DynamoDB emulator.
@@ -71,6 +73,11 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"IdempotencyExpiry", testIdempotencyExpiry},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyIsolation", testIdempotencyIsolation},
+		{"CreateUpload", testCreateUpload},
+		{"UpdateUpload", testUpdateUpload},
+		{"UpdateUploadConcurrent", testUpdateUploadConcurrent},
+		{"ListUploads", testListUploads},
+		{"UploadsIsolation", testUploadsIsolation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
