@@ -1,0 +1,775 @@
+package spreadsheet
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Bounds on what a workbook may unpack to: a zip bomb must fail with a
+// message, not exhaust the Lambda's memory.
+const (
+	maxParts        = 10_000
+	maxSheetBytes   = 1 << 30
+	maxStringsBytes = 256 << 20
+	maxOtherBytes   = 64 << 20
+	// maxToken bounds the text between two '<' of a part other than the
+	// sheet; encoding/xml buffers a whole text or tag.
+	maxToken = 16 << 20
+)
+
+// xlsxSource streams the rows of a workbook's first worksheet.
+type xlsxSource struct {
+	dec      *xml.Decoder
+	strs     *sharedStrings
+	kinds    []numKind // by style (cellXfs) index
+	date1904 bool
+	maxCols  int
+	cellCap  int // bytes of one cell's XML text kept; beyond, it is too long anyway
+
+	cells  []string
+	row    int
+	inData bool
+	done   bool
+
+	// The cell being read.
+	col     int
+	typ     string
+	style   int
+	inV     bool
+	inIs    bool
+	inT     bool
+	phon    int // depth of <rPh>: phonetic guides are not the cell's text
+	v, t    []byte
+	tooLong bool
+}
+
+func openXLSX(r io.ReaderAt, size int64, lim Limits) (*xlsxSource, error) {
+	if err := checkZipDirectory(r, size); err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(offsetGuard{r}, size)
+	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
+		if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrAlgorithm) || errors.Is(err, zip.ErrChecksum) ||
+			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errBadOffset) {
+			return nil, fileError("this file is a damaged zip file, not a readable Excel workbook; save it again as .xlsx or as CSV UTF-8")
+		}
+		return nil, ioError(err)
+	}
+	pkg := &xlsxPackage{parts: make(map[string]*zip.File, len(zr.File))}
+	for _, f := range zr.File {
+		name := strings.ToLower(strings.TrimPrefix(f.Name, "/"))
+		if _, dup := pkg.parts[name]; !dup {
+			pkg.parts[name] = f
+		}
+	}
+
+	wbPath := "xl/workbook.xml"
+	if rels, err := pkg.rels("_rels/.rels", ""); err != nil {
+		return nil, err
+	} else if t, ok := rels.target("/officeDocument"); ok {
+		wbPath = t
+	}
+	wbRels, err := pkg.rels(path.Join(path.Dir(wbPath), "_rels", path.Base(wbPath)+".rels"), path.Dir(wbPath))
+	if err != nil {
+		return nil, err
+	}
+	wb, err := pkg.workbook(wbPath)
+	if err != nil {
+		return nil, err
+	}
+
+	sheet := firstSheet(wb, wbRels)
+	if sheet == "" || pkg.parts[strings.ToLower(sheet)] == nil {
+		sheet = "xl/worksheets/sheet1.xml"
+	}
+
+	src := &xlsxSource{date1904: wb.date1904, maxCols: lim.MaxColumns, cellCap: 8*lim.MaxCellBytes + 8}
+	ssPath, ok := wbRels.target("/sharedStrings")
+	if !ok {
+		ssPath = "xl/sharedStrings.xml"
+	}
+	if src.strs, err = pkg.sharedStrings(ssPath, lim.MaxCellBytes); err != nil {
+		return nil, err
+	}
+	stylesPath, ok := wbRels.target("/styles")
+	if !ok {
+		stylesPath = "xl/styles.xml"
+	}
+	if src.kinds, err = pkg.styles(stylesPath); err != nil {
+		return nil, err
+	}
+	pr, ok, err := pkg.open(sheet, maxSheetBytes, max(1<<20, src.cellCap+64), "the first sheet")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fileError("the workbook has no worksheet; save it again from Excel as .xlsx, or as CSV UTF-8")
+	}
+	src.dec = xml.NewDecoder(bufio.NewReaderSize(pr, 64<<10))
+	return src, nil
+}
+
+// firstSheet returns the part of the first worksheet in workbook order that
+// the operator can see (a hidden one only when all are), or "".
+func firstSheet(wb workbook, rels relationships) string {
+	for _, hidden := range []bool{false, true} {
+		for _, s := range wb.sheets {
+			rel, ok := rels.byID[s.rid]
+			if ok && s.hidden == hidden && strings.HasSuffix(rel.typ, "/worksheet") {
+				return rel.target
+			}
+		}
+	}
+	return ""
+}
+
+// errBadOffset is a zip's pointer to before its start: a damaged file, not a
+// failure to read it.
+var errBadOffset = errors.New("zip offset out of range")
+
+// offsetGuard refuses the negative offsets archive/zip computes from a
+// damaged zip, so that they read as damage rather than as I/O failures.
+type offsetGuard struct{ r io.ReaderAt }
+
+func (g offsetGuard) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errBadOffset
+	}
+	return g.r.ReadAt(p, off)
+}
+
+// checkZipDirectory refuses a zip of too many parts before archive/zip reads
+// its whole central directory into memory.
+func checkZipDirectory(r io.ReaderAt, size int64) error {
+	buf := make([]byte, min(size, 22+65535))
+	if _, err := r.ReadAt(buf, size-int64(len(buf))); err != nil && err != io.EOF {
+		return ioError(err)
+	}
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < 22 {
+		return nil // archive/zip says what is wrong
+	}
+	entries := uint64(binary.LittleEndian.Uint16(buf[i+10:]))
+	if entries == 0xFFFF && i >= 20 && bytes.HasPrefix(buf[i-20:], []byte("PK\x06\x07")) {
+		off := binary.LittleEndian.Uint64(buf[i-20+8:])
+		rec := make([]byte, 56)
+		if off < uint64(size) {
+			if n, _ := r.ReadAt(rec, int64(off)); n == len(rec) && bytes.HasPrefix(rec, []byte("PK\x06\x06")) {
+				entries = binary.LittleEndian.Uint64(rec[32:])
+			}
+		}
+	}
+	if entries > maxParts {
+		return fileError("this zip file has %s parts, which no Excel workbook has; save it again from Excel as .xlsx, or as CSV UTF-8", group(int(min(entries, 1<<40))))
+	}
+	return nil
+}
+
+// xlsxPackage is the zip of a workbook, its parts by lower-case name (part
+// names are case-insensitive).
+type xlsxPackage struct {
+	parts map[string]*zip.File
+}
+
+// open returns the part name unpacked, bounded to limit bytes in all and
+// maxRun bytes between two '<'; ok is false when there is no such part.
+func (p *xlsxPackage) open(name string, limit int64, maxRun int, what string) (rd io.Reader, ok bool, err error) {
+	f := p.parts[strings.ToLower(strings.TrimPrefix(name, "/"))]
+	if f == nil {
+		return nil, false, nil
+	}
+	if f.Flags&1 != 0 {
+		return nil, false, fileError("the workbook is encrypted; remove its password and save it again as .xlsx, or as CSV UTF-8")
+	}
+	rc, err := f.Open()
+	if err != nil {
+		if errors.Is(err, zip.ErrAlgorithm) {
+			return nil, false, fileError("the workbook is compressed in a way Excel does not use; save it again from Excel as .xlsx, or as CSV UTF-8")
+		}
+		return nil, false, xmlError(what, err)
+	}
+	return &partReader{r: rc, left: limit, limit: limit, maxRun: maxRun, what: what}, true, nil
+}
+
+// partReader unpacks a part within bounds, so that a zip bomb or a giant
+// cell fails with a message instead of exhausting memory.
+type partReader struct {
+	r      io.Reader
+	left   int64
+	limit  int64
+	run    int // bytes since the last '<'
+	maxRun int
+	what   string
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.left -= int64(n)
+	if p.left < 0 {
+		return 0, fileError("%s of the workbook is larger than %s unpacked; split the file", p.what, sizeName(p.limit))
+	}
+	if i := bytes.IndexByte(b[:n], '<'); i < 0 {
+		p.run += n
+	} else {
+		if p.run+i > p.maxRun {
+			return 0, p.tooLong()
+		}
+		p.run = n - bytes.LastIndexByte(b[:n], '<') - 1
+	}
+	if p.run > p.maxRun {
+		return 0, p.tooLong()
+	}
+	if err != nil && err != io.EOF {
+		if e := damaged(p.what, err); e != nil {
+			return n, e
+		}
+	}
+	return n, err
+}
+
+func (p *partReader) tooLong() *Error {
+	return fileError("%s of the workbook has a cell or element longer than %s; shorten it", p.what, sizeName(int64(p.maxRun)))
+}
+
+func sizeName(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	default:
+		return group(int(n)) + " bytes"
+	}
+}
+
+// damaged returns the error for a part that cannot be unpacked or parsed,
+// or nil when err is not about the file's content (a failure to read it).
+func damaged(what string, err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	var corrupt flate.CorruptInputError
+	var syntax *xml.SyntaxError
+	if errors.As(err, &corrupt) || errors.As(err, &syntax) || errors.Is(err, zip.ErrChecksum) ||
+		errors.Is(err, zip.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errBadOffset) ||
+		// A part that ends past the end of the file.
+		errors.Is(err, io.EOF) ||
+		// Malformed XML that is not a *xml.SyntaxError, such as an
+		// encoding other than UTF-8.
+		strings.HasPrefix(err.Error(), "xml: ") {
+		return fileError("the workbook is damaged (%s cannot be read); open it in Excel and save it again", what)
+	}
+	return nil
+}
+
+// xmlError turns an error of a decoder over a part into what Open and Next
+// return.
+func xmlError(what string, err error) error {
+	if e := damaged(what, err); e != nil {
+		return e
+	}
+	return ioError(err)
+}
+
+// decoder returns a decoder over a part, or nil when it is missing.
+func (p *xlsxPackage) decoder(name string, limit int64, what string) (*xml.Decoder, error) {
+	rd, ok, err := p.open(name, limit, maxToken, what)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return xml.NewDecoder(bufio.NewReaderSize(rd, 64<<10)), nil
+}
+
+// relationships are a part's links to others, targets resolved to part
+// names.
+type relationships struct {
+	byID map[string]relationship
+	list []relationship
+}
+
+type relationship struct{ typ, target string }
+
+// target returns the first target whose type ends in suffix.
+func (r relationships) target(suffix string) (string, bool) {
+	for _, rel := range r.list {
+		if strings.HasSuffix(rel.typ, suffix) {
+			return rel.target, true
+		}
+	}
+	return "", false
+}
+
+func (p *xlsxPackage) rels(name, base string) (relationships, error) {
+	rels := relationships{byID: map[string]relationship{}}
+	dec, err := p.decoder(name, maxOtherBytes, "the list of parts")
+	if err != nil || dec == nil {
+		return rels, err
+	}
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return rels, nil
+		}
+		if err != nil {
+			return rels, xmlError("the list of parts", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "Relationship" || attr(se, "TargetMode") == "External" {
+			continue
+		}
+		target := attr(se, "Target")
+		if strings.HasPrefix(target, "/") {
+			target = strings.TrimPrefix(target, "/")
+		} else {
+			target = path.Join(base, target)
+		}
+		rel := relationship{typ: attr(se, "Type"), target: target}
+		rels.byID[attr(se, "Id")] = rel
+		rels.list = append(rels.list, rel)
+	}
+}
+
+type workbook struct {
+	date1904 bool
+	sheets   []sheetEntry
+}
+
+type sheetEntry struct {
+	rid    string
+	hidden bool
+}
+
+func (p *xlsxPackage) workbook(name string) (workbook, error) {
+	var wb workbook
+	dec, err := p.decoder(name, maxOtherBytes, "the list of sheets")
+	if err != nil {
+		return wb, err
+	}
+	if dec == nil {
+		return wb, p.notWorkbook()
+	}
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return wb, nil
+		}
+		if err != nil {
+			return wb, xmlError("the list of sheets", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch se.Name.Local {
+		case "workbookPr":
+			v := attr(se, "date1904")
+			wb.date1904 = v == "1" || v == "true"
+		case "sheet":
+			s := sheetEntry{hidden: attr(se, "state") == "hidden" || attr(se, "state") == "veryHidden"}
+			for _, a := range se.Attr {
+				// r:id, whatever the prefix of the relationships
+				// namespace is called.
+				if a.Name.Local == "id" && a.Name.Space != "" {
+					s.rid = a.Value
+				}
+			}
+			wb.sheets = append(wb.sheets, s)
+		}
+	}
+}
+
+// notWorkbook says what a zip without a workbook is, when that is known.
+func (p *xlsxPackage) notWorkbook() error {
+	has := func(name string) bool { return p.parts[name] != nil }
+	switch {
+	case has("xl/workbook.bin"):
+		return fileError("this is an Excel binary workbook (.xlsb); save it as .xlsx or as CSV UTF-8")
+	case has("word/document.xml"):
+		return fileError("this is a Word document, not a spreadsheet; upload an .xlsx or CSV UTF-8 file")
+	case has("ppt/presentation.xml"):
+		return fileError("this is a PowerPoint presentation, not a spreadsheet; upload an .xlsx or CSV UTF-8 file")
+	case has("mimetype") && has("content.xml"):
+		return fileError("this is an OpenDocument file (.ods), not an Excel workbook; save it as .xlsx or as CSV UTF-8")
+	}
+	return fileError("this is a zip file, not an Excel workbook; upload an .xlsx or CSV UTF-8 file")
+}
+
+func attr(se xml.StartElement, local string) string {
+	for _, a := range se.Attr {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// sharedStrings is the workbook's table of text, which cells refer to by
+// index: all of it in one string, and where each entry ends.
+type sharedStrings struct {
+	data string
+	ends []uint32
+}
+
+func (s *sharedStrings) get(i int) (string, bool) {
+	if s == nil || i < 0 || i >= len(s.ends) {
+		return "", false
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return s.data[start:s.ends[i]], true
+}
+
+// sharedStrings loads the table of text. An entry longer than maxCell is
+// kept as its first maxCell+1 bytes: enough for a cell that uses it to be
+// refused as too long, which it is whatever its other bytes.
+func (p *xlsxPackage) sharedStrings(name string, maxCell int) (*sharedStrings, error) {
+	const what = "the text"
+	dec, err := p.decoder(name, maxStringsBytes, what)
+	if err != nil || dec == nil {
+		return nil, err
+	}
+	var (
+		b        strings.Builder
+		ends     []uint32
+		buf      []byte
+		inSI     bool
+		inT      bool
+		phon     int
+		tooLong  bool
+		keepText = 8*maxCell + 8
+	)
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return &sharedStrings{data: b.String(), ends: ends}, nil
+		}
+		if err != nil {
+			return nil, xmlError(what, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "sst":
+				if n, err := strconv.Atoi(attr(t, "uniqueCount")); err == nil && n > 0 {
+					ends = make([]uint32, 0, min(n, 1<<20))
+				}
+			case "si":
+				inSI, buf, tooLong = true, buf[:0], false
+			case "t":
+				inT = inSI && phon == 0
+			case "rPh":
+				phon++
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "t":
+				inT = false
+			case "rPh":
+				phon--
+			case "si":
+				inSI = false
+				val := buf
+				if !tooLong {
+					val = decodeEscapes(val)
+				}
+				if len(val) > maxCell {
+					val = val[:maxCell+1]
+				}
+				b.Write(val)
+				ends = append(ends, uint32(b.Len()))
+			}
+		case xml.CharData:
+			if inT {
+				buf, tooLong = appendCapped(buf, t, keepText, tooLong)
+			}
+		}
+	}
+}
+
+// appendCapped appends src to dst up to limit bytes in all; over reports
+// whether anything was left out.
+func appendCapped(dst, src []byte, limit int, over bool) ([]byte, bool) {
+	if len(dst)+len(src) > limit {
+		return append(dst, src[:max(0, limit-len(dst))]...), true
+	}
+	return append(dst, src...), over
+}
+
+// styles returns, for each cell style, what kind of value its number format
+// shows, so that date cells read as dates rather than serial numbers.
+func (p *xlsxPackage) styles(name string) ([]numKind, error) {
+	const what = "the styles"
+	dec, err := p.decoder(name, maxOtherBytes, what)
+	if err != nil || dec == nil {
+		return nil, err
+	}
+	custom := map[int]string{}
+	var formats []int
+	inXfs := false
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, xmlError(what, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "numFmt":
+				if id, err := strconv.Atoi(attr(t, "numFmtId")); err == nil {
+					custom[id] = attr(t, "formatCode")
+				}
+			case "cellXfs":
+				inXfs = true
+			case "xf":
+				if inXfs {
+					id, _ := strconv.Atoi(attr(t, "numFmtId"))
+					formats = append(formats, id)
+				}
+			}
+		case xml.EndElement:
+			if t.Name.Local == "cellXfs" {
+				inXfs = false
+			}
+		}
+	}
+	kinds := make([]numKind, len(formats))
+	for i, id := range formats {
+		if code, ok := custom[id]; ok {
+			kinds[i] = classifyFormat(code)
+		} else {
+			kinds[i] = builtinKind(id)
+		}
+	}
+	return kinds, nil
+}
+
+// next reads the sheet up to the end of the next row.
+func (s *xlsxSource) next() ([]string, int, error) {
+	if s.done {
+		return nil, 0, io.EOF
+	}
+	for {
+		tok, err := s.dec.RawToken()
+		if err == io.EOF {
+			s.done = true
+			return nil, 0, io.EOF
+		}
+		if err != nil {
+			return nil, 0, xmlError("the first sheet", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !s.inData {
+				s.inData = t.Name.Local == "sheetData"
+				continue
+			}
+			switch t.Name.Local {
+			case "row":
+				if err := s.startRow(t); err != nil {
+					return nil, 0, err
+				}
+			case "c":
+				s.startCell(t)
+			case "v":
+				s.inV = true
+			case "is":
+				s.inIs = true
+			case "t":
+				s.inT = s.inIs && s.phon == 0
+			case "rPh":
+				s.phon++
+			}
+		case xml.EndElement:
+			if !s.inData {
+				continue
+			}
+			switch t.Name.Local {
+			case "v":
+				s.inV = false
+			case "t":
+				s.inT = false
+			case "is":
+				s.inIs = false
+			case "rPh":
+				s.phon--
+			case "c":
+				if err := s.endCell(); err != nil {
+					return nil, 0, err
+				}
+			case "row":
+				return s.cells, s.row, nil
+			case "sheetData":
+				s.done = true
+				return nil, 0, io.EOF
+			}
+		case xml.CharData:
+			switch {
+			case s.inV:
+				s.v, s.tooLong = appendCapped(s.v, t, s.cellCap, s.tooLong)
+			case s.inT:
+				s.t, s.tooLong = appendCapped(s.t, t, s.cellCap, s.tooLong)
+			}
+		}
+	}
+}
+
+func (s *xlsxSource) startRow(se xml.StartElement) error {
+	prev := s.row
+	if n, err := strconv.Atoi(attr(se, "r")); err == nil && n > 0 {
+		s.row = n
+	} else {
+		s.row++
+	}
+	if s.row <= prev {
+		// Excel writes rows in order and refuses files that do not.
+		return rowError(s.row, "the workbook is damaged (row %d comes after row %d); open it in Excel and save it again", s.row, prev)
+	}
+	s.cells = s.cells[:0]
+	s.col = 0
+	return nil
+}
+
+func (s *xlsxSource) startCell(se xml.StartElement) {
+	s.typ, s.style = "", 0
+	ref := ""
+	for _, a := range se.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		switch a.Name.Local {
+		case "r":
+			ref = a.Value
+		case "t":
+			s.typ = a.Value
+		case "s":
+			s.style, _ = strconv.Atoi(a.Value)
+		}
+	}
+	if col, ok := columnOf(ref); ok {
+		s.col = col
+	} else {
+		s.col++
+	}
+	s.v, s.t, s.tooLong = s.v[:0], s.t[:0], false
+	s.inV, s.inIs, s.inT, s.phon = false, false, false, 0
+}
+
+// parseIndex parses a shared string index.
+func parseIndex(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' || n > 1<<40 {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(b) > 0
+}
+
+// columnOf returns the column (1-based) of a cell reference such as "C5".
+// It reads more letters than Excel's three, so that a cell far beyond the
+// last column allowed is refused rather than misplaced.
+func columnOf(ref string) (int, bool) {
+	col, i := 0, 0
+	for ; i < len(ref) && i < 8; i++ {
+		c := ref[i] &^ 0x20 // upper case
+		if c < 'A' || c > 'Z' {
+			break
+		}
+		col = col*26 + int(c-'A') + 1
+	}
+	if i == 0 || i == len(ref) || ref[i] < '0' || ref[i] > '9' {
+		return 0, false
+	}
+	return col, true
+}
+
+func (s *xlsxSource) endCell() error {
+	val, err := s.value()
+	if err != nil {
+		return err
+	}
+	if val == "" {
+		return nil
+	}
+	if s.col > s.maxCols {
+		if strings.TrimSpace(val) == "" {
+			return nil
+		}
+		return tooManyColumns(s.row, s.col, s.maxCols)
+	}
+	for len(s.cells) < s.col {
+		s.cells = append(s.cells, "")
+	}
+	s.cells[s.col-1] = val
+	return nil
+}
+
+// value is the text of the cell just read, as a spreadsheet program shows
+// it (numbers without their display format, dates as ISO dates).
+func (s *xlsxSource) value() (string, error) {
+	text := func(b []byte) string {
+		if !s.tooLong {
+			b = decodeEscapes(b)
+		}
+		return string(b)
+	}
+	switch s.typ {
+	case "s":
+		v := bytes.TrimSpace(s.v)
+		if len(v) == 0 {
+			return "", nil
+		}
+		i, ok := parseIndex(v)
+		str, found := s.strs.get(i)
+		if !ok || !found {
+			ref := columnLetter(s.col-1) + strconv.Itoa(s.row)
+			return "", &Error{Row: s.row, Column: columnLetter(s.col - 1), Message: "the workbook is damaged (cell " + ref + " refers to text that is missing); open it in Excel and save it again"}
+		}
+		return str, nil
+	case "inlineStr":
+		if len(s.t) == 0 {
+			return text(s.v), nil
+		}
+		return text(s.t), nil
+	case "str":
+		return text(s.v), nil
+	case "e":
+		return string(s.v), nil
+	case "b":
+		switch string(bytes.TrimSpace(s.v)) {
+		case "1":
+			return "TRUE", nil
+		case "0":
+			return "FALSE", nil
+		}
+		return string(s.v), nil
+	case "d":
+		return formatISODate(string(bytes.TrimSpace(s.v)), s.kind()), nil
+	}
+	if s.tooLong {
+		return string(s.v), nil
+	}
+	return formatNumber(bytes.TrimSpace(s.v), s.kind(), s.date1904), nil
+}
+
+func (s *xlsxSource) kind() numKind {
+	if s.style >= 0 && s.style < len(s.kinds) {
+		return s.kinds[s.style]
+	}
+	return kindNumber
+}
