@@ -9,41 +9,26 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-	"golang.org/x/text/language"
-
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/seal"
+	"github.com/heraldhq/herald/shared/profile"
 )
 
-// Limits on what one user may carry.
+// Limits on what one call may carry.
 const (
-	maxAttributes     = 50
-	maxTags           = 50
 	maxDevices        = 20
 	maxBatchUsers     = 1000
 	maxShortString    = 128
-	maxAttributeValue = 1024
+	maxAttributeValue = profile.MaxAttributeValue
 )
 
-// idPattern is what ids chosen by callers may look like: no '#', '/',
-// spaces or control characters, so they are safe inside store keys and paths.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+\-]{1,128}$`)
-
-func validID(field, id string) error {
-	if !idPattern.MatchString(id) || id == "." || id == ".." {
-		return notify.Invalid(notify.FieldError{Field: field, Problem: "must be 1–128 characters of letters, digits and . _ : @ + -"})
-	}
-	return nil
-}
+func validID(field, id string) error { return profile.ValidID(field, id) }
 
 // keyView is an API key as lists show it.
 type keyView struct {
@@ -131,174 +116,8 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, caller notify
 	return nil
 }
 
-// userInput is the body of PUT /v1/users/{id}. Absent (or null) fields keep
-// their stored value; a field sent as "" (or an empty list or map) clears it.
-type userInput struct {
-	ID         *string            `json:"id"`
-	Name       *string            `json:"name"`
-	Email      *string            `json:"email"`
-	Phone      *string            `json:"phone"`
-	Status     *string            `json:"status"`
-	Type       *string            `json:"type"`
-	Language   *string            `json:"language"`
-	Timezone   *string            `json:"timezone"`
-	Attributes *map[string]string `json:"attributes"`
-	Tags       *[]string          `json:"tags"`
-}
-
-// apply validates in and merges it into u.
-func (s *Server) applyUser(u *notify.User, in userInput, prefix string) error {
-	var bad []notify.FieldError
-	add := func(field, problem string) {
-		bad = append(bad, notify.FieldError{Field: prefix + field, Problem: problem})
-	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return strings.TrimSpace(*p)
-	}
-	if in.Name != nil {
-		if v := str(in.Name); len(v) > 256 {
-			add("name", "at most 256 characters")
-		} else {
-			u.Name = v
-		}
-	}
-	if in.Email != nil {
-		v := str(in.Email)
-		if v != "" {
-			a, err := mail.ParseAddress(v)
-			if err != nil || a.Address != v || len(v) > 254 || !strings.Contains(v[strings.LastIndex(v, "@"):], ".") {
-				add("email", "not a valid email address")
-			}
-		}
-		u.Email = strings.ToLower(v)
-	}
-	if in.Phone != nil {
-		v := str(in.Phone)
-		if v != "" {
-			e164, err := normalizePhone(v, s.cfg.DefaultRegion)
-			if err != nil {
-				add("phone", err.Error())
-			}
-			v = e164
-		}
-		u.Phone = v
-	}
-	if in.Status != nil {
-		if v := str(in.Status); len(v) > 64 {
-			add("status", "at most 64 characters")
-		} else {
-			u.Status = v
-		}
-	}
-	if in.Type != nil {
-		switch v := str(in.Type); v {
-		case "", "client", "newsletter":
-			u.Type = v
-		default:
-			add("type", "must be client or newsletter")
-		}
-	}
-	if in.Language != nil {
-		v := str(in.Language)
-		if v != "" {
-			tag, err := language.Parse(v)
-			if err != nil {
-				add("language", "not a BCP 47 language tag")
-			} else {
-				v = tag.String()
-			}
-		}
-		u.Language = v
-	}
-	if in.Timezone != nil {
-		v := str(in.Timezone)
-		if v != "" {
-			if _, err := time.LoadLocation(v); err != nil || v == "Local" {
-				add("timezone", "not an IANA time zone such as Europe/Madrid")
-			}
-		}
-		u.Timezone = v
-	}
-	if in.Attributes != nil {
-		attrs := *in.Attributes
-		if len(attrs) > maxAttributes {
-			add("attributes", fmt.Sprintf("at most %d attributes", maxAttributes))
-		}
-		for k, v := range attrs {
-			if k == "" || len(k) > 64 {
-				add("attributes", "names must be 1–64 characters")
-				break
-			}
-			if len(v) > maxAttributeValue {
-				add("attributes."+k, fmt.Sprintf("at most %d characters", maxAttributeValue))
-			}
-		}
-		u.Attributes = attrs
-		if len(attrs) == 0 {
-			u.Attributes = nil
-		}
-	}
-	if in.Tags != nil {
-		tags := *in.Tags
-		if len(tags) > maxTags {
-			add("tags", fmt.Sprintf("at most %d tags", maxTags))
-		}
-		seen := map[string]bool{}
-		var clean []string
-		for i, t := range tags {
-			t = strings.TrimSpace(t)
-			if t == "" || len(t) > 64 {
-				add(fmt.Sprintf("tags[%d]", i), "must be 1–64 characters")
-				continue
-			}
-			if !seen[t] {
-				seen[t] = true
-				clean = append(clean, t)
-			}
-		}
-		u.Tags = clean
-	}
-	if len(bad) > 0 {
-		return notify.Invalid(bad...)
-	}
-	return nil
-}
-
-// normalizePhone returns a phone number in E.164.
-func normalizePhone(v, region string) (string, error) {
-	if !strings.HasPrefix(v, "+") && region == "" {
-		return "", fmt.Errorf("must be in international format, such as +34600000000")
-	}
-	num, err := phonenumbers.Parse(v, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("not a valid phone number")
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
-}
-
-// upsertUser merges in into the stored user (or a new one) and stores it.
-func (s *Server) upsertUser(r *http.Request, ws, id string, in userInput, prefix string) (notify.User, error) {
-	if err := validID(prefix+"id", id); err != nil {
-		return notify.User{}, err
-	}
-	u, err := s.store.GetUser(r.Context(), ws, id)
-	if notify.IsCode(err, notify.CodeNotFound) {
-		u = notify.User{WorkspaceID: ws, ID: id, PushPermission: notify.PermissionAsk, SealKey: seal.NewKey(), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	} else if err != nil {
-		return notify.User{}, err
-	}
-	if err := s.applyUser(&u, in, prefix); err != nil {
-		return notify.User{}, err
-	}
-	u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	return s.store.PutUser(r.Context(), u)
-}
-
 func (s *Server) putUser(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	var in userInput
+	var in profile.Input
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -306,7 +125,7 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request, k notify.APIKey
 	if in.ID != nil && *in.ID != id {
 		return notify.Invalid(notify.FieldError{Field: "id", Problem: "must match the id in the path"})
 	}
-	u, err := s.upsertUser(r, k.WorkspaceID, id, in, "")
+	u, err := profile.Upsert(r.Context(), s.store, k.WorkspaceID, id, in, s.cfg.DefaultRegion, "", s.now())
 	if err != nil {
 		return err
 	}
@@ -337,7 +156,7 @@ type batchError struct {
 func (s *Server) batchUsers(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
 	return s.idempotent(w, r, k, func(body []byte) (int, any, error) {
 		var in struct {
-			Users []userInput `json:"users"`
+			Users []profile.Input `json:"users"`
 		}
 		if err := decodeBytes(body, &in); err != nil {
 			return 0, nil, err
@@ -364,7 +183,7 @@ func (s *Server) batchUsers(w http.ResponseWriter, r *http.Request, k notify.API
 				continue
 			}
 			seen[*u.ID] = i
-			if _, err := s.upsertUser(r, k.WorkspaceID, *u.ID, u, prefix); err != nil {
+			if _, err := profile.Upsert(r.Context(), s.store, k.WorkspaceID, *u.ID, u, s.cfg.DefaultRegion, prefix, s.now()); err != nil {
 				code := notify.ErrorCode(err)
 				if code == notify.CodeInternal {
 					return 0, nil, err
