@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata" // user time zones must resolve on provided.al2023
@@ -15,6 +17,8 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 )
 
@@ -30,6 +34,17 @@ func main() {
 	opts := httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey}}
 	if cfg.AudienceQueue != "" {
 		opts.Audience = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	if cfg.UploadsBucket != "" {
+		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
+		opts.Uploads = &httpapi.Uploads{
+			Blobs: blobs,
+			PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {
+				return blobs.PresignPut(ctx, key, expires, "")
+			},
+			PresignGet: blobs.PresignGet,
+			Ingest:     ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion),
+		}
 	}
 	lambda.Start(httpapi.LambdaHandler(httpapi.New(store, queue, opts)))
 }

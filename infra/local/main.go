@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +28,14 @@ import (
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/audience"
+	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
@@ -89,6 +92,20 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if _, err := steps.RequeueInFlight(); err != nil {
 		return fmt.Errorf("requeue in-flight audience steps: %w", err)
 	}
+	ingestQ, err := boltqueue.Open(filepath.Join(cfg.DataDir, "ingest.db"), boltqueue.Options{
+		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	})
+	if err != nil {
+		return fmt.Errorf("open ingest queue: %w", err)
+	}
+	defer ingestQ.Close()
+	if _, err := ingestQ.RequeueInFlight(); err != nil {
+		return fmt.Errorf("requeue in-flight uploads: %w", err)
+	}
+	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("open blobs: %w", err)
+	}
 	// No consumer from before a crash is alive: what it had in flight is
 	// visible again at once, and dispatch's dedupe keeps anyone from getting
 	// a message twice.
@@ -127,8 +144,22 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	used := channels.Used
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
 		Rates: channels.Rates, RetryHints: channels.RetryHints})
+	ingestCfg := ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion)
+	ids := &notify.IDs{}
+	ingester := &ingest.Ingester{Store: store, Blobs: blobs, Dispatch: queue, Config: ingestCfg, IDs: ids, Log: log}
+	// The local route stands in for S3: a stored file is an event on the
+	// ingest queue, as S3's ObjectCreated starts the ingest function.
+	received := func(ctx context.Context, key string) error {
+		b, err := json.Marshal(ingest.Event{Key: key})
+		if err != nil {
+			return err
+		}
+		return ingestQ.Send(ctx, [][]byte{b})
+	}
 	api := httpapi.New(store, queue, httpapi.Options{
-		Audience: steps, Outbox: store, Log: log,
+		Audience: steps, Outbox: store, Log: log, IDs: ids,
+		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
+			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
 	})
 
@@ -190,6 +221,14 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		go func() {
 			defer wg.Done()
 			walker.Run(workCtx, steps)
+		}()
+	}
+	// Spreadsheets: two at a time, as a few ingest functions would run.
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ingester.Run(workCtx, ingestQ)
 		}()
 	}
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {

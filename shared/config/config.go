@@ -26,6 +26,7 @@ type Config struct {
 	AudienceQueue  string // HERALD_AUDIENCE_QUEUE_URL: the SQS queue of audience walk steps
 	Stage          string // HERALD_STAGE: the deployment stage, on every log line
 	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
+	UploadsBucket  string // HERALD_UPLOADS_BUCKET: the S3 bucket of spreadsheet uploads
 
 	// Providers. A channel whose provider is not configured delivers to the
 	// local outbox (local mode) or the sandbox (Lambda).
@@ -78,7 +79,12 @@ type Config struct {
 	DefaultRegion  string        // HERALD_DEFAULT_REGION: region for phones without +, e.g. ES
 	MaxBodyBytes   int64         // HERALD_MAX_BODY_BYTES, default 5 MiB
 	VisibilityTime time.Duration // HERALD_VISIBILITY_TIMEOUT (local queue), default 30s
-	MaxReceives    int           // HERALD_MAX_RECEIVES (local queue) before dead letter, default 5
+	// Spreadsheet limits: HERALD_UPLOAD_MAX_BYTES (default 50 MB),
+	// HERALD_UPLOAD_MAX_ROWS (1,000,000), HERALD_UPLOAD_MAX_COLUMNS (256).
+	UploadMaxBytes   int64
+	UploadMaxRows    int
+	UploadMaxColumns int
+	MaxReceives      int // HERALD_MAX_RECEIVES (local queue) before dead letter, default 5
 }
 
 // WhatsAppConfig is the WhatsApp Cloud API account (HERALD_WHATSAPP_*).
@@ -112,6 +118,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Table:          getenv("HERALD_TABLE"),
 		DispatchQueue:  getenv("HERALD_DISPATCH_QUEUE_URL"),
 		AudienceQueue:  getenv("HERALD_AUDIENCE_QUEUE_URL"),
+		UploadsBucket:  getenv("HERALD_UPLOADS_BUCKET"),
 		Stage:          getenv("HERALD_STAGE"),
 		DefaultRegion:  strings.ToUpper(getenv("HERALD_DEFAULT_REGION")),
 		Fsync:          flag(getenv("HERALD_FSYNC")),
@@ -174,6 +181,17 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.MaxBodyBytes = int64(mb)
+	ub, err := intVar(getenv, "HERALD_UPLOAD_MAX_BYTES", 50_000_000, 1024, 1<<30)
+	if err != nil {
+		return c, err
+	}
+	c.UploadMaxBytes = int64(ub)
+	if c.UploadMaxRows, err = intVar(getenv, "HERALD_UPLOAD_MAX_ROWS", 1_000_000, 1, 10_000_000); err != nil {
+		return c, err
+	}
+	if c.UploadMaxColumns, err = intVar(getenv, "HERALD_UPLOAD_MAX_COLUMNS", 256, 2, 16384); err != nil {
+		return c, err
+	}
 	if v := getenv("HERALD_VISIBILITY_TIMEOUT"); v != "" {
 		if c.VisibilityTime, err = time.ParseDuration(v); err != nil || c.VisibilityTime < time.Second {
 			return c, fmt.Errorf("HERALD_VISIBILITY_TIMEOUT=%q: want a duration of at least 1s, such as 30s", v)

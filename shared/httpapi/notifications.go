@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
-	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/address"
 	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/render"
@@ -351,7 +350,7 @@ func (s *Server) audience(in sendInput) ([]notify.Recipient, notify.Source, []no
 		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of userIds, addresses, filter or uploadId"}}
 	}
 	if a.UploadID != "" {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "upload audiences are not available yet; use userIds, addresses or a filter"}}
+		return nil, "", []notify.FieldError{{Field: "audience.uploadId", Problem: "a spreadsheet is sent by its upload: POST /v1/uploads with the templateId and channel, then PUT the file to its uploadUrl; the upload creates the notification (GET /v1/uploads/{id} names it)"}}
 	}
 	if a.Filter != nil {
 		return nil, notify.SourceFilter, nil
@@ -386,7 +385,7 @@ func (s *Server) audience(in sendInput) ([]notify.Recipient, notify.Source, []no
 			return nil, "", []notify.FieldError{{Field: "audience.addresses", Problem: "push and webpush go to users' devices: use userIds"}}
 		}
 		for i, addr := range a.Addresses {
-			norm, err := s.normalizeAddress(kind, strings.TrimSpace(addr))
+			norm, err := address.Normalize(kind, addr, s.cfg.DefaultRegion)
 			if err != nil {
 				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.addresses[%d]", i), Problem: err.Error()})
 				if len(bad) >= 10 {
@@ -405,17 +404,6 @@ func (s *Server) audience(in sendInput) ([]notify.Recipient, notify.Source, []no
 		source = notify.SourceSingle
 	}
 	return out, source, bad
-}
-
-func (s *Server) normalizeAddress(kind, addr string) (string, error) {
-	if kind == "phone" {
-		return normalizePhone(addr, s.cfg.DefaultRegion)
-	}
-	a, err := mail.ParseAddress(addr)
-	if err != nil || a.Address != addr || !strings.Contains(addr[strings.LastIndex(addr, "@"):], ".") {
-		return "", fmt.Errorf("not a valid email address")
-	}
-	return strings.ToLower(addr), nil
 }
 
 // enqueue packs the recipients into dispatch messages and sends them.

@@ -54,15 +54,16 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	store  notify.Store
-	queue  Enqueuer
-	steps  Enqueuer // the audience queue
-	outbox Outbox
-	ids    *notify.IDs
-	now    func() time.Time
-	log    *slog.Logger
-	cfg    Config
-	mux    *http.ServeMux
+	store   notify.Store
+	queue   Enqueuer
+	steps   Enqueuer // the audience queue
+	uploads *Uploads
+	outbox  Outbox
+	ids     *notify.IDs
+	now     func() time.Time
+	log     *slog.Logger
+	cfg     Config
+	mux     *http.ServeMux
 }
 
 // Options are a Server's collaborators; Outbox is nil outside local mode.
@@ -70,11 +71,14 @@ type Options struct {
 	// Audience is the audience queue, where filter sends start their walks;
 	// without it filter audiences answer 422.
 	Audience Enqueuer
-	Outbox   Outbox
-	IDs      *notify.IDs
-	Now      func() time.Time
-	Log      *slog.Logger
-	Config   Config
+	// Uploads serve spreadsheet sends and imports; without them the upload
+	// routes answer 503 not_configured.
+	Uploads *Uploads
+	Outbox  Outbox
+	IDs     *notify.IDs
+	Now     func() time.Time
+	Log     *slog.Logger
+	Config  Config
 }
 
 // New returns a Server.
@@ -94,7 +98,7 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
 	}
-	s := &Server{store: store, queue: queue, steps: o.Audience, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s := &Server{store: store, queue: queue, steps: o.Audience, uploads: o.Uploads, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.endpoint(rt))
 	}
@@ -106,6 +110,8 @@ type route struct {
 	pattern string
 	scope   notify.Scope
 	public  bool
+	// maxBody overrides Config.MaxBodyBytes (the upload of a file).
+	maxBody int64
 	handle  func(w http.ResponseWriter, r *http.Request, k notify.APIKey) error
 }
 
@@ -146,6 +152,13 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/notifications/{id}", scope: notify.ScopeRead, handle: s.getNotification},
 		{pattern: "GET /v1/notifications/{id}/deliveries", scope: notify.ScopeRead, handle: s.listDeliveries},
 		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification},
+
+		{pattern: "GET /v1/notifications/{id}/report", scope: notify.ScopeRead, handle: s.report},
+
+		{pattern: "POST /v1/uploads", scope: notify.ScopeSend, handle: s.createUpload},
+		{pattern: "GET /v1/uploads", scope: notify.ScopeRead, handle: s.listUploads},
+		{pattern: "GET /v1/uploads/{id}", scope: notify.ScopeRead, handle: s.getUpload},
+		{pattern: "PUT /v1/uploads/{id}/file", public: true, maxBody: -1, handle: s.putUploadFile},
 
 		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
 
@@ -246,7 +259,9 @@ func (s *Server) endpoint(rt route) http.Handler {
 				}
 			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if rt.maxBody == 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
 		if err := rt.handle(w, r, key); err != nil {
 			s.fail(w, r, err)
 		}

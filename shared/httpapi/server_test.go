@@ -18,7 +18,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -58,8 +60,12 @@ type env struct {
 	store *boltstore.Store
 	queue *fakeQueue
 	steps *fakeQueue // the audience queue
-	admin string     // key of workspace ws1
-	other string     // key of workspace ws2
+	blobs *blobfs.Store
+	// received are the object keys of files stored through the local
+	// upload route.
+	received chan string
+	admin    string // key of workspace ws1
+	other    string // key of workspace ws2
 }
 
 func newEnv(t *testing.T) *env {
@@ -70,10 +76,17 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	q, steps := &fakeQueue{}, &fakeQueue{}
-	api := New(store, q, Options{Audience: steps, Outbox: store, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
+	blobs, err := blobfs.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan string, 100)
+	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
+		Received: func(_ context.Context, key string) error { received <- key; return nil }}
+	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps}
+	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps, blobs: blobs, received: received}
 	e.admin = e.key("ws1", "k1", notify.ScopeAdmin)
 	e.other = e.key("ws2", "k2", notify.ScopeAdmin)
 	return e
@@ -699,6 +712,14 @@ func TestEveryRoute(t *testing.T) {
 			}
 		}
 		takesBody := (method == "POST" || method == "PUT") && !strings.HasSuffix(path, "/cancel")
+		if strings.HasSuffix(path, "/file") {
+			// A file, not JSON, to a signed URL: without the signature
+			// nothing is looked at.
+			if r := e.do(method, unknown, e.admin, big); r.status != 403 {
+				t.Errorf("%s unsigned = %d %q, want 403", rt.pattern, r.status, r.errCode())
+			}
+			continue
+		}
 		if takesBody {
 			if r := e.do(method, concrete, e.admin, `{"name": `); r.status != 400 || r.errCode() != "bad_request" {
 				t.Errorf("%s with malformed JSON = %d %q, want 400", rt.pattern, r.status, r.errCode())

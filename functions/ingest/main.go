@@ -1,0 +1,42 @@
+// Command ingest is the Lambda that S3 starts when a spreadsheet lands in
+// the uploads bucket: it validates the file and queues a send of its valid
+// rows, or imports its users (package ingest).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/s3blob"
+	"github.com/heraldhq/herald/shared/sqsqueue"
+)
+
+func main() {
+	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, true)
+	if err == nil && cfg.UploadsBucket == "" {
+		err = fmt.Errorf("HERALD_UPLOADS_BUCKET is not set")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	g := &ingest.Ingester{
+		Store:    dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
+		Blobs:    s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket),
+		Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue),
+		Config:   ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion),
+		IDs:      &notify.IDs{},
+		Log:      cfg.Logger(os.Stdout),
+	}
+	lambda.Start(g.HandleS3)
+}
