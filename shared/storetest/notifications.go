@@ -64,11 +64,11 @@ func testCreateNotification(t *testing.T, s notify.Store) {
 		t.Errorf("GetNotification mismatch (-want +got):\n%s", d)
 	}
 
-	// Inline content: no template, no extras.
+	// Inline content: no template, no extras; from a spreadsheet upload.
 	inline := notify.Notification{
-		WorkspaceID: wsA, ID: ids.New(t0), Channel: notify.ChannelSMS, Source: notify.SourceSingle,
+		WorkspaceID: wsA, ID: ids.New(t0), Channel: notify.ChannelSMS, Source: notify.SourceSpreadsheet,
 		Body: "Tu código es {{code}}", Route: "home", Status: notify.StatusQueued,
-		Audience: notify.Audience{Kind: "addresses", Count: 1}, CreatedAt: t0, UpdatedAt: t0, CreatedBy: "key-1",
+		Audience: notify.Audience{Kind: "upload", Count: 1, UploadID: "01UPLOAD"}, CreatedAt: t0, UpdatedAt: t0, CreatedBy: "key-1",
 		Content: notify.Template{WorkspaceID: wsA, Channel: notify.ChannelSMS, Body: "Tu código es {{code}}", Variables: []string{"code"}},
 	}
 	createNotification(t, s, inline)
