@@ -208,6 +208,9 @@ func (g *Ingester) importUsers(ctx context.Context, up notify.Upload, f *os.File
 	}
 	var c counter
 	for {
+		if c.rows.Total%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		r, err := s.next()
 		if err == io.EOF {
 			break
