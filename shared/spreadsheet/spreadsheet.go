@@ -72,6 +72,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the message, which is meant for the operator as it is.
 func (e *Error) Error() string { return e.Message }
 
 func fileError(format string, args ...any) *Error {

@@ -124,7 +124,11 @@ func NewWriter(w io.Writer, f Format) (*Writer, error) {
 	return nil, fmt.Errorf("write spreadsheet: unknown format %q", f)
 }
 
-// Write writes a row.
+// Write writes a row, every cell through Neutralise. In CSV, invalid UTF-8
+// becomes U+FFFD and a carriage return inside a cell a line break. In XLSX,
+// characters XML 1.0 cannot hold are dropped, a cell is cut to the 32,767
+// characters Excel holds, and a row beyond Excel's 1,048,576 rows or 16,384
+// columns is an error.
 func (w *Writer) Write(cells []string) error {
 	if w.err != nil {
 		return w.err
