@@ -9,9 +9,22 @@
 //   - aws: the AWS adapters against the emulators (HERALD_TEST_DYNAMODB_ENDPOINT,
 //     HERALD_TEST_SQS_ENDPOINT): SQS requests per 1,000 recipients, DynamoDB
 //     write units per recipient on the send path, and how the delivery writes
-//     spread over partition keys.
+//     spread over partition keys;
+//   - audience: a filter send of 100,000 users resolved in process on the
+//     embedded adapters (bbolt store and queues): the count, then the walk
+//     of the 16 segments on 16 goroutines, until the last dispatch message
+//     is enqueued;
+//   - ingest: a 100,000-row CSV and a 100,000-row XLSX send ingested in
+//     process on the embedded adapters (bbolt, blob directory): validated
+//     and queued, rows per second;
+//   - ingest1m: the peak memory (process RSS and Go heap) of ingesting a
+//     1,000,000-row CSV, in a process of its own;
+//   - aws-audience: the filter send's count and walk on the AWS adapters
+//     against the emulators: SQS requests and DynamoDB read units per 1,000
+//     recipients resolved, measured next to the arithmetic.
 //
-// `make bench` runs it; -only picks parts, -users sizes the local runs.
+// `make bench` runs it; -only picks parts, -users and the other size flags
+// size them.
 package main
 
 import (
@@ -19,7 +32,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/infra/harness"
@@ -29,9 +45,37 @@ import (
 func main() {
 	users := flag.Int("users", 100000, "recipients of the local sends")
 	awsUsers := flag.Int("aws-users", 2000, "recipients of the send against the emulators")
-	only := flag.String("only", "local,crash,aws", "comma-separated parts to run: local, crash, aws")
+	audienceUsers := flag.Int("audience-users", 100000, "users of the in-process filter send (part audience)")
+	ingestRows := flag.Int("ingest-rows", 100000, "rows of each spreadsheet of part ingest")
+	ingest1mRows := flag.Int("ingest1m-rows", 1000000, "rows of the spreadsheet of part ingest1m")
+	awsAudienceUsers := flag.Int("aws-audience-users", 10000, "users of the filter send against the emulators (part aws-audience)")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience")
+	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
+	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
 	flag.Parse()
 	ctx := context.Background()
+	if *child != "" {
+		if err := runChild(ctx, *child, *ingest1mRows); err != nil {
+			fmt.Printf("%s: FAILED: %v\n", *child, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Println("cpu profile:", err)
+			os.Exit(1)
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		// Wall-clock figures stretch on a busy machine: say how busy.
+		fmt.Printf("machine: %d CPUs, load average %s\n", runtime.NumCPU(), strings.Join(strings.Fields(string(b))[:3], " "))
+	}
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
 		parts[strings.TrimSpace(p)] = true
@@ -58,16 +102,43 @@ func main() {
 			}
 		}
 		if err != nil {
+			// The other parts do not need the server: they still run.
 			fmt.Println("build:", err)
-			os.Exit(1)
+			fmt.Println("local, crash: FAILED: the local server does not build")
+			failed = true
+			parts["local"], parts["crash"] = false, false
 		}
 	}
 	run("local", func() error { return benchLocal(ctx, bin, *users) })
 	run("crash", func() error { return benchCrash(ctx, bin, *users) })
 	run("aws", func() error { return benchAWS(ctx, *awsUsers) })
+	run("audience", func() error { return benchAudience(ctx, *audienceUsers, walkOptions{budget: *walkBudget}) })
+	run("ingest", func() error { return benchIngest(ctx, *ingestRows) })
+	run("ingest1m", func() error { return benchIngest1M(ctx, *ingest1mRows) })
+	run("aws-audience", func() error { return benchAWSAudience(ctx, *awsAudienceUsers, walkOptions{budget: *walkBudget}) })
+	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// runChild runs the measurement of a part that needs a process of its own.
+func runChild(ctx context.Context, part string, rows int) error {
+	switch part {
+	case "ingest1m":
+		return ingest1MChild(ctx, rows)
+	}
+	return fmt.Errorf("no part %q runs as a child", part)
+}
+
+// cpuTime is the CPU time this process has used, user and system: next to
+// a wall-clock figure it tells waiting (or a busy machine) from work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // start runs a fresh local server with its data in a new temporary dir.

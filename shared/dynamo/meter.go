@@ -137,20 +137,27 @@ func (m *Meter) Reset() {
 
 // String formats the counters as a table, one operation a line.
 func (m *Meter) String() string {
-	stats := m.Stats()
+	return FormatStats(m.Stats(), "")
+}
+
+// FormatStats formats counters (of Meter.Stats, or differences of them)
+// as a table, one operation a line and their total last, each line
+// starting with indent.
+func FormatStats(stats map[string]OpStats, indent string) string {
 	ops := make([]string, 0, len(stats))
 	for op := range stats {
 		ops = append(ops, op)
 	}
 	sort.Strings(ops)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-20s %8s %8s %10s %10s %10s\n", "operation", "calls", "attempts", "RCU", "WCU", "index CU")
+	fmt.Fprintf(&b, "%s%-20s %8s %8s %10s %10s %10s\n", indent, "operation", "calls", "attempts", "RCU", "WCU", "index CU")
+	var t OpStats
 	for _, op := range ops {
 		s := stats[op]
-		fmt.Fprintf(&b, "%-20s %8d %8d %10.1f %10.1f %10.1f\n", op, s.Calls, s.Attempts, s.ReadUnits, s.WriteUnits, s.IndexUnits)
+		fmt.Fprintf(&b, "%s%-20s %8d %8d %10.1f %10.1f %10.1f\n", indent, op, s.Calls, s.Attempts, s.ReadUnits, s.WriteUnits, s.IndexUnits)
+		t.Calls, t.Attempts, t.ReadUnits, t.WriteUnits, t.IndexUnits = t.Calls+s.Calls, t.Attempts+s.Attempts, t.ReadUnits+s.ReadUnits, t.WriteUnits+s.WriteUnits, t.IndexUnits+s.IndexUnits
 	}
-	t := m.Total()
-	fmt.Fprintf(&b, "%-20s %8d %8d %10.1f %10.1f %10.1f\n", "total", t.Calls, t.Attempts, t.ReadUnits, t.WriteUnits, t.IndexUnits)
+	fmt.Fprintf(&b, "%s%-20s %8d %8d %10.1f %10.1f %10.1f\n", indent, "total", t.Calls, t.Attempts, t.ReadUnits, t.WriteUnits, t.IndexUnits)
 	return b.String()
 }
 
