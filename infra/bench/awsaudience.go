@@ -334,4 +334,3 @@ func total(m map[string]dynamo.OpStats) dynamo.OpStats {
 	}
 	return t
 }
-
