@@ -220,6 +220,9 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 		return nil, "", err
 	}
 	pg := page{limit: pageLimit(p)}
+	if p.Segments > 1 && p.Limit > pg.limit {
+		pg.limit = min(p.Limit, notify.MaxSegmentPageSize)
+	}
 	var users []notify.User
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for k, v := range entries(bucket(tx, bucketUsers), prefix(workspaceID), after, false) {

@@ -274,6 +274,9 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 		return []notify.User{}, "", nil
 	}
 	limit := pageSize(p)
+	if p.Segments > 1 && p.Limit > limit {
+		limit = min(p.Limit, notify.MaxSegmentPageSize)
+	}
 	users := []notify.User{}
 	examined := 0
 	for shard := c.Shard; shard < userShards; shard++ {
@@ -326,10 +329,12 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 }
 
 // queryLimit is how many items to ask for when want more are needed: just
-// those without a filter, more with one (a filter drops some).
+// those, so that a page never reads items it then drops (the next page
+// would read them again); with a filter at least 100, so that a selective
+// filter does not crawl, at the cost of at most 100 items read twice.
 func queryLimit(want int, filtered bool) int {
 	if filtered {
-		return min(max(want*2, 100), 1000)
+		return min(max(want, 100), notify.MaxSegmentPageSize)
 	}
 	return want
 }

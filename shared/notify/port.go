@@ -23,6 +23,10 @@ type Page struct {
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 500
+	// MaxSegmentPageSize bounds a ListUsers page of one segment of
+	// several (the audience walk's): ten dispatch messages of 100, one
+	// SQS SendMessageBatch.
+	MaxSegmentPageSize = 1000
 )
 
 // UserFilter selects users; zero fields match everything, and a user must

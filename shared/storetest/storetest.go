@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"ListUsersFilters", testListUsersFilters},
 		{"ListUsersPaging", testListUsersPaging},
 		{"UsersIsolation", testUsersIsolation},
+		{"UsersSegmentPages", testUsersSegmentPages},
 		{"FindUsersByPhone", testFindUsersByPhone},
 		{"SaveTemplate", testSaveTemplate},
 		{"ListTemplates", testListTemplates},

@@ -505,3 +505,59 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// testUsersSegmentPages: a segment's page may hold up to
+// MaxSegmentPageSize users (the audience walk enqueues a page as one SQS
+// batch); any other list stays capped at MaxPageSize.
+func testUsersSegmentPages(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	const ws, n = "ws-segpages", 1300
+	t0 := now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := s.PutUser(ctx, newUser(ws, fmt.Sprintf("u%05d", i), t0))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, "PutUser", err)
+	}
+	all, _, err := s.ListUsers(ctx, ws, notify.UserFilter{}, notify.Page{Limit: notify.MaxSegmentPageSize})
+	must(t, "ListUsers", err)
+	if len(all) != notify.MaxPageSize {
+		t.Errorf("an unsegmented page of %d gave %d users, want %d", notify.MaxSegmentPageSize, len(all), notify.MaxPageSize)
+	}
+	total := 0
+	for seg := range 2 {
+		var got []notify.User
+		cursor := ""
+		for calls := 0; ; calls++ {
+			page, next, err := s.ListUsers(ctx, ws, notify.UserFilter{Status: []string{"active"}}, notify.Page{Limit: notify.MaxSegmentPageSize, Cursor: cursor, Segment: seg, Segments: 2})
+			must(t, "ListUsers segment", err)
+			if calls == 0 && len(page) <= notify.MaxPageSize && next != "" {
+				t.Errorf("segment %d: first page of %d users with more to come, want more than %d", seg, len(page), notify.MaxPageSize)
+			}
+			if len(page) > notify.MaxSegmentPageSize {
+				t.Errorf("segment %d: a page of %d users", seg, len(page))
+			}
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		total += len(got)
+	}
+	if total != n {
+		t.Errorf("the segments hold %d users, want %d", total, n)
+	}
+}
