@@ -38,21 +38,19 @@ import (
 //     seal key, timestamps, the keys of the table and of GSI1), so 1,000
 //     users read once are ~300 KB: 300 / 4 × 0.5 ≈ 37 RCU, plus the
 //     rounding of each Query.
-//   - A page is at most notify.MaxPageSize (500) users: both stores cap
-//     audience.PageSize (1,000). With a filter set, the store's Query asks
-//     for twice what the page still needs (at most 1,000) and drops what is
-//     past the page, and the next page reads again from there: once a shard
-//     holds more than a page, each user is read about twice, ≈ 73 RCU per
-//     1,000 per pass. benchExpectedQueries replays that from the measured
-//     sizes, Query by Query.
+//   - A segment's page is audience.PageSize (1,000) users, up to
+//     notify.MaxSegmentPageSize. With a filter set, the store's Query asks
+//     for what the page still needs (at least 100), so an item is read
+//     twice only in the last ≤ 100 of a page: ≈ 37 RCU per 1,000 per
+//     pass. benchExpectedQueries replays that from the measured sizes,
+//     Query by Query.
 //   - The walk also reads the notification's partition (one Query,
 //     strongly consistent: 1 RCU under 4 KB) when each step starts and
 //     after each segment's reconcile, which it writes with ApplyCounts (one
 //     transaction).
-//   - SQS: each page's users go out as one SendMessageBatch (a page of
-//     500 is 5 messages of 100: 2 requests per 1,000 recipients once the
-//     segments are long, not the 1 of pages of 1,000), each segment's last
-//     page partial; the audience queue gets the 16 first steps (2 requests
+//   - SQS: each page's users go out as one SendMessageBatch (10 messages
+//     of 100: 1 request per 1,000 recipients once the segments are long),
+//     each segment's last page partial; the audience queue gets the 16 first steps (2 requests
 //     of 10) and one message per handover.
 func benchAWSAudience(ctx context.Context, users int, o walkOptions) error {
 	ddbURL, sqsURL := os.Getenv("HERALD_TEST_DYNAMODB_ENDPOINT"), os.Getenv("HERALD_TEST_SQS_ENDPOINT")
@@ -116,7 +114,7 @@ func benchAWSAudience(ctx context.Context, users int, o walkOptions) error {
 	fmt.Printf("count %.2f s, count and walk %.2f s on the emulators: %d recipients, %d steps (%d handovers), %d dispatch messages\n",
 		res.countTime.Seconds(), res.total.Seconds(), c.Recipients, res.steps, res.steps-audience.Segments, res.messages)
 
-	page := min(audience.PageSize, notify.MaxPageSize)
+	page := min(audience.PageSize, notify.MaxSegmentPageSize)
 	exp := benchExpectedQueries(shards, page, !benchFilter.IsZero())
 	per1000 := func(v float64) float64 { return v * 1000 / float64(c.Recipients) }
 	sends := func(m map[string]int64) int64 {
@@ -245,7 +243,7 @@ type expectedQueries struct {
 
 // benchExpectedQueries replays how the DynamoDB store's ListUsers reads a
 // shard in pages of page users, every user matching the filter: a Query
-// asks for what the page still needs (twice that, 100 to 1,000, when a
+// asks for what the page still needs (at least 100, at most 1,000, when a
 // filter is set), the page stops at its last user and the next page's
 // Query starts after it; a Query that stops at its Limit has a next key,
 // even at the end of the shard. Each Query costs its items' bytes rounded
@@ -267,7 +265,7 @@ func benchExpectedQueries(shards map[string][]int, page int, filtered bool) expe
 				want := page - taken
 				limit := want
 				if filtered {
-					limit = min(max(want*2, 100), 1000)
+					limit = min(max(want, 100), notify.MaxSegmentPageSize)
 				}
 				end := min(pos+limit, len(sizes))
 				sum := 0
