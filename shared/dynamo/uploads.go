@@ -133,28 +133,14 @@ func (s *Store) GetUpload(ctx context.Context, workspaceID, id string) (notify.U
 // upload's version has not moved, retrying with a fresh read when it has.
 // An error from fn is returned as it is, and nothing is written.
 func (s *Store) UpdateUpload(ctx context.Context, workspaceID, id string, fn func(*notify.Upload) error) (notify.Upload, error) {
-	for attempt := 0; ; attempt++ {
-		cur, err := s.GetUpload(ctx, workspaceID, id)
-		if err != nil {
-			return notify.Upload{}, err
-		}
-		next := cur
-		if err := fn(&next); err != nil {
-			return notify.Upload{}, err
-		}
-		next.WorkspaceID, next.ID, next.Version = workspaceID, id, cur.Version+1
-		err = s.putUploadVersion(ctx, next, cur.Version)
-		if notify.IsCode(err, notify.CodeConflict) && attempt+1 < maxUpdateAttempts {
-			if err := backoff(ctx, attempt); err != nil {
-				return notify.Upload{}, err
-			}
-			continue
-		}
-		if err != nil {
-			return notify.Upload{}, err
-		}
-		return next, nil
-	}
+	return updateVersioned(ctx,
+		func() (notify.Upload, error) { return s.GetUpload(ctx, workspaceID, id) },
+		fn,
+		func(cur notify.Upload, next *notify.Upload) int64 {
+			next.WorkspaceID, next.ID, next.Version = workspaceID, id, cur.Version+1
+			return cur.Version
+		},
+		func(next notify.Upload, prev int64) error { return s.putUploadVersion(ctx, next, prev) })
 }
 
 // ListUploads queries the uploads of the workspace's partition newest first

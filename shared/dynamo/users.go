@@ -220,25 +220,41 @@ func (s *Store) GetUsers(ctx context.Context, workspaceID string, ids []string) 
 // UpdateUser applies fn to the stored user and writes the result if the
 // user's version has not moved, retrying with a fresh read when it has.
 func (s *Store) UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error) {
+	return updateVersioned(ctx,
+		func() (notify.User, error) { return s.getUser(ctx, workspaceID, id) },
+		fn,
+		func(cur notify.User, next *notify.User) int64 {
+			next.WorkspaceID, next.ID, next.Version = workspaceID, id, cur.Version+1
+			return cur.Version
+		},
+		func(next notify.User, prev int64) error { return s.putUserVersion(ctx, next, prev) })
+}
+
+// updateVersioned is optimistic concurrency: it reads an item with get,
+// applies fn, lets prepare set the new version (returning the one read),
+// and writes with put on condition of that version; a conflict reads
+// again, with backoff, up to maxUpdateAttempts. An error from fn is
+// returned as it is and nothing is written.
+func updateVersioned[T any](ctx context.Context, get func() (T, error), fn func(*T) error, prepare func(cur T, next *T) int64, put func(next T, prev int64) error) (T, error) {
+	var zero T
 	for attempt := 0; ; attempt++ {
-		cur, err := s.getUser(ctx, workspaceID, id)
+		cur, err := get()
 		if err != nil {
-			return notify.User{}, err
+			return zero, err
 		}
 		next := cur
 		if err := fn(&next); err != nil {
-			return notify.User{}, err
+			return zero, err
 		}
-		next.WorkspaceID, next.ID, next.Version = workspaceID, id, cur.Version+1
-		err = s.putUserVersion(ctx, next, cur.Version)
+		err = put(next, prepare(cur, &next))
 		if notify.IsCode(err, notify.CodeConflict) && attempt+1 < maxUpdateAttempts {
 			if err := backoff(ctx, attempt); err != nil {
-				return notify.User{}, err
+				return zero, err
 			}
 			continue
 		}
 		if err != nil {
-			return notify.User{}, err
+			return zero, err
 		}
 		return next, nil
 	}
