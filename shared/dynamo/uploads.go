@@ -87,28 +87,7 @@ func (s *Store) putUploadVersion(ctx context.Context, u notify.Upload, prev int6
 	if err != nil {
 		return err
 	}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode upload %s: %w", u.ID, err)
-	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
-	if prev == 0 {
-		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
-	} else {
-		in.ConditionExpression = aws.String("version = :prev")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(prev)}
-	}
-	_, err = s.db.PutItem(ctx, in)
-	if _, ok := conditionFailed(err); ok {
-		if prev == 0 {
-			return notify.Errorf(notify.CodeConflict, "upload %q exists", u.ID)
-		}
-		return notify.Errorf(notify.CodeConflict, "upload %q changed concurrently", u.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("put upload %s: %w", u.ID, err)
-	}
-	return nil
+	return s.putVersioned(ctx, it, prev, "upload", u.ID)
 }
 
 // CreateUpload stores u at Version 1, its first write; conflict when the id

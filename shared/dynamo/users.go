@@ -126,11 +126,18 @@ func (s *Store) putUserVersion(ctx context.Context, u notify.User, prev int64) e
 	if err != nil {
 		return err
 	}
-	item, err := attributevalue.MarshalMap(it)
+	return s.putVersioned(ctx, it, prev, "user", u.ID)
+}
+
+// putVersioned writes item (of kind, named id) if the stored item's
+// version is still prev, or, with prev 0, if there is none; otherwise it
+// is a conflict.
+func (s *Store) putVersioned(ctx context.Context, item any, prev int64, kind, id string) error {
+	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
-		return fmt.Errorf("encode user %s: %w", u.ID, err)
+		return fmt.Errorf("encode %s %s: %w", kind, id, err)
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}
 	if prev == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	} else {
@@ -139,10 +146,13 @@ func (s *Store) putUserVersion(ctx context.Context, u notify.User, prev int64) e
 	}
 	_, err = s.db.PutItem(ctx, in)
 	if _, ok := conditionFailed(err); ok {
-		return notify.Errorf(notify.CodeConflict, "user %q changed concurrently", u.ID)
+		if prev == 0 {
+			return notify.Errorf(notify.CodeConflict, "%s %q exists", kind, id)
+		}
+		return notify.Errorf(notify.CodeConflict, "%s %q changed concurrently", kind, id)
 	}
 	if err != nil {
-		return fmt.Errorf("put user %s: %w", u.ID, err)
+		return fmt.Errorf("put %s %s: %w", kind, id, err)
 	}
 	return nil
 }
