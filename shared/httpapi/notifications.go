@@ -202,8 +202,6 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput, dry
 		Fallback:        in.Fallback,
 		Source:          source,
 		RecipientType:   in.RecipientType,
-		Title:           content.Title,
-		Body:            content.Body,
 		Route:           route,
 		TemplateID:      content.ID,
 		TemplateVersion: content.Version,
@@ -219,12 +217,7 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput, dry
 		CreatedBy:       k.Name + " (" + k.ID + ")",
 		Content:         content,
 	}
-	if n.Title == "" && content.Email != nil {
-		n.Title = content.Email.Subject
-	}
-	if content.WhatsApp != nil && n.Body == "" {
-		n.Body = "[template " + content.WhatsApp.Name + "]"
-	}
+	n.Title, n.Body = content.Summary()
 	p := preparedSend{n: n, recipients: recipients}
 	if filter == nil {
 		return p, nil

@@ -201,10 +201,10 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request, k notify.AP
 // settle shows a queued send as completed once its notification is done:
 // the notification is the one place that knows.
 func (s *Server) settle(ctx context.Context, up notify.Upload) (notify.Upload, error) {
+	if up.Errors == nil {
+		up.Errors = []notify.RowError{}
+	}
 	if up.Status != notify.UploadQueued || up.NotificationID == "" {
-		if up.Errors == nil {
-			up.Errors = []notify.RowError{}
-		}
 		return up, nil
 	}
 	n, err := s.store.GetNotification(ctx, up.WorkspaceID, up.NotificationID)
@@ -213,9 +213,6 @@ func (s *Server) settle(ctx context.Context, up notify.Upload) (notify.Upload, e
 	}
 	if err == nil && n.Status.Final() {
 		up.Status = notify.UploadCompleted
-	}
-	if up.Errors == nil {
-		up.Errors = []notify.RowError{}
 	}
 	return up, nil
 }
@@ -251,10 +248,7 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 	case now.After(up.ExpiresAt):
 		return notify.Errorf(notify.CodeConflict, "the upload URL expired at %s; create a new upload", up.ExpiresAt.Format(time.RFC3339))
 	}
-	max := s.uploads.Ingest.MaxBytes
-	if max <= 0 {
-		max = ingest.DefaultMaxBytes
-	}
+	max := s.uploads.Ingest.MaxFileBytes()
 	if r.ContentLength > max {
 		return notify.Errorf(notify.CodePayloadTooLarge, "the file is %d bytes; files may be at most %d bytes (%d MB): split it", r.ContentLength, max, max/1e6)
 	}
@@ -267,13 +261,15 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 		return fmt.Errorf("store the file of upload %s: %w", up.ID, err)
 	}
 	// A new file: what was said of the last one no longer holds.
-	if _, err := s.store.UpdateUpload(r.Context(), ws, up.ID, func(u *notify.Upload) error {
-		if u.Status == notify.UploadRejected {
-			u.Status, u.Rows, u.Errors, u.UpdatedAt = notify.UploadWaiting, notify.UploadRows{}, nil, s.now().UTC().Truncate(time.Millisecond)
+	if up.Status == notify.UploadRejected {
+		if _, err := s.store.UpdateUpload(r.Context(), ws, up.ID, func(u *notify.Upload) error {
+			if u.Status == notify.UploadRejected {
+				u.Status, u.Rows, u.Errors, u.UpdatedAt = notify.UploadWaiting, notify.UploadRows{}, nil, s.now().UTC().Truncate(time.Millisecond)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	if s.uploads.Received != nil {
 		if err := s.uploads.Received(r.Context(), up.ObjectKey); err != nil {

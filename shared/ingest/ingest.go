@@ -32,7 +32,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxBytes = 50 << 20
+	DefaultMaxBytes = 50_000_000
 	// staleClaim is how long a validating upload may go without news
 	// before another run takes it over: longer than a Lambda can run.
 	staleClaim = 16 * time.Minute
@@ -54,6 +54,23 @@ type Config struct {
 	// TempDir holds the local copy of a file while it is read ("" is the
 	// system's temporary directory; /tmp on Lambda).
 	TempDir string
+}
+
+// MaxFileBytes is the largest file accepted.
+func (c Config) MaxFileBytes() int64 {
+	if c.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return c.MaxBytes
+}
+
+// region is the region an upload's national phone numbers are read in:
+// its own, or the configured default.
+func (c Config) region(up notify.Upload) string {
+	if up.DefaultRegion != "" {
+		return up.DefaultRegion
+	}
+	return c.DefaultRegion
 }
 
 // Store is what ingestion needs of the store.
@@ -187,36 +204,32 @@ func (g *Ingester) finish(ctx context.Context, up notify.Upload, set func(*notif
 
 // run copies the file and processes it by the upload's purpose.
 func (g *Ingester) run(ctx context.Context, up notify.Upload, info notify.BlobInfo, log *slog.Logger) error {
-	max := g.Config.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
-	}
+	max := g.Config.MaxFileBytes()
 	if info.Size > max {
 		return reject(0, "", "the file is %s; files may be at most %s: split it into smaller files", megabytes(info.Size), megabytes(max))
 	}
-	f, size, err := g.copy(ctx, up.ObjectKey, max)
+	f, size, err := copyBlob(ctx, g.Blobs, up.ObjectKey, g.Config)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
+	defer removeTemp(f)
 	if up.Purpose == notify.UploadPurposeUsers {
 		return g.importUsers(ctx, up, f, size, log)
 	}
 	return g.send(ctx, up, f, size, log)
 }
 
-// copy downloads the object to a temporary file: XLSX needs random access,
-// and both passes must read the same bytes.
-func (g *Ingester) copy(ctx context.Context, key string, max int64) (*os.File, int64, error) {
-	body, _, err := g.Blobs.Open(ctx, key)
+// copyBlob downloads the object to a temporary file in cfg.TempDir: XLSX
+// needs random access, and both passes must read the same bytes. A file
+// over cfg's limit is a rejection.
+func copyBlob(ctx context.Context, blobs notify.Blobs, key string, cfg Config) (*os.File, int64, error) {
+	max := cfg.MaxFileBytes()
+	body, _, err := blobs.Open(ctx, key)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer body.Close()
-	f, err := os.CreateTemp(g.Config.TempDir, "herald-upload-*")
+	f, err := os.CreateTemp(cfg.TempDir, "herald-upload-*")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -225,11 +238,16 @@ func (g *Ingester) copy(ctx context.Context, key string, max int64) (*os.File, i
 		err = reject(0, "", "the file is over %s; files may be at most %s: split it into smaller files", megabytes(max), megabytes(max))
 	}
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		removeTemp(f)
 		return nil, 0, err
 	}
 	return f, n, nil
+}
+
+// removeTemp closes and removes a temporary file.
+func removeTemp(f *os.File) {
+	f.Close()
+	_ = os.Remove(f.Name())
 }
 
 func megabytes(n int64) string {
@@ -249,10 +267,7 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 	if t.Channel != up.Channel {
 		return reject(0, "", "the template %s is now for %s, not %s; create a new upload", t.ID, t.Channel, up.Channel)
 	}
-	region := up.DefaultRegion
-	if region == "" {
-		region = g.Config.DefaultRegion
-	}
+	region := g.Config.region(up)
 	openSheet := func() (*sendSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -378,7 +393,7 @@ func (g *Ingester) notification(up notify.Upload, t notify.Template, valid int) 
 	}
 	n := notify.Notification{
 		WorkspaceID: up.WorkspaceID, ID: up.NotificationID, Channel: up.Channel, Source: notify.SourceSpreadsheet,
-		Title: t.Title, Body: t.Body, Route: route, TemplateID: t.ID, TemplateVersion: t.Version,
+		Route: route, TemplateID: t.ID, TemplateVersion: t.Version,
 		Category:  up.Category,
 		Audience:  notify.Audience{Kind: "upload", Count: valid, UploadID: up.ID},
 		Status:    notify.StatusQueued,
@@ -386,12 +401,7 @@ func (g *Ingester) notification(up notify.Upload, t notify.Template, valid int) 
 		CreatedAt: now, UpdatedAt: now, CreatedBy: up.CreatedBy,
 		Content: t,
 	}
-	if n.Title == "" && t.Email != nil {
-		n.Title = t.Email.Subject
-	}
-	if t.WhatsApp != nil && n.Body == "" {
-		n.Body = "[template " + t.WhatsApp.Name + "]"
-	}
+	n.Title, n.Body = t.Summary()
 	return n
 }
 
@@ -408,8 +418,6 @@ func (g *Ingester) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
-
-func removeFile(name string) { _ = os.Remove(name) }
 
 // Event is the body of a local ingest message: what S3's ObjectCreated
 // event says on AWS.

@@ -58,27 +58,15 @@ func (rp *Reporter) sheetReport(ctx context.Context, out *spreadsheet.Writer, n 
 	if err != nil {
 		return fmt.Errorf("the upload of notification %s: %w", n.ID, err)
 	}
-	g := Ingester{Blobs: rp.Blobs, Config: rp.Config}
-	max := rp.Config.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
-	}
-	f, size, err := g.copy(ctx, up.ObjectKey, max)
+	f, size, err := copyBlob(ctx, rp.Blobs, up.ObjectKey, rp.Config)
 	if notify.IsCode(err, notify.CodeNotFound) {
 		return notify.Errorf(notify.CodeNotFound, "the file of upload %s is no longer kept (uploads expire after 30 days); GET /v1/notifications/%s/deliveries still lists every recipient", up.ID, n.ID)
 	}
 	if err != nil {
 		return err
 	}
-	defer func() {
-		f.Close()
-		removeFile(f.Name())
-	}()
-	region := up.DefaultRegion
-	if region == "" {
-		region = rp.Config.DefaultRegion
-	}
-	s, err := openSend(f, size, rp.Config.Limits, n.Content, n.Channel, region)
+	defer removeTemp(f)
+	s, err := openSend(f, size, rp.Config.Limits, n.Content, n.Channel, rp.Config.region(up))
 	if err != nil {
 		return fmt.Errorf("read upload %s again: %w", up.ID, err)
 	}

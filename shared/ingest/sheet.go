@@ -195,7 +195,7 @@ func (s *sendSheet) next() (row, error) {
 	h.Write([]byte(addr))
 	var key [16]byte
 	h.Sum(key[:0])
-	if first, ok := s.seen[key]; ok && int(first) != n {
+	if first, ok := s.seen[key]; ok {
 		out.err = &notify.RowError{Row: n, Column: s.header[0], Message: fmt.Sprintf("%s is a duplicate of row %d", addr, first)}
 		return out, nil
 	}

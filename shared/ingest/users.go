@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -50,7 +51,7 @@ func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string) (*
 		switch {
 		case k == "id" || k == "userid" || k == "user_id":
 			s.id = i
-		case contains(profileColumns, k):
+		case slices.Contains(profileColumns, k):
 			s.fields[i] = k
 		case len(h) > 64:
 			return nil, reject(1, h, "column %s's header is an attribute name, and those are at most 64 characters", columnLetter(i))
@@ -65,15 +66,6 @@ func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string) (*
 		return nil, reject(1, "", "the file has %d attribute columns; a user may have at most %d attributes", len(s.attrs), profile.MaxAttributes)
 	}
 	return s, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // userRow is one row of an import and its verdict.
@@ -159,7 +151,7 @@ func (s *usersSheet) next() (userRow, error) {
 	h.Write([]byte(out.id))
 	var key [16]byte
 	h.Sum(key[:0])
-	if first, ok := s.seen[key]; ok && int(first) != n {
+	if first, ok := s.seen[key]; ok {
 		out.err = &notify.RowError{Row: n, Column: s.header[s.id], Message: fmt.Sprintf("user %s is also on row %d", out.id, first)}
 		return out, nil
 	}
@@ -192,10 +184,7 @@ func (s *usersSheet) fieldError(n int, err error) *notify.RowError {
 // users that are new, merging into those that exist). Writing a row twice
 // gives the same user, so a retried run simply writes them again.
 func (g *Ingester) importUsers(ctx context.Context, up notify.Upload, f *os.File, size int64, log *slog.Logger) error {
-	region := up.DefaultRegion
-	if region == "" {
-		region = g.Config.DefaultRegion
-	}
+	region := g.Config.region(up)
 	openSheet := func() (*usersSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err

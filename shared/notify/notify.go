@@ -247,6 +247,20 @@ type Template struct {
 	UpdatedAt   time.Time            `json:"updatedAt"`
 }
 
+// Summary is the title and body a notification made of t shows in the
+// history: the email's subject when t has no title, and the approved
+// template's name when a WhatsApp template has no body of its own.
+func (t Template) Summary() (title, body string) {
+	title, body = t.Title, t.Body
+	if title == "" && t.Email != nil {
+		title = t.Email.Subject
+	}
+	if body == "" && t.WhatsApp != nil {
+		body = "[template " + t.WhatsApp.Name + "]"
+	}
+	return title, body
+}
+
 // Source says how a notification was started.
 type Source string
 
