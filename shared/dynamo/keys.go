@@ -3,6 +3,7 @@ package dynamo
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 )
 
@@ -45,6 +46,7 @@ const (
 	skContent      = "CONTENT"
 	skCounts       = "COUNTS"
 	skIdempotency  = "IDEM"
+	skCompose      = "COMPOSE"
 )
 
 // workspaceKey is the workspace item; the workspace's API keys by id share
@@ -66,6 +68,43 @@ const apiKeyIDPrefix = "KEY#"
 func uploadKey(ws, id string) (pk, sk string) { return "WS#" + ws, uploadPrefix + id }
 
 const uploadPrefix = "UPLOAD#"
+
+// composeSettingsKey is what a workspace changed of AI composition: one
+// small item in the workspace's partition, read once per compose request.
+func composeSettingsKey(ws string) (pk, sk string) { return "WS#" + ws, skCompose }
+
+// composeUsageKey is a workspace's AI composition total of one day (UTC,
+// YYYY-MM-DD) and model. The day is fixed width, so the sort keys of a
+// partition sort by day then model, and a range of days is one key
+// condition (composeUsageRange). Model ids may contain '#': the model is
+// last, after the fixed-width day, so it cannot be mistaken for one.
+func composeUsageKey(ws, day, model string) (pk, sk string) {
+	return "WS#" + ws, composeUsagePrefix + day + "#" + model
+}
+
+// composeUsageRange bounds the sort keys of the days from..to inclusive for
+// BETWEEN: lo sorts before every model of from, hi after every model of to
+// ('$' follows '#'), and no item has hi as its key.
+func composeUsageRange(ws, from, to string) (pk, lo, hi string) {
+	return "WS#" + ws, composeUsagePrefix + from + "#", composeUsagePrefix + to + "$"
+}
+
+const composeUsagePrefix = "COMPOSEUSAGE#"
+
+// rateKey is the counter of one fixed window (its start in Unix seconds) of
+// the workspace's limit name. It is found by its exact key only, never
+// listed: the window is last, all digits, so a name with '#' stays apart.
+func rateKey(ws, name string, window time.Time) (pk, sk string) {
+	return "WS#" + ws, "RATE#" + name + "#" + strconv.FormatInt(window.Unix(), 10)
+}
+
+// rateExpiresAt is the TTL of a rate window's counter: an hour after the
+// window started, when a window of the minutes callers count in is long
+// over.
+func rateExpiresAt(window time.Time) int64 { return window.Add(rateRetention).Unix() }
+
+// rateRetention is how long after its start a rate window is kept.
+const rateRetention = time.Hour
 
 // userKey is one user: a partition per user, so bulk imports spread.
 func userKey(ws, id string) (pk, sk string) { return "WS#" + ws + "#U#" + id, skUser }

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -15,6 +17,7 @@ import (
 
 func TestKeys(t *testing.T) {
 	created := time.Date(2026, 11, 21, 10, 30, 0, 5, time.UTC)
+	window := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC) // Unix 1795257000
 	tests := []struct {
 		name string
 		got  [2]string
@@ -38,6 +41,14 @@ func TestKeys(t *testing.T) {
 		{"count marker", pair(countMarkerKey("ws1", "01N", "01N:7")), [2]string{"WS#ws1#N#01N#C", "01N:7"}},
 		{"idempotency", pair(idempotencyKey("ws1", "k-1")), [2]string{"WS#ws1#IDEM#k-1", "IDEM"}},
 		{"upload", pair(uploadKey("ws1", "01U")), [2]string{"WS#ws1", "UPLOAD#01U"}},
+		{"compose settings", pair(composeSettingsKey("ws1")), [2]string{"WS#ws1", "COMPOSE"}},
+		{"compose usage", pair(composeUsageKey("ws1", "2026-11-21", "gpt-4o-mini")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#gpt-4o-mini"}},
+		{"compose usage of a model with #", pair(composeUsageKey("ws1", "2026-11-21", "org#m:1")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#org#m:1"}},
+		{"compose usage range, low", pair(composeUsageRangeLow("ws1", "2026-11-01", "2026-11-30")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-01#"}},
+		{"compose usage range, high", pair(composeUsageRangeHigh("ws1", "2026-11-01", "2026-11-30")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-30$"}},
+		{"rate", pair(rateKey("ws1", "compose", window)), [2]string{"WS#ws1", "RATE#compose#1795257000"}},
+		{"rate, window in another zone and mid-second", pair(rateKey("ws1", "compose", window.In(time.FixedZone("CET", 3600)).Add(999*time.Millisecond))), [2]string{"WS#ws1", "RATE#compose#1795257000"}},
+		{"rate of a name with #", pair(rateKey("ws1", "compose#1", window)), [2]string{"WS#ws1", "RATE#compose#1#1795257000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +60,92 @@ func TestKeys(t *testing.T) {
 }
 
 func pair(pk, sk string) [2]string { return [2]string{pk, sk} }
+
+func composeUsageRangeLow(ws, from, to string) (pk, sk string) {
+	pk, lo, _ := composeUsageRange(ws, from, to)
+	return pk, lo
+}
+
+func composeUsageRangeHigh(ws, from, to string) (pk, sk string) {
+	pk, _, hi := composeUsageRange(ws, from, to)
+	return pk, hi
+}
+
+// The range of days from..to must hold the usage of every model of those
+// days, and nothing of the days around them, whatever the model id.
+func TestComposeUsageRange(t *testing.T) {
+	const from, to = "2026-11-19", "2026-11-22"
+	pk, lo, hi := composeUsageRange("ws1", from, to)
+	tests := []struct {
+		day, model string
+		want       bool
+	}{
+		{from, "", true},
+		{from, "anthropic.claude-3-5-haiku-20241022-v1:0", true},
+		{"2026-11-20", "gpt-4o-mini", true},
+		{to, "", true},
+		{to, "org#model", true},
+		{to, "\U0010ffff", true},
+		{"2026-11-18", "\U0010ffff", false},
+		{"2026-11-23", "", false},
+		{"2026-11-23", "!", false},
+	}
+	for _, tt := range tests {
+		gotPK, sk := composeUsageKey("ws1", tt.day, tt.model)
+		if gotPK != pk {
+			t.Errorf("composeUsageKey(%s, %q) pk = %q, want the range's %q", tt.day, tt.model, gotPK, pk)
+		}
+		if got := lo <= sk && sk <= hi; got != tt.want {
+			t.Errorf("%q BETWEEN %q AND %q = %t, want %t", sk, lo, hi, got, tt.want)
+		}
+	}
+}
+
+func TestRateExpiresAt(t *testing.T) {
+	window := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		window time.Time
+		want   int64
+	}{
+		{"an hour after the window starts", window, window.Add(time.Hour).Unix()},
+		{"any zone", window.In(time.FixedZone("CET", 3600)), 1795257000 + 3600},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rateExpiresAt(tt.window); got != tt.want {
+				t.Errorf("rateExpiresAt(%v) = %d, want %d", tt.window, got, tt.want)
+			}
+		})
+	}
+}
+
+// A rate counter carries the table's TTL attribute, so DynamoDB deletes old
+// windows; without it they would stay forever.
+func TestRateCounterExpires(t *testing.T) {
+	s := newStore(t)
+	window := time.Now().UTC().Truncate(time.Minute)
+	for range 2 {
+		if ok, err := s.TakeRate(t.Context(), "ws1", "compose", window, 5); err != nil || !ok {
+			t.Fatalf("TakeRate = %t, %v; want true, nil", ok, err)
+		}
+	}
+	pk, sk := rateKey("ws1", "compose", window)
+	res, err := s.db.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	var got struct {
+		N         int64 `dynamodbav:"n"`
+		ExpiresAt int64 `dynamodbav:"expiresAt"`
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, &got); err != nil {
+		t.Fatalf("decode rate counter %v: %v", res.Item, err)
+	}
+	if got.N != 2 || got.ExpiresAt != window.Add(time.Hour).Unix() {
+		t.Errorf("rate counter = n %d, %s %d; want n 2, %s %d", got.N, attrExpiresAt, got.ExpiresAt, attrExpiresAt, window.Add(time.Hour).Unix())
+	}
+}
 
 func TestShardsSpread(t *testing.T) {
 	tests := []struct {

@@ -34,6 +34,7 @@ type templateItem struct {
 	WhatsApp    string    `dynamodbav:"whatsapp,omitempty"`
 	Variations  string    `dynamodbav:"variations,omitempty"`
 	Labels      []string  `dynamodbav:"labels,omitempty"`
+	Status      string    `dynamodbav:"status,omitempty"`
 	Version     int       `dynamodbav:"version"`
 	Variables   []string  `dynamodbav:"variables"`
 	CreatedAt   time.Time `dynamodbav:"createdAt"`
@@ -43,7 +44,7 @@ type templateItem struct {
 func newTemplateItem(t notify.Template, kind string) (templateItem, error) {
 	it := templateItem{
 		Kind: kind, WorkspaceID: t.WorkspaceID, ID: t.ID, Name: t.Name, Channel: string(t.Channel),
-		Title: t.Title, Body: t.Body, Route: t.Route, Labels: t.Labels, Version: t.Version,
+		Title: t.Title, Body: t.Body, Route: t.Route, Labels: t.Labels, Status: string(t.Status), Version: t.Version,
 		Variables: t.Variables, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	for _, f := range []struct {
@@ -62,7 +63,7 @@ func newTemplateItem(t notify.Template, kind string) (templateItem, error) {
 func (it templateItem) template() (notify.Template, error) {
 	t := notify.Template{
 		WorkspaceID: it.WorkspaceID, ID: it.ID, Name: it.Name, Channel: notify.Channel(it.Channel),
-		Title: it.Title, Body: it.Body, Route: it.Route, Labels: it.Labels, Version: it.Version,
+		Title: it.Title, Body: it.Body, Route: it.Route, Labels: it.Labels, Status: notify.TemplateStatus(it.Status), Version: it.Version,
 		Variables: it.Variables, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
 	for _, f := range []struct {

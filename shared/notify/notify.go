@@ -241,10 +241,31 @@ type Template struct {
 	WhatsApp    *WhatsAppTemplate    `json:"whatsapp,omitempty"`
 	Variations  map[string]Variation `json:"variations,omitempty"`
 	Labels      []string             `json:"labels,omitempty"`
-	Version     int                  `json:"version"`
-	Variables   []string             `json:"variables"`
-	CreatedAt   time.Time            `json:"createdAt"`
-	UpdatedAt   time.Time            `json:"updatedAt"`
+	// Status is draft for text still to be reviewed (AI composition saves
+	// its text as a draft); only a published template can be sent. Empty
+	// is published (templates saved before drafts existed).
+	Status    TemplateStatus `json:"status,omitempty"`
+	Version   int            `json:"version"`
+	Variables []string       `json:"variables"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// TemplateStatus says whether a template may be sent.
+type TemplateStatus string
+
+// Template statuses.
+const (
+	TemplateDraft     TemplateStatus = "draft"
+	TemplatePublished TemplateStatus = "published"
+)
+
+// SendProblem says why t cannot be sent, or "" when it can.
+func (t Template) SendProblem() string {
+	if t.Status == TemplateDraft {
+		return "template " + t.ID + " is a draft: review it and publish it (PUT /v1/templates/" + t.ID + " with \"status\": \"published\") before sending it"
+	}
+	return ""
 }
 
 // Summary is the title and body a notification made of t shows in the

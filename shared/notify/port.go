@@ -224,6 +224,26 @@ type Store interface {
 	// creation time).
 	ListUploads(ctx context.Context, workspaceID string, p Page) ([]Upload, string, error)
 
+	// GetComposeSettings returns what the workspace changed of AI
+	// composition; not_found when it never saved any.
+	GetComposeSettings(ctx context.Context, workspaceID string) (ComposeSettings, error)
+	// PutComposeSettings replaces them.
+	PutComposeSettings(ctx context.Context, s ComposeSettings) error
+	// AddComposeUsage adds u's requests and tokens to the workspace's total
+	// for u.Day and u.Model, atomically (concurrent adds all count).
+	AddComposeUsage(ctx context.Context, u ComposeUsage) error
+	// ListComposeUsage returns the totals of the days from..to (inclusive,
+	// YYYY-MM-DD; another form is validation_failed), by day then model.
+	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]ComposeUsage, error)
+
+	// TakeRate counts one event against the workspace's limit for name in
+	// the fixed window starting at window: when fewer than limit were
+	// counted it counts this one and returns true; otherwise it counts
+	// nothing and returns false. Counts of different windows are separate.
+	// Windows are at most an hour long and start on a whole second: a
+	// window's count is forgotten an hour after it starts.
+	TakeRate(ctx context.Context, workspaceID, name string, window time.Time, limit int) (bool, error)
+
 	// ClaimIdempotencyKey stores rec unless an unexpired record with the same
 	// key exists; it returns the record that is stored and whether it was
 	// this call that stored it.

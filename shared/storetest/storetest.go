@@ -17,6 +17,9 @@
 //     none) and still have a next page, and the last page may be empty.
 //   - Ids of notifications, templates, API keys and uploads are ULIDs from
 //     notify.IDs, so their order is the order of their CreatedAt.
+//   - TakeRate windows are current (the minute of now, or the next): a
+//     store may forget a window once it is well past, and may tell windows
+//     apart only by the second.
 //
 // It keeps data small (a few hundred items at most) so that it runs in
 // seconds against a DynamoDB emulator.
@@ -79,6 +82,11 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"UpdateUploadConcurrent", testUpdateUploadConcurrent},
 		{"ListUploads", testListUploads},
 		{"UploadsIsolation", testUploadsIsolation},
+		{"ComposeSettings", testComposeSettings},
+		{"ComposeUsage", testComposeUsage},
+		{"ComposeUsageConcurrent", testComposeUsageConcurrent},
+		{"TakeRate", testTakeRate},
+		{"TakeRateConcurrent", testTakeRateConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

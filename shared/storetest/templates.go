@@ -23,6 +23,7 @@ func newTemplate(ws, id string, at time.Time) notify.Template {
 		},
 		Variations: map[string]notify.Variation{"en": {Title: "Hi {{name}}", Body: "Save energy with {{offer}}"}},
 		Labels:     []string{"onboarding", "promo"},
+		Status:     notify.TemplateDraft,
 		Version:    1,
 		Variables:  []string{"name", "offer"},
 		CreatedAt:  at,
