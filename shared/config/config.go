@@ -85,6 +85,34 @@ type Config struct {
 	UploadMaxRows    int
 	UploadMaxColumns int
 	MaxReceives      int // HERALD_MAX_RECEIVES (local queue) before dead letter, default 5
+
+	// Compose is AI composition's model.
+	Compose ComposeConfig
+}
+
+// ComposeConfig chooses the model that writes AI text (HERALD_COMPOSE_*).
+type ComposeConfig struct {
+	// Provider (HERALD_COMPOSE_PROVIDER) is bedrock, openai or empty (AI
+	// composition off: POST /v1/compose answers 503 not_configured).
+	Provider string
+	// Bedrock: HERALD_BEDROCK_MODEL_ID (a model or inference profile id),
+	// HERALD_BEDROCK_REGION (default: the SDK's region), and an optional
+	// guardrail, HERALD_BEDROCK_GUARDRAIL_ID with HERALD_BEDROCK_GUARDRAIL_VERSION.
+	BedrockModelID          string
+	BedrockRegion           string
+	BedrockGuardrailID      string
+	BedrockGuardrailVersion string
+	// OpenAI-compatible: HERALD_OPENAI_BASE_URL (such as
+	// http://127.0.0.1:11434/v1 for Ollama), HERALD_OPENAI_MODEL and an
+	// optional HERALD_OPENAI_API_KEY.
+	OpenAIBaseURL string
+	OpenAIModel   string
+	OpenAIAPIKey  string
+	// RatePerMinute (HERALD_COMPOSE_RATE_PER_MINUTE, default 20) bounds
+	// each workspace's requests.
+	RatePerMinute int
+	// MaxTokens (HERALD_COMPOSE_MAX_TOKENS, default 2048) bounds an answer.
+	MaxTokens int
 }
 
 // WhatsAppConfig is the WhatsApp Cloud API account (HERALD_WHATSAPP_*).
@@ -209,6 +237,9 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		return c, fmt.Errorf("HERALD_LOG_LEVEL=%q: want debug, info, warn or error", getenv("HERALD_LOG_LEVEL"))
 	}
+	if c.Compose, err = loadCompose(getenv); err != nil {
+		return c, err
+	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		return c, fmt.Errorf("HERALD_DEFAULT_REGION=%q: want a two-letter region such as ES", c.DefaultRegion)
 	}
@@ -274,4 +305,41 @@ func intVar(getenv func(string) string, name string, def, lo, hi int) (int, erro
 		return 0, fmt.Errorf("%s=%q: want an integer from %d to %d", name, v, lo, hi)
 	}
 	return n, nil
+}
+
+func loadCompose(getenv func(string) string) (ComposeConfig, error) {
+	c := ComposeConfig{
+		Provider:                strings.ToLower(strings.TrimSpace(getenv("HERALD_COMPOSE_PROVIDER"))),
+		BedrockModelID:          strings.TrimSpace(getenv("HERALD_BEDROCK_MODEL_ID")),
+		BedrockRegion:           strings.TrimSpace(getenv("HERALD_BEDROCK_REGION")),
+		BedrockGuardrailID:      strings.TrimSpace(getenv("HERALD_BEDROCK_GUARDRAIL_ID")),
+		BedrockGuardrailVersion: strings.TrimSpace(getenv("HERALD_BEDROCK_GUARDRAIL_VERSION")),
+		OpenAIBaseURL:           strings.TrimSpace(getenv("HERALD_OPENAI_BASE_URL")),
+		OpenAIModel:             strings.TrimSpace(getenv("HERALD_OPENAI_MODEL")),
+		OpenAIAPIKey:            strings.TrimSpace(getenv("HERALD_OPENAI_API_KEY")),
+	}
+	var err error
+	if c.RatePerMinute, err = intVar(getenv, "HERALD_COMPOSE_RATE_PER_MINUTE", 20, 1, 100_000); err != nil {
+		return c, err
+	}
+	if c.MaxTokens, err = intVar(getenv, "HERALD_COMPOSE_MAX_TOKENS", 2048, 256, 32_000); err != nil {
+		return c, err
+	}
+	switch c.Provider {
+	case "":
+	case "bedrock":
+		if c.BedrockModelID == "" {
+			return c, fmt.Errorf("HERALD_COMPOSE_PROVIDER=bedrock needs HERALD_BEDROCK_MODEL_ID: a Bedrock model or inference profile id, such as eu.amazon.nova-lite-v1:0")
+		}
+		if (c.BedrockGuardrailID == "") != (c.BedrockGuardrailVersion == "") {
+			return c, fmt.Errorf("set both HERALD_BEDROCK_GUARDRAIL_ID and HERALD_BEDROCK_GUARDRAIL_VERSION (a version number, or DRAFT), or neither")
+		}
+	case "openai":
+		if c.OpenAIBaseURL == "" || c.OpenAIModel == "" {
+			return c, fmt.Errorf("HERALD_COMPOSE_PROVIDER=openai needs HERALD_OPENAI_BASE_URL (such as http://127.0.0.1:11434/v1 for Ollama) and HERALD_OPENAI_MODEL (such as llama3.2)")
+		}
+	default:
+		return c, fmt.Errorf("HERALD_COMPOSE_PROVIDER=%q: want bedrock, openai, or empty for none", c.Provider)
+	}
+	return c, nil
 }

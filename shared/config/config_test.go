@@ -98,3 +98,31 @@ func TestRates(t *testing.T) {
 		}
 	}
 }
+
+func TestCompose(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.Compose.Provider != "" || c.Compose.RatePerMinute != 20 || c.Compose.MaxTokens != 2048 {
+		t.Errorf("Load(empty).Compose = %+v, %v; want off, 20 a minute, 2048 tokens", c.Compose, err)
+	}
+	c, err = Load(env(map[string]string{"HERALD_COMPOSE_PROVIDER": "Bedrock", "HERALD_BEDROCK_MODEL_ID": "eu.amazon.nova-lite-v1:0",
+		"HERALD_BEDROCK_GUARDRAIL_ID": "gr1", "HERALD_BEDROCK_GUARDRAIL_VERSION": "3", "HERALD_COMPOSE_RATE_PER_MINUTE": "5"}))
+	if err != nil || c.Compose.Provider != "bedrock" || c.Compose.BedrockModelID != "eu.amazon.nova-lite-v1:0" || c.Compose.BedrockGuardrailVersion != "3" || c.Compose.RatePerMinute != 5 {
+		t.Errorf("Load(bedrock).Compose = %+v, %v", c.Compose, err)
+	}
+	tests := []struct {
+		env  map[string]string
+		want string // in the error
+	}{
+		{map[string]string{"HERALD_COMPOSE_PROVIDER": "gpt"}, "want bedrock, openai"},
+		{map[string]string{"HERALD_COMPOSE_PROVIDER": "bedrock"}, "HERALD_BEDROCK_MODEL_ID"},
+		{map[string]string{"HERALD_COMPOSE_PROVIDER": "bedrock", "HERALD_BEDROCK_MODEL_ID": "m", "HERALD_BEDROCK_GUARDRAIL_ID": "gr1"}, "HERALD_BEDROCK_GUARDRAIL_VERSION"},
+		{map[string]string{"HERALD_COMPOSE_PROVIDER": "openai", "HERALD_OPENAI_MODEL": "llama3.2"}, "HERALD_OPENAI_BASE_URL"},
+		{map[string]string{"HERALD_COMPOSE_PROVIDER": "openai", "HERALD_OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}, "HERALD_OPENAI_MODEL"},
+		{map[string]string{"HERALD_COMPOSE_RATE_PER_MINUTE": "0"}, "HERALD_COMPOSE_RATE_PER_MINUTE"},
+	}
+	for _, tt := range tests {
+		if _, err := Load(env(tt.env)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%v) = %v, want an error with %q", tt.env, err, tt.want)
+		}
+	}
+}

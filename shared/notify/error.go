@@ -6,6 +6,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes are stable and machine readable; the HTTP layer maps each to one
@@ -22,6 +23,11 @@ const (
 	CodeNotConfigured   = "not_configured"
 	CodeInternal        = "internal"
 	CodeAudienceChanged = "audience_changed"
+	// AI composition: the model's answer broke the rules twice; a guardrail
+	// blocked the request or the answer; the model failed or timed out.
+	CodeGenerationFailed = "generation_failed"
+	CodeContentBlocked   = "content_blocked"
+	CodeModelUnavailable = "model_unavailable"
 )
 
 // FieldError names one bad field of a request and what is wrong with it.
@@ -39,6 +45,9 @@ type Error struct {
 	Details []FieldError
 	// CurrentCount is the audience's count now, on audience_changed.
 	CurrentCount *int
+	// RetryAfter, when set, is how long the caller should wait before
+	// retrying (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
