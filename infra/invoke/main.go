@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -29,6 +30,8 @@ import (
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
@@ -99,7 +102,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|dispatch|authorizer|callbacks -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -123,6 +126,16 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
 		handler = httpapi.LambdaHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log}))
+	case "compose":
+		model, err := composemodel.New(ctx, cfg.Compose, func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+		if err != nil {
+			return err
+		}
+		opts := httpapi.Options{Log: log, Routes: httpapi.ComposeRoutes}
+		if model != nil {
+			opts.Compose = compose.New(model, b.store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
+		}
+		handler = httpapi.LambdaHandler(httpapi.New(b.store, nil, opts))
 	case "dispatch":
 		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
 		opts := dispatch.Options{Log: log}
@@ -137,7 +150,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
 		handler = webhook.NewLambda(mux, &webhook.SMS{Store: b.store, Log: log})
 	default:
-		return fmt.Errorf("-fn %q: want api, dispatch, authorizer or callbacks", fn)
+		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer or callbacks", fn)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {

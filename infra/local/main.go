@@ -32,6 +32,8 @@ import (
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
@@ -156,8 +158,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		}
 		return ingestQ.Send(ctx, [][]byte{b})
 	}
+	model, err := composemodel.New(ctx, cfg.Compose, func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	if err != nil {
+		return err
+	}
+	var composer *compose.Composer
+	if model != nil {
+		composer = compose.New(model, store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
+	}
 	api := httpapi.New(store, queue, httpapi.Options{
-		Audience: steps, Outbox: store, Log: log, IDs: ids,
+		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
 			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
@@ -199,6 +209,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 	fmt.Fprintf(stdout, "Channels: push → %s, webpush → %s, sms → %s, email → %s, whatsapp → %s\n",
 		used["push"], used["webpush"], used["sms"], used["email"], used["whatsapp"])
+	if model != nil {
+		fmt.Fprintf(stdout, "AI composition: %s (%s)\n", model.ID(), cfg.Compose.Provider)
+	} else {
+		fmt.Fprintln(stdout, "AI composition: off (set HERALD_COMPOSE_PROVIDER; see the README)")
+	}
 	fmt.Fprintf(stdout, "Try: curl -s %s/v1/health\n", base)
 	if ready != nil {
 		ready <- ln.Addr().String()

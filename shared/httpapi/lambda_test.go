@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -88,4 +89,39 @@ func TestLambdaSampleEvents(t *testing.T) {
 
 func workspace(id string) notify.Workspace {
 	return notify.Workspace{ID: id, Name: id, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+// TestLambdaComposeSample runs the compose function's sample event through
+// the Lambda adapter of a server limited to the compose routes, as the
+// compose function wires it: the authorizer's principal is the workspace,
+// and the answer is the variants.
+func TestLambdaComposeSample(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeModel{}
+	m.answer(toolAnswer(t, "es",
+		compose.Variant{Title: "{{name}}, mira tu consumo", Body: "Descubre a qué horas gastas más."},
+		compose.Variant{Title: "Tu consumo, hora a hora", Body: "{{name}}, ya puedes verlo en la app."},
+		compose.Variant{Title: "Nuevo en la app", Body: "{{name}}, consulta tu consumo por horas."}))
+	c := compose.New(m, e.store, compose.Config{}, composeClock, nil)
+	h := lambda.NewHandler(LambdaHandler(New(e.store, nil, Options{Compose: c, Routes: ComposeRoutes})))
+	res := invokeSample(t, h, "compose-generate.json", nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("compose = %d %s", res.StatusCode, res.Body)
+	}
+	var out compose.Result
+	if err := json.Unmarshal([]byte(res.Body), &out); err != nil || len(out.Variants) != 3 || out.Model != fakeModelID {
+		t.Errorf("compose answer = %s (%v), want 3 variants of %s", res.Body, err, fakeModelID)
+	}
+	usage, err := e.store.ListComposeUsage(context.Background(), "ws_example", "2000-01-01", "2100-01-01")
+	if err != nil || len(usage) != 1 || usage[0].InputTokens != 120 {
+		t.Errorf("usage of ws_example = %+v, %v; want the call recorded for the authorizer's workspace", usage, err)
+	}
+	// The api function's routes are not served here.
+	res = invokeSample(t, h, "api-send-notification.json", nil)
+	if res.StatusCode != 404 {
+		t.Errorf("send through the compose function = %d, want 404", res.StatusCode)
+	}
 }

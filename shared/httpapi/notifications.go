@@ -157,6 +157,8 @@ func (s *Server) prepareSend(r *http.Request, k notify.APIKey, in sendInput, dry
 			return preparedSend{}, err
 		case t.Channel != in.Channel:
 			add("templateId", fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
+		case t.SendProblem() != "":
+			add("templateId", t.SendProblem())
 		default:
 			content = t
 		}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -58,12 +60,14 @@ type Server struct {
 	queue   Enqueuer
 	steps   Enqueuer // the audience queue
 	uploads *Uploads
-	outbox  Outbox
-	ids     *notify.IDs
-	now     func() time.Time
-	log     *slog.Logger
-	cfg     Config
-	mux     *http.ServeMux
+	// composer writes AI text; nil answers POST /v1/compose with 503.
+	composer *compose.Composer
+	outbox   Outbox
+	ids      *notify.IDs
+	now      func() time.Time
+	log      *slog.Logger
+	cfg      Config
+	mux      *http.ServeMux
 }
 
 // Options are a Server's collaborators; Outbox is nil outside local mode.
@@ -74,11 +78,18 @@ type Options struct {
 	// Uploads serve spreadsheet sends and imports; without them the upload
 	// routes answer 503 not_configured.
 	Uploads *Uploads
-	Outbox  Outbox
-	IDs     *notify.IDs
-	Now     func() time.Time
-	Log     *slog.Logger
-	Config  Config
+	// Compose writes AI text; without it POST /v1/compose answers 503
+	// not_configured (the options and usage routes still work).
+	Compose *compose.Composer
+	// Routes, when set, limits the server to the routes whose path starts
+	// with one of these prefixes (the compose function serves
+	// ComposeRoutes); the others answer 404.
+	Routes []string
+	Outbox Outbox
+	IDs    *notify.IDs
+	Now    func() time.Time
+	Log    *slog.Logger
+	Config Config
 }
 
 // New returns a Server.
@@ -98,11 +109,28 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
 	}
-	s := &Server{store: store, queue: queue, steps: o.Audience, uploads: o.Uploads, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s := &Server{store: store, queue: queue, steps: o.Audience, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern, s.endpoint(rt))
+		if serves(o.Routes, rt.pattern) {
+			s.mux.Handle(rt.pattern, s.endpoint(rt))
+		}
 	}
 	return s
+}
+
+// serves reports whether a server limited to prefixes serves pattern
+// ("METHOD /path"); no prefixes serve everything.
+func serves(prefixes []string, pattern string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	_, path, _ := strings.Cut(pattern, " ")
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // route is one operation of the API. A nil scope means no key is needed.
@@ -159,6 +187,11 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/uploads", scope: notify.ScopeRead, handle: s.listUploads},
 		{pattern: "GET /v1/uploads/{id}", scope: notify.ScopeRead, handle: s.getUpload},
 		{pattern: "PUT /v1/uploads/{id}/file", public: true, maxBody: -1, handle: s.putUploadFile},
+
+		{pattern: "POST /v1/compose", scope: notify.ScopeSend, handle: s.compose},
+		{pattern: "GET /v1/compose/options", scope: notify.ScopeRead, handle: s.getComposeOptions},
+		{pattern: "PUT /v1/compose/options", scope: notify.ScopeAdmin, handle: s.putComposeOptions},
+		{pattern: "GET /v1/compose/usage", scope: notify.ScopeRead, handle: s.composeUsage},
 
 		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
 
@@ -292,17 +325,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
-	notify.CodeUnauthorized:    http.StatusUnauthorized,
-	notify.CodeForbidden:       http.StatusForbidden,
-	notify.CodeNotFound:        http.StatusNotFound,
-	notify.CodeConflict:        http.StatusConflict,
-	notify.CodeAudienceChanged: http.StatusConflict,
-	notify.CodeValidation:      http.StatusUnprocessableEntity,
-	notify.CodeBadRequest:      http.StatusBadRequest,
-	notify.CodePayloadTooLarge: http.StatusRequestEntityTooLarge,
-	notify.CodeRateLimited:     http.StatusTooManyRequests,
-	notify.CodeNotConfigured:   http.StatusServiceUnavailable,
-	notify.CodeInternal:        http.StatusInternalServerError,
+	notify.CodeUnauthorized:     http.StatusUnauthorized,
+	notify.CodeForbidden:        http.StatusForbidden,
+	notify.CodeNotFound:         http.StatusNotFound,
+	notify.CodeConflict:         http.StatusConflict,
+	notify.CodeAudienceChanged:  http.StatusConflict,
+	notify.CodeValidation:       http.StatusUnprocessableEntity,
+	notify.CodeBadRequest:       http.StatusBadRequest,
+	notify.CodePayloadTooLarge:  http.StatusRequestEntityTooLarge,
+	notify.CodeRateLimited:      http.StatusTooManyRequests,
+	notify.CodeNotConfigured:    http.StatusServiceUnavailable,
+	notify.CodeInternal:         http.StatusInternalServerError,
+	notify.CodeGenerationFailed: http.StatusUnprocessableEntity,
+	notify.CodeContentBlocked:   http.StatusUnprocessableEntity,
+	notify.CodeModelUnavailable: http.StatusServiceUnavailable,
 }
 
 type errorDetail struct {
@@ -323,6 +359,9 @@ func writeError(w http.ResponseWriter, e *notify.Error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Details: e.Details, CurrentCount: e.CurrentCount}})
 }
@@ -391,7 +430,7 @@ func decodeBytes(b []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := te.Field
+			field := jsonPath(te.Field)
 			if field == "" {
 				field = "body"
 			}
@@ -489,4 +528,18 @@ func (s *Server) vapidPublicKey(w http.ResponseWriter, _ *http.Request, _ notify
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"publicKey": s.cfg.VAPIDPublicKey})
 	return nil
+}
+
+// jsonPath is a decoding error's field as the client wrote it: without the
+// Go names of embedded structs (Request.variants → variants). Every JSON
+// name of the API starts in lower case.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && !(p[0] >= 'A' && p[0] <= 'Z') {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,6 +39,9 @@ type templateInput struct {
 	WhatsApp   *notify.WhatsAppTemplate    `json:"whatsapp"`
 	Variations map[string]notify.Variation `json:"variations"`
 	Labels     []string                    `json:"labels"`
+	// Status is draft or published; omitted, a new template is published
+	// and an updated one keeps its status.
+	Status notify.TemplateStatus `json:"status"`
 }
 
 // content validates the message parts common to templates and inline
@@ -153,9 +157,15 @@ func (s *Server) templateFrom(in templateInput) (notify.Template, error) {
 			bad = append(bad, notify.FieldError{Field: fmt.Sprintf("labels[%d]", i), Problem: "must be 1–64 characters"})
 		}
 	}
+	switch in.Status {
+	case "", notify.TemplateDraft, notify.TemplatePublished:
+	default:
+		bad = append(bad, notify.FieldError{Field: "status", Problem: "must be draft or published"})
+	}
 	if len(bad) > 0 {
 		return t, notify.Invalid(bad...)
 	}
+	t.Status = in.Status
 	t.Name = strings.TrimSpace(in.Name)
 	t.Labels = in.Labels
 	t.Variables = render.TemplateVariables(t)
@@ -171,13 +181,22 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, k notify
 	if err != nil {
 		return err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	t.WorkspaceID, t.ID, t.Version, t.CreatedAt, t.UpdatedAt = k.WorkspaceID, "tpl_"+strings.ToLower(s.ids.New(now)), 1, now, now
-	if err := s.store.SaveTemplate(r.Context(), t); err != nil {
+	if err := s.insertTemplate(r.Context(), k, &t); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, t)
 	return nil
+}
+
+// insertTemplate stores t as a new template of the key's workspace,
+// published unless it says draft.
+func (s *Server) insertTemplate(ctx context.Context, k notify.APIKey, t *notify.Template) error {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if t.Status == "" {
+		t.Status = notify.TemplatePublished
+	}
+	t.WorkspaceID, t.ID, t.Version, t.CreatedAt, t.UpdatedAt = k.WorkspaceID, "tpl_"+strings.ToLower(s.ids.New(now)), 1, now, now
+	return s.store.SaveTemplate(ctx, *t)
 }
 
 func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
@@ -194,6 +213,9 @@ func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, k notify.AP
 		return err
 	}
 	t.WorkspaceID, t.ID, t.Version, t.CreatedAt = cur.WorkspaceID, cur.ID, cur.Version+1, cur.CreatedAt
+	if t.Status == "" {
+		t.Status = cur.Status
+	}
 	t.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.SaveTemplate(r.Context(), t); err != nil {
 		if notify.IsCode(err, notify.CodeConflict) {
@@ -201,7 +223,7 @@ func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, k notify.AP
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, shown(t))
 	return nil
 }
 
@@ -210,8 +232,17 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, k notify.AP
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, shown(t))
 	return nil
+}
+
+// shown is t as the API shows it: a template saved before drafts existed
+// is published.
+func shown(t notify.Template) notify.Template {
+	if t.Status == "" {
+		t.Status = notify.TemplatePublished
+	}
+	return t
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
@@ -258,7 +289,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, k notify.
 		if utf8.RuneCountInString(body) > 140 {
 			body = string([]rune(body)[:139]) + "…"
 		}
-		items[i] = galleryItem{Template: t, Preview: preview{Title: m.Title, Body: body}}
+		items[i] = galleryItem{Template: shown(t), Preview: preview{Title: m.Title, Body: body}}
 	}
 	writeList(w, items, next)
 	return nil

@@ -115,6 +115,8 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, k notify.A
 			return err
 		case t.Channel != in.Channel:
 			add("templateId", fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
+		case t.SendProblem() != "":
+			add("templateId", t.SendProblem())
 		}
 	}
 	if len(bad) > 0 {

@@ -267,6 +267,9 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 	if t.Channel != up.Channel {
 		return reject(0, "", "the template %s is now for %s, not %s; create a new upload", t.ID, t.Channel, up.Channel)
 	}
+	if t.Status == notify.TemplateDraft {
+		return reject(0, "", "the template %s is now a draft; publish it, then upload the file again", t.ID)
+	}
 	region := g.Config.region(up)
 	openSheet := func() (*sendSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
