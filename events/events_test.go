@@ -319,3 +319,35 @@ func TestCallbacksSMSStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeGenerate: the compose function's route, as API Gateway sends
+// it (its own route key, not the api function's proxy), with a body the
+// compose request type decodes.
+func TestComposeGenerate(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	decodeFile(t, "compose-generate.json", &req)
+	checkContext(t, req.RequestContext)
+	if req.RouteKey != "POST /v1/compose" || req.RequestContext.RouteKey != req.RouteKey {
+		t.Errorf("routeKey = %q, requestContext.routeKey = %q, want POST /v1/compose", req.RouteKey, req.RequestContext.RouteKey)
+	}
+	if got := req.RequestContext.HTTP.Method + " " + req.RawPath; got != "POST /v1/compose" || req.RequestContext.HTTP.Path != req.RawPath {
+		t.Errorf("method and rawPath = %q (http.path %q), want POST /v1/compose", got, req.RequestContext.HTTP.Path)
+	}
+	if got, want := req.Headers["content-length"], strconv.Itoa(len(req.Body)); got != want {
+		t.Errorf("content-length = %s, body is %s bytes", got, want)
+	}
+	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.Lambda["verified"] != "true" {
+		t.Errorf("authorizer context = %+v, want the verified principal", req.RequestContext.Authorizer)
+	}
+	var body struct {
+		Tone, Category, Channel, Language, Brief string
+		KeepVariables                            []string
+		Variants                                 int
+	}
+	if err := decodeStrict([]byte(req.Body), &body); err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	if body.Tone != "activation" || body.Channel != "push" || body.Language != "es" || body.Variants != 3 {
+		t.Errorf("body = %+v", body)
+	}
+}
