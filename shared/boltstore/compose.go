@@ -48,15 +48,6 @@ type usageRecord struct {
 	OutputTokens int64 `json:"outputTokens"`
 }
 
-// checkDay rejects a day that is not YYYY-MM-DD: usage keys sort by day as
-// text, which is day order only for that fixed-width form.
-func checkDay(field, day string) error {
-	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
-		return notify.Invalid(notify.FieldError{Field: field, Problem: fmt.Sprintf("%q is not a day (YYYY-MM-DD)", day)})
-	}
-	return nil
-}
-
 // GetComposeSettings implements notify.Store.
 func (s *Store) GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error) {
 	var cs notify.ComposeSettings
@@ -100,7 +91,7 @@ func (s *Store) PutComposeSettings(ctx context.Context, cs notify.ComposeSetting
 // total share one write transaction, and bbolt runs one at a time, so
 // concurrent adds all count.
 func (s *Store) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) error {
-	if err := checkDay("day", u.Day); err != nil {
+	if err := notify.CheckDay("day", u.Day); err != nil {
 		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -127,10 +118,10 @@ func (s *Store) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) erro
 // ListComposeUsage implements notify.Store with one seek: keys sort by
 // workspace, day, then model.
 func (s *Store) ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error) {
-	if err := checkDay("from", from); err != nil {
+	if err := notify.CheckDay("from", from); err != nil {
 		return nil, err
 	}
-	if err := checkDay("to", to); err != nil {
+	if err := notify.CheckDay("to", to); err != nil {
 		return nil, err
 	}
 	usage := []notify.ComposeUsage{}

@@ -48,15 +48,6 @@ type composeUsageItem struct {
 const addComposeUsage = "SET #kind = :kind, #ws = :ws, #day = :day, #model = :model " +
 	"ADD #requests :requests, #inputTokens :inputTokens, #outputTokens :outputTokens"
 
-// checkDay rejects a day that is not YYYY-MM-DD: usage sort keys order days
-// as text, which is day order only for that fixed-width form.
-func checkDay(field, day string) error {
-	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
-		return notify.Invalid(notify.FieldError{Field: field, Problem: fmt.Sprintf("%q is not a day (YYYY-MM-DD)", day)})
-	}
-	return nil
-}
-
 // GetComposeSettings reads the workspace's settings item (strongly
 // consistent: an operator sees what they just saved).
 func (s *Store) GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error) {
@@ -98,7 +89,7 @@ func (s *Store) PutComposeSettings(ctx context.Context, cs notify.ComposeSetting
 // atomically: concurrent adds all count, and the first one creates the
 // item. One write unit.
 func (s *Store) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) error {
-	if err := checkDay("day", u.Day); err != nil {
+	if err := notify.CheckDay("day", u.Day); err != nil {
 		return err
 	}
 	pk, sk := composeUsageKey(u.WorkspaceID, u.Day, u.Model)
@@ -126,10 +117,10 @@ func (s *Store) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) erro
 // DynamoDB has returned them all: a year of a few models is a few hundred
 // small items.
 func (s *Store) ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error) {
-	if err := checkDay("from", from); err != nil {
+	if err := notify.CheckDay("from", from); err != nil {
 		return nil, err
 	}
-	if err := checkDay("to", to); err != nil {
+	if err := notify.CheckDay("to", to); err != nil {
 		return nil, err
 	}
 	usage := []notify.ComposeUsage{}

@@ -1,6 +1,9 @@
 package notify
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ComposeChoice is one tone or category an operator picks when asking for
 // AI-written text. The description is what the prompt tells the model the
@@ -32,4 +35,14 @@ type ComposeUsage struct {
 	Requests     int64  `json:"requests"`
 	InputTokens  int64  `json:"inputTokens"`
 	OutputTokens int64  `json:"outputTokens"`
+}
+
+// CheckDay rejects a day that is not YYYY-MM-DD, naming field: usage is
+// kept by day and sorts as text, which is day order only in that
+// fixed-width form.
+func CheckDay(field, day string) error {
+	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
+		return Invalid(FieldError{Field: field, Problem: fmt.Sprintf("%q is not a day (YYYY-MM-DD)", day)})
+	}
+	return nil
 }
