@@ -69,6 +69,39 @@ func uploadKey(ws, id string) (pk, sk string) { return "WS#" + ws, uploadPrefix 
 
 const uploadPrefix = "UPLOAD#"
 
+// campaignKey is one campaign, in the workspace's partition beside its
+// uploads: campaigns are few and written a few times a run, and listing
+// every kind is a Query of the partition (ULID ids sort by creation).
+func campaignKey(ws, id string) (pk, sk string) { return "WS#" + ws, campaignPrefix + id }
+
+const campaignPrefix = "CAMPAIGN#"
+
+// campaignKindIndexKey places a campaign in GSI1's list of its kind, so
+// that listing one kind reads only that kind: scheduled sends pile up by
+// the thousand where operator campaigns are a handful, and a filter would
+// read (and pay for) every send to find them. The id sorts by creation.
+func campaignKindIndexKey(ws, kind, id string) (pk, sk string) {
+	return campaignKindPK(ws, kind), id
+}
+
+func campaignKindPK(ws, kind string) string { return "WS#" + ws + "#CAMPAIGNS#" + kind }
+
+// runKey is the run of one scheduled time of a campaign, in a partition of
+// the campaign's runs. The time is UTC to the millisecond (what the store
+// keeps of every time) with a fixed width, so text order is time order and
+// newest first is a reverse Query.
+func runKey(ws, campaignID string, scheduledAt time.Time) (pk, sk string) {
+	return runPK(ws, campaignID), runPrefix + runTime(scheduledAt)
+}
+
+func runPK(ws, campaignID string) string { return "WS#" + ws + "#CAMPAIGN#" + campaignID }
+
+// runTime is the part of a run's sort key after runPrefix, which a ListRuns
+// cursor carries.
+func runTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+const runPrefix = "RUN#"
+
 // composeSettingsKey is what a workspace changed of AI composition: one
 // small item in the workspace's partition, read once per compose request.
 func composeSettingsKey(ws string) (pk, sk string) { return "WS#" + ws, skCompose }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -41,6 +42,11 @@ func TestKeys(t *testing.T) {
 		{"count marker", pair(countMarkerKey("ws1", "01N", "01N:7")), [2]string{"WS#ws1#N#01N#C", "01N:7"}},
 		{"idempotency", pair(idempotencyKey("ws1", "k-1")), [2]string{"WS#ws1#IDEM#k-1", "IDEM"}},
 		{"upload", pair(uploadKey("ws1", "01U")), [2]string{"WS#ws1", "UPLOAD#01U"}},
+		{"campaign", pair(campaignKey("ws1", "01C")), [2]string{"WS#ws1", "CAMPAIGN#01C"}},
+		{"campaign kind index", pair(campaignKindIndexKey("ws1", "send", "01C")), [2]string{"WS#ws1#CAMPAIGNS#send", "01C"}},
+		{"campaign run", pair(runKey("ws1", "01C", window)), [2]string{"WS#ws1#CAMPAIGN#01C", "RUN#2026-11-21T10:30:00.000Z"}},
+		{"campaign run, another zone, milliseconds", pair(runKey("ws1", "01C", window.In(time.FixedZone("CET", 3600)).Add(7*time.Millisecond))), [2]string{"WS#ws1#CAMPAIGN#01C", "RUN#2026-11-21T10:30:00.007Z"}},
+		{"campaign run, below the millisecond", pair(runKey("ws1", "01C", window.Add(999*time.Microsecond))), [2]string{"WS#ws1#CAMPAIGN#01C", "RUN#2026-11-21T10:30:00.000Z"}},
 		{"compose settings", pair(composeSettingsKey("ws1")), [2]string{"WS#ws1", "COMPOSE"}},
 		{"compose usage", pair(composeUsageKey("ws1", "2026-11-21", "gpt-4o-mini")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#gpt-4o-mini"}},
 		{"compose usage of a model with #", pair(composeUsageKey("ws1", "2026-11-21", "org#m:1")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#org#m:1"}},
@@ -144,6 +150,99 @@ func TestRateCounterExpires(t *testing.T) {
 	}
 	if got.N != 2 || got.ExpiresAt != window.Add(time.Hour).Unix() {
 		t.Errorf("rate counter = n %d, %s %d; want n 2, %s %d", got.N, attrExpiresAt, got.ExpiresAt, attrExpiresAt, window.Add(time.Hour).Unix())
+	}
+}
+
+// Newest first is a reverse Query of the runs partition: the sort keys of
+// runs must sort as their scheduled times, whatever the zone they come in.
+func TestRunKeysSortByTime(t *testing.T) {
+	base := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name           string
+		earlier, later time.Time
+	}{
+		{"a millisecond apart", base, base.Add(time.Millisecond)},
+		{"across a second", base.Add(999 * time.Millisecond), base.Add(time.Second)},
+		{"across a year", time.Date(2026, 12, 31, 23, 59, 59, 999e6, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"zones that would sort the other way", base.In(time.FixedZone("UTC-5", -5*3600)), base.Add(time.Hour).In(time.FixedZone("UTC+5", 5*3600))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, a := runKey("ws1", "01C", tt.earlier)
+			_, b := runKey("ws1", "01C", tt.later)
+			if !(a < b) {
+				t.Errorf("run key of %v = %q, not before %q of %v", tt.earlier, a, b, tt.later)
+			}
+		})
+	}
+}
+
+// A second StartRun of a running run is two requests: the failed put
+// returns the stored run (ReturnValuesOnConditionCheckFailure, which
+// DynamoDB Local supports too), and the attempt is added; no extra read.
+func TestStartRunRetryRequests(t *testing.T) {
+	meter := NewMeter()
+	client := newClient(t, meter.Instrument)
+	s := New(client, newTable(t, client))
+	at := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	r := notify.CampaignRun{WorkspaceID: "ws1", CampaignID: "01C", ScheduledAt: at, Status: notify.RunRunning, StartedAt: at}
+	if _, started, err := s.StartRun(t.Context(), r); err != nil || !started {
+		t.Fatalf("first StartRun = %t, %v; want true, nil", started, err)
+	}
+	meter.Reset()
+	got, started, err := s.StartRun(t.Context(), r)
+	if err != nil || started || got.Attempts != 2 {
+		t.Fatalf("second StartRun = attempts %d, %t, %v; want 2, false, nil", got.Attempts, started, err)
+	}
+	stats := meter.Stats()
+	if stats["PutItem"].Calls != 1 || stats["UpdateItem"].Calls != 1 || stats["GetItem"].Calls != 0 {
+		t.Errorf("second StartRun made PutItem %d, UpdateItem %d, GetItem %d calls; want 1, 1, 0\n%s",
+			stats["PutItem"].Calls, stats["UpdateItem"].Calls, stats["GetItem"].Calls, meter)
+	}
+}
+
+// Listing one kind of campaign reads only that kind: a workspace's many
+// scheduled sends cost nothing to a list of its operator campaigns.
+func TestListCampaignsOfAKindReadsOnlyThatKind(t *testing.T) {
+	meter := NewMeter()
+	client := newClient(t, meter.Instrument)
+	s := New(client, newTable(t, client))
+	ctx := t.Context()
+	var ids notify.IDs
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 60 {
+		at := base.Add(time.Duration(i) * time.Minute)
+		c := notify.Campaign{
+			WorkspaceID: "ws1", ID: ids.New(at), Kind: notify.CampaignKindSend, Name: "send",
+			Schedule: "at(2026-12-01T09:00:00)", Notification: []byte(`{"templateId":"t"}`),
+			Status: notify.CampaignActive, CreatedAt: at, UpdatedAt: at,
+		}
+		if i%20 == 0 {
+			c.Kind = notify.CampaignKindCampaign
+			want = append([]string{c.ID}, want...)
+		}
+		if err := s.CreateCampaign(ctx, c); err != nil {
+			t.Fatalf("CreateCampaign: %v", err)
+		}
+	}
+	meter.Reset()
+	page, next, err := s.ListCampaigns(ctx, "ws1", notify.CampaignKindCampaign, notify.Page{Limit: 10})
+	if err != nil {
+		t.Fatalf("ListCampaigns: %v", err)
+	}
+	var got []string
+	for _, c := range page {
+		got = append(got, c.ID)
+	}
+	if d := cmp.Diff(want, got); d != "" || next != "" {
+		t.Errorf("ListCampaigns(campaign) ids mismatch (-want +got):\n%s; next = %q", d, next)
+	}
+	t.Logf("list of one kind among 60 campaigns:\n%s", meter)
+	// Three items of ~200 bytes are one read unit (half of one, eventually
+	// consistent); the 57 sends would be several.
+	if q := meter.Stats()["Query"]; q.Calls != 1 || q.ReadUnits > 1 {
+		t.Errorf("ListCampaigns(campaign) = %d queries, %.1f RCU; want 1 query of at most 1 RCU\n%s", q.Calls, q.ReadUnits, meter)
 	}
 }
 

@@ -28,6 +28,8 @@ const (
 	CodeGenerationFailed = "generation_failed"
 	CodeContentBlocked   = "content_blocked"
 	CodeModelUnavailable = "model_unavailable"
+	// A campaign is saved but the scheduler did not take its schedule yet.
+	CodeScheduleFailed = "schedule_failed"
 )
 
 // FieldError names one bad field of a request and what is wrong with it.

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -59,4 +60,18 @@ func encodeULID(b [16]byte) string {
 		hi >>= 5
 	}
 	return string(out[:])
+}
+
+// DerivedID returns the id of time t that seed always gives: a ULID whose
+// random part is a hash of seed. A campaign's run names its notification
+// so, by the campaign and the scheduled time, and a retried run makes the
+// same notification instead of a second one.
+func DerivedID(t time.Time, seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	ms := uint64(t.UnixMilli())
+	var b [16]byte
+	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
+	copy(b[6:], sum[:10])
+	return encodeULID(b)
 }

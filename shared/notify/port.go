@@ -244,6 +244,33 @@ type Store interface {
 	// window's count is forgotten an hour after it starts.
 	TakeRate(ctx context.Context, workspaceID, name string, window time.Time, limit int) (bool, error)
 
+	// CreateCampaign stores a new campaign at Version 1; conflict when the
+	// id exists.
+	CreateCampaign(ctx context.Context, c Campaign) error
+	GetCampaign(ctx context.Context, workspaceID, id string) (Campaign, error)
+	// UpdateCampaign applies fn to the stored campaign and saves it with
+	// Version one higher, retrying on concurrent writes (fn may be called
+	// more than once); an error from fn is returned as it is and nothing is
+	// written. A missing campaign is not_found.
+	UpdateCampaign(ctx context.Context, workspaceID, id string, fn func(*Campaign) error) (Campaign, error)
+	// DeleteCampaign deletes the campaign and its runs; not_found when it
+	// does not exist.
+	DeleteCampaign(ctx context.Context, workspaceID, id string) error
+	// ListCampaigns lists a workspace's campaigns of a kind (all kinds when
+	// empty), newest first.
+	ListCampaigns(ctx context.Context, workspaceID, kind string, p Page) ([]Campaign, string, error)
+
+	// StartRun records the run of a campaign's scheduled time when there is
+	// none (Attempts 1) and returns it with true. When one exists it
+	// returns the stored run and false, after adding one to its Attempts
+	// if it is still running (a retry of a run that died).
+	StartRun(ctx context.Context, r CampaignRun) (CampaignRun, bool, error)
+	// FinishRun stores the outcome of a run (status, notification,
+	// recipients, error, finish time); not_found when it was never started.
+	FinishRun(ctx context.Context, r CampaignRun) error
+	// ListRuns lists a campaign's runs, newest scheduled time first.
+	ListRuns(ctx context.Context, workspaceID, campaignID string, p Page) ([]CampaignRun, string, error)
+
 	// ClaimIdempotencyKey stores rec unless an unexpired record with the same
 	// key exists; it returns the record that is stored and whether it was
 	// this call that stored it.

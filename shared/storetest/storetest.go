@@ -15,8 +15,12 @@
 //     the caller's and is stored as given.
 //   - Cursors are opaque; a page may hold fewer items than its limit (even
 //     none) and still have a next page, and the last page may be empty.
-//   - Ids of notifications, templates, API keys and uploads are ULIDs from
-//     notify.IDs, so their order is the order of their CreatedAt.
+//   - Ids of notifications, templates, API keys, uploads and campaigns are
+//     ULIDs from notify.IDs, so their order is the order of their CreatedAt.
+//   - A campaign's send (Campaign.Notification) is the operator's JSON text
+//     and comes back byte for byte, spaces and all.
+//   - A run is keyed by its campaign and its scheduled time to the
+//     millisecond: the same instant in any zone is the same run.
 //   - TakeRate windows are current (the minute of now, or the next): a
 //     store may forget a window once it is well past, and may tell windows
 //     apart only by the second.
@@ -87,6 +91,16 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"ComposeUsageConcurrent", testComposeUsageConcurrent},
 		{"TakeRate", testTakeRate},
 		{"TakeRateConcurrent", testTakeRateConcurrent},
+		{"CreateCampaign", testCreateCampaign},
+		{"UpdateCampaign", testUpdateCampaign},
+		{"UpdateCampaignConcurrent", testUpdateCampaignConcurrent},
+		{"DeleteCampaign", testDeleteCampaign},
+		{"ListCampaigns", testListCampaigns},
+		{"CampaignsIsolation", testCampaignsIsolation},
+		{"StartRun", testStartRun},
+		{"StartRunConcurrent", testStartRunConcurrent},
+		{"FinishRun", testFinishRun},
+		{"ListRuns", testListRuns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
