@@ -76,6 +76,7 @@ step "go test" env \
 	HERALD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \
 	HERALD_TEST_SQS_ENDPOINT=http://127.0.0.1:5000 \
 	HERALD_TEST_S3_ENDPOINT=http://127.0.0.1:5000 \
+	HERALD_TEST_SCHEDULER_ENDPOINT=http://127.0.0.1:5000 \
 	go test -race -count=1 -p "$(nproc 2>/dev/null || echo 2)" -timeout "${GO_TEST_TIMEOUT:-5m}" ./...
 
 step "sam validate --lint" "$SAM" validate --lint
