@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/send"
 )
 
 //go:embed openapi.json
@@ -62,6 +63,7 @@ type Server struct {
 	uploads *Uploads
 	// composer writes AI text; nil answers POST /v1/compose with 503.
 	composer *compose.Composer
+	sender   *send.Sender
 	outbox   Outbox
 	ids      *notify.IDs
 	now      func() time.Time
@@ -110,6 +112,11 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 		o.Config.MaxListRecipients = 10000
 	}
 	s := &Server{store: store, queue: queue, steps: o.Audience, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s.sender = &send.Sender{Store: store, Dispatch: queue, IDs: o.IDs, Now: o.Now, Log: o.Log,
+		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
+	if o.Audience != nil {
+		s.sender.Steps = o.Audience
+	}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))
@@ -339,6 +346,7 @@ var statusOf = map[string]int{
 	notify.CodeGenerationFailed: http.StatusUnprocessableEntity,
 	notify.CodeContentBlocked:   http.StatusUnprocessableEntity,
 	notify.CodeModelUnavailable: http.StatusServiceUnavailable,
+	notify.CodeScheduleFailed:   http.StatusServiceUnavailable,
 }
 
 type errorDetail struct {

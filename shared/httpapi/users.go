@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/send"
 )
 
 // Limits on what one call may carry.
@@ -523,7 +522,7 @@ func filterFromQuery(q url.Values) (notify.UserFilter, error) {
 			*p.dst = &t
 		}
 	}
-	return f, validFilter(f, "")
+	return f, send.ValidFilter(f, "")
 }
 
 func csv(v string) []string {
@@ -534,60 +533,4 @@ func csv(v string) []string {
 		}
 	}
 	return out
-}
-
-// filterInput is a user filter in a JSON body (a filter audience).
-type filterInput struct {
-	Status        []string          `json:"status"`
-	Type          string            `json:"type"`
-	Tag           string            `json:"tag"`
-	Tags          []string          `json:"tags"`
-	Language      string            `json:"language"`
-	Attributes    map[string]string `json:"attributes"`
-	PushEnabled   *bool             `json:"pushEnabled"`
-	HasEmail      *bool             `json:"hasEmail"`
-	HasPhone      *bool             `json:"hasPhone"`
-	CreatedAfter  *time.Time        `json:"createdAfter"`
-	CreatedBefore *time.Time        `json:"createdBefore"`
-	Q             string            `json:"q"`
-}
-
-// parseFilter decodes and checks the filter of a filter audience; field
-// names in errors start with prefix.
-func parseFilter(raw json.RawMessage, prefix string) (notify.UserFilter, error) {
-	var in filterInput
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return notify.UserFilter{}, notify.Invalid(notify.FieldError{Field: strings.TrimSuffix(prefix, "."), Problem: "must be an object of status, type, tag, tags, language, attributes, pushEnabled, hasEmail, hasPhone, createdAfter, createdBefore, q"})
-	}
-	f := notify.UserFilter{Status: in.Status, Type: in.Type, Tag: in.Tag, Tags: in.Tags, Language: in.Language, Attributes: in.Attributes,
-		PushEnabled: in.PushEnabled, HasEmail: in.HasEmail, HasPhone: in.HasPhone, CreatedAfter: in.CreatedAfter, CreatedBefore: in.CreatedBefore, Q: in.Q}
-	return f, validFilter(f, prefix)
-}
-
-// validFilter bounds a filter's sizes: it travels in queue messages.
-func validFilter(f notify.UserFilter, prefix string) error {
-	var bad []notify.FieldError
-	if len(f.Status) > 20 {
-		bad = append(bad, notify.FieldError{Field: prefix + "status", Problem: "at most 20 statuses"})
-	}
-	if len(f.Tags) > 20 {
-		bad = append(bad, notify.FieldError{Field: prefix + "tags", Problem: "at most 20 tags"})
-	}
-	if len(f.Attributes) > 20 {
-		bad = append(bad, notify.FieldError{Field: prefix + "attributes", Problem: "at most 20 attributes"})
-	}
-	for k, v := range f.Attributes {
-		if len(k) > 64 || len(v) > maxAttributeValue {
-			bad = append(bad, notify.FieldError{Field: prefix + "attributes." + k, Problem: fmt.Sprintf("names up to 64 characters, values up to %d", maxAttributeValue)})
-		}
-	}
-	if f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore) {
-		bad = append(bad, notify.FieldError{Field: prefix + "createdBefore", Problem: "must be after createdAfter"})
-	}
-	if len(bad) > 0 {
-		return notify.Invalid(bad...)
-	}
-	return nil
 }

@@ -1,0 +1,444 @@
+// Package send turns the body of a send (POST /v1/notifications) into a
+// notification and its dispatch messages, once for everyone who sends: the
+// API now, and the scheduler function when a campaign or a scheduled send
+// runs. Validation is the same for all of them, so a campaign is checked
+// when it is saved exactly as its runs will be.
+package send
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/shared/address"
+	"github.com/heraldhq/herald/shared/audience"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/render"
+)
+
+// Input is the body of a send.
+type Input struct {
+	Channel        notify.Channel    `json:"channel"`
+	Fallback       []notify.Channel  `json:"fallback"`
+	TemplateID     string            `json:"templateId"`
+	Variables      map[string]string `json:"variables"`
+	Content        *ContentInput     `json:"content"`
+	Audience       *AudienceInput    `json:"audience"`
+	Category       string            `json:"category"`
+	RecipientType  string            `json:"recipientType"`
+	Urgent         bool              `json:"urgent"`
+	IgnorePresence bool              `json:"ignorePresence"`
+	ScheduleAt     *time.Time        `json:"scheduleAt"`
+}
+
+// ContentInput is content written inline instead of a template.
+type ContentInput struct {
+	Title    string                   `json:"title"`
+	Body     string                   `json:"body"`
+	Route    string                   `json:"route"`
+	Push     *notify.PushExtras       `json:"push"`
+	Email    *notify.EmailExtras      `json:"email"`
+	WhatsApp *notify.WhatsAppTemplate `json:"whatsapp"`
+}
+
+// AudienceInput names the recipients: exactly one of its parts.
+type AudienceInput struct {
+	UserIDs       []string        `json:"userIds"`
+	Addresses     []string        `json:"addresses"`
+	Filter        json.RawMessage `json:"filter"`
+	ExpectedCount *int            `json:"expectedCount"`
+	UploadID      string          `json:"uploadId"`
+}
+
+// Enqueuer puts messages on a queue; notify.Queue is one.
+type Enqueuer interface {
+	Send(ctx context.Context, bodies [][]byte) error
+}
+
+// Sender prepares and starts sends.
+type Sender struct {
+	Store notify.Store
+	// Dispatch is the dispatch queue; Steps the audience queue, where
+	// filter sends start their walks (nil: filter audiences are refused).
+	Dispatch Enqueuer
+	Steps    Enqueuer
+	IDs      *notify.IDs
+	Now      func() time.Time
+	Log      *slog.Logger
+	// MaxListRecipients bounds userIds and addresses (10,000 when 0).
+	MaxListRecipients int
+	// DefaultRegion reads phone numbers written without a + prefix.
+	DefaultRegion string
+}
+
+// Mode says what a preparation is for.
+type Mode int
+
+// Modes. Send and Schedule count a filter audience and hold it to the
+// caller's expectedCount; DryRun counts without holding; Save checks
+// everything but counts nothing (a campaign's audience is resolved when it
+// runs); Run counts and sends whatever the audience is then.
+const (
+	ModeSend Mode = iota
+	ModeDryRun
+	ModeSchedule
+	ModeSave
+	ModeRun
+)
+
+// Options of one preparation.
+type Options struct {
+	Mode Mode
+	// WorkspaceID and By name who sends (By is shown as createdBy).
+	WorkspaceID string
+	By          string
+	// ID is the notification's id; empty makes a new one. A campaign's run
+	// gives the id its scheduled time determines, so that a retried run
+	// makes the same notification.
+	ID string
+	// Source overrides the source the audience gives (campaign).
+	Source notify.Source
+}
+
+// Prepared is a validated send: its notification, and either its
+// recipients (a list) or its filter and the filter's count.
+type Prepared struct {
+	N          notify.Notification
+	Recipients []notify.Recipient
+	Filter     *notify.UserFilter
+	Count      audience.Count
+	// Retried says a failed Execute will be retried with the same
+	// notification (a campaign's run): a failed enqueue then records
+	// nothing, so that the retry can still create the notification.
+	Retried bool
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Prepare validates a send and builds its notification and recipients.
+func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, error) {
+	var bad []notify.FieldError
+	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: f, Problem: p}) }
+	if !in.Channel.Valid() {
+		add("channel", "must be push, webpush, sms, email or whatsapp")
+	}
+	seenFallback := map[notify.Channel]bool{in.Channel: true}
+	for i, f := range in.Fallback {
+		if !f.Valid() || seenFallback[f] {
+			add(fmt.Sprintf("fallback[%d]", i), "must be another channel, each at most once")
+		}
+		seenFallback[f] = true
+	}
+	if len(in.Variables) > 100 {
+		add("variables", "at most 100 variables")
+	}
+	for name, v := range in.Variables {
+		if len(v) > profile.MaxAttributeValue {
+			add("variables."+name, fmt.Sprintf("at most %d characters", profile.MaxAttributeValue))
+		}
+	}
+	if len(in.Category) > 64 {
+		add("category", "at most 64 characters")
+	}
+	switch in.RecipientType {
+	case "", "client", "newsletter":
+	default:
+		add("recipientType", "must be client or newsletter")
+	}
+	if (in.TemplateID == "") == (in.Content == nil) {
+		add("templateId", "give exactly one of templateId or content")
+	}
+	var content notify.Template
+	if in.Content != nil && in.Channel.Valid() {
+		c := in.Content
+		var cbad []notify.FieldError
+		content, cbad = ValidContent(in.Channel, c.Title, c.Body, c.Route, c.Push, c.Email, c.WhatsApp, nil, "content.")
+		bad = append(bad, cbad...)
+		content.Variables = render.TemplateVariables(content)
+		if in.Channel == notify.ChannelWhatsApp && c.WhatsApp == nil && in.Audience != nil && len(in.Audience.UserIDs)+len(in.Audience.Addresses) != 1 {
+			add("content", "free-form WhatsApp text may only go to one user inside the 24-hour window; use an approved template")
+		}
+	}
+	if in.TemplateID != "" && in.Content == nil {
+		t, err := s.Store.GetTemplate(ctx, o.WorkspaceID, in.TemplateID)
+		switch {
+		case notify.IsCode(err, notify.CodeNotFound):
+			add("templateId", "no such template")
+		case err != nil:
+			return Prepared{}, err
+		case t.Channel != in.Channel:
+			add("templateId", fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
+		case t.SendProblem() != "":
+			add("templateId", t.SendProblem())
+		default:
+			content = t
+		}
+	}
+	recipients, source, abad := s.audience(in)
+	bad = append(bad, abad...)
+	var filter *notify.UserFilter
+	if in.Audience != nil && in.Audience.Filter != nil && len(abad) == 0 {
+		f, err := ParseFilter(in.Audience.Filter, "audience.filter.")
+		var ne *notify.Error
+		switch {
+		case errors.As(err, &ne):
+			bad = append(bad, ne.Details...)
+		case err != nil:
+			return Prepared{}, err
+		case s.Steps == nil:
+			add("audience.filter", "filter audiences need the audience queue, which this deployment lacks")
+		default:
+			filter = &f
+		}
+	}
+	if len(bad) > 0 {
+		return Prepared{}, notify.Invalid(bad...)
+	}
+
+	now := s.now().UTC().Truncate(time.Millisecond)
+	route := content.Route
+	if route == "" {
+		route = render.DefaultRoute
+		content.Route = route
+	}
+	kind := "userIds"
+	switch {
+	case filter != nil:
+		kind = "filter"
+	case len(in.Audience.Addresses) > 0:
+		kind = "addresses"
+	}
+	if o.Source != "" {
+		source = o.Source
+	}
+	id := o.ID
+	if id == "" {
+		id = s.IDs.New(now)
+	}
+	n := notify.Notification{
+		WorkspaceID:     o.WorkspaceID,
+		ID:              id,
+		Channel:         in.Channel,
+		Fallback:        in.Fallback,
+		Source:          source,
+		RecipientType:   in.RecipientType,
+		Route:           route,
+		TemplateID:      content.ID,
+		TemplateVersion: content.Version,
+		Variables:       in.Variables,
+		Category:        in.Category,
+		Urgent:          in.Urgent,
+		IgnorePresence:  in.IgnorePresence,
+		Audience:        notify.Audience{Kind: kind, Count: len(recipients)},
+		Status:          notify.StatusQueued,
+		Counts:          notify.Counts{Total: int64(len(recipients)), Queued: int64(len(recipients))},
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		CreatedBy:       o.By,
+		Content:         content,
+	}
+	n.Title, n.Body = content.Summary()
+	p := Prepared{N: n, Recipients: recipients}
+	if filter == nil || o.Mode == ModeSave {
+		p.Filter = filter
+		return p, nil
+	}
+	c, err := audience.CountFilter(ctx, s.Store, o.WorkspaceID, *filter, n)
+	if err != nil {
+		return Prepared{}, fmt.Errorf("count the audience: %w", err)
+	}
+	p.Filter, p.Count = filter, c
+	p.N.Audience.Count = c.Matched
+	p.N.Counts = audience.InitialCounts(c)
+	if o.Mode == ModeDryRun || o.Mode == ModeRun {
+		return p, nil
+	}
+	if c.Matched == 0 {
+		return Prepared{}, notify.Invalid(notify.FieldError{Field: "audience.filter", Problem: "selects no users"})
+	}
+	if want := in.Audience.ExpectedCount; want == nil || *want != c.Recipients {
+		msg := fmt.Sprintf("the audience reaches %d users now; check it with a dry run and send with expectedCount %d", c.Recipients, c.Recipients)
+		if want == nil {
+			msg = fmt.Sprintf("a filter send needs expectedCount, the count the operator saw: %d now", c.Recipients)
+		}
+		return Prepared{}, &notify.Error{Code: notify.CodeAudienceChanged, Message: msg, CurrentCount: &c.Recipients}
+	}
+	return p, nil
+}
+
+// Execute starts a prepared send: the messages go first and the
+// notification after them. Dispatch (and the audience walk) sends nothing
+// for a notification that does not exist, so a crash or an error in
+// between leaves nothing half sent, and a retry is the only send.
+func (s *Sender) Execute(ctx context.Context, p Prepared) (notify.Notification, error) {
+	n := p.N
+	if err := s.enqueue(ctx, p); err != nil {
+		if p.Retried {
+			return n, fmt.Errorf("enqueue notification %s: %w", n.ID, err)
+		}
+		// What did get enqueued finds the notification failed and sends
+		// nothing.
+		n.Status = notify.StatusFailed
+		if cerr := s.Store.CreateNotification(ctx, n); cerr != nil && s.Log != nil {
+			s.Log.Error("record failed notification", "notificationId", n.ID, "err", cerr.Error())
+		}
+		return n, fmt.Errorf("enqueue notification %s: %w", n.ID, err)
+	}
+	if err := s.Store.CreateNotification(ctx, n); err != nil {
+		return n, fmt.Errorf("create notification: %w", err)
+	}
+	if s.Log != nil {
+		s.Log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", n.Audience.Count, "source", n.Source)
+	}
+	return n, nil
+}
+
+// enqueue sends a list's dispatch messages, or a filter's walk.
+func (s *Sender) enqueue(ctx context.Context, p Prepared) error {
+	if p.Filter != nil {
+		return s.Steps.Send(ctx, audience.Jobs(p.N, *p.Filter, p.Count))
+	}
+	return s.Dispatch.Send(ctx, Messages(p.N, p.Recipients))
+}
+
+// Messages packs recipients into dispatch messages of a notification, 100
+// to a message; the chunk ids depend only on the notification and the
+// order, so the same send makes the same messages.
+func Messages(n notify.Notification, recipients []notify.Recipient) [][]byte {
+	var bodies [][]byte
+	for i, c := 0, 0; i < len(recipients); i, c = i+notify.RecipientsPerMessage, c+1 {
+		end := min(i+notify.RecipientsPerMessage, len(recipients))
+		b, _ := json.Marshal(notify.DispatchMessage{
+			WorkspaceID: n.WorkspaceID, NotificationID: n.ID,
+			Chunk: fmt.Sprintf("%s:%d", n.ID, c), Recipients: recipients[i:end],
+		})
+		bodies = append(bodies, b)
+	}
+	return bodies
+}
+
+// audience validates the audience and returns its recipients, deduplicated.
+func (s *Sender) audience(in Input) ([]notify.Recipient, notify.Source, []notify.FieldError) {
+	a := in.Audience
+	if a == nil {
+		return nil, "", []notify.FieldError{{Field: "audience", Problem: "required: userIds or addresses"}}
+	}
+	given := 0
+	for _, set := range []bool{a.UserIDs != nil, a.Addresses != nil, a.Filter != nil, a.UploadID != ""} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of userIds, addresses, filter or uploadId"}}
+	}
+	if a.UploadID != "" {
+		return nil, "", []notify.FieldError{{Field: "audience.uploadId", Problem: "a spreadsheet is sent by its upload: POST /v1/uploads with the templateId and channel, then PUT the file to its uploadUrl; the upload creates the notification (GET /v1/uploads/{id} names it)"}}
+	}
+	if a.Filter != nil {
+		return nil, notify.SourceFilter, nil
+	}
+	max := s.MaxListRecipients
+	if max <= 0 {
+		max = 10000
+	}
+	var out []notify.Recipient
+	var bad []notify.FieldError
+	seen := map[string]bool{}
+	if a.UserIDs != nil {
+		if len(a.UserIDs) == 0 || len(a.UserIDs) > max {
+			return nil, "", []notify.FieldError{{Field: "audience.userIds", Problem: fmt.Sprintf("1 to %d user ids; larger audiences use a filter or an upload", max)}}
+		}
+		for i, id := range a.UserIDs {
+			if profile.ValidID("", id) != nil {
+				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.userIds[%d]", i), Problem: "not a valid user id"})
+				if len(bad) >= 10 {
+					break
+				}
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, notify.Recipient{UserID: id})
+			}
+		}
+	} else {
+		if len(a.Addresses) == 0 || len(a.Addresses) > max {
+			return nil, "", []notify.FieldError{{Field: "audience.addresses", Problem: fmt.Sprintf("1 to %d addresses; larger audiences use an upload", max)}}
+		}
+		kind := in.Channel.AddressKind()
+		if kind == "" {
+			return nil, "", []notify.FieldError{{Field: "audience.addresses", Problem: "push and webpush go to users' devices: use userIds"}}
+		}
+		for i, addr := range a.Addresses {
+			norm, err := address.Normalize(kind, addr, s.DefaultRegion)
+			if err != nil {
+				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.addresses[%d]", i), Problem: err.Error()})
+				if len(bad) >= 10 {
+					break
+				}
+				continue
+			}
+			if !seen[norm] {
+				seen[norm] = true
+				out = append(out, notify.Recipient{Address: norm})
+			}
+		}
+	}
+	source := notify.SourceList
+	if len(out) == 1 {
+		source = notify.SourceSingle
+	}
+	return out, source, bad
+}
+
+// CountList applies the standing rules to a list audience: users by id
+// (unknown ones are skipped as unknown_user) or raw addresses (all reached).
+func (s *Sender) CountList(ctx context.Context, p Prepared) (audience.Count, error) {
+	c := audience.Count{Matched: len(p.Recipients), Skipped: map[string]int{}}
+	for i := 0; i < len(p.Recipients); i += 100 {
+		batch := p.Recipients[i:min(i+100, len(p.Recipients))]
+		var ids []string
+		for _, rc := range batch {
+			if rc.UserID != "" {
+				ids = append(ids, rc.UserID)
+			}
+		}
+		users := map[string]notify.User{}
+		if len(ids) > 0 {
+			var err error
+			if users, err = s.Store.GetUsers(ctx, p.N.WorkspaceID, ids); err != nil {
+				return c, err
+			}
+		}
+		for _, rc := range batch {
+			if rc.UserID == "" {
+				c.Recipients++
+				continue
+			}
+			u, ok := users[rc.UserID]
+			reason := notify.ReasonUnknownUser
+			if ok {
+				reason = notify.StandingSkip(p.N, p.N.Channel, u)
+			}
+			if reason != "" {
+				c.Skipped[reason]++
+				continue
+			}
+			c.Recipients++
+			if len(c.Sample) < audience.SampleSize {
+				c.Sample = append(c.Sample, u)
+			}
+		}
+	}
+	return c, nil
+}
