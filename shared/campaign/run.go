@@ -1,0 +1,132 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/schedule"
+	"github.com/heraldhq/herald/shared/send"
+)
+
+// Invocation is one call of the scheduler function: which campaign, for
+// which scheduled time.
+type Invocation struct {
+	WorkspaceID string
+	CampaignID  string
+	ScheduledAt time.Time
+}
+
+// Run runs a campaign's scheduled time, once: the run is recorded first,
+// keyed by the scheduled time, so a scheduler that calls again for the same
+// time (EventBridge Scheduler retries an invocation that failed or timed
+// out) finds it done, or finishes it when it died midway. The notification's
+// id is derived from the campaign and the time, and its messages from the
+// notification, so finishing a run sends nothing twice.
+//
+// A run that cannot send (its template deleted, say) is recorded failed and
+// not retried; an error is returned only when a retry may succeed.
+func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, error) {
+	at := inv.ScheduledAt.UTC().Truncate(time.Millisecond)
+	c, err := s.Store.GetCampaign(ctx, inv.WorkspaceID, inv.CampaignID)
+	if notify.IsCode(err, notify.CodeNotFound) {
+		// The store dropped it (or never had it): the schedule is left over.
+		s.log().Warn("schedule of a missing campaign deleted", "workspaceId", inv.WorkspaceID, "campaignId", inv.CampaignID)
+		return notify.CampaignRun{}, s.Scheduler.DeleteSchedule(ctx, notify.ScheduleName(inv.CampaignID))
+	}
+	if err != nil {
+		return notify.CampaignRun{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	run := notify.CampaignRun{WorkspaceID: c.WorkspaceID, CampaignID: c.ID, ScheduledAt: at, Status: notify.RunRunning, StartedAt: now, Attempts: 1}
+	if c.Status != notify.CampaignActive {
+		// Paused, completed or cancelled in the store, but the scheduler
+		// had not heard: record the skip and bring the scheduler in line.
+		run.Status, run.Error, run.FinishedAt = notify.RunSkipped, "the campaign is "+string(c.Status), &now
+		stored, started, err := s.Store.StartRun(ctx, run)
+		if err != nil {
+			return run, err
+		}
+		if started {
+			if _, err := s.Sync(ctx, c); err != nil {
+				s.log().Error("schedule repair failed", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", err.Error())
+			}
+		}
+		return stored, nil
+	}
+	stored, started, err := s.Store.StartRun(ctx, run)
+	if err != nil {
+		return run, err
+	}
+	if !started && stored.Status != notify.RunRunning {
+		s.log().Info("campaign run already done", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", at, "status", string(stored.Status))
+		return stored, nil
+	}
+	run = stored
+	done, err := s.execute(ctx, c, &run)
+	if err != nil && !done {
+		return run, err // transient: the scheduler's retry finishes it
+	}
+	fin := s.now().UTC().Truncate(time.Millisecond)
+	run.FinishedAt = &fin
+	if err := s.Store.FinishRun(ctx, run); err != nil {
+		return run, fmt.Errorf("finish run of %s at %s: %w", c.ID, at.Format(time.RFC3339), err)
+	}
+	oneOff := false
+	if sched, err := schedule.Parse(c.Schedule, c.Timezone); err == nil {
+		_, more := sched.Next(c.CreatedAt, at)
+		oneOff = !more
+	}
+	_, err = s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
+		if cur.LastRunAt == nil || cur.LastRunAt.Before(at) {
+			cur.LastRunAt = &at
+		}
+		if oneOff && cur.Status == notify.CampaignActive {
+			cur.Status = notify.CampaignCompleted
+		}
+		return nil
+	})
+	if err != nil {
+		return run, fmt.Errorf("record run of %s: %w", c.ID, err)
+	}
+	s.log().Info("campaign run", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", at, "status", string(run.Status),
+		"notificationId", run.NotificationID, "recipients", run.Recipients, "attempts", run.Attempts)
+	return run, nil
+}
+
+// execute sends the run's notification and fills in the run's outcome. It
+// reports done when the outcome is final (succeeded or failed); an error
+// with done false is worth a retry.
+func (s *Service) execute(ctx context.Context, c notify.Campaign, run *notify.CampaignRun) (bool, error) {
+	var in send.Input
+	if err := json.Unmarshal(c.Notification, &in); err != nil {
+		run.Status, run.Error = notify.RunFailed, "the stored notification is not a send: "+err.Error()
+		return true, nil
+	}
+	id := notify.DerivedID(run.ScheduledAt, c.ID+"@"+run.ScheduledAt.Format(time.RFC3339Nano))
+	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: "campaign " + c.Name + " (" + c.ID + ")",
+		ID: id, Source: notify.SourceCampaign}, in)
+	var ne *notify.Error
+	switch {
+	case errors.As(err, &ne):
+		run.Status, run.Error = notify.RunFailed, ne.Message
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if p.Filter != nil && p.Count.Matched == 0 {
+		run.Status, run.Recipients = notify.RunSucceeded, 0
+		run.Error = "the audience selected no users at run time"
+		return true, nil
+	}
+	p.Retried = true
+	n, err := s.Sender.Execute(ctx, p)
+	if err != nil && !notify.IsCode(err, notify.CodeConflict) {
+		return false, err // the notification of an earlier attempt exists: conflict is done
+	}
+	run.Status, run.NotificationID, run.Recipients = notify.RunSucceeded, n.ID, n.Audience.Count
+	return true, nil
+}
