@@ -12,9 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Buckets of AI composition. They are created by the first write that needs
-// them rather than by Open, so a read before any write finds no bucket and
-// answers as for an empty one.
+// Buckets of AI composition.
 const (
 	bucketComposeSettings = "composesettings" // ws → JSON notify.ComposeSettings
 	bucketComposeUsage    = "composeusage"    // ws, day, model → JSON usageRecord
@@ -30,16 +28,6 @@ const rateRetention = time.Hour
 // long idle spell stays quick; later calls delete the rest.
 const pruneBatch = 1000
 
-// writeBucket returns the bucket name of a write transaction, creating it
-// the first time.
-func writeBucket(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
-	b, err := tx.CreateBucketIfNotExists([]byte(name))
-	if err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", name, err)
-	}
-	return b, nil
-}
-
 // usageRecord is the stored total of one workspace, day and model; the three
 // are in the key.
 type usageRecord struct {
@@ -52,11 +40,7 @@ type usageRecord struct {
 func (s *Store) GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error) {
 	var cs notify.ComposeSettings
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := bucket(tx, bucketComposeSettings)
-		if b == nil {
-			return notify.NotFound("compose settings", workspaceID)
-		}
-		ok, err := getJSON(b, key(workspaceID), &cs)
+		ok, err := getJSON(bucket(tx, bucketComposeSettings), key(workspaceID), &cs)
 		if err != nil {
 			return err
 		}
@@ -75,11 +59,7 @@ func (s *Store) GetComposeSettings(ctx context.Context, workspaceID string) (not
 // PutComposeSettings implements notify.Store.
 func (s *Store) PutComposeSettings(ctx context.Context, cs notify.ComposeSettings) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := writeBucket(tx, bucketComposeSettings)
-		if err != nil {
-			return err
-		}
-		return putJSON(b, key(cs.WorkspaceID), cs)
+		return putJSON(bucket(tx, bucketComposeSettings), key(cs.WorkspaceID), cs)
 	})
 	if err != nil {
 		return fmt.Errorf("put compose settings of %s: %w", cs.WorkspaceID, err)
@@ -95,10 +75,7 @@ func (s *Store) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) erro
 		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := writeBucket(tx, bucketComposeUsage)
-		if err != nil {
-			return err
-		}
+		b := bucket(tx, bucketComposeUsage)
 		k := key(u.WorkspaceID, u.Day, u.Model)
 		var r usageRecord
 		if _, err := getJSON(b, k, &r); err != nil {
@@ -127,9 +104,6 @@ func (s *Store) ListComposeUsage(ctx context.Context, workspaceID, from, to stri
 	usage := []notify.ComposeUsage{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := bucket(tx, bucketComposeUsage)
-		if b == nil {
-			return nil
-		}
 		for suffix, v := range entries(b, prefix(workspaceID), from, false) {
 			// suffix is day, sep, model; days are fixed width.
 			if len(suffix) <= len(time.DateOnly) || suffix[len(time.DateOnly)] != sep {
@@ -173,10 +147,7 @@ func (s *Store) TakeRate(ctx context.Context, workspaceID, name string, window t
 	}
 	taken := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := writeBucket(tx, bucketRates)
-		if err != nil {
-			return err
-		}
+		b := bucket(tx, bucketRates)
 		// Never prune the window being counted, even when the caller's
 		// clock is behind the store's: its limit must hold.
 		cutoff := min(s.clock().Add(-rateRetention).Unix(), window.Unix())
@@ -186,6 +157,7 @@ func (s *Store) TakeRate(ctx context.Context, workspaceID, name string, window t
 		k := key(rateWindow(window), workspaceID, name)
 		n := int64(0)
 		if v := b.Get(k); v != nil {
+			var err error
 			if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
 				return fmt.Errorf("rate count %q: %w", v, err)
 			}

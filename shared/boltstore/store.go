@@ -48,7 +48,7 @@ var allBuckets = [...]string{
 	bucketTemplates, bucketTemplateVers, bucketNotifications, bucketTerms,
 	bucketDeliveries, bucketIdempotency, bucketOutbox, bucketOutboxKeys,
 	bucketCountMarks, bucketPhones, bucketMessageIDs, bucketUploads,
-	bucketCampaigns, bucketRuns,
+	bucketCampaigns, bucketRuns, bucketComposeSettings, bucketComposeUsage, bucketRates,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never
