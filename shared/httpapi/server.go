@@ -30,10 +30,8 @@ import (
 //go:embed openapi.json
 var openapiDoc []byte
 
-// Enqueuer puts dispatch messages on the queue; notify.Queue is one.
-type Enqueuer interface {
-	Send(ctx context.Context, bodies [][]byte) error
-}
+// Enqueuer puts messages on a queue (the dispatch or the audience queue).
+type Enqueuer = send.Enqueuer
 
 // Outbox lists what the local outbox delivered; only the local mode has one.
 type Outbox interface {
@@ -58,8 +56,6 @@ type Config struct {
 // Server serves the API.
 type Server struct {
 	store   notify.Store
-	queue   Enqueuer
-	steps   Enqueuer // the audience queue
 	uploads *Uploads
 	// composer writes AI text; nil answers POST /v1/compose with 503.
 	composer *compose.Composer
@@ -111,12 +107,9 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
 	}
-	s := &Server{store: store, queue: queue, steps: o.Audience, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
-	s.sender = &send.Sender{Store: store, Dispatch: queue, IDs: o.IDs, Now: o.Now, Log: o.Log,
+	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
 		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
-	if o.Audience != nil {
-		s.sender.Steps = o.Audience
-	}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))
