@@ -71,7 +71,7 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 	}
 	sched, err := schedule.Parse(in.Schedule, in.Timezone)
 	switch {
-	case err != nil && strings.Contains(err.Error(), "time zone"):
+	case errors.Is(err, schedule.ErrTimeZone):
 		add("timezone", err.Error())
 	case err != nil:
 		add("schedule", err.Error())
@@ -243,8 +243,7 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 		cur.Sync = state
 		return nil
 	})
-	switch {
-	case errors.Is(uerr, errStale):
+	if errors.Is(uerr, errStale) {
 		updated, uerr = s.Store.GetCampaign(ctx, c.WorkspaceID, c.ID)
 	}
 	if uerr != nil {

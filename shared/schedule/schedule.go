@@ -95,8 +95,8 @@ type Schedule struct {
 // Parse checks expr in the IANA time zone tz ("" is UTC, as for
 // EventBridge Scheduler's ScheduleExpressionTimezone) and returns the
 // schedule. Its errors say exactly what is wrong and are meant for the
-// caller of an API (a 422); an error about the zone, and only such an
-// error, mentions "time zone".
+// caller of an API (a 422); an error about the zone is ErrTimeZone (test
+// it with errors.Is), so that a caller can name the field at fault.
 func Parse(expr, tz string) (*Schedule, error) {
 	loc, err := loadZone(tz)
 	if err != nil {
@@ -128,18 +128,18 @@ func Parse(expr, tz string) (*Schedule, error) {
 	return s, nil
 }
 
+// ErrTimeZone is the error of a time zone that is not an IANA name.
+var ErrTimeZone = errors.New("unknown time zone")
+
 // loadZone resolves an IANA zone name. "Local" is refused: it means the
 // machine's zone, which EventBridge Scheduler does not know.
 func loadZone(tz string) (*time.Location, error) {
 	if tz == "" {
 		return time.UTC, nil
 	}
-	if tz == "Local" || strings.TrimSpace(tz) != tz {
-		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Madrid", tz)
-	}
 	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Madrid", tz)
+	if err != nil || tz == "Local" || strings.TrimSpace(tz) != tz {
+		return nil, fmt.Errorf("%w %q: use an IANA name such as Europe/Madrid", ErrTimeZone, tz)
 	}
 	return loc, nil
 }

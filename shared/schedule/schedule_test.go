@@ -1,7 +1,7 @@
 package schedule
 
 import (
-	"strings"
+	"errors"
 	"testing"
 	"time"
 	_ "time/tzdata" // zones resolve on machines without a zoneinfo database
@@ -309,8 +309,8 @@ func TestBetween(t *testing.T) {
 }
 
 // TestParseErrors checks the messages an API returns for a 422, and that
-// only zone errors mention "time zone" (callers file them under the
-// timezone field).
+// only zone errors are ErrTimeZone (callers file them under the timezone
+// field).
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		expr, tz string
@@ -391,8 +391,8 @@ func TestParseErrors(t *testing.T) {
 			if got := err.Error(); got != tt.want {
 				t.Errorf("Parse(%q, %q) error = %q, want %q", tt.expr, tt.tz, got, tt.want)
 			}
-			if zone := strings.Contains(err.Error(), "time zone"); zone != (tt.tz != "") {
-				t.Errorf("Parse(%q, %q) error %q mentions time zone = %v, want %v", tt.expr, tt.tz, err, zone, tt.tz != "")
+			if zone := errors.Is(err, ErrTimeZone); zone != (tt.tz != "") {
+				t.Errorf("Parse(%q, %q) error %q is ErrTimeZone = %v, want %v", tt.expr, tt.tz, err, zone, tt.tz != "")
 			}
 		})
 	}
