@@ -201,7 +201,7 @@ func (r Request) Normalize(o Options) (Request, error) {
 	case r.Channel != notify.ChannelSMS && r.SMSSegments != 0:
 		add("smsSegments", "only for sms")
 	case r.SMSSegments == 0:
-		r.SMSSegments = 1
+		r.SMSSegments = ChannelLimits[notify.ChannelSMS].SMSSegments
 	case r.SMSSegments < 1 || r.SMSSegments > maxSMSSegments:
 		add("smsSegments", fmt.Sprintf("1–%d", maxSMSSegments))
 	}

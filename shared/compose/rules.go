@@ -104,9 +104,8 @@ func check(r Request, lim Limits, i int, v Variant) []Problem {
 	if strings.ContainsAny(title, "\r\n") {
 		add("title", "must be one line")
 	}
-	for _, m := range bracketPlaceholder.FindAllString(title+"\n"+body, -1) {
+	if m := bracketPlaceholder.FindString(title + "\n" + body); m != "" {
 		add("body", "%s is fill-in text for a person; write the final text (use the brand and facts given, or leave the detail out)", m)
-		break
 	}
 	if lim.NumberedParameters {
 		bad = append(bad, checkNumbered(r, f, title, body)...)

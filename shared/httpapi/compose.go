@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -99,7 +100,7 @@ func validSave(in composeInput, k notify.APIKey) error {
 	if in.Save.Variant < 0 || in.Save.Variant >= variants {
 		add("variant", fmt.Sprintf("the index of a variant, 0–%d", variants-1))
 	}
-	if n := len(in.Save.Labels); n > 20 || n == 20 && !contains(in.Save.Labels, "ai-generated") {
+	if n := len(in.Save.Labels); n > 20 || n == 20 && !slices.Contains(in.Save.Labels, "ai-generated") {
 		add("labels", "at most 19 labels besides ai-generated, which is added")
 	}
 	for i, l := range in.Save.Labels {
@@ -123,7 +124,7 @@ func validSave(in composeInput, k notify.APIKey) error {
 func (s *Server) draftOf(ctx context.Context, in composeInput, res compose.Result, k notify.APIKey) (notify.Template, error) {
 	v := res.Variants[in.Save.Variant]
 	labels := append([]string{}, in.Save.Labels...)
-	if !contains(labels, "ai-generated") {
+	if !slices.Contains(labels, "ai-generated") {
 		labels = append(labels, "ai-generated")
 	}
 	ti := templateInput{Name: in.Save.Name, Channel: in.Channel, Title: v.Title, Body: v.Body, Labels: labels, Status: notify.TemplateDraft}
@@ -171,15 +172,6 @@ func slug(name string) string {
 		s = s[:512]
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // composeOptions is the answer of GET and PUT /v1/compose/options.

@@ -267,8 +267,8 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 	if t.Channel != up.Channel {
 		return reject(0, "", "the template %s is now for %s, not %s; create a new upload", t.ID, t.Channel, up.Channel)
 	}
-	if t.Status == notify.TemplateDraft {
-		return reject(0, "", "the template %s is now a draft; publish it, then upload the file again", t.ID)
+	if p := t.SendProblem(); p != "" {
+		return reject(0, "", "%s; then upload the file again", p)
 	}
 	region := g.Config.region(up)
 	openSheet := func() (*sendSheet, error) {
