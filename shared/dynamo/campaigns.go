@@ -213,30 +213,11 @@ func (s *Store) ListCampaigns(ctx context.Context, workspaceID, kind string, p n
 			in.ExpressionAttributeValues[":after"] = str(c.After)
 		}
 	}
-	campaigns := []notify.Campaign{}
-	for {
-		// A query reads at most 1 MB, a few dozen campaigns with long
-		// sends: it may take several to fill a page.
-		in.Limit = aws.Int32(int32(limit - len(campaigns)))
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("list campaigns of %s: %w", workspaceID, err)
-		}
-		for _, item := range res.Items {
-			cp, err := decodeCampaign(item)
-			if err != nil {
-				return nil, "", err
-			}
-			campaigns = append(campaigns, cp)
-			if len(campaigns) == limit {
-				return campaigns, cursor{After: cp.ID}.encode(), nil
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			return campaigns, "", nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	campaigns, next, err := queryPage(ctx, s.db, in, limit, decodeCampaign, func(c notify.Campaign) string { return c.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("list campaigns of %s: %w", workspaceID, err)
 	}
+	return campaigns, next, nil
 }
 
 // runItem is one run of a campaign: small (a few hundred bytes), one write
@@ -462,26 +443,9 @@ func (s *Store) ListRuns(ctx context.Context, workspaceID, campaignID string, p 
 	if c.After != "" {
 		in.ExclusiveStartKey = key(pk, runPrefix+c.After)
 	}
-	runs := []notify.CampaignRun{}
-	for {
-		in.Limit = aws.Int32(int32(limit - len(runs)))
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("list runs of campaign %s: %w", campaignID, err)
-		}
-		for _, item := range res.Items {
-			r, err := decodeRun(item)
-			if err != nil {
-				return nil, "", err
-			}
-			runs = append(runs, r)
-			if len(runs) == limit {
-				return runs, cursor{After: runTime(r.ScheduledAt)}.encode(), nil
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			return runs, "", nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	runs, next, err := queryPage(ctx, s.db, in, limit, decodeRun, func(r notify.CampaignRun) string { return runTime(r.ScheduledAt) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs of campaign %s: %w", campaignID, err)
 	}
+	return runs, next, nil
 }

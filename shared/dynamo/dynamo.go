@@ -352,3 +352,33 @@ func fromJSON(s string, v any) error {
 	}
 	return json.Unmarshal([]byte(s), v)
 }
+
+// queryPage runs in, following LastEvaluatedKey, until it holds limit items
+// or the query is done: a query reads at most 1 MB, which a few large items
+// fill, so one page may take several. A full page's cursor is after of its
+// last item; the last page has none.
+func queryPage[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.QueryInput, limit int,
+	decode func(map[string]types.AttributeValue) (T, error), after func(T) string) ([]T, string, error) {
+	items := []T{}
+	for {
+		in.Limit = aws.Int32(int32(limit - len(items)))
+		res, err := db.Query(ctx, in)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, raw := range res.Items {
+			it, err := decode(raw)
+			if err != nil {
+				return nil, "", err
+			}
+			items = append(items, it)
+			if len(items) == limit {
+				return items, cursor{After: after(it)}.encode(), nil
+			}
+		}
+		if res.LastEvaluatedKey == nil {
+			return items, "", nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

@@ -144,32 +144,18 @@ func (s *Store) ListUploads(ctx context.Context, workspaceID string, p notify.Pa
 	if c.After != "" {
 		in.ExclusiveStartKey = key(uploadKey(workspaceID, c.After))
 	}
-	uploads := []notify.Upload{}
-	for {
-		// A query reads at most 1 MB, a few uploads full of row errors: it
-		// may take several to fill a page.
-		in.Limit = aws.Int32(int32(limit - len(uploads)))
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("list uploads of %s: %w", workspaceID, err)
-		}
-		for _, item := range res.Items {
-			var it uploadItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, "", fmt.Errorf("decode upload: %w", err)
-			}
-			u, err := it.upload()
-			if err != nil {
-				return nil, "", err
-			}
-			uploads = append(uploads, u)
-			if len(uploads) == limit {
-				return uploads, cursor{After: u.ID}.encode(), nil
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			return uploads, "", nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	uploads, next, err := queryPage(ctx, s.db, in, limit, decodeUpload, func(u notify.Upload) string { return u.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("list uploads of %s: %w", workspaceID, err)
 	}
+	return uploads, next, nil
+}
+
+// decodeUpload reads an upload item.
+func decodeUpload(item map[string]types.AttributeValue) (notify.Upload, error) {
+	var it uploadItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return notify.Upload{}, fmt.Errorf("decode upload: %w", err)
+	}
+	return it.upload()
 }
