@@ -36,7 +36,22 @@ type Service struct {
 	IDs       *notify.IDs
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Repairs, when set, takes a message for every change the scheduler
+	// did not take, so that it is pushed again (Repair) without waiting
+	// for the operator: on AWS an SQS queue the scheduler function
+	// consumes, with a dead-letter queue for what never succeeds.
+	Repairs RepairQueue
 }
+
+// RepairQueue is the queue of schedule repairs; notify.Queue implements it.
+type RepairQueue interface {
+	SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error
+}
+
+// MaxNotificationBytes bounds a campaign's notification (the body of a
+// send), so that a campaign stays one DynamoDB item (400 KB) with room for
+// the rest of it.
+const MaxNotificationBytes = 256 << 10
 
 // Input is the body of POST and PUT /v1/campaigns.
 type Input struct {
@@ -82,6 +97,8 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 	}
 	if len(bytes.TrimSpace(in.Notification)) == 0 {
 		add("notification", "required: the body of a send (POST /v1/notifications)")
+	} else if len(compact(in.Notification)) > MaxNotificationBytes {
+		add("notification", fmt.Sprintf("at most %d KiB; a larger audience is a filter, not a list of ids", MaxNotificationBytes>>10))
 	} else {
 		var sin send.Input
 		dec := json.NewDecoder(bytes.NewReader(in.Notification))
@@ -141,7 +158,36 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 		return c, fmt.Errorf("create campaign: %w", err)
 	}
 	c.Version = 1 // as the store keeps it
-	return s.Sync(ctx, c)
+	synced, err := s.Sync(ctx, c)
+	if notify.IsCode(err, notify.CodeScheduleFailed) {
+		// Nothing is kept of a campaign the scheduler did not take, so that
+		// the caller's retry cannot make a second one. A schedule that got
+		// through after all finds no campaign at its first run and is
+		// deleted then.
+		if derr := s.Scheduler.DeleteSchedule(ctx, notify.ScheduleName(c.ID)); derr != nil {
+			s.log().Warn("schedule of an unsaved campaign left for its first run to delete", "workspaceId", ws, "campaignId", c.ID, "err", derr.Error())
+		}
+		if derr := s.Store.DeleteCampaign(ctx, ws, c.ID); derr != nil {
+			return synced, fmt.Errorf("remove campaign %s the scheduler refused: %w", c.ID, derr)
+		}
+		return notify.Campaign{}, &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second,
+			Message: "the campaign could not be scheduled (" + syncProblem(err) + "); nothing was saved: repeat the request to retry"}
+	}
+	return synced, err
+}
+
+// syncProblem is the scheduler's error inside a schedule_failed one.
+func syncProblem(err error) string {
+	var ne *notify.Error
+	if errors.As(err, &ne) {
+		if i := strings.Index(ne.Message, "("); i >= 0 {
+			if j := strings.LastIndex(ne.Message, ")"); j > i {
+				return ne.Message[i+1 : j]
+			}
+		}
+		return ne.Message
+	}
+	return err.Error()
 }
 
 // Update replaces a campaign's name, schedule and notification.
@@ -158,7 +204,8 @@ func (s *Service) Update(ctx context.Context, ws, id, by string, in Input) (noti
 		return cur, err
 	}
 	c, err := s.Store.UpdateCampaign(ctx, ws, id, func(c *notify.Campaign) error {
-		if c.Status == notify.CampaignCompleted || c.Status == notify.CampaignCancelled {
+		switch c.Status {
+		case notify.CampaignCompleted, notify.CampaignCancelled, notify.CampaignDeleting:
 			return notify.Errorf(notify.CodeConflict, "campaign %s is %s; create a new one", id, c.Status)
 		}
 		c.Name, c.Schedule, c.Timezone, c.Notification = strings.TrimSpace(in.Name), strings.TrimSpace(in.Schedule), in.Timezone, compact(in.Notification)
@@ -180,8 +227,15 @@ func (s *Service) SetPaused(ctx context.Context, ws, id string, paused bool) (no
 			return notify.NotFound("campaign", id)
 		}
 		switch c.Status {
-		case notify.CampaignCompleted, notify.CampaignCancelled:
+		case notify.CampaignCompleted, notify.CampaignCancelled, notify.CampaignDeleting:
 			return notify.Errorf(notify.CodeConflict, "campaign %s is %s", id, c.Status)
+		}
+		if !paused && c.Status == notify.CampaignPaused {
+			if sched, err := schedule.Parse(c.Schedule, c.Timezone); err == nil {
+				if _, ok := sched.Next(c.CreatedAt, s.now()); !ok {
+					return notify.Errorf(notify.CodeConflict, "campaign %s has no run left (%s is past): change its schedule with PUT, or delete it", id, c.Schedule)
+				}
+			}
 		}
 		c.Status = notify.CampaignActive
 		if paused {
@@ -198,26 +252,32 @@ func (s *Service) SetPaused(ctx context.Context, ws, id string, paused bool) (no
 }
 
 // Delete removes a campaign's schedule, then the campaign and its runs.
-// The schedule goes first: a campaign deleted from the store with its
-// schedule left would be found missing at its next run and the schedule
-// deleted then, but never the other way round.
+// The campaign is marked deleting first, so that it runs no more whatever
+// happens next: a schedule that cannot be deleted now leaves it deleting
+// (and answers schedule_failed), and the repair, or the schedule's next
+// invocation, finishes the delete. Nothing is left half deleted silently.
 func (s *Service) Delete(ctx context.Context, ws, id string) error {
-	c, err := s.Store.GetCampaign(ctx, ws, id)
+	c, err := s.Store.UpdateCampaign(ctx, ws, id, func(c *notify.Campaign) error {
+		if c.Kind != notify.CampaignKindCampaign {
+			return notify.NotFound("campaign", id)
+		}
+		c.Status = notify.CampaignDeleting
+		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if c.Kind != notify.CampaignKindCampaign {
-		return notify.NotFound("campaign", id)
-	}
-	if err := s.Scheduler.DeleteSchedule(ctx, notify.ScheduleName(id)); err != nil {
-		return scheduleError(err)
-	}
-	return s.Store.DeleteCampaign(ctx, ws, id)
+	_, err = s.Sync(ctx, c)
+	return err
 }
 
 // Sync pushes a campaign's schedule to the scheduler and records the
-// outcome: synced, or pending with the error, which is also returned (as a
-// model_unavailable-like 503 the caller may retry; the campaign is saved).
+// outcome: synced, or pending with the error, which is also returned (a
+// 503 schedule_failed the caller may retry; the campaign is saved, and a
+// repair is queued). A deleting campaign's schedule is deleted, then the
+// campaign.
 func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
 	name := notify.ScheduleName(c.ID)
 	var err error
@@ -229,6 +289,14 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 		})
 	default:
 		err = s.Scheduler.DeleteSchedule(ctx, name)
+	}
+	if err == nil && c.Status == notify.CampaignDeleting {
+		if derr := s.Store.DeleteCampaign(ctx, c.WorkspaceID, c.ID); derr != nil && !notify.IsCode(derr, notify.CodeNotFound) {
+			s.queueRepair(ctx, c)
+			return c, fmt.Errorf("delete campaign %s: %w", c.ID, derr)
+		}
+		s.log().Info("campaign deleted", "workspaceId", c.WorkspaceID, "campaignId", c.ID)
+		return c, nil
 	}
 	state := notify.ScheduleSync{State: notify.SyncSynced, At: s.now().UTC().Truncate(time.Millisecond)}
 	if err != nil {
@@ -245,6 +313,9 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 	})
 	if errors.Is(uerr, errStale) {
 		updated, uerr = s.Store.GetCampaign(ctx, c.WorkspaceID, c.ID)
+	}
+	if err != nil || uerr != nil {
+		s.queueRepair(ctx, c)
 	}
 	if uerr != nil {
 		return c, uerr

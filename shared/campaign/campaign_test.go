@@ -208,18 +208,52 @@ func TestScheduleFailureIsReportedAndRepaired(t *testing.T) {
 	s, sched, _, store := newService(t)
 	ctx := t.Context()
 	sched.fail = errors.New("scheduler down")
-	c, err := s.Create(ctx, "ws1", "ops", Input{Name: "Weekly", Schedule: "rate(7 days)", Notification: json.RawMessage(pushToTwo)})
+	_, err := s.Create(ctx, "ws1", "ops", Input{Name: "Weekly", Schedule: "rate(7 days)", Notification: json.RawMessage(pushToTwo)})
 	var e *notify.Error
-	if !errors.As(err, &e) || e.Code != notify.CodeScheduleFailed || e.RetryAfter == 0 {
-		t.Fatalf("Create with the scheduler down = %v, want schedule_failed", err)
+	if !errors.As(err, &e) || e.Code != notify.CodeScheduleFailed || e.RetryAfter == 0 || !strings.Contains(e.Message, "scheduler down") || !strings.Contains(e.Message, "nothing was saved") {
+		t.Fatalf("Create with the scheduler down = %v, want schedule_failed saying nothing was saved", err)
+	}
+	if cs, _, err := store.ListCampaigns(ctx, "ws1", "", notify.Page{Limit: 10}); err != nil || len(cs) != 0 {
+		t.Fatalf("campaigns after a refused create = %+v, %v; want none (a retry must not make a second)", cs, err)
+	}
+
+	// A change the scheduler refuses is kept, pending, and pushed again.
+	sched.fail = nil
+	c, err := s.Create(ctx, "ws1", "ops", Input{Name: "Weekly", Schedule: "rate(7 days)", Notification: json.RawMessage(pushToTwo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.fail = errors.New("scheduler down")
+	if _, err := s.SetPaused(ctx, "ws1", c.ID, true); !notify.IsCode(err, notify.CodeScheduleFailed) {
+		t.Fatalf("pause with the scheduler down = %v, want schedule_failed", err)
 	}
 	got, err := store.GetCampaign(ctx, "ws1", c.ID)
-	if err != nil || got.Sync.State != notify.SyncPending || !strings.Contains(got.Sync.Error, "scheduler down") {
-		t.Fatalf("stored campaign = %+v, %v; want pending with the error", got, err)
+	if err != nil || got.Status != notify.CampaignPaused || got.Sync.State != notify.SyncPending || !strings.Contains(got.Sync.Error, "scheduler down") {
+		t.Fatalf("stored campaign = %+v, %v; want paused, pending with the error", got, err)
+	}
+	if !sched.specs[notify.ScheduleName(c.ID)].Enabled {
+		t.Fatal("the refused pause reached the scheduler")
 	}
 	sched.fail = nil
 	fixed, err := s.Sync(ctx, got)
-	if err != nil || fixed.Sync.State != notify.SyncSynced || !sched.specs[notify.ScheduleName(c.ID)].Enabled {
-		t.Errorf("Sync after recovery = %+v, %v; want synced and scheduled", fixed, err)
+	if err != nil || fixed.Sync.State != notify.SyncSynced || sched.specs[notify.ScheduleName(c.ID)].Enabled {
+		t.Errorf("Sync after recovery = %+v, %v; want synced and disabled", fixed, err)
+	}
+}
+
+func TestResumePastOneOff(t *testing.T) {
+	s, _, _, _ := newService(t)
+	ctx := t.Context()
+	c, err := s.Create(ctx, "ws1", "ops", Input{Name: "Once", Schedule: "at(2026-11-21T10:30:00)", Notification: json.RawMessage(pushToTwo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPaused(ctx, "ws1", c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	t.Cleanup(func() { now = now.Add(-time.Hour) })
+	if _, err := s.SetPaused(ctx, "ws1", c.ID, false); !notify.IsCode(err, notify.CodeConflict) || !strings.Contains(err.Error(), "no run left") {
+		t.Errorf("resume of an at() whose time passed while paused = %v, want conflict", err)
 	}
 }

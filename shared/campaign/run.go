@@ -18,6 +18,10 @@ type Invocation struct {
 	WorkspaceID string
 	CampaignID  string
 	ScheduledAt time.Time
+	// Missed says the scheduler could not call at the time (the local
+	// scheduler was down longer than its grace period): the run is
+	// recorded missed, not sent.
+	Missed bool
 }
 
 // Run runs a campaign's scheduled time, once: the run is recorded first,
@@ -57,6 +61,9 @@ func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, 
 		}
 		return stored, nil
 	}
+	if inv.Missed {
+		return s.missed(ctx, c, run)
+	}
 	stored, started, err := s.Store.StartRun(ctx, run)
 	if err != nil {
 		return run, err
@@ -75,12 +82,23 @@ func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, 
 	if err := s.Store.FinishRun(ctx, run); err != nil {
 		return run, fmt.Errorf("finish run of %s at %s: %w", c.ID, at.Format(time.RFC3339), err)
 	}
+	if err := s.ran(ctx, c, at); err != nil {
+		return run, err
+	}
+	s.log().Info("campaign run", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", at, "status", string(run.Status),
+		"notificationId", run.NotificationID, "recipients", run.Recipients, "attempts", run.Attempts)
+	return run, nil
+}
+
+// ran records a campaign's latest run time, and completes a campaign
+// whose schedule has no run after this one (an at()).
+func (s *Service) ran(ctx context.Context, c notify.Campaign, at time.Time) error {
 	oneOff := false
 	if sched, err := schedule.Parse(c.Schedule, c.Timezone); err == nil {
 		_, more := sched.Next(c.CreatedAt, at)
 		oneOff = !more
 	}
-	_, err = s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
+	_, err := s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
 		if cur.LastRunAt == nil || cur.LastRunAt.Before(at) {
 			cur.LastRunAt = &at
 		}
@@ -90,17 +108,37 @@ func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, 
 		return nil
 	})
 	if err != nil {
-		return run, fmt.Errorf("record run of %s: %w", c.ID, err)
+		return fmt.Errorf("record run of %s: %w", c.ID, err)
 	}
-	s.log().Info("campaign run", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", at, "status", string(run.Status),
-		"notificationId", run.NotificationID, "recipients", run.Recipients, "attempts", run.Attempts)
-	return run, nil
+	return nil
+}
+
+// missed records a run the scheduler could not make in time. A scheduled
+// send that missed its time is marked failed: sending it hours late could
+// be worse than not at all, and the operator sees why.
+func (s *Service) missed(ctx context.Context, c notify.Campaign, run notify.CampaignRun) (notify.CampaignRun, error) {
+	run.Status, run.Error, run.FinishedAt = notify.RunMissed, "the scheduler was not running at this time, nor within its grace period after it", &run.StartedAt
+	stored, started, err := s.Store.StartRun(ctx, run)
+	if err != nil || !started {
+		return stored, err
+	}
+	if c.Kind == notify.CampaignKindSend {
+		if n, err := s.Store.GetNotification(ctx, c.WorkspaceID, c.NotificationID); err == nil {
+			run.NotificationID = n.ID
+			s.fail(ctx, n)
+		}
+	}
+	s.log().Warn("campaign run missed", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", run.ScheduledAt)
+	return stored, s.ran(ctx, c, run.ScheduledAt)
 }
 
 // execute sends the run's notification and fills in the run's outcome. It
 // reports done when the outcome is final (succeeded or failed); an error
 // with done false is worth a retry.
 func (s *Service) execute(ctx context.Context, c notify.Campaign, run *notify.CampaignRun) (bool, error) {
+	if c.Kind == notify.CampaignKindSend {
+		return s.executeSend(ctx, c, run)
+	}
 	var in send.Input
 	if err := json.Unmarshal(c.Notification, &in); err != nil {
 		run.Status, run.Error = notify.RunFailed, "the stored notification is not a send: "+err.Error()

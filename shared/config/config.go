@@ -27,6 +27,8 @@ type Config struct {
 	Stage          string // HERALD_STAGE: the deployment stage, on every log line
 	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
 	UploadsBucket  string // HERALD_UPLOADS_BUCKET: the S3 bucket of spreadsheet uploads
+	// Scheduler is where campaigns' schedules live on AWS.
+	Scheduler SchedulerConfig
 
 	// Providers. A channel whose provider is not configured delivers to the
 	// local outbox (local mode) or the sandbox (Lambda).
@@ -88,7 +90,31 @@ type Config struct {
 
 	// Compose is AI composition's model.
 	Compose ComposeConfig
+	// ScheduleGrace (HERALD_SCHEDULE_GRACE, local mode, default 1h) is how
+	// late the local scheduler still runs a campaign's time it could not
+	// run when due (Herald was stopped); older times are recorded missed.
+	ScheduleGrace time.Duration
 }
+
+// SchedulerConfig is EventBridge Scheduler's side of campaigns
+// (HERALD_SCHEDULER_*); the stack's template sets every value.
+type SchedulerConfig struct {
+	Group         string // HERALD_SCHEDULER_GROUP: the stack's schedule group
+	TargetARN     string // HERALD_SCHEDULER_TARGET_ARN: the scheduler function
+	RoleARN       string // HERALD_SCHEDULER_ROLE_ARN: the role EventBridge Scheduler assumes
+	DeadLetterARN string // HERALD_SCHEDULER_DLQ_ARN: invocations that failed every retry
+	// RetryAttempts (HERALD_SCHEDULER_RETRIES, default 5, 0 to 185) and
+	// MaxEventAge (HERALD_SCHEDULER_MAX_EVENT_AGE, default 1h, 1m to 24h)
+	// bound EventBridge Scheduler's retries of a failed run.
+	RetryAttempts int
+	MaxEventAge   time.Duration
+	// RepairQueue (HERALD_CAMPAIGN_REPAIR_QUEUE_URL) takes the campaigns
+	// whose schedule change failed, for the scheduler function to retry.
+	RepairQueue string
+}
+
+// Configured reports whether campaigns can be scheduled on AWS.
+func (s SchedulerConfig) Configured() bool { return s.TargetARN != "" && s.RoleARN != "" }
 
 // ComposeConfig chooses the model that writes AI text (HERALD_COMPOSE_*).
 type ComposeConfig struct {
@@ -240,6 +266,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Compose, err = loadCompose(getenv); err != nil {
 		return c, err
 	}
+	if c.Scheduler, err = loadScheduler(getenv); err != nil {
+		return c, err
+	}
+	if c.ScheduleGrace, err = durationVar(getenv, "HERALD_SCHEDULE_GRACE", time.Hour, 0, 7*24*time.Hour); err != nil {
+		return c, err
+	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		return c, fmt.Errorf("HERALD_DEFAULT_REGION=%q: want a two-letter region such as ES", c.DefaultRegion)
 	}
@@ -342,4 +374,39 @@ func loadCompose(getenv func(string) string) (ComposeConfig, error) {
 		return c, fmt.Errorf("HERALD_COMPOSE_PROVIDER=%q: want bedrock, openai, or empty for none", c.Provider)
 	}
 	return c, nil
+}
+
+func loadScheduler(getenv func(string) string) (SchedulerConfig, error) {
+	s := SchedulerConfig{
+		Group: getenv("HERALD_SCHEDULER_GROUP"), TargetARN: getenv("HERALD_SCHEDULER_TARGET_ARN"),
+		RoleARN: getenv("HERALD_SCHEDULER_ROLE_ARN"), DeadLetterARN: getenv("HERALD_SCHEDULER_DLQ_ARN"),
+		RepairQueue: getenv("HERALD_CAMPAIGN_REPAIR_QUEUE_URL"),
+	}
+	if (s.TargetARN == "") != (s.RoleARN == "") {
+		return s, fmt.Errorf("set both HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN, or neither")
+	}
+	var err error
+	if s.RetryAttempts, err = intVar(getenv, "HERALD_SCHEDULER_RETRIES", 5, 0, 185); err != nil {
+		return s, err
+	}
+	if s.MaxEventAge, err = durationVar(getenv, "HERALD_SCHEDULER_MAX_EVENT_AGE", time.Hour, time.Minute, 24*time.Hour); err != nil {
+		return s, err
+	}
+	if s.MaxEventAge%time.Second != 0 {
+		return s, fmt.Errorf("HERALD_SCHEDULER_MAX_EVENT_AGE=%q: want whole seconds", getenv("HERALD_SCHEDULER_MAX_EVENT_AGE"))
+	}
+	return s, nil
+}
+
+// durationVar reads a duration such as 90s or 2h between lo and hi.
+func durationVar(getenv func(string) string, name string, def, lo, hi time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return def, fmt.Errorf("%s=%q: want a duration from %v to %v, such as 1h or 30m", name, v, lo, hi)
+	}
+	return d, nil
 }

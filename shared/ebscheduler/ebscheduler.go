@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
+	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -426,4 +427,11 @@ func (s *Scheduler) create(ctx context.Context, d definition) error {
 		ClientToken:                aws.String(clientToken()),
 	})
 	return err
+}
+
+// ConfigFrom is the adapter's Config from Herald's settings
+// (HERALD_SCHEDULER_*), as the functions that schedule campaigns read them.
+func ConfigFrom(c config.SchedulerConfig) Config {
+	return Config{GroupName: c.Group, TargetArn: c.TargetARN, RoleArn: c.RoleARN, DeadLetterArn: c.DeadLetterARN,
+		MaxRetryAttempts: c.RetryAttempts, MaxEventAge: c.MaxEventAge}
 }

@@ -17,6 +17,10 @@ const (
 	CampaignPaused    CampaignStatus = "paused"
 	CampaignCompleted CampaignStatus = "completed"
 	CampaignCancelled CampaignStatus = "cancelled"
+	// CampaignDeleting is a campaign whose delete began but did not
+	// finish (its schedule could not be deleted yet): it runs no more, and
+	// the repair finishes the delete.
+	CampaignDeleting CampaignStatus = "deleting"
 )
 
 // Campaign kinds: a campaign an operator schedules, or the schedule of one

@@ -299,6 +299,9 @@ type Status string
 
 // Notification states.
 const (
+	// StatusScheduled is a send given a scheduleAt, before its time: it
+	// can still be cancelled, and nothing is queued yet.
+	StatusScheduled Status = "scheduled"
 	StatusQueued    Status = "queued"
 	StatusSending   Status = "sending"
 	StatusCompleted Status = "completed"

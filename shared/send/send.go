@@ -281,7 +281,7 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 // between leaves nothing half sent, and a retry is the only send.
 func (s *Sender) Execute(ctx context.Context, p Prepared) (notify.Notification, error) {
 	n := p.N
-	if err := s.enqueue(ctx, p); err != nil {
+	if err := s.Enqueue(ctx, p); err != nil {
 		if p.Retried {
 			return n, fmt.Errorf("enqueue notification %s: %w", n.ID, err)
 		}
@@ -302,8 +302,10 @@ func (s *Sender) Execute(ctx context.Context, p Prepared) (notify.Notification, 
 	return n, nil
 }
 
-// enqueue sends a list's dispatch messages, or a filter's walk.
-func (s *Sender) enqueue(ctx context.Context, p Prepared) error {
+// Enqueue sends a list's dispatch messages, or a filter's walk, of a
+// notification that exists (a scheduled send when its time comes); the
+// messages are the same on every call, so a retry sends nothing twice.
+func (s *Sender) Enqueue(ctx context.Context, p Prepared) error {
 	if p.Filter != nil {
 		return s.Steps.Send(ctx, audience.Jobs(p.N, *p.Filter, p.Count))
 	}

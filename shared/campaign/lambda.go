@@ -1,0 +1,102 @@
+package campaign
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+// HandleEvent is the scheduler function's handler. It takes two events:
+//   - a schedule's invocation from EventBridge Scheduler (the target input
+//     ebscheduler writes): the run of one scheduled time. EventBridge
+//     Scheduler invokes the function asynchronously, so an error makes
+//     Lambda retry the event (the function's EventInvokeConfig; the run
+//     finishes, once) and, after its retries, send it to the dead-letter
+//     queue, where EventBridge Scheduler's own failed deliveries go too;
+//   - a batch of the repair queue (SQS): each message pushes a campaign's
+//     schedule again; the ones that fail again are reported as batch item
+//     failures, so only they come back.
+func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) (any, error) {
+	if isSQS(raw) {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("scheduler function: an SQS event that does not parse: %w", err)
+		}
+		return s.handleRepairs(ctx, ev), nil
+	}
+	inv, err := ebscheduler.ParseInvocation(raw)
+	if err != nil {
+		s.log().Error("scheduler function: not an invocation", "err", err.Error())
+		return nil, err
+	}
+	run, err := s.Run(ctx, Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime})
+	if err != nil {
+		s.log().Error("campaign run failed; the scheduler retries it", "workspaceId", inv.WorkspaceID, "campaignId", inv.CampaignID,
+			"scheduledAt", inv.ScheduledTime, "attempt", inv.Attempt, "executionId", inv.ExecutionID, "err", err.Error())
+		return nil, err
+	}
+	return runResult{Status: run.Status, NotificationID: run.NotificationID, Recipients: run.Recipients}, nil
+}
+
+// runResult is what an invocation answers (shown by sam local invoke).
+type runResult struct {
+	Status         notify.RunStatus `json:"status"`
+	NotificationID string           `json:"notificationId,omitempty"`
+	Recipients     int              `json:"recipients"`
+}
+
+// isSQS reports whether raw is an SQS batch: {"Records": [{"eventSource": "aws:sqs", …}]}.
+func isSQS(raw json.RawMessage) bool {
+	if !bytes.Contains(raw, []byte(`"Records"`)) {
+		return false
+	}
+	var probe struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	return json.Unmarshal(raw, &probe) == nil && len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs"
+}
+
+func (s *Service) handleRepairs(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, r := range ev.Records {
+		if err := s.Repair(ctx, []byte(r.Body)); err != nil {
+			s.log().Warn("schedule repair failed; it comes back", "messageId", r.MessageId, "err", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	return resp
+}
+
+// RunRepairs takes repair messages from queue until ctx ends, as the local
+// mode's stand-in for the scheduler function's SQS trigger: a repair that
+// fails again comes back after the queue's visibility timeout.
+func (s *Service) RunRepairs(ctx context.Context, queue notify.Queue) {
+	for ctx.Err() == nil {
+		msgs, err := queue.Receive(ctx, 10, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log().Warn("receive schedule repairs", "err", err.Error())
+				time.Sleep(time.Second)
+			}
+			continue
+		}
+		for _, m := range msgs {
+			if err := s.Repair(ctx, m.Body); err != nil {
+				s.log().Warn("schedule repair failed; it comes back", "err", err.Error())
+				continue
+			}
+			if err := queue.Delete(ctx, m.Receipt); err != nil {
+				s.log().Warn("delete schedule repair", "err", err.Error())
+			}
+		}
+	}
+}
