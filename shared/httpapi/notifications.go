@@ -16,7 +16,11 @@ type sendResult struct {
 	ID         string        `json:"id"`
 	Status     notify.Status `json:"status"`
 	Recipients int           `json:"recipients"`
+	// ScheduleAt is when a scheduled send runs.
+	ScheduleAt *time.Time `json:"scheduleAt,omitempty"`
 }
+
+type sendInput = send.Input
 
 func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
 	return s.idempotent(w, r, k, func(body []byte) (int, any, error) {
@@ -24,8 +28,10 @@ func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k noti
 		if err := decodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
-		if in.ScheduleAt != nil && in.ScheduleAt.After(s.now()) {
-			return 0, nil, notify.Invalid(notify.FieldError{Field: "scheduleAt", Problem: "scheduled sends are not available yet; send now or leave scheduleAt out"})
+		// A schedule keeps whole seconds: a time that is past once cut to
+		// the second is sent now.
+		if in.ScheduleAt != nil && in.ScheduleAt.Truncate(time.Second).After(s.now()) {
+			return s.scheduleSend(r, k, body, in)
 		}
 		p, err := s.sender.Prepare(r.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: k.WorkspaceID, By: by(k)}, in)
 		if err != nil {
@@ -161,9 +167,9 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, k not
 		bad = append(bad, notify.FieldError{Field: "source", Problem: "must be single, list, filter, spreadsheet or campaign"})
 	}
 	switch nq.Status {
-	case "", notify.StatusQueued, notify.StatusSending, notify.StatusCompleted, notify.StatusCancelled, notify.StatusFailed:
+	case "", notify.StatusScheduled, notify.StatusQueued, notify.StatusSending, notify.StatusCompleted, notify.StatusCancelled, notify.StatusFailed:
 	default:
-		bad = append(bad, notify.FieldError{Field: "status", Problem: "must be queued, sending, completed, cancelled or failed"})
+		bad = append(bad, notify.FieldError{Field: "status", Problem: "must be scheduled, queued, sending, completed, cancelled or failed"})
 	}
 	if len(nq.Q) > 256 {
 		bad = append(bad, notify.FieldError{Field: "q", Problem: "at most 256 characters"})
@@ -271,7 +277,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 
 func (s *Server) cancelNotification(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
 	id := r.PathValue("id")
-	n, err := s.store.SetNotificationStatus(r.Context(), k.WorkspaceID, id, notify.StatusCancelled, notify.StatusQueued, notify.StatusSending)
+	n, err := s.store.SetNotificationStatus(r.Context(), k.WorkspaceID, id, notify.StatusCancelled, notify.StatusScheduled, notify.StatusQueued, notify.StatusSending)
 	if notify.IsCode(err, notify.CodeConflict) {
 		cur, gerr := s.store.GetNotification(r.Context(), k.WorkspaceID, id)
 		if gerr != nil {
@@ -281,6 +287,11 @@ func (s *Server) cancelNotification(w http.ResponseWriter, r *http.Request, k no
 	}
 	if err != nil {
 		return err
+	}
+	if n.ScheduleAt != nil && s.campaigns != nil {
+		// Cancelled is enough to keep it from sending; its schedule goes
+		// too (or is left to the repair, when the scheduler fails now).
+		s.campaigns.CancelSend(r.Context(), k.WorkspaceID, id)
 	}
 	writeJSON(w, http.StatusOK, n)
 	return nil

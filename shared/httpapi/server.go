@@ -22,6 +22,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/send"
@@ -60,12 +61,15 @@ type Server struct {
 	// composer writes AI text; nil answers POST /v1/compose with 503.
 	composer *compose.Composer
 	sender   *send.Sender
-	outbox   Outbox
-	ids      *notify.IDs
-	now      func() time.Time
-	log      *slog.Logger
-	cfg      Config
-	mux      *http.ServeMux
+	// campaigns keeps campaigns and scheduled sends; nil (no scheduler)
+	// answers their routes with 503 not_configured.
+	campaigns *campaign.Service
+	outbox    Outbox
+	ids       *notify.IDs
+	now       func() time.Time
+	log       *slog.Logger
+	cfg       Config
+	mux       *http.ServeMux
 }
 
 // Options are a Server's collaborators; Outbox is nil outside local mode.
@@ -79,6 +83,11 @@ type Options struct {
 	// Compose writes AI text; without it POST /v1/compose answers 503
 	// not_configured (the options and usage routes still work).
 	Compose *compose.Composer
+	// Scheduler runs campaigns and scheduled sends (EventBridge Scheduler
+	// on AWS, the in-process one locally); without it their routes answer
+	// 503 not_configured. Repairs takes the schedule changes it failed.
+	Scheduler notify.Scheduler
+	Repairs   campaign.RepairQueue
 	// Routes, when set, limits the server to the routes whose path starts
 	// with one of these prefixes (the compose function serves
 	// ComposeRoutes); the others answer 404.
@@ -110,6 +119,9 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
 		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
+	if o.Scheduler != nil {
+		s.campaigns = &campaign.Service{Store: store, Scheduler: o.Scheduler, Sender: s.sender, IDs: o.IDs, Now: o.Now, Log: o.Log, Repairs: o.Repairs}
+	}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))
@@ -180,6 +192,15 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/notifications/{id}", scope: notify.ScopeRead, handle: s.getNotification},
 		{pattern: "GET /v1/notifications/{id}/deliveries", scope: notify.ScopeRead, handle: s.listDeliveries},
 		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification},
+
+		{pattern: "POST /v1/campaigns", scope: notify.ScopeSend, handle: s.createCampaign},
+		{pattern: "GET /v1/campaigns", scope: notify.ScopeRead, handle: s.listCampaigns},
+		{pattern: "GET /v1/campaigns/{id}", scope: notify.ScopeRead, handle: s.getCampaign},
+		{pattern: "PUT /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.putCampaign},
+		{pattern: "DELETE /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.deleteCampaign},
+		{pattern: "POST /v1/campaigns/{id}/pause", scope: notify.ScopeSend, handle: s.pauseCampaign},
+		{pattern: "POST /v1/campaigns/{id}/resume", scope: notify.ScopeSend, handle: s.resumeCampaign},
+		{pattern: "GET /v1/campaigns/{id}/runs", scope: notify.ScopeRead, handle: s.listRuns},
 
 		{pattern: "GET /v1/notifications/{id}/report", scope: notify.ScopeRead, handle: s.report},
 

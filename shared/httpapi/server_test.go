@@ -66,6 +66,60 @@ type env struct {
 	received chan string
 	admin    string // key of workspace ws1
 	other    string // key of workspace ws2
+	// sched keeps the schedules campaigns and scheduled sends put.
+	sched *memScheduler
+}
+
+// memScheduler is a notify.Scheduler in memory that can be told to fail.
+type memScheduler struct {
+	mu    sync.Mutex
+	specs map[string]notify.ScheduleSpec
+	fail  error
+}
+
+func (m *memScheduler) PutSchedule(_ context.Context, s notify.ScheduleSpec) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.specs[s.Name] = s
+	return nil
+}
+
+func (m *memScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.specs[name]
+	if !ok {
+		return s, notify.NotFound("schedule", name)
+	}
+	return s, nil
+}
+
+func (m *memScheduler) DeleteSchedule(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	delete(m.specs, name)
+	return nil
+}
+
+// failWith makes every later call fail with err (nil: succeed again).
+func (m *memScheduler) failWith(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = err
+}
+
+// spec returns the schedule of name, if any.
+func (m *memScheduler) spec(name string) (notify.ScheduleSpec, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.specs[name]
+	return s, ok
 }
 
 func newEnv(t *testing.T) *env {
@@ -83,10 +137,11 @@ func newEnv(t *testing.T) *env {
 	received := make(chan string, 100)
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
-	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
+	sched := &memScheduler{specs: map[string]notify.ScheduleSpec{}}
+	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps, blobs: blobs, received: received}
+	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps, blobs: blobs, received: received, sched: sched}
 	e.admin = e.key("ws1", "k1", notify.ScopeAdmin)
 	e.other = e.key("ws2", "k2", notify.ScopeAdmin)
 	return e
@@ -711,7 +766,7 @@ func TestEveryRoute(t *testing.T) {
 				t.Errorf("%s without a key = %d %q, want 401", rt.pattern, r.status, r.errCode())
 			}
 		}
-		takesBody := (method == "POST" || method == "PUT") && !strings.HasSuffix(path, "/cancel")
+		takesBody := (method == "POST" || method == "PUT") && !strings.HasSuffix(path, "/cancel") && !strings.HasSuffix(path, "/pause") && !strings.HasSuffix(path, "/resume")
 		if strings.HasSuffix(path, "/file") {
 			// A file, not JSON, to a signed URL: without the signature
 			// nothing is looked at.
