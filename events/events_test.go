@@ -1,26 +1,36 @@
 // Package events_test guards the sample events in this folder: each file must
 // decode, with no field the aws-lambda-go type does not know, into the event
-// type its function receives, and agree with itself (lengths, checksums,
-// times, ARNs) the way events AWS delivers do. The function tests and
+// type its function receives (for a campaign run, the invocation ebscheduler
+// writes), and agree with itself (lengths, checksums, times, ARNs) the way
+// events AWS delivers do. The function tests and
 // `make invoke` feed these same files to the handlers.
 package events_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/campaign"
+	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -349,5 +359,203 @@ func TestComposeGenerate(t *testing.T) {
 	}
 	if body.Tone != "activation" || body.Channel != "push" || body.Language != "es" || body.Variants != 3 {
 		t.Errorf("body = %+v", body)
+	}
+}
+
+// schedulerAPI is EventBridge Scheduler as PutSchedule sees it: it keeps
+// the target input of the schedule it is given.
+type schedulerAPI struct {
+	input string
+}
+
+func (f *schedulerAPI) UpdateSchedule(_ context.Context, in *scheduler.UpdateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error) {
+	f.input = aws.ToString(in.Target.Input)
+	return &scheduler.UpdateScheduleOutput{}, nil
+}
+
+func (f *schedulerAPI) CreateSchedule(context.Context, *scheduler.CreateScheduleInput, ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
+	return nil, errors.New("unexpected CreateSchedule: UpdateSchedule succeeded")
+}
+
+func (f *schedulerAPI) GetSchedule(context.Context, *scheduler.GetScheduleInput, ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error) {
+	return nil, errors.New("unexpected GetSchedule")
+}
+
+func (f *schedulerAPI) DeleteSchedule(context.Context, *scheduler.DeleteScheduleInput, ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error) {
+	return nil, errors.New("unexpected DeleteSchedule")
+}
+
+// TestSchedulerRun: what EventBridge Scheduler sends the scheduler function
+// at a campaign's scheduled time — the target input PutSchedule writes, its
+// context attributes replaced — and what the function reads from it.
+func TestSchedulerRun(t *testing.T) {
+	data, err := os.ReadFile("scheduler-run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every value is a string: EventBridge Scheduler replaces the
+	// placeholders as text.
+	var raw map[string]string
+	decodeFile(t, "scheduler-run.json", &raw)
+
+	got, err := ebscheduler.ParseInvocation(data)
+	if err != nil {
+		t.Fatalf("ParseInvocation(scheduler-run.json): %v", err)
+	}
+	want := ebscheduler.Invocation{
+		WorkspaceID:   "ws_example",
+		CampaignID:    "01JR3D6W8X9Y0Z1A2B3C4D5E6F",
+		ScheduledTime: time.Date(2026, 4, 6, 7, 0, 0, 0, time.UTC),
+		ExecutionID:   "f81c2kd9a7e3b540",
+		Attempt:       1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseInvocation(scheduler-run.json) (-want +got):\n%s", diff)
+	}
+	if !isULID(got.CampaignID) {
+		t.Errorf("campaignId = %q, want a ULID", got.CampaignID)
+	}
+	// <aws.scheduler.scheduled-time> is whole seconds in UTC.
+	if s := got.ScheduledTime.UTC().Format(time.RFC3339); raw["scheduledTime"] != s {
+		t.Errorf("scheduledTime = %q, want EventBridge Scheduler's form %q", raw["scheduledTime"], s)
+	}
+
+	// The file is byte for byte the input of the campaign's schedule, as
+	// PutSchedule writes it, with the event's own values in the
+	// placeholders.
+	api := &schedulerAPI{}
+	s := ebscheduler.New(api, ebscheduler.Config{
+		GroupName:        "herald-campaigns",
+		TargetArn:        "arn:aws:lambda:us-east-1:123456789012:function:herald-scheduler",
+		RoleArn:          "arn:aws:iam::123456789012:role/herald-SchedulerInvokeRole-Q2w3E4r5T6y7",
+		DeadLetterArn:    "arn:aws:sqs:us-east-1:123456789012:herald-scheduler-dlq",
+		MaxRetryAttempts: 5,
+		MaxEventAge:      time.Hour,
+	})
+	spec := notify.ScheduleSpec{
+		Name:       notify.ScheduleName(got.CampaignID),
+		Expression: "cron(0 9 ? * MON *)",
+		Timezone:   "Europe/Madrid",
+		Enabled:    true,
+		Target:     got.Target(),
+	}
+	if err := s.PutSchedule(t.Context(), spec); err != nil {
+		t.Fatalf("PutSchedule: %v", err)
+	}
+	delivered := strings.NewReplacer(
+		"<aws.scheduler.scheduled-time>", raw["scheduledTime"],
+		"<aws.scheduler.execution-id>", raw["executionId"],
+		"<aws.scheduler.attempt-number>", raw["attempt"],
+	).Replace(api.input)
+	if diff := cmp.Diff(delivered, string(bytes.TrimSuffix(data, []byte("\n")))); diff != "" {
+		t.Errorf("scheduler-run.json is not the schedule's target input %s, replaced (-want +got):\n%s", api.input, diff)
+	}
+}
+
+// repairBody is the body of a campaign repair (campaign.Repair reads it).
+type repairBody struct {
+	WorkspaceID string `json:"workspaceId"`
+	CampaignID  string `json:"campaignId"`
+}
+
+// TestSchedulerRepair: a batch of the campaign repair queue, as the
+// scheduler function's event source mapping delivers it.
+func TestSchedulerRepair(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "scheduler-repair.json", &ev)
+
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1", len(ev.Records))
+	}
+	r := ev.Records[0]
+	if r.EventSource != "aws:sqs" {
+		t.Errorf("eventSource = %q, want aws:sqs", r.EventSource)
+	}
+	// template.yaml names the queue ${AWS::StackName}-campaign-repair.
+	if want := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:herald-campaign-repair"; r.EventSourceARN != want {
+		t.Errorf("eventSourceARN = %q, want %q", r.EventSourceARN, want)
+	}
+	if len(r.MessageId) != 36 {
+		t.Errorf("messageId = %q, want a UUID", r.MessageId)
+	}
+	if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
+		t.Errorf("receiptHandle = %.12q…, want one like SQS's", r.ReceiptHandle)
+	}
+	sum := md5.Sum([]byte(r.Body))
+	if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
+		t.Errorf("md5OfBody = %s, body's MD5 is %s", r.Md5OfBody, got)
+	}
+	ms := map[string]int64{}
+	for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
+		n, err := strconv.ParseInt(r.Attributes[name], 10, 64)
+		if err != nil || n < 1 {
+			t.Errorf("attributes.%s = %q, want a positive integer", name, r.Attributes[name])
+		}
+		ms[name] = n
+	}
+	// A repair is sent delayed: it is received no sooner.
+	if wait := time.Duration(ms["ApproximateFirstReceiveTimestamp"]-ms["SentTimestamp"]) * time.Millisecond; wait < campaign.RepairDelay {
+		t.Errorf("first received %v after it was sent, want at least campaign.RepairDelay (%v)", wait, campaign.RepairDelay)
+	}
+
+	var body repairBody
+	if err := decodeStrict([]byte(r.Body), &body); err != nil {
+		t.Fatalf("body is not a repair message: %v", err)
+	}
+	if body.WorkspaceID != "ws_example" || !isULID(body.CampaignID) {
+		t.Errorf("body = %+v, want ws_example and a campaign ULID", body)
+	}
+}
+
+// TestSchedulerRepairHandled feeds the batch to the scheduler function's
+// handler through the Lambda runtime's JSON round trip: it is taken for a
+// repair batch and its message is read (the campaign is not in the empty
+// store, so there is nothing to repair), while a message without a
+// campaign comes back as a batch item failure.
+func TestSchedulerRepairHandled(t *testing.T) {
+	data, err := os.ReadFile("scheduler-repair.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad events.SQSEvent
+	if err := json.Unmarshal(data, &bad); err != nil {
+		t.Fatal(err)
+	}
+	bad.Records[0].Body = `{"workspaceId":"ws_example"}`
+	badData, err := json.Marshal(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc := &campaign.Service{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := lambda.NewHandler(svc.HandleEvent)
+
+	tests := []struct {
+		name    string
+		payload []byte
+		want    []events.SQSBatchItemFailure
+	}{
+		{"sample", data, []events.SQSBatchItemFailure{}},
+		{"no campaignId", badData, []events.SQSBatchItemFailure{{ItemIdentifier: bad.Records[0].MessageId}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := h.Invoke(t.Context(), tt.payload)
+			if err != nil {
+				t.Fatalf("Invoke: %v", err)
+			}
+			var got events.SQSEventResponse
+			if err := decodeStrict(out, &got); err != nil {
+				t.Fatalf("response %s is not an SQSEventResponse: %v", out, err)
+			}
+			if diff := cmp.Diff(tt.want, got.BatchItemFailures); diff != "" {
+				t.Errorf("batchItemFailures (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

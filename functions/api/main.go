@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	_ "time/tzdata" // user time zones must resolve on provided.al2023
+	_ "time/tzdata" // user and campaign time zones must resolve on provided.al2023
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/s3blob"
@@ -34,6 +36,12 @@ func main() {
 	opts := httpapi.Options{Log: cfg.Logger(os.Stdout), Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey}}
 	if cfg.AudienceQueue != "" {
 		opts.Audience = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	if cfg.Scheduler.Configured() {
+		opts.Scheduler = ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler))
+		if cfg.Scheduler.RepairQueue != "" {
+			opts.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
+		}
 	}
 	if cfg.UploadsBucket != "" {
 		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)

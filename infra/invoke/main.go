@@ -5,6 +5,7 @@
 //
 //	go run ./infra/invoke -fn dispatch -event events/dispatch-batch.json
 //	go run ./infra/invoke -fn api -event events/api-health.json -backend aws
+//	go run ./infra/invoke -fn scheduler -event events/scheduler-run.json
 package main
 
 import (
@@ -24,25 +25,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/webhook"
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: api, dispatch, authorizer or callbacks")
+	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks or scheduler")
 	event := flag.String("event", "", "event file, e.g. events/api-health.json")
 	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
 	flag.Parse()
@@ -102,7 +107,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -149,8 +154,17 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		mux := http.NewServeMux()
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
 		handler = webhook.NewLambda(mux, &webhook.SMS{Store: b.store, Log: log})
+	case "scheduler":
+		if b.queue == nil {
+			return fmt.Errorf("the scheduler function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
+		}
+		svc, err := campaignService(ctx, backend, cfg, b, log)
+		if err != nil {
+			return err
+		}
+		handler = svc.HandleEvent
 	default:
-		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer or callbacks", fn)
+		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks or scheduler", fn)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
@@ -164,3 +178,49 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	_, err = fmt.Fprintln(stdout, pretty.String())
 	return err
 }
+
+// campaignService wires the scheduler function's service as
+// functions/scheduler does. With -backend aws it keeps schedules in
+// EventBridge Scheduler (HERALD_SCHEDULER_* as the stack sets them); the
+// embedded backend has none (noScheduler), so a run that must write its
+// campaign's schedule fails.
+func campaignService(ctx context.Context, backend string, cfg config.Config, b backends, log *slog.Logger) (*campaign.Service, error) {
+	ids := &notify.IDs{}
+	sender := &send.Sender{Store: b.store, Dispatch: b.queue, IDs: ids, Log: log, DefaultRegion: cfg.DefaultRegion}
+	svc := &campaign.Service{Store: b.store, Sender: sender, IDs: ids, Log: log, Scheduler: noScheduler{}}
+	if backend != "aws" {
+		return svc, nil
+	}
+	if !cfg.Scheduler.Configured() {
+		return nil, fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc.Scheduler = ebscheduler.New(scheduler.NewFromConfig(awsCfg), ebscheduler.ConfigFrom(cfg.Scheduler))
+	client := sqs.NewFromConfig(awsCfg)
+	if cfg.AudienceQueue != "" {
+		sender.Steps = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	if cfg.Scheduler.RepairQueue != "" {
+		svc.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
+	}
+	return svc, nil
+}
+
+// noScheduler is the embedded backend's notify.Scheduler: it keeps no
+// schedule, so every one is missing (GetSchedule is not_found, and
+// DeleteSchedule has nothing to do, as the port allows), and PutSchedule
+// says so rather than pretend.
+type noScheduler struct{}
+
+func (noScheduler) PutSchedule(_ context.Context, s notify.ScheduleSpec) error {
+	return fmt.Errorf("put schedule %s: -backend embedded has no scheduler; use -backend aws", s.Name)
+}
+
+func (noScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
+	return notify.ScheduleSpec{}, notify.NotFound("schedule", name)
+}
+
+func (noScheduler) DeleteSchedule(context.Context, string) error { return nil }
