@@ -236,6 +236,22 @@ type runItem struct {
 	Attempts       int        `dynamodbav:"attempts"`
 	StartedAt      time.Time  `dynamodbav:"startedAt"`
 	FinishedAt     *time.Time `dynamodbav:"finishedAt,omitempty"`
+	// ExpiresAt (TTL, epoch seconds) is set once the run is finished: a
+	// rate(1 minute) campaign would otherwise pile up half a million runs a
+	// year, which its delete would have to remove one by one.
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+}
+
+// RunRetention is how long a finished run is kept in the history. The
+// scheduler never calls again for a time that old, so the dedupe it
+// provides is not needed by then.
+const RunRetention = 180 * 24 * time.Hour
+
+func runExpiry(finished *time.Time) int64 {
+	if finished == nil {
+		return 0
+	}
+	return finished.Add(RunRetention).Unix()
 }
 
 func newRunItem(r notify.CampaignRun) runItem {
@@ -244,7 +260,7 @@ func newRunItem(r notify.CampaignRun) runItem {
 		PK: pk, SK: sk, Kind: "campaignrun", WorkspaceID: r.WorkspaceID, CampaignID: r.CampaignID,
 		ScheduledAt: r.ScheduledAt, Status: string(r.Status), NotificationID: r.NotificationID,
 		Recipients: r.Recipients, Error: r.Error, Attempts: r.Attempts,
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, ExpiresAt: runExpiry(r.FinishedAt),
 	}
 }
 
@@ -374,6 +390,7 @@ func (s *Store) FinishRun(ctx context.Context, r notify.CampaignRun) error {
 		{"notificationId", ":notificationId", str(r.NotificationID), r.NotificationID == ""},
 		{"error", ":error", str(r.Error), r.Error == ""},
 		{"finishedAt", ":finishedAt", finishedAtValue(r.FinishedAt), r.FinishedAt == nil},
+		{"expiresAt", ":expiresAt", num(runExpiry(r.FinishedAt)), r.FinishedAt == nil},
 	} {
 		if f.empty {
 			remove = append(remove, "#"+f.name)
@@ -398,7 +415,7 @@ func (s *Store) FinishRun(ctx context.Context, r notify.CampaignRun) error {
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeNames: map[string]string{
 			"#status": "status", "#recipients": "recipients", "#notificationId": "notificationId",
-			"#error": "error", "#finishedAt": "finishedAt",
+			"#error": "error", "#finishedAt": "finishedAt", "#expiresAt": attrExpiresAt,
 		},
 		ExpressionAttributeValues: values,
 	})

@@ -153,6 +153,52 @@ func TestRateCounterExpires(t *testing.T) {
 	}
 }
 
+// A finished run carries the table's TTL attribute, so a frequent
+// campaign's history does not grow for ever; a running one does not (it
+// is the dedupe of a run in progress).
+func TestFinishedRunsExpire(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	expiresAt := func(r notify.CampaignRun) int64 {
+		t.Helper()
+		pk, sk := runKey(r.WorkspaceID, r.CampaignID, r.ScheduledAt)
+		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatalf("GetItem: %v", err)
+		}
+		var got struct {
+			ExpiresAt int64 `dynamodbav:"expiresAt"`
+		}
+		if err := attributevalue.UnmarshalMap(res.Item, &got); err != nil {
+			t.Fatalf("decode run %v: %v", res.Item, err)
+		}
+		return got.ExpiresAt
+	}
+	running := notify.CampaignRun{WorkspaceID: "ws1", CampaignID: "01C", ScheduledAt: at, Status: notify.RunRunning, StartedAt: at}
+	if _, _, err := s.StartRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if got := expiresAt(running); got != 0 {
+		t.Errorf("running run expiresAt = %d, want none", got)
+	}
+	fin := at.Add(time.Minute)
+	running.Status, running.FinishedAt = notify.RunSucceeded, &fin
+	if err := s.FinishRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := expiresAt(running), fin.Add(RunRetention).Unix(); got != want {
+		t.Errorf("finished run expiresAt = %d, want %d", got, want)
+	}
+	missed := notify.CampaignRun{WorkspaceID: "ws1", CampaignID: "01C", ScheduledAt: at.Add(time.Hour), Status: notify.RunMissed, StartedAt: fin, FinishedAt: &fin}
+	if _, _, err := s.StartRun(ctx, missed); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := expiresAt(missed), fin.Add(RunRetention).Unix(); got != want {
+		t.Errorf("missed run expiresAt = %d, want %d", got, want)
+	}
+}
+
 // Newest first is a reverse Query of the runs partition: the sort keys of
 // runs must sort as their scheduled times, whatever the zone they come in.
 func TestRunKeysSortByTime(t *testing.T) {
