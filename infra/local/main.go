@@ -30,7 +30,9 @@ import (
 	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltqueue"
+	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/composemodel"
@@ -40,6 +42,7 @@ import (
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/send"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
@@ -104,6 +107,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if _, err := ingestQ.RequeueInFlight(); err != nil {
 		return fmt.Errorf("requeue in-flight uploads: %w", err)
 	}
+	repairs, err := boltqueue.Open(filepath.Join(cfg.DataDir, "repairs.db"), boltqueue.Options{
+		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	})
+	if err != nil {
+		return fmt.Errorf("open schedule repair queue: %w", err)
+	}
+	defer repairs.Close()
+	if _, err := repairs.RequeueInFlight(); err != nil {
+		return fmt.Errorf("requeue in-flight schedule repairs: %w", err)
+	}
 	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"))
 	if err != nil {
 		return fmt.Errorf("open blobs: %w", err)
@@ -166,8 +179,24 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if model != nil {
 		composer = compose.New(model, store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
 	}
+	// Campaigns: the in-process scheduler stands in for EventBridge
+	// Scheduler and the scheduler function, with the same service.
+	campaigns := &campaign.Service{Store: store, IDs: ids, Log: log, Repairs: repairs,
+		Sender: &send.Sender{Store: store, Dispatch: queue, Steps: steps, IDs: ids, Log: log, DefaultRegion: cfg.DefaultRegion}}
+	sched, err := boltscheduler.Open(filepath.Join(cfg.DataDir, "scheduler.db"), boltscheduler.Options{
+		Grace: cfg.ScheduleGrace, NoSync: !cfg.Fsync, Log: log,
+		Fire: func(ctx context.Context, f boltscheduler.Firing) error {
+			_, err := campaigns.Run(ctx, campaign.Invocation{WorkspaceID: f.Target.WorkspaceID, CampaignID: f.Target.CampaignID, ScheduledAt: f.ScheduledAt, Missed: f.Missed})
+			return err
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("open scheduler: %w", err)
+	}
+	defer sched.Close()
+	campaigns.Scheduler = sched
 	api := httpapi.New(store, queue, httpapi.Options{
-		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer,
+		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
 			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
@@ -246,6 +275,17 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 			ingester.Run(workCtx, ingestQ)
 		}()
 	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := sched.Run(workCtx); err != nil {
+			log.Error("scheduler stopped", "err", err.Error())
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		campaigns.RunRepairs(workCtx, repairs)
+	}()
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {
 		// Profiling for benchmarks and debugging, on its own listener so it
 		// is never reachable through the API's address.

@@ -117,7 +117,7 @@ func (s *Service) ran(ctx context.Context, c notify.Campaign, at time.Time) erro
 // send that missed its time is marked failed: sending it hours late could
 // be worse than not at all, and the operator sees why.
 func (s *Service) missed(ctx context.Context, c notify.Campaign, run notify.CampaignRun) (notify.CampaignRun, error) {
-	run.Status, run.Error, run.FinishedAt = notify.RunMissed, "the scheduler was not running at this time, nor within its grace period after it", &run.StartedAt
+	run.Status, run.Error, run.FinishedAt = notify.RunMissed, "the scheduler could not run this time within its grace period (Herald was stopped), or a later time of a catch-up ran instead", &run.StartedAt
 	stored, started, err := s.Store.StartRun(ctx, run)
 	if err != nil || !started {
 		return stored, err

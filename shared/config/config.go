@@ -269,7 +269,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Scheduler, err = loadScheduler(getenv); err != nil {
 		return c, err
 	}
-	if c.ScheduleGrace, err = durationVar(getenv, "HERALD_SCHEDULE_GRACE", time.Hour, 0, 7*24*time.Hour); err != nil {
+	if c.ScheduleGrace, err = durationVar(getenv, "HERALD_SCHEDULE_GRACE", time.Hour, time.Second, 7*24*time.Hour); err != nil {
 		return c, err
 	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {

@@ -133,8 +133,8 @@ func TestScheduler(t *testing.T) {
 		t.Errorf("Load(empty) = scheduler %+v, grace %v, %v; want off, 5 retries, 1h, grace 1h", c.Scheduler, c.ScheduleGrace, err)
 	}
 	c, err = Load(env(map[string]string{"HERALD_SCHEDULER_TARGET_ARN": "arn:aws:lambda:eu-west-1:1:function:s", "HERALD_SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r",
-		"HERALD_SCHEDULER_GROUP": "herald", "HERALD_SCHEDULER_RETRIES": "0", "HERALD_SCHEDULER_MAX_EVENT_AGE": "15m", "HERALD_SCHEDULE_GRACE": "0s"}))
-	if err != nil || !c.Scheduler.Configured() || c.Scheduler.Group != "herald" || c.Scheduler.RetryAttempts != 0 || c.Scheduler.MaxEventAge != 15*time.Minute || c.ScheduleGrace != 0 {
+		"HERALD_SCHEDULER_GROUP": "herald", "HERALD_SCHEDULER_RETRIES": "0", "HERALD_SCHEDULER_MAX_EVENT_AGE": "15m", "HERALD_SCHEDULE_GRACE": "5m"}))
+	if err != nil || !c.Scheduler.Configured() || c.Scheduler.Group != "herald" || c.Scheduler.RetryAttempts != 0 || c.Scheduler.MaxEventAge != 15*time.Minute || c.ScheduleGrace != 5*time.Minute {
 		t.Errorf("Load(scheduler) = %+v, grace %v, %v", c.Scheduler, c.ScheduleGrace, err)
 	}
 	tests := []struct {
@@ -146,6 +146,7 @@ func TestScheduler(t *testing.T) {
 		{map[string]string{"HERALD_SCHEDULER_MAX_EVENT_AGE": "30s"}, "HERALD_SCHEDULER_MAX_EVENT_AGE"},
 		{map[string]string{"HERALD_SCHEDULER_MAX_EVENT_AGE": "90500ms"}, "whole seconds"},
 		{map[string]string{"HERALD_SCHEDULE_GRACE": "soon"}, "HERALD_SCHEDULE_GRACE"},
+		{map[string]string{"HERALD_SCHEDULE_GRACE": "0s"}, "HERALD_SCHEDULE_GRACE"},
 	}
 	for _, tt := range tests {
 		if _, err := Load(env(tt.env)); err == nil || !strings.Contains(err.Error(), tt.want) {
