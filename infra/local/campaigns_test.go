@@ -201,7 +201,7 @@ func TestRunsMissedWhileStopped(t *testing.T) {
 			time.Sleep(4 * time.Second) // past its time, and past a 1 s grace
 
 			s = startLocal(t, data, env)
-			c = s.waitFor("the campaign to complete", func() map[string]any { return s.must(200, "GET", "/v1/campaigns/"+id, nil) },
+			s.waitFor("the campaign to complete", func() map[string]any { return s.must(200, "GET", "/v1/campaigns/"+id, nil) },
 				func(c map[string]any) bool { return c["status"] == "completed" })
 			runs := s.must(200, "GET", "/v1/campaigns/"+id+"/runs", nil)["items"].([]any)
 			if len(runs) != 1 || runs[0].(map[string]any)["status"] != tt.want {
