@@ -209,8 +209,7 @@ func (s *Service) Update(ctx context.Context, ws, id, by string, in Input) (noti
 			return notify.Errorf(notify.CodeConflict, "campaign %s is %s; create a new one", id, c.Status)
 		}
 		c.Name, c.Schedule, c.Timezone, c.Notification = strings.TrimSpace(in.Name), strings.TrimSpace(in.Schedule), in.Timezone, compact(in.Notification)
-		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		s.changed(c)
 		return nil
 	})
 	if err != nil {
@@ -241,8 +240,7 @@ func (s *Service) SetPaused(ctx context.Context, ws, id string, paused bool) (no
 		if paused {
 			c.Status = notify.CampaignPaused
 		}
-		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		s.changed(c)
 		return nil
 	})
 	if err != nil {
@@ -262,8 +260,7 @@ func (s *Service) Delete(ctx context.Context, ws, id string) error {
 			return notify.NotFound("campaign", id)
 		}
 		c.Status = notify.CampaignDeleting
-		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		s.changed(c)
 		return nil
 	})
 	if err != nil {
@@ -327,6 +324,12 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 }
 
 var errStale = errors.New("campaign changed since")
+
+// changed stamps a change to c that the scheduler has yet to take.
+func (s *Service) changed(c *notify.Campaign) {
+	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+}
 
 // scheduleError is what a caller sees of a scheduler failure: the change is
 // saved but not yet scheduled.

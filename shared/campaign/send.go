@@ -97,8 +97,7 @@ func (s *Service) abandon(ctx context.Context, n notify.Notification, campaignID
 	}
 	c, err := s.Store.UpdateCampaign(ctx, n.WorkspaceID, campaignID, func(c *notify.Campaign) error {
 		c.Status = notify.CampaignCancelled
-		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		s.changed(c)
 		return nil
 	})
 	if err != nil {
@@ -119,8 +118,7 @@ func (s *Service) CancelSend(ctx context.Context, ws, notificationID string) {
 			return errStale
 		}
 		c.Status = notify.CampaignCancelled
-		c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
+		s.changed(c)
 		return nil
 	})
 	if err != nil {
