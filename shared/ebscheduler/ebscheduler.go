@@ -395,8 +395,11 @@ func (s *Scheduler) definition(spec notify.ScheduleSpec) (definition, error) {
 	return d, nil
 }
 
-func (s *Scheduler) update(ctx context.Context, d definition) error {
-	_, err := s.client.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{
+// input is the request that puts d, as an update. A create carries the
+// same fields (the SDK's two inputs are the same struct, field for field,
+// so one converts to the other): one definition, whichever call makes it.
+func (s *Scheduler) input(d definition) *scheduler.UpdateScheduleInput {
+	return &scheduler.UpdateScheduleInput{
 		Name:                       aws.String(d.name),
 		GroupName:                  s.groupName(),
 		ScheduleExpression:         aws.String(d.expression),
@@ -408,24 +411,17 @@ func (s *Scheduler) update(ctx context.Context, d definition) error {
 		ActionAfterCompletion:      d.actionAfterCompletion,
 		Target:                     d.target,
 		ClientToken:                aws.String(clientToken()),
-	})
+	}
+}
+
+func (s *Scheduler) update(ctx context.Context, d definition) error {
+	_, err := s.client.UpdateSchedule(ctx, s.input(d))
 	return err
 }
 
 func (s *Scheduler) create(ctx context.Context, d definition) error {
-	_, err := s.client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
-		Name:                       aws.String(d.name),
-		GroupName:                  s.groupName(),
-		ScheduleExpression:         aws.String(d.expression),
-		ScheduleExpressionTimezone: d.timezone,
-		State:                      d.state,
-		FlexibleTimeWindow:         &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff},
-		StartDate:                  d.startDate,
-		Description:                d.description,
-		ActionAfterCompletion:      d.actionAfterCompletion,
-		Target:                     d.target,
-		ClientToken:                aws.String(clientToken()),
-	})
+	in := scheduler.CreateScheduleInput(*s.input(d))
+	_, err := s.client.CreateSchedule(ctx, &in)
 	return err
 }
 
