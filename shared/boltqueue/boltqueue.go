@@ -35,6 +35,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/wake"
 )
 
 // DefaultVisibility is the visibility timeout when Options leave it zero; it
@@ -85,7 +86,7 @@ type Queue struct {
 	dead *Queue
 	// owner is true for the queue that Open returned; only it closes the file.
 	owner  bool
-	sig    *signal
+	sig    *wake.Signal
 	closed chan struct{}
 	// closeOnce guards closed, which the dead-letter queue shares.
 	closeOnce *sync.Once
@@ -151,12 +152,12 @@ func Open(path string, opts Options) (*Queue, error) {
 	once := new(sync.Once)
 	dead := &Queue{
 		db: db, name: deadBucket, visibility: opts.Visibility,
-		sig: &signal{}, closed: closed, closeOnce: once,
+		sig: &wake.Signal{}, closed: closed, closeOnce: once,
 	}
 	return &Queue{
 		db: db, name: mainBucket, visibility: opts.Visibility,
 		maxReceives: opts.MaxReceives, dead: dead, owner: true,
-		sig: &signal{}, closed: closed, closeOnce: once,
+		sig: &wake.Signal{}, closed: closed, closeOnce: once,
 	}, nil
 }
 
@@ -214,7 +215,7 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 	if err != nil {
 		return fmt.Errorf("send %d messages: %w", len(bodies), err)
 	}
-	q.sig.broadcast()
+	q.sig.Broadcast()
 	return nil
 }
 
@@ -239,7 +240,7 @@ func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]not
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 		// Take the signal before looking, so a send in between wakes us.
-		sent := q.sig.wait()
+		sent := q.sig.Wait()
 		msgs, next, err := q.receive(max)
 		if err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
@@ -329,7 +330,7 @@ func (q *Queue) receive(max int) (msgs []notify.QueueMessage, next time.Time, er
 		return nil, time.Time{}, err
 	}
 	if movedDead {
-		q.dead.sig.broadcast()
+		q.dead.sig.Broadcast()
 	}
 	return msgs, next, nil
 }
@@ -427,7 +428,7 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, timeout ti
 		return fmt.Errorf("change visibility of %s: %w", receipt, err)
 	}
 	// Waiters may sleep until a later visibility; let them look again.
-	q.sig.broadcast()
+	q.sig.Broadcast()
 	return nil
 }
 
@@ -460,7 +461,7 @@ func (q *Queue) RequeueInFlight() (int, error) {
 		return 0, fmt.Errorf("requeue in-flight messages: %w", err)
 	}
 	if n > 0 {
-		q.sig.broadcast()
+		q.sig.Broadcast()
 	}
 	return n, nil
 }
@@ -615,29 +616,4 @@ func parseReceipt(r string) (seq uint64, receiveCount int, err error) {
 		return 0, 0, notify.Errorf(notify.CodeBadRequest, "malformed receipt %q", r)
 	}
 	return seq, receiveCount, nil
-}
-
-// signal wakes every waiting receiver at once: wait hands out a channel that
-// broadcast closes.
-type signal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *signal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *signal) broadcast() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
-	}
 }

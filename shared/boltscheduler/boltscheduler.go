@@ -70,6 +70,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/schedule"
+	"github.com/heraldhq/herald/shared/wake"
 )
 
 // Defaults of Options left zero.
@@ -148,7 +149,7 @@ type Scheduler struct {
 	db   *bolt.DB
 	opts Options
 	log  *slog.Logger
-	sig  signal
+	sig  wake.Signal
 	// slots holds a token per Fire call in progress.
 	slots chan struct{}
 
@@ -352,7 +353,7 @@ func (s *Scheduler) PutSchedule(ctx context.Context, spec notify.ScheduleSpec) e
 	if err != nil {
 		return fmt.Errorf("put schedule %s: %w", spec.Name, err)
 	}
-	s.sig.broadcast()
+	s.sig.Broadcast()
 	return nil
 }
 
@@ -389,7 +390,7 @@ func (s *Scheduler) DeleteSchedule(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete schedule %s: %w", name, err)
 	}
-	s.sig.broadcast()
+	s.sig.Broadcast()
 	return nil
 }
 
@@ -440,7 +441,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		// Take the signal before looking, so a put in between wakes us.
-		woken := s.sig.wait()
+		woken := s.sig.Wait()
 		next, err := s.startDue(ctx, &jobs)
 		if err != nil {
 			s.log.Error("scheduler loop", "err", err.Error())
@@ -499,7 +500,7 @@ func (s *Scheduler) startDue(ctx context.Context, jobs *sync.WaitGroup) (time.Ti
 			s.mu.Lock()
 			delete(s.busy, name)
 			s.mu.Unlock()
-			s.sig.broadcast()
+			s.sig.Broadcast()
 		}()
 	}
 	if err != nil {
@@ -753,29 +754,5 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	}
-}
-
-// signal wakes the loop: wait hands out a channel that broadcast closes.
-type signal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *signal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *signal) broadcast() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
 	}
 }

@@ -173,7 +173,7 @@ func open(t *testing.T, path string, o Options) *Scheduler {
 // tick moves the fake clock and wakes the loop, which sleeps on real timers.
 func tick(s *Scheduler, c *clock, d time.Duration) {
 	c.add(d)
-	s.sig.broadcast()
+	s.sig.Broadcast()
 }
 
 func put(t *testing.T, s *Scheduler, spec notify.ScheduleSpec) {
