@@ -221,36 +221,13 @@ func testUpdateCampaignConcurrent(t *testing.T, s notify.Store) {
 	before := getCampaign(t, s, wsA, c.ID)
 
 	const writers = 10
-	var wg sync.WaitGroup
-	versions := make(chan int64, writers)
-	errs := make(chan error, writers)
-	for i := range writers {
-		wg.Go(func() {
-			got, err := s.UpdateCampaign(ctx, wsA, c.ID, func(c *notify.Campaign) error {
-				c.Name += fmt.Sprintf("[%d]", i)
-				return nil
-			})
-			errs <- err
-			versions <- got.Version
+	updateConcurrently(t, "UpdateCampaign", writers, before.Version, func(i int) (int64, error) {
+		got, err := s.UpdateCampaign(ctx, wsA, c.ID, func(c *notify.Campaign) error {
+			c.Name += fmt.Sprintf("[%d]", i)
+			return nil
 		})
-	}
-	wg.Wait()
-	close(errs)
-	close(versions)
-	for err := range errs {
-		must(t, "concurrent UpdateCampaign", err)
-	}
-	var gotVersions, wantVersions []int64
-	for v := range versions {
-		gotVersions = append(gotVersions, v)
-	}
-	for i := range writers {
-		wantVersions = append(wantVersions, before.Version+int64(i)+1)
-	}
-	slices.Sort(gotVersions)
-	if d := diff(wantVersions, gotVersions); d != "" {
-		t.Errorf("versions returned by %d concurrent UpdateCampaign mismatch (-want +got):\n%s", writers, d)
-	}
+		return got.Version, err
+	})
 	got := getCampaign(t, s, wsA, c.ID)
 	for i := range writers {
 		if n := strings.Count(got.Name, fmt.Sprintf("[%d]", i)); n != 1 {
@@ -366,11 +343,9 @@ func testListCampaigns(t *testing.T, s notify.Store) {
 		}
 	}
 
-	page, next, err := s.ListCampaigns(ctx, wsA, "", notify.Page{})
-	must(t, "ListCampaigns with no limit", err)
-	if len(page) != notify.DefaultPageSize || next == "" {
-		t.Errorf("ListCampaigns with no limit = %d items, next %q; want %d and a next cursor", len(page), next, notify.DefaultPageSize)
-	}
+	wantDefaultPage(t, "ListCampaigns", func(p notify.Page) ([]notify.Campaign, string, error) {
+		return s.ListCampaigns(ctx, wsA, "", p)
+	})
 
 	// The list shows what UpdateCampaign wrote.
 	updated, err := s.UpdateCampaign(ctx, wsA, operators[1].ID, func(c *notify.Campaign) error {
@@ -378,7 +353,7 @@ func testListCampaigns(t *testing.T, s notify.Store) {
 		return nil
 	})
 	must(t, "UpdateCampaign", err)
-	page, _, err = s.ListCampaigns(ctx, wsA, notify.CampaignKindCampaign, notify.Page{Limit: 2})
+	page, _, err := s.ListCampaigns(ctx, wsA, notify.CampaignKindCampaign, notify.Page{Limit: 2})
 	must(t, "ListCampaigns", err)
 	if len(page) != 2 {
 		t.Fatalf("ListCampaigns(limit 2) = %d items, want 2", len(page))
@@ -405,14 +380,10 @@ func testListCampaigns(t *testing.T, s notify.Store) {
 		t.Errorf("ListCampaigns of an empty workspace = %v, next %q; want none and no cursor", campaignIDs(empty), next)
 	}
 
-	// A bad cursor is refused as every other list of the adapter refuses it.
-	const bad = "%%%"
-	_, _, wantErr := s.ListNotifications(ctx, wsA, notify.NotificationQuery{}, notify.Page{Cursor: bad})
 	for _, kind := range []string{"", notify.CampaignKindSend} {
-		_, _, err = s.ListCampaigns(ctx, wsA, kind, notify.Page{Cursor: bad})
-		if code := notify.ErrorCode(wantErr); err == nil || notify.ErrorCode(err) != code || code == notify.CodeInternal {
-			t.Errorf("ListCampaigns(kind %q) with a bad cursor: err = %v, want code %s as ListNotifications gives", kind, err, code)
-		}
+		wantBadCursorRefused(t, s, fmt.Sprintf("ListCampaigns(kind %q)", kind), func(p notify.Page) ([]notify.Campaign, string, error) {
+			return s.ListCampaigns(ctx, wsA, kind, p)
+		})
 	}
 }
 
@@ -674,11 +645,9 @@ func testListRuns(t *testing.T, s notify.Store) {
 		t.Errorf("ListRuns paging mismatch (-want +got):\n%s", d)
 	}
 
-	page, next, err := s.ListRuns(ctx, wsA, c.ID, notify.Page{})
-	must(t, "ListRuns with no limit", err)
-	if len(page) != notify.DefaultPageSize || next == "" {
-		t.Errorf("ListRuns with no limit = %d items, next %q; want %d and a next cursor", len(page), next, notify.DefaultPageSize)
-	}
+	wantDefaultPage(t, "ListRuns", func(p notify.Page) ([]notify.CampaignRun, string, error) {
+		return s.ListRuns(ctx, wsA, c.ID, p)
+	})
 
 	empty, next, err := s.ListRuns(ctx, wsA, ids.New(now()), notify.Page{Limit: 10})
 	must(t, "ListRuns of a campaign with none", err)
@@ -686,10 +655,7 @@ func testListRuns(t *testing.T, s notify.Store) {
 		t.Errorf("ListRuns of a campaign with none = %d runs, next %q; want none and no cursor", len(empty), next)
 	}
 
-	const bad = "%%%"
-	_, _, wantErr := s.ListNotifications(ctx, wsA, notify.NotificationQuery{}, notify.Page{Cursor: bad})
-	_, _, err = s.ListRuns(ctx, wsA, c.ID, notify.Page{Cursor: bad})
-	if code := notify.ErrorCode(wantErr); err == nil || notify.ErrorCode(err) != code || code == notify.CodeInternal {
-		t.Errorf("ListRuns with a bad cursor: err = %v, want code %s as ListNotifications gives", err, code)
-	}
+	wantBadCursorRefused(t, s, "ListRuns", func(p notify.Page) ([]notify.CampaignRun, string, error) {
+		return s.ListRuns(ctx, wsA, c.ID, p)
+	})
 }

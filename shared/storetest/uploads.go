@@ -2,9 +2,7 @@ package storetest
 
 import (
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -200,37 +198,14 @@ func testUpdateUploadConcurrent(t *testing.T, s notify.Store) {
 	before := getUpload(t, s, wsA, u.ID)
 
 	const writers = 8
-	var wg sync.WaitGroup
-	versions := make(chan int64, writers)
-	errs := make(chan error, writers)
-	for range writers {
-		wg.Go(func() {
-			got, err := s.UpdateUpload(ctx, wsA, u.ID, func(u *notify.Upload) error {
-				u.Rows.Valid++
-				u.Rows.Total++
-				return nil
-			})
-			errs <- err
-			versions <- got.Version
+	updateConcurrently(t, "UpdateUpload", writers, before.Version, func(int) (int64, error) {
+		got, err := s.UpdateUpload(ctx, wsA, u.ID, func(u *notify.Upload) error {
+			u.Rows.Valid++
+			u.Rows.Total++
+			return nil
 		})
-	}
-	wg.Wait()
-	close(errs)
-	close(versions)
-	for err := range errs {
-		must(t, "concurrent UpdateUpload", err)
-	}
-	var gotVersions, wantVersions []int64
-	for v := range versions {
-		gotVersions = append(gotVersions, v)
-	}
-	for i := range writers {
-		wantVersions = append(wantVersions, before.Version+int64(i)+1)
-	}
-	slices.Sort(gotVersions)
-	if d := diff(wantVersions, gotVersions); d != "" {
-		t.Errorf("versions returned by %d concurrent UpdateUpload mismatch (-want +got):\n%s", writers, d)
-	}
+		return got.Version, err
+	})
 	got := getUpload(t, s, wsA, u.ID)
 	if want := (notify.UploadRows{Total: writers, Valid: writers}); got.Rows != want {
 		t.Errorf("rows after %d concurrent UpdateUpload = %+v, want %+v", writers, got.Rows, want)
@@ -273,11 +248,9 @@ func testListUploads(t *testing.T, s notify.Store) {
 		t.Errorf("ListUploads paging mismatch (-want +got):\n%s", d)
 	}
 
-	page, next, err := s.ListUploads(ctx, wsA, notify.Page{})
-	must(t, "ListUploads with no limit", err)
-	if len(page) != notify.DefaultPageSize || next == "" {
-		t.Errorf("ListUploads with no limit = %d items, next %q; want %d and a next cursor", len(page), next, notify.DefaultPageSize)
-	}
+	wantDefaultPage(t, "ListUploads", func(p notify.Page) ([]notify.Upload, string, error) {
+		return s.ListUploads(ctx, wsA, p)
+	})
 
 	// The list shows what UpdateUpload wrote.
 	updated, err := s.UpdateUpload(ctx, wsA, newestFirst[1].ID, func(u *notify.Upload) error {
@@ -285,7 +258,7 @@ func testListUploads(t *testing.T, s notify.Store) {
 		return nil
 	})
 	must(t, "UpdateUpload", err)
-	page, _, err = s.ListUploads(ctx, wsA, notify.Page{Limit: 2})
+	page, _, err := s.ListUploads(ctx, wsA, notify.Page{Limit: 2})
 	must(t, "ListUploads", err)
 	if len(page) != 2 {
 		t.Fatalf("ListUploads(limit 2) = %d items, want 2", len(page))
@@ -312,13 +285,9 @@ func testListUploads(t *testing.T, s notify.Store) {
 		t.Errorf("ListUploads of an empty workspace = %v, next %q; want none and no cursor", uploadIDs(empty), next)
 	}
 
-	// A bad cursor is refused as every other list of the adapter refuses it.
-	const bad = "%%%"
-	_, _, wantErr := s.ListNotifications(ctx, wsA, notify.NotificationQuery{}, notify.Page{Cursor: bad})
-	_, _, err = s.ListUploads(ctx, wsA, notify.Page{Cursor: bad})
-	if code := notify.ErrorCode(wantErr); err == nil || notify.ErrorCode(err) != code || code == notify.CodeInternal {
-		t.Errorf("ListUploads with a bad cursor: err = %v, want code %s as ListNotifications gives", err, code)
-	}
+	wantBadCursorRefused(t, s, "ListUploads", func(p notify.Page) ([]notify.Upload, string, error) {
+		return s.ListUploads(ctx, wsA, p)
+	})
 }
 
 func testUploadsIsolation(t *testing.T, s notify.Store) {
