@@ -15,46 +15,6 @@ import (
 	"github.com/heraldhq/herald/shared/send"
 )
 
-// fakeScheduler keeps specs in memory and can be told to fail.
-type fakeScheduler struct {
-	mu    sync.Mutex
-	specs map[string]notify.ScheduleSpec
-	fail  error
-	calls []string
-}
-
-func (f *fakeScheduler) PutSchedule(_ context.Context, s notify.ScheduleSpec) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "put "+s.Name)
-	if f.fail != nil {
-		return f.fail
-	}
-	f.specs[s.Name] = s
-	return nil
-}
-
-func (f *fakeScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.specs[name]
-	if !ok {
-		return s, notify.NotFound("schedule", name)
-	}
-	return s, nil
-}
-
-func (f *fakeScheduler) DeleteSchedule(_ context.Context, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "delete "+name)
-	if f.fail != nil {
-		return f.fail
-	}
-	delete(f.specs, name)
-	return nil
-}
-
 type fakeQueue struct {
 	mu     sync.Mutex
 	bodies [][]byte
@@ -69,7 +29,7 @@ func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*Service, *fakeScheduler, *fakeQueue, notify.Store) {
+func newService(t *testing.T) (*Service, *memScheduler, *fakeQueue, notify.Store) {
 	t.Helper()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
 	if err != nil {
@@ -81,7 +41,7 @@ func newService(t *testing.T) (*Service, *fakeScheduler, *fakeQueue, notify.Stor
 	}
 	q, steps := &fakeQueue{}, &fakeQueue{}
 	clock := func() time.Time { return now }
-	sched := &fakeScheduler{specs: map[string]notify.ScheduleSpec{}}
+	sched := newMemScheduler()
 	ids := &notify.IDs{}
 	sender := &send.Sender{Store: store, Dispatch: q, Steps: steps, IDs: ids, Now: clock}
 	return &Service{Store: store, Scheduler: sched, Sender: sender, IDs: ids, Now: clock}, sched, q, store
@@ -99,7 +59,7 @@ func TestCreateValidatesAndSchedules(t *testing.T) {
 	if c.Status != notify.CampaignActive || c.Sync.State != notify.SyncSynced || c.Kind != notify.CampaignKindCampaign {
 		t.Errorf("campaign = %+v, want active and synced", c)
 	}
-	spec := sched.specs[notify.ScheduleName(c.ID)]
+	spec, _ := sched.Spec(notify.ScheduleName(c.ID))
 	if !spec.Enabled || spec.Expression != "cron(0 9 ? * MON *)" || spec.Timezone != "Europe/Madrid" || spec.Target != (notify.ScheduleTarget{WorkspaceID: "ws1", CampaignID: c.ID}) {
 		t.Errorf("schedule = %+v", spec)
 	}
@@ -161,7 +121,7 @@ func TestRunOncePerScheduledTime(t *testing.T) {
 	if _, err := s.SetPaused(ctx, "ws1", c.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if sched.specs[notify.ScheduleName(c.ID)].Enabled {
+	if spec, _ := sched.Spec(notify.ScheduleName(c.ID)); spec.Enabled {
 		t.Errorf("paused campaign's schedule is enabled")
 	}
 	skipped, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: c.ID, ScheduledAt: at.Add(24 * time.Hour)})
@@ -173,13 +133,14 @@ func TestRunOncePerScheduledTime(t *testing.T) {
 	if err := s.Delete(ctx, "ws1", c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := sched.specs[notify.ScheduleName(c.ID)]; ok {
+	if _, ok := sched.Spec(notify.ScheduleName(c.ID)); ok {
 		t.Errorf("schedule left after delete")
 	}
 	if _, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: c.ID, ScheduledAt: at.Add(48 * time.Hour)}); err != nil {
 		t.Errorf("run of a deleted campaign: %v", err)
 	}
-	if last := sched.calls[len(sched.calls)-1]; last != "delete "+notify.ScheduleName(c.ID) {
+	calls := sched.Calls()
+	if last := calls[len(calls)-1]; last != "delete "+notify.ScheduleName(c.ID) {
 		t.Errorf("last scheduler call %q, want the schedule deleted", last)
 	}
 }
@@ -207,7 +168,7 @@ func TestOneOffCompletes(t *testing.T) {
 func TestScheduleFailureIsReportedAndRepaired(t *testing.T) {
 	s, sched, _, store := newService(t)
 	ctx := t.Context()
-	sched.fail = errors.New("scheduler down")
+	sched.Fail(errors.New("scheduler down"))
 	_, err := s.Create(ctx, "ws1", "ops", Input{Name: "Weekly", Schedule: "rate(7 days)", Notification: json.RawMessage(pushToTwo)})
 	var e *notify.Error
 	if !errors.As(err, &e) || e.Code != notify.CodeScheduleFailed || e.RetryAfter == 0 || !strings.Contains(e.Message, "scheduler down") || !strings.Contains(e.Message, "nothing was saved") {
@@ -218,12 +179,12 @@ func TestScheduleFailureIsReportedAndRepaired(t *testing.T) {
 	}
 
 	// A change the scheduler refuses is kept, pending, and pushed again.
-	sched.fail = nil
+	sched.Fail(nil)
 	c, err := s.Create(ctx, "ws1", "ops", Input{Name: "Weekly", Schedule: "rate(7 days)", Notification: json.RawMessage(pushToTwo)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched.fail = errors.New("scheduler down")
+	sched.Fail(errors.New("scheduler down"))
 	if _, err := s.SetPaused(ctx, "ws1", c.ID, true); !notify.IsCode(err, notify.CodeScheduleFailed) {
 		t.Fatalf("pause with the scheduler down = %v, want schedule_failed", err)
 	}
@@ -231,12 +192,13 @@ func TestScheduleFailureIsReportedAndRepaired(t *testing.T) {
 	if err != nil || got.Status != notify.CampaignPaused || got.Sync.State != notify.SyncPending || !strings.Contains(got.Sync.Error, "scheduler down") {
 		t.Fatalf("stored campaign = %+v, %v; want paused, pending with the error", got, err)
 	}
-	if !sched.specs[notify.ScheduleName(c.ID)].Enabled {
+	if spec, _ := sched.Spec(notify.ScheduleName(c.ID)); !spec.Enabled {
 		t.Fatal("the refused pause reached the scheduler")
 	}
-	sched.fail = nil
+	sched.Fail(nil)
 	fixed, err := s.Sync(ctx, got)
-	if err != nil || fixed.Sync.State != notify.SyncSynced || sched.specs[notify.ScheduleName(c.ID)].Enabled {
+	spec, _ := sched.Spec(notify.ScheduleName(c.ID))
+	if err != nil || fixed.Sync.State != notify.SyncSynced || spec.Enabled {
 		t.Errorf("Sync after recovery = %+v, %v; want synced and disabled", fixed, err)
 	}
 }

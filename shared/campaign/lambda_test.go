@@ -33,7 +33,7 @@ func TestHandleEvent(t *testing.T) {
 	}
 
 	// A repair batch: the one that fails again is reported alone.
-	sched.fail = errors.New("throttled")
+	sched.Fail(errors.New("throttled"))
 	good, _ := json.Marshal(repairMessage{WorkspaceID: "ws1", CampaignID: c.ID})
 	gone, _ := json.Marshal(repairMessage{WorkspaceID: "ws1", CampaignID: "cmp_gone"})
 	if _, err := s.Store.UpdateCampaign(ctx, "ws1", c.ID, func(c *notify.Campaign) error { c.Sync.State = notify.SyncPending; return nil }); err != nil {
@@ -48,7 +48,7 @@ func TestHandleEvent(t *testing.T) {
 	if err != nil || !ok || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m1" {
 		t.Errorf("HandleEvent(repairs) = %+v, %v; want m1 alone failed", out, err)
 	}
-	sched.fail = nil
+	sched.Fail(nil)
 	out, _ = s.HandleEvent(ctx, ev)
 	if resp := out.(events.SQSEventResponse); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("HandleEvent(repairs) with the scheduler back = %+v, want no failures", resp)

@@ -48,20 +48,28 @@ func saveTemplate(t *testing.T, store notify.Store, version int, body string) {
 	}
 }
 
-func TestScheduledSendRunsOnceWithItsContent(t *testing.T) {
-	s, sched, q, store := newService(t)
-	ctx := t.Context()
-	saveTemplate(t, store, 1, "first text")
+// scheduleSend saves template tpl_1 with body and schedules pushLater, a
+// send of it to two users, as the tests of a scheduled send begin.
+func scheduleSend(t *testing.T, s *Service, body string) notify.Notification {
+	t.Helper()
+	saveTemplate(t, s.Store, 1, body)
 	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
+	n, err := s.ScheduleSend(t.Context(), "ws1", "ops", in, raw)
 	if err != nil {
 		t.Fatalf("ScheduleSend: %v", err)
 	}
+	return n
+}
+
+func TestScheduledSendRunsOnceWithItsContent(t *testing.T) {
+	s, sched, q, store := newService(t)
+	ctx := t.Context()
+	n := scheduleSend(t, s, "first text")
 	at := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) // to the second, as at() keeps it
 	if n.Status != notify.StatusScheduled || n.ScheduleAt == nil || !n.ScheduleAt.Equal(at) || !n.Counts.IsZero() || n.Audience.Count != 2 {
 		t.Errorf("notification = %+v, want scheduled at %v with no counts yet", n, at)
 	}
-	spec := sched.specs[notify.ScheduleName(SendCampaignID(n.ID))]
+	spec, _ := sched.Spec(notify.ScheduleName(SendCampaignID(n.ID)))
 	if spec.Expression != "at(2026-11-21T12:00:00)" || spec.Timezone != "UTC" || !spec.Enabled || spec.Target.CampaignID != SendCampaignID(n.ID) {
 		t.Errorf("schedule = %+v, want at(2026-11-21T12:00:00) UTC", spec)
 	}
@@ -104,12 +112,7 @@ func TestScheduledSendRunsOnceWithItsContent(t *testing.T) {
 func TestScheduledSendRetryFinishes(t *testing.T) {
 	s, _, q, store := newService(t)
 	ctx := t.Context()
-	saveTemplate(t, store, 1, "text")
-	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := scheduleSend(t, s, "text")
 	at := n.ScheduleAt.UTC()
 	// The first attempt: run recorded, status moved, counts applied, then death.
 	if _, _, err := store.StartRun(ctx, notify.CampaignRun{WorkspaceID: "ws1", CampaignID: SendCampaignID(n.ID), ScheduledAt: at, Status: notify.RunRunning, StartedAt: now, Attempts: 1}); err != nil {
@@ -133,29 +136,24 @@ func TestScheduledSendRetryFinishes(t *testing.T) {
 func TestScheduledSendCancelled(t *testing.T) {
 	s, sched, q, store := newService(t)
 	ctx := t.Context()
-	saveTemplate(t, store, 1, "text")
-	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := scheduleSend(t, s, "text")
 	if _, err := store.SetNotificationStatus(ctx, "ws1", n.ID, notify.StatusCancelled, notify.StatusScheduled); err != nil {
 		t.Fatal(err)
 	}
 	// The scheduler fails: the cancel stands, the schedule is left to the repair.
-	sched.fail = errors.New("throttled")
+	sched.Fail(errors.New("throttled"))
 	s.CancelSend(ctx, "ws1", n.ID)
 	name := notify.ScheduleName(SendCampaignID(n.ID))
-	if _, ok := sched.specs[name]; !ok {
+	if _, ok := sched.Spec(name); !ok {
 		t.Fatal("schedule gone although the scheduler failed")
 	}
 	// It fires anyway: skipped, nothing sent, and the schedule is repaired.
-	sched.fail = nil
+	sched.Fail(nil)
 	run, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: SendCampaignID(n.ID), ScheduledAt: n.ScheduleAt.UTC()})
 	if err != nil || run.Status != notify.RunSkipped || len(q.bodies) != 0 {
 		t.Errorf("run of a cancelled send = %+v, %v, %d messages; want skipped, nothing sent", run, err, len(q.bodies))
 	}
-	if _, ok := sched.specs[name]; ok {
+	if _, ok := sched.Spec(name); ok {
 		t.Error("schedule of a cancelled send left after its skipped run")
 	}
 }
@@ -166,7 +164,7 @@ func TestScheduledSendSchedulerDown(t *testing.T) {
 	s.Repairs = repairs
 	ctx := t.Context()
 	saveTemplate(t, store, 1, "text")
-	sched.fail = errors.New("scheduler down")
+	sched.Fail(errors.New("scheduler down"))
 	in, raw := scheduledInput(t, pushLater)
 	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
 	var e *notify.Error
@@ -185,12 +183,14 @@ func TestScheduledSendSchedulerDown(t *testing.T) {
 		t.Fatal("no repair queued")
 	}
 	// A schedule that got through after all is deleted by the repair.
-	sched.fail = nil
-	sched.specs[notify.ScheduleName(c.ID)] = notify.ScheduleSpec{Name: notify.ScheduleName(c.ID)}
+	sched.Fail(nil)
+	if err := sched.PutSchedule(ctx, notify.ScheduleSpec{Name: notify.ScheduleName(c.ID)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Repair(ctx, repairs.bodies[len(repairs.bodies)-1]); err != nil {
 		t.Fatalf("Repair: %v", err)
 	}
-	if _, ok := sched.specs[notify.ScheduleName(c.ID)]; ok {
+	if _, ok := sched.Spec(notify.ScheduleName(c.ID)); ok {
 		t.Error("repair left the schedule of an abandoned send")
 	}
 	if c, _ := store.GetCampaign(ctx, "ws1", c.ID); c.Sync.State != notify.SyncSynced {
@@ -235,12 +235,7 @@ func TestMissedRun(t *testing.T) {
 		t.Errorf("the same time again = %+v, %v; want still missed", again, err)
 	}
 
-	saveTemplate(t, store, 1, "text")
-	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := scheduleSend(t, s, "text")
 	if run, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: SendCampaignID(n.ID), ScheduledAt: n.ScheduleAt.UTC(), Missed: true}); err != nil || run.Status != notify.RunMissed {
 		t.Errorf("missed scheduled send = %+v, %v", run, err)
 	}
@@ -258,7 +253,7 @@ func TestDeleteFinishesThroughRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched.fail = errors.New("scheduler down")
+	sched.Fail(errors.New("scheduler down"))
 	if err := s.Delete(ctx, "ws1", c.ID); !notify.IsCode(err, notify.CodeScheduleFailed) {
 		t.Fatalf("Delete with the scheduler down = %v, want schedule_failed", err)
 	}
@@ -273,7 +268,7 @@ func TestDeleteFinishesThroughRepair(t *testing.T) {
 	if run, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: c.ID, ScheduledAt: now.Add(24 * time.Hour)}); err != nil || run.Status != notify.RunSkipped || len(q.bodies) != 0 {
 		t.Errorf("run of a deleting campaign = %+v, %v; want skipped", run, err)
 	}
-	sched.fail = nil
+	sched.Fail(nil)
 	if len(repairs.bodies) == 0 {
 		t.Fatal("no repair queued")
 	}
@@ -283,7 +278,7 @@ func TestDeleteFinishesThroughRepair(t *testing.T) {
 	if _, err := store.GetCampaign(ctx, "ws1", c.ID); !notify.IsCode(err, notify.CodeNotFound) {
 		t.Errorf("campaign after the repair: %v, want not_found", err)
 	}
-	if _, ok := sched.specs[notify.ScheduleName(c.ID)]; ok {
+	if _, ok := sched.Spec(notify.ScheduleName(c.ID)); ok {
 		t.Error("schedule left after the repair")
 	}
 	if err := s.Repair(ctx, []byte(`{"nope": 1}`)); err == nil {

@@ -19,18 +19,6 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-// names lists the schedules the scheduler holds.
-func (m *memScheduler) names() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for n := range m.specs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // campaignSend is a valid send body for a campaign's notification.
 func campaignSend() map[string]any {
 	return map[string]any{"channel": "sms", "content": map[string]any{"body": "Hi {{name}}"}, "audience": map[string]any{"addresses": []string{"+34600000001"}}}
@@ -80,9 +68,9 @@ func wantSpec(c campaignView, enabled bool) notify.ScheduleSpec {
 
 func checkSpec(t *testing.T, e *env, want notify.ScheduleSpec) {
 	t.Helper()
-	got, ok := e.sched.spec(want.Name)
+	got, ok := e.sched.Spec(want.Name)
 	if !ok {
-		t.Fatalf("scheduler has no %s; it has %v", want.Name, e.sched.names())
+		t.Fatalf("scheduler has no %s; it has %v", want.Name, e.sched.Names())
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("schedule %s (-want +got):\n%s", want.Name, d)
@@ -180,7 +168,7 @@ func TestCreateCampaign(t *testing.T) {
 			t.Errorf("%s %s (a scheduled send's) = %d %s, want 404", rq.method, rq.path, r.status, r.raw)
 		}
 	}
-	if _, ok := e.sched.spec("c-" + sendCampaign); !ok {
+	if _, ok := e.sched.Spec("c-" + sendCampaign); !ok {
 		t.Errorf("the scheduled send's schedule is gone after the campaign routes refused it")
 	}
 }
@@ -249,7 +237,7 @@ func TestCampaignValidation(t *testing.T) {
 	if ids := listedIDs(t, e.must(200, "GET", "/v1/campaigns", e.admin, nil)); !slices.Equal(ids, []string{c.ID}) {
 		t.Errorf("campaigns after refused requests = %v, want only [%s]", ids, c.ID)
 	}
-	if names := e.sched.names(); !slices.Equal(names, []string{"c-" + c.ID}) {
+	if names := e.sched.Names(); !slices.Equal(names, []string{"c-" + c.ID}) {
 		t.Errorf("schedules after refused requests = %v, want only c-%s", names, c.ID)
 	}
 	if r := e.do("POST", "/v1/campaigns", e.admin, `{"name": `); r.status != 400 || r.errCode() != "bad_request" {
@@ -313,7 +301,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	if r := e.do("DELETE", "/v1/campaigns/"+c.ID, e.admin, nil); r.status != 204 || r.raw != "" {
 		t.Fatalf("DELETE = %d %q, want 204 and no body", r.status, r.raw)
 	}
-	if _, ok := e.sched.spec("c-" + c.ID); ok {
+	if _, ok := e.sched.Spec("c-" + c.ID); ok {
 		t.Errorf("schedule c-%s left after the delete", c.ID)
 	}
 	for _, path := range []string{"/v1/campaigns/" + c.ID, "/v1/campaigns/" + c.ID + "/runs"} {
@@ -367,7 +355,7 @@ func TestCampaignFinalStates(t *testing.T) {
 func TestCampaignSchedulerFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.sched.failWith(errors.New("throttled"))
+	e.sched.Fail(errors.New("throttled"))
 	r := e.do("POST", "/v1/campaigns", e.admin, campaignInput(nil))
 	if r.status != 503 || r.errCode() != "schedule_failed" {
 		t.Fatalf("POST with a failing scheduler = %d %s, want 503 schedule_failed", r.status, r.raw)
@@ -383,15 +371,15 @@ func TestCampaignSchedulerFailure(t *testing.T) {
 	if list := e.must(200, "GET", "/v1/campaigns", e.admin, nil); len(decodeBody[listBody[campaignView]](t, list).Items) != 0 {
 		t.Fatalf("campaigns after a refused create = %s, want none", list.raw)
 	}
-	if names := e.sched.names(); len(names) != 0 {
+	if names := e.sched.Names(); len(names) != 0 {
 		t.Errorf("schedules = %v, want none", names)
 	}
-	e.sched.failWith(nil)
+	e.sched.Fail(nil)
 	c := decodeBody[campaignView](t, e.must(201, "POST", "/v1/campaigns", e.admin, campaignInput(nil)))
 	if list := e.must(200, "GET", "/v1/campaigns", e.admin, nil); len(decodeBody[listBody[campaignView]](t, list).Items) != 1 {
 		t.Errorf("campaigns after the retry = %s, want one", list.raw)
 	}
-	e.sched.failWith(errors.New("throttled"))
+	e.sched.Fail(errors.New("throttled"))
 
 	// A change that fails is saved pending too.
 	r = e.do("PUT", "/v1/campaigns/"+c.ID, e.admin, campaignInput(map[string]any{"name": "Renamed"}))
@@ -403,7 +391,7 @@ func TestCampaignSchedulerFailure(t *testing.T) {
 	}
 
 	// The next change that gets through syncs it.
-	e.sched.failWith(nil)
+	e.sched.Fail(nil)
 	r = e.must(200, "POST", "/v1/campaigns/"+c.ID+"/pause", e.admin, nil)
 	paused := decodeBody[campaignView](t, r)
 	if paused.Status != notify.CampaignPaused || paused.Sync.State != notify.SyncSynced || paused.Sync.Error != "" {
@@ -413,7 +401,7 @@ func TestCampaignSchedulerFailure(t *testing.T) {
 
 	// A delete the scheduler refuses leaves the campaign deleting: shown,
 	// not run, and finished by a later delete.
-	e.sched.failWith(errors.New("throttled"))
+	e.sched.Fail(errors.New("throttled"))
 	r = e.do("DELETE", "/v1/campaigns/"+c.ID, e.admin, nil)
 	if r.status != 503 || r.errCode() != "schedule_failed" || r.header.Get("Retry-After") == "" {
 		t.Errorf("DELETE with a failing scheduler = %d %s, want 503 schedule_failed with Retry-After", r.status, r.raw)
@@ -425,10 +413,10 @@ func TestCampaignSchedulerFailure(t *testing.T) {
 	if r := e.do("POST", "/v1/campaigns/"+c.ID+"/resume", e.admin, nil); r.status != 409 {
 		t.Errorf("resume of a deleting campaign = %d, want 409", r.status)
 	}
-	e.sched.failWith(nil)
+	e.sched.Fail(nil)
 	e.must(204, "DELETE", "/v1/campaigns/"+c.ID, e.admin, nil)
 	e.must(404, "GET", "/v1/campaigns/"+c.ID, e.admin, nil)
-	if names := e.sched.names(); len(names) != 0 {
+	if names := e.sched.Names(); len(names) != 0 {
 		t.Errorf("schedules after the delete = %v, want none", names)
 	}
 }
@@ -547,7 +535,7 @@ func TestScheduledSend(t *testing.T) {
 	if c.body["status"] != "cancelled" || c.body["id"] != id {
 		t.Errorf("cancel = %s, want status cancelled", c.raw)
 	}
-	if _, ok := e.sched.spec("c-" + cid); ok {
+	if _, ok := e.sched.Spec("c-" + cid); ok {
 		t.Errorf("schedule c-%s left after the cancel", cid)
 	}
 	if got := mustCampaign(t, e, cid); got.Status != notify.CampaignCancelled || got.Sync.State != notify.SyncSynced {
@@ -576,7 +564,7 @@ func TestScheduledSend(t *testing.T) {
 	if after := len(listedIDs(t, e.must(200, "GET", "/v1/notifications", e.admin, nil))); after != before {
 		t.Errorf("refused scheduled sends stored %d notifications", after-before)
 	}
-	if names := e.sched.names(); len(names) != 0 {
+	if names := e.sched.Names(); len(names) != 0 {
 		t.Errorf("schedules after refused sends = %v, want none", names)
 	}
 
@@ -602,7 +590,7 @@ func mustCampaign(t *testing.T, e *env, id string) notify.Campaign {
 func TestScheduledSendSchedulerFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.sched.failWith(errors.New("throttled"))
+	e.sched.Fail(errors.New("throttled"))
 	body := scheduledSend(time.Now().Add(time.Hour))
 	r := e.do("POST", "/v1/notifications", e.admin, body, "Idempotency-Key", "sched-1")
 	if r.status != 503 || r.errCode() != "schedule_failed" {
@@ -623,8 +611,8 @@ func TestScheduledSendSchedulerFailure(t *testing.T) {
 	if got := mustCampaign(t, e, campaign.SendCampaignID(failed[0])); got.Status != notify.CampaignCancelled {
 		t.Errorf("the unscheduled send's campaign = %s, want cancelled", got.Status)
 	}
-	if len(e.queue.messages(t)) != 0 || len(e.sched.names()) != 0 {
-		t.Errorf("a send that could not be scheduled queued %d messages and left schedules %v", len(e.queue.messages(t)), e.sched.names())
+	if len(e.queue.messages(t)) != 0 || len(e.sched.Names()) != 0 {
+		t.Errorf("a send that could not be scheduled queued %d messages and left schedules %v", len(e.queue.messages(t)), e.sched.Names())
 	}
 	if r := e.do("POST", "/v1/notifications/"+failed[0]+"/cancel", e.admin, nil); r.status != 409 {
 		t.Errorf("cancel of the failed send = %d, want 409", r.status)
@@ -632,13 +620,13 @@ func TestScheduledSendSchedulerFailure(t *testing.T) {
 
 	// Retried once the scheduler recovers (the same Idempotency-Key: the
 	// failure did not keep it), it is scheduled.
-	e.sched.failWith(nil)
+	e.sched.Fail(nil)
 	r = e.must(202, "POST", "/v1/notifications", e.admin, body, "Idempotency-Key", "sched-1")
 	id, _ := r.body["id"].(string)
 	if r.body["status"] != "scheduled" || id == failed[0] || r.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("retry = %s, want a new scheduled notification", r.raw)
 	}
-	if names := e.sched.names(); !slices.Equal(names, []string{"c-" + campaign.SendCampaignID(id)}) {
+	if names := e.sched.Names(); !slices.Equal(names, []string{"c-" + campaign.SendCampaignID(id)}) {
 		t.Errorf("schedules after the retry = %v, want the retry's", names)
 	}
 	// Replayed, the answer is the same and nothing more is scheduled.

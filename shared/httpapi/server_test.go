@@ -70,58 +70,6 @@ type env struct {
 	sched *memScheduler
 }
 
-// memScheduler is a notify.Scheduler in memory that can be told to fail.
-type memScheduler struct {
-	mu    sync.Mutex
-	specs map[string]notify.ScheduleSpec
-	fail  error
-}
-
-func (m *memScheduler) PutSchedule(_ context.Context, s notify.ScheduleSpec) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.specs[s.Name] = s
-	return nil
-}
-
-func (m *memScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.specs[name]
-	if !ok {
-		return s, notify.NotFound("schedule", name)
-	}
-	return s, nil
-}
-
-func (m *memScheduler) DeleteSchedule(_ context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	delete(m.specs, name)
-	return nil
-}
-
-// failWith makes every later call fail with err (nil: succeed again).
-func (m *memScheduler) failWith(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fail = err
-}
-
-// spec returns the schedule of name, if any.
-func (m *memScheduler) spec(name string) (notify.ScheduleSpec, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.specs[name]
-	return s, ok
-}
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
@@ -137,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	received := make(chan string, 100)
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
-	sched := &memScheduler{specs: map[string]notify.ScheduleSpec{}}
+	sched := newMemScheduler()
 	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
