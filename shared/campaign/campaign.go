@@ -158,7 +158,9 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 		return c, fmt.Errorf("create campaign: %w", err)
 	}
 	c.Version = 1 // as the store keeps it
-	synced, err := s.Sync(ctx, c)
+	once := *s
+	once.Repairs = nil // a refused create is undone below, not repaired
+	synced, err := once.Sync(ctx, c)
 	if notify.IsCode(err, notify.CodeScheduleFailed) {
 		// Nothing is kept of a campaign the scheduler did not take, so that
 		// the caller's retry cannot make a second one. A schedule that got
@@ -168,7 +170,16 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 			s.log().Warn("schedule of an unsaved campaign left for its first run to delete", "workspaceId", ws, "campaignId", c.ID, "err", derr.Error())
 		}
 		if derr := s.Store.DeleteCampaign(ctx, ws, c.ID); derr != nil {
-			return synced, fmt.Errorf("remove campaign %s the scheduler refused: %w", c.ID, derr)
+			// Still stored: marked deleting, it runs no more whatever
+			// the scheduler holds, and the repair finishes the delete.
+			if _, uerr := s.Store.UpdateCampaign(ctx, ws, c.ID, func(c *notify.Campaign) error {
+				c.Status = notify.CampaignDeleting
+				s.changed(c)
+				return nil
+			}); uerr == nil {
+				s.queueRepair(ctx, c)
+			}
+			return notify.Campaign{}, fmt.Errorf("undo campaign %s the scheduler refused: %w", c.ID, derr)
 		}
 		return notify.Campaign{}, &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second,
 			Message: "the campaign could not be scheduled (" + syncProblem(err) + "); nothing was saved: repeat the request to retry"}
@@ -272,55 +283,121 @@ func (s *Service) Delete(ctx context.Context, ws, id string) error {
 
 // Sync pushes a campaign's schedule to the scheduler and records the
 // outcome: synced, or pending with the error, which is also returned (a
-// 503 schedule_failed the caller may retry; the campaign is saved, and a
+// 503 schedule_failed the caller may retry; the change is saved, and a
 // repair is queued). A deleting campaign's schedule is deleted, then the
 // campaign.
+//
+// Concurrent changes (a pause and a resume at once) may push in either
+// order, so the push that records last checks that what it pushed is what
+// the store holds now, and pushes the newer definition when it is not:
+// the scheduler ends with the store's last word.
 func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
+	for range 5 {
+		if c.Status == notify.CampaignActive && s.pastOneOff(c) {
+			return s.expire(ctx, c)
+		}
+		err := s.push(ctx, c)
+		if err == nil && c.Status == notify.CampaignDeleting {
+			if derr := s.Store.DeleteCampaign(ctx, c.WorkspaceID, c.ID); derr != nil && !notify.IsCode(derr, notify.CodeNotFound) {
+				s.queueRepair(ctx, c)
+				return c, fmt.Errorf("delete campaign %s: %w", c.ID, derr)
+			}
+			s.log().Info("campaign deleted", "workspaceId", c.WorkspaceID, "campaignId", c.ID)
+			return c, nil
+		}
+		state := notify.ScheduleSync{State: notify.SyncSynced, At: s.now().UTC().Truncate(time.Millisecond)}
+		if err != nil {
+			s.log().Error("schedule not synced", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", err.Error())
+			state = notify.ScheduleSync{State: notify.SyncPending, Error: err.Error(), At: state.At}
+		}
+		var newer *notify.Campaign
+		updated, uerr := s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
+			if !samePush(*cur, c) {
+				newer = cur
+				return errStale
+			}
+			cur.Sync = state
+			return nil
+		})
+		switch {
+		case errors.Is(uerr, errStale) && err == nil:
+			c = *newer // pushed an older definition: push the store's
+			continue
+		case errors.Is(uerr, errStale):
+			// Failed, and a later change pushes (and reports) for itself.
+			return *newer, scheduleError(err)
+		case uerr != nil:
+			s.queueRepair(ctx, c)
+			if err == nil {
+				// Pushed; only the record of it failed, which the repair
+				// writes. The change itself is done.
+				s.log().Warn("schedule pushed, its sync state not recorded", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", uerr.Error())
+				return c, nil
+			}
+			return c, scheduleError(err)
+		case err != nil:
+			s.queueRepair(ctx, c)
+			return updated, scheduleError(err)
+		}
+		return updated, nil
+	}
+	s.queueRepair(ctx, c)
+	return c, scheduleError(errors.New("the campaign kept changing while its schedule was pushed"))
+}
+
+// push puts c's schedule on the scheduler, or deletes it when c runs no
+// more.
+func (s *Service) push(ctx context.Context, c notify.Campaign) error {
 	name := notify.ScheduleName(c.ID)
-	var err error
 	switch c.Status {
 	case notify.CampaignActive, notify.CampaignPaused:
-		err = s.Scheduler.PutSchedule(ctx, notify.ScheduleSpec{
+		return s.Scheduler.PutSchedule(ctx, notify.ScheduleSpec{
 			Name: name, Expression: c.Schedule, Timezone: c.Timezone, Enabled: c.Status == notify.CampaignActive,
 			Target: notify.ScheduleTarget{WorkspaceID: c.WorkspaceID, CampaignID: c.ID}, Start: c.CreatedAt,
 		})
 	default:
-		err = s.Scheduler.DeleteSchedule(ctx, name)
+		return s.Scheduler.DeleteSchedule(ctx, name)
 	}
-	if err == nil && c.Status == notify.CampaignDeleting {
-		if derr := s.Store.DeleteCampaign(ctx, c.WorkspaceID, c.ID); derr != nil && !notify.IsCode(derr, notify.CodeNotFound) {
-			s.queueRepair(ctx, c)
-			return c, fmt.Errorf("delete campaign %s: %w", c.ID, derr)
-		}
-		s.log().Info("campaign deleted", "workspaceId", c.WorkspaceID, "campaignId", c.ID)
-		return c, nil
+}
+
+// samePush reports whether a and b make the same push.
+func samePush(a, b notify.Campaign) bool {
+	return a.Status == b.Status && a.Schedule == b.Schedule && a.Timezone == b.Timezone
+}
+
+// pastOneOff reports whether c is an at() whose time went by over a minute
+// ago (a repair that comes after it, say): pushing it would schedule
+// nothing. A time just past is still pushed: the local scheduler runs it at
+// once, and a minute is EventBridge Scheduler's precision.
+func (s *Service) pastOneOff(c notify.Campaign) bool {
+	sched, err := schedule.Parse(c.Schedule, c.Timezone)
+	if err != nil || sched.Kind() != schedule.KindAt {
+		return false
 	}
-	state := notify.ScheduleSync{State: notify.SyncSynced, At: s.now().UTC().Truncate(time.Millisecond)}
+	_, ok := sched.Next(c.CreatedAt, s.now().Add(-time.Minute))
+	return !ok
+}
+
+// expire settles an active at() campaign whose time went by before its
+// schedule was pushed: the time is recorded missed (unless it ran after
+// all), the campaign completed and any schedule deleted.
+func (s *Service) expire(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
+	sched, err := schedule.Parse(c.Schedule, c.Timezone)
 	if err != nil {
-		s.log().Error("schedule not synced", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", err.Error())
-		state = notify.ScheduleSync{State: notify.SyncPending, Error: err.Error(), At: state.At}
+		return c, err
 	}
-	version := c.Version
-	updated, uerr := s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
-		if cur.Version != version {
-			return errStale // a later change syncs itself
-		}
-		cur.Sync = state
+	at, _ := sched.Next(c.CreatedAt, time.Time{})
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if _, err := s.missed(ctx, c, notify.CampaignRun{WorkspaceID: c.WorkspaceID, CampaignID: c.ID, ScheduledAt: at.UTC(), StartedAt: now, Attempts: 1}); err != nil {
+		return c, err
+	}
+	if err := s.Scheduler.DeleteSchedule(ctx, notify.ScheduleName(c.ID)); err != nil {
+		s.log().Warn("schedule of an expired one-off left for its run to delete", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", err.Error())
+	}
+	return s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
+		cur.Sync = notify.ScheduleSync{State: notify.SyncSynced, At: now}
 		return nil
 	})
-	if errors.Is(uerr, errStale) {
-		updated, uerr = s.Store.GetCampaign(ctx, c.WorkspaceID, c.ID)
-	}
-	if err != nil || uerr != nil {
-		s.queueRepair(ctx, c)
-	}
-	if uerr != nil {
-		return c, uerr
-	}
-	if err != nil {
-		return updated, scheduleError(err)
-	}
-	return updated, nil
 }
 
 var errStale = errors.New("campaign changed since")

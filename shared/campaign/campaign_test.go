@@ -18,11 +18,15 @@ import (
 type fakeQueue struct {
 	mu     sync.Mutex
 	bodies [][]byte
+	fail   error
 }
 
 func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.fail != nil {
+		return q.fail
+	}
 	q.bodies = append(q.bodies, bodies...)
 	return nil
 }

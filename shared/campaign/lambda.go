@@ -15,14 +15,16 @@ import (
 
 // HandleEvent is the scheduler function's handler. It takes two events:
 //   - a schedule's invocation from EventBridge Scheduler (the target input
-//     ebscheduler writes): the run of one scheduled time. EventBridge
-//     Scheduler invokes the function asynchronously, so an error makes
-//     Lambda retry the event (the function's EventInvokeConfig; the run
-//     finishes, once) and, after its retries, send it to the dead-letter
-//     queue, where EventBridge Scheduler's own failed deliveries go too;
+//     ebscheduler writes): the run of one scheduled time. A run that fails
+//     on a transient error is handed to the repair queue, whose
+//     redeliveries finish it (once) and whose dead-letter queue raises an
+//     alarm when they run out. Without that queue the error is returned:
+//     EventBridge Scheduler invokes asynchronously, so Lambda retries the
+//     event (the function's EventInvokeConfig) and then sends it to the
+//     scheduler's dead-letter queue, where its own failed deliveries go;
 //   - a batch of the repair queue (SQS): each message pushes a campaign's
-//     schedule again; the ones that fail again are reported as batch item
-//     failures, so only they come back.
+//     schedule again, or finishes a run; the ones that fail again are
+//     reported as batch item failures, so only they come back.
 func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) (any, error) {
 	if isSQS(raw) {
 		var ev events.SQSEvent
@@ -36,10 +38,16 @@ func (s *Service) HandleEvent(ctx context.Context, raw json.RawMessage) (any, er
 		s.log().Error("scheduler function: not an invocation", "err", err.Error())
 		return nil, err
 	}
-	run, err := s.Run(ctx, Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime})
+	ci := Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime}
+	run, err := s.Run(ctx, ci)
 	if err != nil {
-		s.log().Error("campaign run failed; the scheduler retries it", "workspaceId", inv.WorkspaceID, "campaignId", inv.CampaignID,
-			"scheduledAt", inv.ScheduledTime, "attempt", inv.Attempt, "executionId", inv.ExecutionID, "err", err.Error())
+		log := s.log().With("workspaceId", inv.WorkspaceID, "campaignId", inv.CampaignID, "scheduledAt", inv.ScheduledTime,
+			"attempt", inv.Attempt, "executionId", inv.ExecutionID, "err", err.Error())
+		if s.queueRerun(ctx, ci) {
+			log.Warn("campaign run failed; handed to the repair queue, which retries it")
+			return runResult{Status: notify.RunRunning}, nil
+		}
+		log.Error("campaign run failed; Lambda retries the invocation")
 		return nil, err
 	}
 	return runResult{Status: run.Status, NotificationID: run.NotificationID, Recipients: run.Recipients}, nil

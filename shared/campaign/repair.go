@@ -14,10 +14,29 @@ import (
 // to recover.
 const RepairDelay = 30 * time.Second
 
-// repairMessage is the body of a repair: which campaign to bring in line.
+// repairMessage is the body of a repair: which campaign to bring in line,
+// or, with ScheduledAt, which run of it to finish (one whose invocation
+// failed on a transient error).
 type repairMessage struct {
-	WorkspaceID string `json:"workspaceId"`
-	CampaignID  string `json:"campaignId"`
+	WorkspaceID string     `json:"workspaceId"`
+	CampaignID  string     `json:"campaignId"`
+	ScheduledAt *time.Time `json:"scheduledAt,omitempty"`
+}
+
+// queueRerun hands a run that failed on a transient error to the repair
+// queue, whose redeliveries (and dead-letter queue, with its alarm) retry
+// it durably; false when there is no queue or it refused.
+func (s *Service) queueRerun(ctx context.Context, inv Invocation) bool {
+	if s.Repairs == nil {
+		return false
+	}
+	at := inv.ScheduledAt.UTC()
+	b, _ := json.Marshal(repairMessage{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: &at})
+	if err := s.Repairs.SendDelayed(ctx, [][]byte{b}, RepairDelay); err != nil {
+		s.log().Error("campaign run not queued for retry", "workspaceId", inv.WorkspaceID, "campaignId", inv.CampaignID, "err", err.Error())
+		return false
+	}
+	return true
 }
 
 // queueRepair asks for c to be synced again later. A failure is logged:
@@ -42,6 +61,10 @@ func (s *Service) Repair(ctx context.Context, body []byte) error {
 	var m repairMessage
 	if err := json.Unmarshal(body, &m); err != nil || m.WorkspaceID == "" || m.CampaignID == "" {
 		return fmt.Errorf("repair message %q: want {workspaceId, campaignId}", truncate(body, 200))
+	}
+	if m.ScheduledAt != nil {
+		_, err := s.Run(ctx, Invocation{WorkspaceID: m.WorkspaceID, CampaignID: m.CampaignID, ScheduledAt: *m.ScheduledAt})
+		return err
 	}
 	c, err := s.Store.GetCampaign(ctx, m.WorkspaceID, m.CampaignID)
 	if notify.IsCode(err, notify.CodeNotFound) {

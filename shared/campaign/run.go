@@ -70,7 +70,9 @@ func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, 
 	}
 	if !started && stored.Status != notify.RunRunning {
 		s.log().Info("campaign run already done", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", at, "status", string(stored.Status))
-		return stored, nil
+		// The attempt that finished it may have died before recording it
+		// on the campaign; ran is idempotent.
+		return stored, s.ran(ctx, c, at)
 	}
 	run = stored
 	done, err := s.execute(ctx, c, &run)
@@ -93,20 +95,22 @@ func (s *Service) Run(ctx context.Context, inv Invocation) (notify.CampaignRun, 
 // ran records a campaign's latest run time, and completes a campaign
 // whose schedule has no run after this one (an at()).
 func (s *Service) ran(ctx context.Context, c notify.Campaign, at time.Time) error {
-	oneOff := false
-	if sched, err := schedule.Parse(c.Schedule, c.Timezone); err == nil {
-		_, more := sched.Next(c.CreatedAt, at)
-		oneOff = !more
-	}
 	_, err := s.Store.UpdateCampaign(ctx, c.WorkspaceID, c.ID, func(cur *notify.Campaign) error {
 		if cur.LastRunAt == nil || cur.LastRunAt.Before(at) {
 			cur.LastRunAt = &at
 		}
-		if oneOff && cur.Status == notify.CampaignActive {
-			cur.Status = notify.CampaignCompleted
+		// Judged on the schedule stored now: one changed during the run
+		// (an at() edited into a cron()) goes on.
+		if sched, err := schedule.Parse(cur.Schedule, cur.Timezone); err == nil && cur.Status == notify.CampaignActive {
+			if _, more := sched.Next(cur.CreatedAt, at); !more {
+				cur.Status = notify.CampaignCompleted
+			}
 		}
 		return nil
 	})
+	if notify.IsCode(err, notify.CodeNotFound) {
+		return nil // deleted meanwhile
+	}
 	if err != nil {
 		return fmt.Errorf("record run of %s: %w", c.ID, err)
 	}
@@ -119,8 +123,19 @@ func (s *Service) ran(ctx context.Context, c notify.Campaign, at time.Time) erro
 func (s *Service) missed(ctx context.Context, c notify.Campaign, run notify.CampaignRun) (notify.CampaignRun, error) {
 	run.Status, run.Error, run.FinishedAt = notify.RunMissed, "the scheduler could not run this time within its grace period (Herald was stopped), or a later time of a catch-up ran instead", &run.StartedAt
 	stored, started, err := s.Store.StartRun(ctx, run)
-	if err != nil || !started {
+	if err != nil {
 		return stored, err
+	}
+	if !started && stored.Status != notify.RunRunning {
+		return stored, nil
+	}
+	if !started {
+		// An attempt died midway and its retries ran out: the run ends
+		// missed rather than running for ever.
+		stored.Status, stored.Error, stored.FinishedAt = run.Status, "it started but did not finish within the grace period; "+run.Error, run.FinishedAt
+		if err := s.Store.FinishRun(ctx, stored); err != nil {
+			return stored, err
+		}
 	}
 	if c.Kind == notify.CampaignKindSend {
 		if n, err := s.Store.GetNotification(ctx, c.WorkspaceID, c.NotificationID); err == nil {

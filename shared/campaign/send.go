@@ -163,7 +163,8 @@ func (s *Service) executeSend(ctx context.Context, c notify.Campaign, run *notif
 		return true, nil
 	}
 	in.ScheduleAt = nil
-	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: n.CreatedBy, ID: n.ID, Source: n.Source}, in)
+	fixed := n.Content
+	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: n.CreatedBy, ID: n.ID, Source: n.Source, Template: &fixed}, in)
 	var ne *notify.Error
 	switch {
 	case errors.As(err, &ne):
@@ -178,13 +179,19 @@ func (s *Service) executeSend(ctx context.Context, c notify.Campaign, run *notif
 	if n.Status == notify.StatusScheduled {
 		if p.Filter != nil && p.Count.Matched == 0 {
 			if _, err := s.Store.SetNotificationStatus(ctx, n.WorkspaceID, n.ID, notify.StatusCompleted, notify.StatusScheduled); err != nil {
-				return s.raced(ctx, n, run, err)
+				if done, err := s.raced(ctx, n, run, err); done || err != nil {
+					return done, err
+				}
 			}
 			run.Status, run.Error = notify.RunSucceeded, "the audience selected no users at run time"
 			return true, nil
 		}
 		if _, err := s.Store.SetNotificationStatus(ctx, n.WorkspaceID, n.ID, notify.StatusQueued, notify.StatusScheduled); err != nil {
-			return s.raced(ctx, n, run, err)
+			if done, err := s.raced(ctx, n, run, err); done || err != nil {
+				return done, err
+			}
+			// A concurrent attempt of this run moved it first: queuing
+			// the same messages again is harmless.
 		}
 	}
 	if _, err := s.Store.ApplyCounts(ctx, n.WorkspaceID, n.ID, []notify.CountPart{{Marker: "scheduled-run", Delta: p.N.Counts}}); err != nil {
@@ -198,7 +205,9 @@ func (s *Service) executeSend(ctx context.Context, c notify.Campaign, run *notif
 }
 
 // raced handles a notification that left scheduled while the run prepared
-// it: a cancel won (skipped), or a transient error (retry).
+// it: a cancel won (skipped, done), a concurrent attempt of the same run
+// moved it on (not done, no error: carry on, idempotently), or a transient
+// error (retry).
 func (s *Service) raced(ctx context.Context, n notify.Notification, run *notify.CampaignRun, err error) (bool, error) {
 	if !notify.IsCode(err, notify.CodeConflict) {
 		return false, err
@@ -206,6 +215,13 @@ func (s *Service) raced(ctx context.Context, n notify.Notification, run *notify.
 	cur, gerr := s.Store.GetNotification(ctx, n.WorkspaceID, n.ID)
 	if gerr != nil {
 		return false, gerr
+	}
+	switch cur.Status {
+	case notify.StatusQueued, notify.StatusSending:
+		return false, nil
+	case notify.StatusCompleted:
+		run.Status, run.Recipients = notify.RunSucceeded, cur.Audience.Count
+		return true, nil
 	}
 	run.Status, run.Error = notify.RunSkipped, "the notification is "+string(cur.Status)
 	return true, nil

@@ -270,11 +270,6 @@ func kindOf(expr string) kind {
 // EventBridge Scheduler.
 const defaultTimezone = "UTC"
 
-// startSlack is how old a rate() StartDate may be before it is moved
-// forward: EventBridge Scheduler refuses one more than five minutes old,
-// and a minute is left for clocks and the SDK's retries.
-const startSlack = 4 * time.Minute
-
 // rateInterval returns the interval of a rate() expression: rate(value
 // unit), unit minute(s), hour(s) or day(s). A day is 24 hours: rate()
 // ignores time zones.
@@ -303,14 +298,18 @@ func rateInterval(expr string) (time.Duration, error) {
 }
 
 // rateStart returns the StartDate of a rate() schedule anchored at start:
-// start itself when recent enough for EventBridge Scheduler, else the first
-// start + k×every at or after now, which keeps the runs on start's grid.
-// A zero start means none.
+// the first start + k×every after now, which keeps the runs on start's
+// grid. Never start itself once it has passed: AWS documents that a
+// schedule may invoke on its StartDate, and the campaign's creation is no
+// run time (its first run is one interval later, as nextRuns shows; the
+// local scheduler agrees). It also keeps StartDate in the future, as
+// EventBridge Scheduler wants (it refuses one over five minutes old). A
+// zero start means none.
 func rateStart(start time.Time, every time.Duration, now time.Time) time.Time {
-	if start.IsZero() || !start.Before(now.Add(-startSlack)) {
+	if start.IsZero() || start.After(now) {
 		return start
 	}
-	k := (now.Sub(start) + every - 1) / every
+	k := now.Sub(start)/every + 1
 	return start.Add(k * every)
 }
 

@@ -72,6 +72,7 @@ func TestEmulatorKeepsDefinition(t *testing.T) {
 	cfg.GroupName = createGroup(t, client)
 	s := New(client, cfg)
 	start := time.Now().UTC().Truncate(time.Second)
+	firstRun := start.Add(24 * time.Hour) // a rate()'s StartDate is its first run
 	tests := []struct {
 		spec                  notify.ScheduleSpec
 		wantTimezone          string
@@ -89,7 +90,7 @@ func TestEmulatorKeepsDefinition(t *testing.T) {
 		{
 			spec:                  notify.ScheduleSpec{Expression: "rate(1 day)", Enabled: true, Start: start},
 			wantTimezone:          "UTC", // the emulator's default; the adapter sent none
-			wantStart:             &start,
+			wantStart:             &firstRun,
 			wantAfterCompletion:   types.ActionAfterCompletionNone,
 			wantState:             types.ScheduleStateEnabled,
 			wantDescriptionAnchor: true,

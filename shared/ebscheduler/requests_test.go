@@ -118,7 +118,7 @@ func TestPutRequest(t *testing.T) {
 			want: fmt.Sprintf(`{"GroupName":"herald-test","ScheduleExpression":"rate(1 day)","State":"ENABLED",
 				"StartDate":%d,"Description":"herald: rate() anchored at 2026-03-10T11:59:00Z",
 				"FlexibleTimeWindow":{"Mode":"OFF"},"ActionAfterCompletion":"NONE",`+wantTarget+`}`,
-				testNow.Add(-time.Minute).Unix()),
+				testNow.Add(-time.Minute+24*time.Hour).Unix()),
 		},
 		{
 			name: "rate anchored long ago starts at the next run of its grid",
@@ -559,12 +559,11 @@ func TestRateStart(t *testing.T) {
 		want  time.Time
 	}{
 		{"none", time.Time{}, day, time.Time{}},
-		{"now", testNow, day, testNow},
+		{"now: the first run is an interval later", testNow, day, testNow.Add(day)},
 		{"in the future", testNow.Add(3 * day), day, testNow.Add(3 * day)},
-		{"within the slack", testNow.Add(-startSlack), day, testNow.Add(-startSlack)},
-		{"just past the slack", testNow.Add(-startSlack - time.Second), day, testNow.Add(-startSlack - time.Second + day)},
+		{"a minute ago (a new campaign)", testNow.Add(-time.Minute), day, testNow.Add(-time.Minute + day)},
 		{"days ago", testNow.Add(-10*day - 3*time.Hour), day, testNow.Add(21 * time.Hour)},
-		{"a whole number of intervals ago", testNow.Add(-7 * day), day, testNow},
+		{"a whole number of intervals ago", testNow.Add(-7 * day), day, testNow.Add(day)},
 		{"weekly", testNow.Add(-30 * day), 7 * day, testNow.Add(5 * day)},
 		{"every five minutes", testNow.Add(-time.Hour - 2*time.Minute), 5 * time.Minute, testNow.Add(3 * time.Minute)},
 	}

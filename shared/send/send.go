@@ -102,6 +102,10 @@ type Options struct {
 	ID string
 	// Source overrides the source the audience gives (campaign).
 	Source notify.Source
+	// Template, when it is the send's template, is used as it is instead
+	// of the stored one: a scheduled send keeps the version it was
+	// scheduled with, whatever became of the template since.
+	Template *notify.Template
 }
 
 // Prepared is a validated send: its notification, and either its
@@ -168,7 +172,9 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 			add("content", "free-form WhatsApp text may only go to one user inside the 24-hour window; use an approved template")
 		}
 	}
-	if in.TemplateID != "" && in.Content == nil {
+	if in.TemplateID != "" && in.Content == nil && o.Template != nil && o.Template.ID == in.TemplateID {
+		content = *o.Template
+	} else if in.TemplateID != "" && in.Content == nil {
 		t, err := s.Store.GetTemplate(ctx, o.WorkspaceID, in.TemplateID)
 		switch {
 		case notify.IsCode(err, notify.CodeNotFound):
