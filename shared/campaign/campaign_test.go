@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/schedulertest"
 	"github.com/heraldhq/herald/shared/send"
 )
 
@@ -33,7 +34,7 @@ func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*Service, *memScheduler, *fakeQueue, notify.Store) {
+func newService(t *testing.T) (*Service, *schedulertest.Memory, *fakeQueue, notify.Store) {
 	t.Helper()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
 	if err != nil {
@@ -45,7 +46,7 @@ func newService(t *testing.T) (*Service, *memScheduler, *fakeQueue, notify.Store
 	}
 	q, steps := &fakeQueue{}, &fakeQueue{}
 	clock := func() time.Time { return now }
-	sched := newMemScheduler()
+	sched := schedulertest.NewMemory()
 	ids := &notify.IDs{}
 	sender := &send.Sender{Store: store, Dispatch: q, Steps: steps, IDs: ids, Now: clock}
 	return &Service{Store: store, Scheduler: sched, Sender: sender, IDs: ids, Now: clock}, sched, q, store

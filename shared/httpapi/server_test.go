@@ -22,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/schedulertest"
 )
 
 // fakeQueue records what the API enqueues.
@@ -67,7 +68,7 @@ type env struct {
 	admin    string // key of workspace ws1
 	other    string // key of workspace ws2
 	// sched keeps the schedules campaigns and scheduled sends put.
-	sched *memScheduler
+	sched *schedulertest.Memory
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,7 +86,7 @@ func newEnv(t *testing.T) *env {
 	received := make(chan string, 100)
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
-	sched := newMemScheduler()
+	sched := schedulertest.NewMemory()
 	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

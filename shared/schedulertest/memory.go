@@ -1,35 +1,34 @@
-package campaign
+package schedulertest
 
 import (
 	"context"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/schedulertest"
 )
 
-// memScheduler is a notify.Scheduler in memory for these tests: it passes
-// the contract suite (schedulertest.Run, below), can be
+// Memory is a notify.Scheduler in memory, the test double of the code that
+// schedules (the campaign service, the HTTP API), kept here as Go's
+// <package>test convention has it: it passes Run (memory_test.go), can be
 // told to fail, and shows what it was given. It never fires. It is safe for
 // concurrent use.
-type memScheduler struct {
+type Memory struct {
 	mu    sync.Mutex
 	specs map[string]notify.ScheduleSpec
 	fail  error
 	calls []string
 }
 
-// newMemScheduler returns an empty memScheduler.
-func newMemScheduler() *memScheduler {
-	return &memScheduler{specs: map[string]notify.ScheduleSpec{}}
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{specs: map[string]notify.ScheduleSpec{}}
 }
 
 // PutSchedule implements notify.Scheduler; it fails with the error given to
 // Fail, if any, and keeps nothing then.
-func (m *memScheduler) PutSchedule(_ context.Context, spec notify.ScheduleSpec) error {
+func (m *Memory) PutSchedule(_ context.Context, spec notify.ScheduleSpec) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, "put "+spec.Name)
@@ -43,7 +42,7 @@ func (m *memScheduler) PutSchedule(_ context.Context, spec notify.ScheduleSpec) 
 // GetSchedule implements notify.Scheduler. It reads a schedule back as the
 // adapters do: a rate() has no Timezone, and an at() or cron() put with
 // none is in "UTC". Spec shows the schedule as it was put. It does not fail.
-func (m *memScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
+func (m *Memory) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	spec, ok := m.specs[name]
@@ -61,7 +60,7 @@ func (m *memScheduler) GetSchedule(_ context.Context, name string) (notify.Sched
 
 // DeleteSchedule implements notify.Scheduler; it fails with the error given
 // to Fail, if any, and deletes nothing then.
-func (m *memScheduler) DeleteSchedule(_ context.Context, name string) error {
+func (m *Memory) DeleteSchedule(_ context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, "delete "+name)
@@ -74,7 +73,7 @@ func (m *memScheduler) DeleteSchedule(_ context.Context, name string) error {
 
 // Fail makes every later PutSchedule and DeleteSchedule fail with err, as a
 // scheduler that is down or throttling; nil makes them succeed again.
-func (m *memScheduler) Fail(err error) {
+func (m *Memory) Fail(err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.fail = err
@@ -82,7 +81,7 @@ func (m *memScheduler) Fail(err error) {
 
 // Spec returns the schedule of name exactly as it was last put, and whether
 // there is one.
-func (m *memScheduler) Spec(name string) (notify.ScheduleSpec, bool) {
+func (m *Memory) Spec(name string) (notify.ScheduleSpec, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	spec, ok := m.specs[name]
@@ -90,7 +89,7 @@ func (m *memScheduler) Spec(name string) (notify.ScheduleSpec, bool) {
 }
 
 // Names lists the names of the schedules kept, sorted.
-func (m *memScheduler) Names() []string {
+func (m *Memory) Names() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	names := make([]string, 0, len(m.specs))
@@ -103,12 +102,8 @@ func (m *memScheduler) Names() []string {
 
 // Calls lists the PutSchedule and DeleteSchedule calls in order, failed
 // ones too, as "put <name>" and "delete <name>".
-func (m *memScheduler) Calls() []string {
+func (m *Memory) Calls() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.calls)
-}
-
-func TestMemSchedulerKeepsTheContract(t *testing.T) {
-	schedulertest.Run(t, func(*testing.T) notify.Scheduler { return newMemScheduler() })
 }
