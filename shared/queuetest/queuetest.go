@@ -217,8 +217,12 @@ func testRedelivery(t *testing.T, newPair NewPair) {
 	if second.ID != first.ID || !bytes.Equal(second.Body, first.Body) {
 		t.Errorf("redelivered %s %q, want %s %q", second.ID, second.Body, first.ID, first.Body)
 	}
-	if second.ReceiveCount != 2 {
-		t.Errorf("second ReceiveCount = %d, want 2", second.ReceiveCount)
+	// SQS counts every receive, one whose response was lost and retried
+	// by the SDK too (its count is "approximate"): on a loaded machine a
+	// lost long poll makes the redelivery the third receive. Fewer than
+	// two would mean the redelivery went uncounted.
+	if second.ReceiveCount < 2 {
+		t.Errorf("second ReceiveCount = %d, want 2 (or more, after a lost receive)", second.ReceiveCount)
 	}
 	if err := q.Delete(ctx, second.Receipt); err != nil {
 		t.Fatalf("Delete with the second receipt: %v", err)
