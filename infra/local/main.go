@@ -42,7 +42,6 @@ import (
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
-	"github.com/heraldhq/herald/shared/send"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
@@ -180,9 +179,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		composer = compose.New(model, store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
 	}
 	// Campaigns: the in-process scheduler stands in for EventBridge
-	// Scheduler and the scheduler function, with the same service.
-	campaigns := &campaign.Service{Store: store, IDs: ids, Log: log, Repairs: repairs,
-		Sender: &send.Sender{Store: store, Dispatch: queue, Steps: steps, IDs: ids, Log: log, DefaultRegion: cfg.DefaultRegion}}
+	// Scheduler and the scheduler function, running campaigns with the
+	// API's own service (set below, before the scheduler runs).
+	var campaigns *campaign.Service
 	sched, err := boltscheduler.Open(filepath.Join(cfg.DataDir, "scheduler.db"), boltscheduler.Options{
 		Grace: cfg.ScheduleGrace, NoSync: !cfg.Fsync, Log: log,
 		Fire: func(ctx context.Context, f boltscheduler.Firing) error {
@@ -194,13 +193,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		return fmt.Errorf("open scheduler: %w", err)
 	}
 	defer sched.Close()
-	campaigns.Scheduler = sched
 	api := httpapi.New(store, queue, httpapi.Options{
 		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
 			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
 	})
+	campaigns = api.Campaigns()
 
 	// Provider webhooks (no API key: the provider's signature) beside the API,
 	// as API Gateway routes them to the callbacks function.

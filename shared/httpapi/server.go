@@ -130,6 +130,10 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	return s
 }
 
+// Campaigns is the service behind the campaign routes (nil without a
+// scheduler): the local mode's in-process scheduler runs campaigns with it.
+func (s *Server) Campaigns() *campaign.Service { return s.campaigns }
+
 // serves reports whether a server limited to prefixes serves pattern
 // ("METHOD /path"); no prefixes serve everything.
 func serves(prefixes []string, pattern string) bool {
