@@ -242,7 +242,7 @@ func (c *Composer) Compose(ctx context.Context, ws string, r Request) (Result, e
 	defer func() {
 		// A blocked or cut-off answer has spent tokens too.
 		if res.Attempts > 0 || res.Usage != (Usage{}) {
-			c.record(ws, res.Usage)
+			c.record(ctx, ws, res.Usage)
 		}
 	}()
 	var bad []Problem
@@ -341,10 +341,10 @@ func (c *Composer) takeRate(ctx context.Context, ws string) error {
 }
 
 // record adds the tokens to the workspace's usage. It runs after the
-// answer is decided, on a context of its own: a client that hung up has
-// still spent the tokens.
-func (c *Composer) record(ws string, u Usage) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// answer is decided, on a context the request's cancellation does not
+// reach: a client that hung up has still spent the tokens.
+func (c *Composer) record(ctx context.Context, ws string, u Usage) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := c.store.AddComposeUsage(ctx, notify.ComposeUsage{WorkspaceID: ws, Day: c.now().UTC().Format(time.DateOnly), Model: c.model.ID(),
 		Requests: 1, InputTokens: int64(u.InputTokens), OutputTokens: int64(u.OutputTokens)})

@@ -76,7 +76,10 @@ func (s *fakeStore) GetComposeSettings(_ context.Context, ws string) (notify.Com
 	return set, nil
 }
 
-func (s *fakeStore) AddComposeUsage(_ context.Context, u notify.ComposeUsage) error {
+func (s *fakeStore) AddComposeUsage(ctx context.Context, u notify.ComposeUsage) error {
+	if err := ctx.Err(); err != nil {
+		return err // as a real store does on a canceled context
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.usage = append(s.usage, u)
@@ -197,6 +200,7 @@ func TestComposeGood(t *testing.T) {
 // both calls.
 func TestComposeRetry(t *testing.T) {
 	good := toolAnswer("es", "{{name}}, mira tu consumo", "Descubre a qué horas gastas más.", "Tu consumo por horas", "{{name}}, ya puedes verlo en la app.")
+	sms := func(r *Request) { r.Channel, r.KeepVariables = notify.ChannelSMS, nil }
 	tests := []struct {
 		name    string
 		req     func(*Request)
@@ -255,19 +259,15 @@ func TestComposeRetry(t *testing.T) {
 			problem: `unknown field "note"`,
 		},
 		{
-			name: "sms over one segment in UCS-2",
-			req: func(r *Request) {
-				r.Channel, r.KeepVariables = notify.ChannelSMS, nil
-			},
+			name:    "sms over one segment in UCS-2",
+			req:     sms,
 			first:   toolAnswer("es", "", "Ahorra con la nueva tarifa 💡 consulta tu consumo por horas en la app y descubre cuándo gastas menos.", "", "Consulta tu consumo por horas en la app."),
 			second:  toolAnswer("es", "", "Ahorra con la nueva tarifa: consulta tu consumo por horas en la app.", "", "Consulta tu consumo por horas en la app."),
 			problem: "variants[0].body: 2 SMS segments (UCS-2, 101 units); at most 1",
 		},
 		{
-			name: "sms with a title",
-			req: func(r *Request) {
-				r.Channel, r.KeepVariables = notify.ChannelSMS, nil
-			},
+			name:    "sms with a title",
+			req:     sms,
 			first:   toolAnswer("es", "Aviso", "Consulta tu consumo.", "", "Consulta tu consumo por horas en la app."),
 			second:  toolAnswer("es", "", "Consulta tu consumo.", "", "Consulta tu consumo por horas en la app."),
 			problem: "variants[0].title: must be empty: sms has no title",
@@ -343,7 +343,7 @@ func TestComposeFailsAfterSecondBadAnswer(t *testing.T) {
 	s := newFakeStore()
 	_, err := newComposer(m, s, Config{}).Compose(t.Context(), "ws1", pushRequest())
 	var e *notify.Error
-	if !asError(err, &e) || e.Code != notify.CodeGenerationFailed {
+	if !errors.As(err, &e) || e.Code != notify.CodeGenerationFailed {
 		t.Fatalf("Compose = %v, want generation_failed", err)
 	}
 	want := []notify.FieldError{{Field: "variants[0].title", Problem: "68 characters; at most 50"}}
@@ -405,7 +405,7 @@ func TestHostileBrief(t *testing.T) {
 	m := &fakeModel{answers: obeys}
 	_, err = newComposer(m, newFakeStore(), Config{}).Compose(t.Context(), "ws1", bad)
 	var e *notify.Error
-	if !asError(err, &e) || e.Code != notify.CodeGenerationFailed {
+	if !errors.As(err, &e) || e.Code != notify.CodeGenerationFailed {
 		t.Fatalf("Compose with an obedient model = %v, want generation_failed", err)
 	}
 	if !strings.Contains(e.Message, `unknown field "leak"`) {
@@ -434,7 +434,7 @@ func TestComposeRateLimit(t *testing.T) {
 	}
 	_, err := c.Compose(t.Context(), "ws1", pushRequest())
 	var e *notify.Error
-	if !asError(err, &e) || e.Code != notify.CodeRateLimited {
+	if !errors.As(err, &e) || e.Code != notify.CodeRateLimited {
 		t.Fatalf("third request in the minute = %v, want rate_limited", err)
 	}
 	if e.RetryAfter != 45*time.Second {
@@ -472,7 +472,7 @@ func TestComposeModelErrors(t *testing.T) {
 			s := newFakeStore()
 			_, err := newComposer(&fakeModel{answers: []any{tt.err}}, s, Config{}).Compose(t.Context(), "ws1", pushRequest())
 			var e *notify.Error
-			if !asError(err, &e) || e.Code != tt.code || e.RetryAfter != tt.retryAfter || !strings.Contains(e.Message, tt.message) {
+			if !errors.As(err, &e) || e.Code != tt.code || e.RetryAfter != tt.retryAfter || !strings.Contains(e.Message, tt.message) {
 				t.Fatalf("Compose = %#v, want code %s, retry after %v, message with %q", err, tt.code, tt.retryAfter, tt.message)
 			}
 			if len(s.usage) != 0 {
@@ -503,7 +503,7 @@ func TestNormalize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.r.Normalize(o)
 			var e *notify.Error
-			if !asError(err, &e) || e.Code != notify.CodeValidation {
+			if !errors.As(err, &e) || e.Code != notify.CodeValidation {
 				t.Fatalf("Normalize = %v, want validation_failed", err)
 			}
 			var got []string
@@ -535,7 +535,7 @@ func TestWorkspaceCategories(t *testing.T) {
 	r.Language = "pl"
 	_, err := c.Compose(t.Context(), "ws1", r)
 	var e *notify.Error
-	if !asError(err, &e) || e.Code != notify.CodeValidation || !strings.Contains(e.Message, "ev_charging") {
+	if !errors.As(err, &e) || e.Code != notify.CodeValidation || !strings.Contains(e.Message, "ev_charging") {
 		t.Fatalf("a default category in a workspace with its own = %v, want validation_failed listing ev_charging", err)
 	}
 	r.Category = "ev_charging"
@@ -563,7 +563,7 @@ func TestValidSettings(t *testing.T) {
 	}}
 	err := ValidSettings(bad)
 	var e *notify.Error
-	if !asError(err, &e) {
+	if !errors.As(err, &e) {
 		t.Fatalf("ValidSettings(bad) = %v", err)
 	}
 	var got []string
@@ -583,18 +583,6 @@ func TestNamed(t *testing.T) {
 	}
 }
 
-func asError(err error, e **notify.Error) bool {
-	var ne *notify.Error
-	if err == nil {
-		return false
-	}
-	ok := errorsAs(err, &ne)
-	*e = ne
-	return ok
-}
-
-func errorsAs(err error, target **notify.Error) bool { return errors.As(err, target) }
-
 // TestComposeRecordsTokensOfAFailedCall: a guardrail that blocks the
 // answer has still cost its tokens, and they are recorded.
 func TestComposeRecordsTokensOfAFailedCall(t *testing.T) {
@@ -602,10 +590,36 @@ func TestComposeRecordsTokensOfAFailedCall(t *testing.T) {
 	m := &fakeModel{answers: []any{failed{Answer{StopReason: "guardrail_intervened", Usage: Usage{InputTokens: 700, OutputTokens: 12}}, &ModelError{Kind: Blocked, Message: "blocked"}}}}
 	_, err := newComposer(m, s, Config{}).Compose(t.Context(), "ws1", pushRequest())
 	var e *notify.Error
-	if !asError(err, &e) || e.Code != notify.CodeContentBlocked {
+	if !errors.As(err, &e) || e.Code != notify.CodeContentBlocked {
 		t.Fatalf("Compose = %v, want content_blocked", err)
 	}
 	want := []notify.ComposeUsage{{WorkspaceID: "ws1", Day: "2026-11-21", Model: "fake-model-v1", Requests: 1, InputTokens: 700, OutputTokens: 12}}
+	if d := cmp.Diff(want, s.usage); d != "" {
+		t.Errorf("usage (-want +got):\n%s", d)
+	}
+}
+
+// hangUp is a model whose caller hangs up while it writes.
+type hangUp struct {
+	Model
+	cancel context.CancelFunc
+}
+
+func (m hangUp) Generate(ctx context.Context, p Prompt) (Answer, error) {
+	m.cancel()
+	return m.Model.Generate(ctx, p)
+}
+
+// TestComposeRecordsTokensAfterTheClientLeft: a client that hangs up
+// has still spent the tokens of the call it started.
+func TestComposeRecordsTokensAfterTheClientLeft(t *testing.T) {
+	s := newFakeStore()
+	ctx, cancel := context.WithCancel(t.Context())
+	m := hangUp{Model: &fakeModel{answers: []any{toolAnswer("es", "{{name}}, mira tu consumo", "Descubre a qué horas gastas más.", "Tu consumo por horas", "{{name}}, ya puedes verlo.")}}, cancel: cancel}
+	if _, err := newComposer(m, s, Config{}).Compose(ctx, "ws1", pushRequest()); err != nil {
+		t.Fatalf("Compose: %v", err)
+	}
+	want := []notify.ComposeUsage{{WorkspaceID: "ws1", Day: "2026-11-21", Model: "fake-model-v1", Requests: 1, InputTokens: 900, OutputTokens: 120}}
 	if d := cmp.Diff(want, s.usage); d != "" {
 		t.Errorf("usage (-want +got):\n%s", d)
 	}
