@@ -114,7 +114,10 @@ type adapter struct {
 	good     func(args string) string
 	text     func(text string) string
 	throttle reply
-	denied   reply
+	// throttleWait is the wait throttle asks for, which must reach the
+	// operator as the error's RetryAfter.
+	throttleWait time.Duration
+	denied       reply
 	// retryTurn returns what the second request sent back: the previous
 	// call's id and the problems text.
 	retryTurn func(req map[string]any) (id, problems string)
@@ -134,8 +137,9 @@ var adapters = []adapter{
 		},
 		good: converseToolUse,
 		text: converseText,
-		throttle: reply{status: 429, header: map[string]string{"X-Amzn-ErrorType": "ThrottlingException"},
+		throttle: reply{status: 429, header: map[string]string{"X-Amzn-ErrorType": "ThrottlingException", "Retry-After": "3"},
 			body: `{"message":"Too many requests, please wait before trying again."}`},
+		throttleWait: 3 * time.Second,
 		denied: reply{status: 403, header: map[string]string{"X-Amzn-ErrorType": "AccessDeniedException"},
 			body: `{"message":"User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: bedrock:InvokeModel"}`},
 		retryTurn: func(req map[string]any) (string, string) {
@@ -177,8 +181,9 @@ var adapters = []adapter{
 			t, _ := json.Marshal(text)
 			return `{"choices":[{"index":0,"message":{"role":"assistant","content":` + string(t) + `},"finish_reason":"stop"}],"usage":{"prompt_tokens":812,"completion_tokens":20}}`
 		},
-		throttle: reply{status: 429, header: map[string]string{"Retry-After": "7"}, body: `{"error":{"message":"rate limit reached"}}`},
-		denied:   reply{status: 401, body: `{"error":{"message":"Incorrect API key provided"}}`},
+		throttle:     reply{status: 429, header: map[string]string{"Retry-After": "7"}, body: `{"error":{"message":"rate limit reached"}}`},
+		throttleWait: 7 * time.Second,
+		denied:       reply{status: 401, body: `{"error":{"message":"Incorrect API key provided"}}`},
 		retryTurn: func(req map[string]any) (string, string) {
 			msgs, _ := req["messages"].([]any)
 			if len(msgs) < 3 {
@@ -265,12 +270,14 @@ func TestAdaptersErrors(t *testing.T) {
 				_, err := compose.New(ad.model(t, srv.URL), &fakeStore{}, compose.Config{}, nil, nil).Compose(t.Context(), "ws1", request())
 				srv.Close()
 				var e *notify.Error
-				if !errorsAs(err, &e) || e.Code != tt.code {
+				if !errors.As(err, &e) || e.Code != tt.code {
 					t.Errorf("%s: Compose = %v, want %s", tt.name, err, tt.code)
 					continue
 				}
-				if tt.code == notify.CodeRateLimited && e.RetryAfter <= 0 {
-					t.Errorf("%s: no Retry-After", tt.name)
+				// Composer waits 5 s when the provider gives no wait; the
+				// provider's own must win.
+				if tt.code == notify.CodeRateLimited && e.RetryAfter != ad.throttleWait {
+					t.Errorf("%s: RetryAfter = %v, want the provider's %v", tt.name, e.RetryAfter, ad.throttleWait)
 				}
 				if strings.Contains(e.Message, "123456789012") {
 					t.Errorf("%s: message leaks the account: %q", tt.name, e.Message)
@@ -279,5 +286,3 @@ func TestAdaptersErrors(t *testing.T) {
 		})
 	}
 }
-
-func errorsAs(err error, target **notify.Error) bool { return errors.As(err, target) }
