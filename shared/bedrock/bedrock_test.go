@@ -105,24 +105,28 @@ func always(r reply) func(int, received) reply {
 	return func(int, received) reply { return r }
 }
 
+// clientAt is a real SDK client for Bedrock at url, signing as AKID in
+// us-east-1, with the SDK's retries off so each call is one request.
+func clientAt(url string) *bedrockruntime.Client {
+	return bedrockruntime.New(bedrockruntime.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
 // newModel starts a fake Bedrock answering with respond and returns a
-// Model whose real SDK client is pointed at it, with the SDK's retries off
-// so each call is one request.
+// Model whose real SDK client is pointed at it.
 func newModel(t *testing.T, cfg Config, respond func(int, received) reply) (*Model, *fakeBedrock) {
 	t.Helper()
 	f := &fakeBedrock{t: t, respond: respond}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	client := bedrockruntime.New(bedrockruntime.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		RetryMaxAttempts: 1,
-	})
 	if cfg.ModelID == "" {
 		cfg.ModelID = haiku
 	}
-	m, err := New(client, cfg)
+	m, err := New(clientAt(srv.URL), cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -477,6 +481,12 @@ func TestGenerateAnswer(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	notFound := reply{status: http.StatusNotFound, errorType: "ResourceNotFoundException", file: "error-not-found.json"}
+	// The messages several codes share.
+	const (
+		throttling = "Bedrock is throttling requests to model " + haiku + ": try again in a minute, or request a higher requests- or tokens-per-minute quota for it (a cross-region inference profile also spreads the load)"
+		failed     = "Bedrock or model " + haiku + " failed to answer: try again later"
+		denied     = "the function's role may not invoke model " + haiku + ": grant it bedrock:InvokeModel on the model (and on the inference profile and the models it routes to, when the id is a profile), and enable access to the model in the Bedrock console"
+	)
 	tests := []struct {
 		name           string
 		cfg            Config
@@ -489,7 +499,7 @@ func TestGenerateErrors(t *testing.T) {
 			name:     "throttled",
 			reply:    reply{status: http.StatusTooManyRequests, errorType: "ThrottlingException", file: "error-throttling.json"},
 			wantKind: compose.Throttled,
-			wantMsg:  "Bedrock is throttling requests to model " + haiku + ": try again in a minute, or request a higher requests- or tokens-per-minute quota for it (a cross-region inference profile also spreads the load)",
+			wantMsg:  throttling,
 		},
 		{
 			name: "throttled, with the service's error type suffix and a Retry-After",
@@ -500,7 +510,7 @@ func TestGenerateErrors(t *testing.T) {
 				file:      "error-throttling.json",
 			},
 			wantKind:       compose.Throttled,
-			wantMsg:        "Bedrock is throttling requests to model " + haiku + ": try again in a minute, or request a higher requests- or tokens-per-minute quota for it (a cross-region inference profile also spreads the load)",
+			wantMsg:        throttling,
 			wantRetryAfter: 7 * time.Second,
 		},
 		{
@@ -513,14 +523,14 @@ func TestGenerateErrors(t *testing.T) {
 			name:     "access denied",
 			reply:    reply{status: http.StatusForbidden, errorType: "AccessDeniedException", file: "error-access-denied.json"},
 			wantKind: compose.Denied,
-			wantMsg:  "the function's role may not invoke model " + haiku + ": grant it bedrock:InvokeModel on the model (and on the inference profile and the models it routes to, when the id is a profile), and enable access to the model in the Bedrock console",
+			wantMsg:  denied,
 		},
 		{
 			name:     "access denied with a guardrail",
 			cfg:      Config{GuardrailID: "gr-abc123", GuardrailVersion: "3"},
 			reply:    reply{status: http.StatusForbidden, errorType: "AccessDeniedException", file: "error-access-denied.json"},
 			wantKind: compose.Denied,
-			wantMsg:  "the function's role may not invoke model " + haiku + ": grant it bedrock:InvokeModel on the model (and on the inference profile and the models it routes to, when the id is a profile), and enable access to the model in the Bedrock console; it also needs bedrock:ApplyGuardrail on guardrail gr-abc123",
+			wantMsg:  denied + "; it also needs bedrock:ApplyGuardrail on guardrail gr-abc123",
 		},
 		{
 			name:     "bad credentials",
@@ -551,19 +561,19 @@ func TestGenerateErrors(t *testing.T) {
 			name:     "service unavailable",
 			reply:    reply{status: http.StatusServiceUnavailable, errorType: "ServiceUnavailableException", file: "error-service-unavailable.json"},
 			wantKind: compose.Unavailable,
-			wantMsg:  "Bedrock or model " + haiku + " failed to answer: try again later",
+			wantMsg:  failed,
 		},
 		{
 			name:     "internal error",
 			reply:    reply{status: http.StatusInternalServerError, errorType: "InternalServerException", file: "error-internal.json"},
 			wantKind: compose.Unavailable,
-			wantMsg:  "Bedrock or model " + haiku + " failed to answer: try again later",
+			wantMsg:  failed,
 		},
 		{
 			name:     "model error",
 			reply:    reply{status: http.StatusFailedDependency, errorType: "ModelErrorException", file: "error-model-error.json"},
 			wantKind: compose.Unavailable,
-			wantMsg:  "Bedrock or model " + haiku + " failed to answer: try again later",
+			wantMsg:  failed,
 		},
 		{
 			name:     "model not ready",
@@ -581,7 +591,7 @@ func TestGenerateErrors(t *testing.T) {
 			name:     "undocumented code, sorted by status",
 			reply:    reply{status: http.StatusTooManyRequests, errorType: "SlowDownException", file: "error-throttling.json"},
 			wantKind: compose.Throttled,
-			wantMsg:  "Bedrock is throttling requests to model " + haiku + ": try again in a minute, or request a higher requests- or tokens-per-minute quota for it (a cross-region inference profile also spreads the load)",
+			wantMsg:  throttling,
 		},
 	}
 	for _, tt := range tests {
@@ -779,12 +789,7 @@ func TestGenerateTransportErrors(t *testing.T) {
 
 func modelAt(t *testing.T, url string) *Model {
 	t.Helper()
-	m, err := New(bedrockruntime.New(bedrockruntime.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		RetryMaxAttempts: 1,
-	}), Config{ModelID: haiku})
+	m, err := New(clientAt(url), Config{ModelID: haiku})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
