@@ -183,7 +183,7 @@ func (r Request) Normalize(o Options) (Request, error) {
 	for i, v := range r.KeepVariables {
 		v = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(v), "{{"), "}}")
 		switch {
-		case !namedVar.MatchString("{{"+v+"}}") || len(v) > 64 || numberedParam.MatchString(v):
+		case !varName.MatchString(v) || len(v) > 64 || numberedParam.MatchString(v):
 			add(fmt.Sprintf("keepVariables[%d]", i), "a variable name such as name or attributes.plan (letters, digits, _ . -)")
 		case seen[v]:
 			add(fmt.Sprintf("keepVariables[%d]", i), "listed twice")

@@ -495,7 +495,7 @@ func TestNormalize(t *testing.T) {
 		{"too many variants", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelSMS, Variants: 6}, []string{"variants"}},
 		{"segments off sms", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelPush, SMSSegments: 2}, []string{"smsSegments"}},
 		{"too many segments", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelSMS, SMSSegments: 4}, []string{"smsSegments"}},
-		{"bad variables", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelPush, KeepVariables: []string{"first name", "1", "name", "name"}}, []string{"keepVariables[0]", "keepVariables[1]", "keepVariables[3]"}},
+		{"bad variables", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelPush, KeepVariables: []string{"first name", "1", "name", "name", "a}} x {{b"}}, []string{"keepVariables[0]", "keepVariables[1]", "keepVariables[3]", "keepVariables[4]"}},
 		{"long brief", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelPush, Brief: strings.Repeat("a", 2001)}, []string{"brief"}},
 		{"empty fact", Request{Tone: "warning", Category: "switching", Channel: notify.ChannelPush, Facts: []string{" "}}, []string{"facts[0]"}},
 	}

@@ -57,6 +57,8 @@ type Problem = notify.FieldError
 var (
 	// namedVar matches a variable exactly as Herald writes it: {{name}}.
 	namedVar = regexp.MustCompile(`\{\{([A-Za-z0-9_][A-Za-z0-9_.-]*)\}\}`)
+	// varName is a whole variable name, as keepVariables lists them.
+	varName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	// anyBraces matches anything that looks like a placeholder, written
 	// right or not: {{ name }}, {name}, {{1}.
 	anyBraces = regexp.MustCompile(`\{\{?[^{}]{0,40}\}?\}`)
