@@ -188,18 +188,7 @@ func (s *Store) ListCampaigns(ctx context.Context, workspaceID, kind string, p n
 	var in *dynamodb.QueryInput
 	if kind == "" {
 		pk, _ := campaignKey(workspaceID, "")
-		in = &dynamodb.QueryInput{
-			TableName:              aws.String(s.table),
-			KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(pk), ":prefix": str(campaignPrefix),
-			},
-			ScanIndexForward: aws.Bool(false),
-			ConsistentRead:   aws.Bool(true),
-		}
-		if c.After != "" {
-			in.ExclusiveStartKey = key(campaignKey(workspaceID, c.After))
-		}
+		in = s.newestFirst(pk, campaignPrefix, c.After)
 	} else {
 		in = &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
@@ -447,22 +436,29 @@ func (s *Store) ListRuns(ctx context.Context, workspaceID, campaignID string, p 
 		return nil, "", err
 	}
 	limit := pageSize(p)
-	pk := runPK(workspaceID, campaignID)
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(pk), ":prefix": str(runPrefix),
-		},
-		ScanIndexForward: aws.Bool(false),
-		ConsistentRead:   aws.Bool(true),
-	}
-	if c.After != "" {
-		in.ExclusiveStartKey = key(pk, runPrefix+c.After)
-	}
+	in := s.newestFirst(runPK(workspaceID, campaignID), runPrefix, c.After)
 	runs, next, err := queryPage(ctx, s.db, in, limit, decodeRun, func(r notify.CampaignRun) string { return runTime(r.ScheduledAt) })
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs of campaign %s: %w", campaignID, err)
 	}
 	return runs, next, nil
+}
+
+// newestFirst is a strongly consistent Query of the items of partition pk
+// whose sort keys start with prefix, last sort key first: the lists whose
+// cursor is the last sort key without its prefix (after; "" from the top).
+func (s *Store) newestFirst(pk, prefix, after string) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pk), ":prefix": str(prefix),
+		},
+		ScanIndexForward: aws.Bool(false),
+		ConsistentRead:   aws.Bool(true),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(pk, prefix+after)
+	}
+	return in
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -132,18 +130,7 @@ func (s *Store) ListUploads(ctx context.Context, workspaceID string, p notify.Pa
 	}
 	limit := pageSize(p)
 	pk, _ := uploadKey(workspaceID, "")
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(pk), ":prefix": str(uploadPrefix),
-		},
-		ScanIndexForward: aws.Bool(false),
-		ConsistentRead:   aws.Bool(true),
-	}
-	if c.After != "" {
-		in.ExclusiveStartKey = key(uploadKey(workspaceID, c.After))
-	}
+	in := s.newestFirst(pk, uploadPrefix, c.After)
 	uploads, next, err := queryPage(ctx, s.db, in, limit, decodeUpload, func(u notify.Upload) string { return u.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("list uploads of %s: %w", workspaceID, err)
