@@ -283,25 +283,9 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 	if err != nil {
 		return err
 	}
-	var c counter
-	for {
-		if c.rows.Total%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r, err := s.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		c.add(r)
-	}
-	if c.rows.Total == 0 {
-		return reject(2, "", "the file has a header but no rows")
-	}
-	if c.rows.Valid == 0 {
-		return &rejection{errs: append([]notify.RowError{{Message: fmt.Sprintf("none of the %d rows can be sent; fix the rows below and upload the file again", c.rows.Total)}}, c.errors...)}
+	c, err := tally(ctx, s.next, "sent")
+	if err != nil {
+		return err
 	}
 
 	n := g.notification(up, t, c.rows.Valid)

@@ -14,74 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/spreadsheet"
 )
 
 const ws = "ws_test"
-
-// memBlobs is an in-memory notify.Blobs: ingestion's own tests need no
-// adapter (the adapters pass the blob contract suite).
-type memBlobs struct {
-	mu   sync.Mutex
-	objs map[string][]byte
-	gen  int
-}
-
-func (m *memBlobs) Put(_ context.Context, key string, body io.Reader, _ int64) (notify.BlobInfo, error) {
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return notify.BlobInfo{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.objs == nil {
-		m.objs = map[string][]byte{}
-	}
-	m.objs[key] = b
-	m.gen++
-	return m.info(key), nil
-}
-
-func (m *memBlobs) info(key string) notify.BlobInfo {
-	b := m.objs[key]
-	return notify.BlobInfo{Size: int64(len(b)), ETag: fmt.Sprintf("%x-%d", len(b), crc(b))}
-}
-
-func crc(b []byte) uint32 {
-	var h uint32 = 2166136261
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	return h
-}
-
-func (m *memBlobs) Open(_ context.Context, key string) (io.ReadCloser, notify.BlobInfo, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.objs[key]
-	if !ok {
-		return nil, notify.BlobInfo{}, notify.Errorf(notify.CodeNotFound, "no %s", key)
-	}
-	return io.NopCloser(bytes.NewReader(b)), m.info(key), nil
-}
-
-func (m *memBlobs) Stat(_ context.Context, key string) (notify.BlobInfo, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.objs[key]; !ok {
-		return notify.BlobInfo{}, notify.Errorf(notify.CodeNotFound, "no %s", key)
-	}
-	return m.info(key), nil
-}
-
-func (m *memBlobs) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.objs, key)
-	return nil
-}
 
 // recQueue records what is sent; failAfter > 0 fails every Send once that
 // many messages went.
@@ -133,7 +72,7 @@ func (q *recQueue) recipients(t *testing.T) []notify.Recipient {
 type fixture struct {
 	t      *testing.T
 	store  *boltstore.Store
-	blobs  *memBlobs
+	blobs  *blobfs.Store
 	queue  *recQueue
 	g      *Ingester
 	ids    *notify.IDs
@@ -148,7 +87,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	f := &fixture{t: t, store: store, blobs: &memBlobs{}, queue: &recQueue{}, ids: &notify.IDs{},
+	blobs, err := blobfs.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, store: store, blobs: blobs, queue: &recQueue{}, ids: &notify.IDs{},
 		now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
 	f.g = &Ingester{Store: store, Blobs: f.blobs, Dispatch: f.queue, IDs: f.ids, Now: func() time.Time { return f.now },
 		Config: Config{DefaultRegion: "ES", TempDir: t.TempDir()}}

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -29,6 +31,15 @@ func reject(row int, column, format string, args ...any) *rejection {
 	return &rejection{errs: []notify.RowError{{Row: row, Column: column, Message: fmt.Sprintf(format, args...)}}}
 }
 
+// fileProblem turns a *spreadsheet.Error, a file that may not be used, into
+// a rejection; other errors (reading the copy, io.EOF) pass through.
+func fileProblem(err error) error {
+	if se, ok := err.(*spreadsheet.Error); ok {
+		return reject(se.Row, se.Column, "%s", se.Message)
+	}
+	return err
+}
+
 // column is a template variable and the column that fills it.
 type column struct {
 	variable string
@@ -45,9 +56,8 @@ type sendSheet struct {
 	kind   string
 	region string
 	cols   []column
-	// seen maps a hash of each valid address to its row, to report
-	// duplicates: 16 bytes a row rather than the address itself.
-	seen map[[16]byte]int32
+	// seen holds the valid addresses, to report duplicates.
+	seen firstRows
 }
 
 // row is one data row and its verdict.
@@ -61,15 +71,11 @@ type row struct {
 // openSend opens the file for a send of t on channel ch and checks its
 // columns against the template's variables.
 func openSend(f *os.File, size int64, lim spreadsheet.Limits, t notify.Template, ch notify.Channel, region string) (*sendSheet, error) {
-	r, err := open(f, size, lim)
+	r, header, err := open(f, size, lim)
 	if err != nil {
 		return nil, err
 	}
-	header := r.Header()
-	if err := uniqueHeader(header); err != nil {
-		return nil, err
-	}
-	s := &sendSheet{r: r, header: header, kind: ch.AddressKind(), region: region, seen: map[[16]byte]int32{}}
+	s := &sendSheet{r: r, header: header, kind: ch.AddressKind(), region: region, seen: firstRows{}}
 	var missing []string
 	for _, v := range requiredVariables(t) {
 		i := findColumn(header[1:], v)
@@ -94,12 +100,18 @@ func openSend(f *os.File, size int64, lim spreadsheet.Limits, t notify.Template,
 	return s, nil
 }
 
-func open(f *os.File, size int64, lim spreadsheet.Limits) (*spreadsheet.Reader, error) {
+// open opens the file and reads its header, which must name every column,
+// each once.
+func open(f *os.File, size int64, lim spreadsheet.Limits) (*spreadsheet.Reader, []string, error) {
 	r, err := spreadsheet.Open(f, size, lim)
-	if se, ok := err.(*spreadsheet.Error); ok {
-		return nil, reject(se.Row, se.Column, "%s", se.Message)
+	if err != nil {
+		return nil, nil, fileProblem(err)
 	}
-	return r, err
+	header := r.Header()
+	if err := uniqueHeader(header); err != nil {
+		return nil, nil, err
+	}
+	return r, header, nil
 }
 
 // uniqueHeader refuses empty or repeated column names: a value could not
@@ -108,11 +120,11 @@ func uniqueHeader(header []string) error {
 	seen := map[string]int{}
 	for i, h := range header {
 		if h == "" {
-			return reject(1, columnLetter(i), "column %s has no header; every column needs a name in row 1", columnLetter(i))
+			return reject(1, spreadsheet.ColumnLetter(i), "column %s has no header; every column needs a name in row 1", spreadsheet.ColumnLetter(i))
 		}
 		k := strings.ToLower(h)
 		if j, ok := seen[k]; ok {
-			return reject(1, h, "columns %s and %s are both named %q; give each column its own name", columnLetter(j), columnLetter(i), h)
+			return reject(1, h, "columns %s and %s are both named %q; give each column its own name", spreadsheet.ColumnLetter(j), spreadsheet.ColumnLetter(i), h)
 		}
 		seen[k] = i
 	}
@@ -151,25 +163,13 @@ func requiredVariables(t notify.Template) []string {
 	return out
 }
 
-// columnLetter names column i (0-based) as spreadsheets do: A, B, … AA.
-func columnLetter(i int) string {
-	s := ""
-	for i++; i > 0; i = (i - 1) / 26 {
-		s = string(rune('A'+(i-1)%26)) + s
-	}
-	return s
-}
-
 // next reads the next row and judges it; io.EOF at the end. A row is
 // refused for the first problem found: cells beyond the header, its
 // address, an empty variable, or an address seen on an earlier row.
 func (s *sendSheet) next() (row, error) {
 	cells, n, err := s.r.Next()
 	if err != nil {
-		if se, ok := err.(*spreadsheet.Error); ok {
-			return row{}, reject(se.Row, se.Column, "%s", se.Message)
-		}
-		return row{}, err
+		return row{}, fileProblem(err)
 	}
 	out := row{n: n, cells: cells}
 	if e := extraCells(cells, len(s.header), n); e != nil {
@@ -191,15 +191,10 @@ func (s *sendSheet) next() (row, error) {
 			return out, nil
 		}
 	}
-	h := fnv.New128a()
-	h.Write([]byte(addr))
-	var key [16]byte
-	h.Sum(key[:0])
-	if first, ok := s.seen[key]; ok {
+	if first, dup := s.seen.add(addr, n); dup {
 		out.err = &notify.RowError{Row: n, Column: s.header[0], Message: fmt.Sprintf("%s is a duplicate of row %d", addr, first)}
 		return out, nil
 	}
-	s.seen[key] = int32(n)
 	out.address = addr
 	return out, nil
 }
@@ -219,7 +214,7 @@ func (s *sendSheet) variables(cells []string) map[string]string {
 func extraCells(cells []string, columns, n int) *notify.RowError {
 	for i := len(cells) - 1; i >= columns; i-- {
 		if cells[i] != "" {
-			return &notify.RowError{Row: n, Column: columnLetter(i),
+			return &notify.RowError{Row: n, Column: spreadsheet.ColumnLetter(i),
 				Message: fmt.Sprintf("has %d cells but the header has %d columns; check the row for a stray delimiter or quote", i+1, columns)}
 		}
 	}
@@ -236,15 +231,66 @@ func describeAddressError(kind, v string, err error) string {
 	return fmt.Sprintf("%q: %s", v, err.Error())
 }
 
+// firstRows remembers the row each value was first seen on, by a 128-bit
+// hash of the value: 16 bytes a row rather than the value itself.
+type firstRows map[[16]byte]int32
+
+// add records v as seen on row n, unless it was seen before: then it
+// returns the row it was first seen on, and true.
+func (m firstRows) add(v string, n int) (int, bool) {
+	h := fnv.New128a()
+	h.Write([]byte(v))
+	var k [16]byte
+	h.Sum(k[:0])
+	if first, ok := m[k]; ok {
+		return int(first), true
+	}
+	m[k] = int32(n)
+	return 0, false
+}
+
+// judged is a row with its verdict: nil, or why it is refused.
+type judged interface{ verdict() *notify.RowError }
+
+func (r row) verdict() *notify.RowError { return r.err }
+
+// tally reads every row through next, counting the verdicts, before any row
+// is used: a file with no rows, or none valid, is rejected. use says what
+// becomes of a valid row ("sent", "imported").
+func tally[R judged](ctx context.Context, next func() (R, error), use string) (counter, error) {
+	var c counter
+	for {
+		if c.rows.Total%4096 == 0 && ctx.Err() != nil {
+			return c, ctx.Err()
+		}
+		r, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return c, err
+		}
+		c.add(r.verdict())
+	}
+	if c.rows.Total == 0 {
+		return c, reject(2, "", "the file has a header but no rows")
+	}
+	if c.rows.Valid == 0 {
+		return c, &rejection{errs: append([]notify.RowError{{Message: fmt.Sprintf("none of the %d rows can be %s; fix the rows below and upload the file again", c.rows.Total, use)}}, c.errors...)}
+	}
+	return c, nil
+}
+
 // counter tallies rows and keeps the first errors.
 type counter struct {
 	rows   notify.UploadRows
 	errors []notify.RowError
 }
 
-func (c *counter) add(r row) {
+// add counts a row of verdict rerr.
+func (c *counter) add(rerr *notify.RowError) {
 	c.rows.Total++
-	if r.err == nil {
+	if rerr == nil {
 		c.rows.Valid++
 		return
 	}
@@ -252,7 +298,7 @@ func (c *counter) add(r row) {
 	if len(c.errors) < notify.MaxUploadErrors {
 		// Bounded, so that 500 of them keep the upload's item small
 		// (DynamoDB items are at most 400 KB).
-		e := *r.err
+		e := *rerr
 		e.Column, e.Message = clip(e.Column, 100), clip(e.Message, 300)
 		c.errors = append(c.errors, e)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -33,19 +32,15 @@ type usersSheet struct {
 	fields map[int]string // column → profile field
 	attrs  map[int]string // column → attribute name
 	region string
-	seen   map[[16]byte]int32
+	seen   firstRows // the valid ids, to report repeats
 }
 
 func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string) (*usersSheet, error) {
-	r, err := open(f, size, lim)
+	r, header, err := open(f, size, lim)
 	if err != nil {
 		return nil, err
 	}
-	header := r.Header()
-	if err := uniqueHeader(header); err != nil {
-		return nil, err
-	}
-	s := &usersSheet{r: r, header: header, id: -1, fields: map[int]string{}, attrs: map[int]string{}, region: region, seen: map[[16]byte]int32{}}
+	s := &usersSheet{r: r, header: header, id: -1, fields: map[int]string{}, attrs: map[int]string{}, region: region, seen: firstRows{}}
 	for i, h := range header {
 		k := strings.ToLower(h)
 		switch {
@@ -54,7 +49,7 @@ func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string) (*
 		case slices.Contains(profileColumns, k):
 			s.fields[i] = k
 		case len(h) > 64:
-			return nil, reject(1, h, "column %s's header is an attribute name, and those are at most 64 characters", columnLetter(i))
+			return nil, reject(1, h, "column %s's header is an attribute name, and those are at most 64 characters", spreadsheet.ColumnLetter(i))
 		default:
 			s.attrs[i] = h
 		}
@@ -76,15 +71,14 @@ type userRow struct {
 	err *notify.RowError
 }
 
+func (r userRow) verdict() *notify.RowError { return r.err }
+
 // next reads the next row and judges it: cells beyond the header, the id,
 // every field as the API would, and ids seen on an earlier row.
 func (s *usersSheet) next() (userRow, error) {
 	cells, n, err := s.r.Next()
 	if err != nil {
-		if se, ok := err.(*spreadsheet.Error); ok {
-			return userRow{}, reject(se.Row, se.Column, "%s", se.Message)
-		}
-		return userRow{}, err
+		return userRow{}, fileProblem(err)
 	}
 	out := userRow{n: n}
 	if e := extraCells(cells, len(s.header), n); e != nil {
@@ -147,15 +141,10 @@ func (s *usersSheet) next() (userRow, error) {
 		out.err = s.fieldError(n, err)
 		return out, nil
 	}
-	h := fnv.New128a()
-	h.Write([]byte(out.id))
-	var key [16]byte
-	h.Sum(key[:0])
-	if first, ok := s.seen[key]; ok {
+	if first, dup := s.seen.add(out.id, n); dup {
 		out.err = &notify.RowError{Row: n, Column: s.header[s.id], Message: fmt.Sprintf("user %s is also on row %d", out.id, first)}
 		return out, nil
 	}
-	s.seen[key] = int32(n)
 	out.in = in
 	return out, nil
 }
@@ -195,25 +184,9 @@ func (g *Ingester) importUsers(ctx context.Context, up notify.Upload, f *os.File
 	if err != nil {
 		return err
 	}
-	var c counter
-	for {
-		if c.rows.Total%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r, err := s.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		c.add(row{n: r.n, err: r.err})
-	}
-	if c.rows.Total == 0 {
-		return reject(2, "", "the file has a header but no rows")
-	}
-	if c.rows.Valid == 0 {
-		return &rejection{errs: append([]notify.RowError{{Message: fmt.Sprintf("none of the %d rows can be imported; fix the rows below and upload the file again", c.rows.Total)}}, c.errors...)}
+	c, err := tally(ctx, s.next, "imported")
+	if err != nil {
+		return err
 	}
 	if err := g.finish(ctx, up, func(u *notify.Upload) {
 		u.Status, u.Rows, u.Errors = notify.UploadQueued, c.rows, c.errors

@@ -269,9 +269,9 @@ func (r *Reader) read() ([]string, int, error) {
 }
 
 func tooManyColumns(row, n, max int) *Error {
-	return &Error{Row: row, Column: columnLetter(n - 1), Message: fmt.Sprintf(
+	return &Error{Row: row, Column: ColumnLetter(n - 1), Message: fmt.Sprintf(
 		"the file has %d columns; at most %d are allowed (row %d has a value in column %s); delete the extra columns",
-		n, max, row, columnLetter(n-1))}
+		n, max, row, ColumnLetter(n-1))}
 }
 
 // column names column i (0-based): its header, or its letter when it has
@@ -281,12 +281,13 @@ func (r *Reader) column(i int) (name, shown string) {
 	if i < len(r.header) && r.header[i] != "" {
 		return r.header[i], strconv.Quote(r.header[i])
 	}
-	l := columnLetter(i)
+	l := ColumnLetter(i)
 	return l, l
 }
 
-// columnLetter returns the letters of column i (0-based): A, …, Z, AA, ….
-func columnLetter(i int) string {
+// ColumnLetter returns the letters a spreadsheet program names column i
+// (0-based) with: A, …, Z, AA, ….
+func ColumnLetter(i int) string {
 	var b [8]byte
 	n := len(b)
 	for i++; i > 0; i = (i - 1) / 26 {

@@ -153,8 +153,8 @@ func TestNextIsStickyAndHeaderIsACopy(t *testing.T) {
 func TestColumnLetter(t *testing.T) {
 	tests := map[int]string{0: "A", 25: "Z", 26: "AA", 51: "AZ", 52: "BA", 701: "ZZ", 702: "AAA", 16383: "XFD"}
 	for i, want := range tests {
-		if got := columnLetter(i); got != want {
-			t.Errorf("columnLetter(%d) = %q, want %q", i, got, want)
+		if got := ColumnLetter(i); got != want {
+			t.Errorf("ColumnLetter(%d) = %q, want %q", i, got, want)
 		}
 		if got, ok := columnOf(want + "7"); !ok || got != i+1 {
 			t.Errorf("columnOf(%q) = %d, %t, want %d, true", want+"7", got, ok, i+1)

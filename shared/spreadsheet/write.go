@@ -175,7 +175,7 @@ func (w *Writer) writeRow(cells []string) error {
 			continue
 		}
 		b = append(b, `<c r="`...)
-		b = append(b, columnLetter(i)...)
+		b = append(b, ColumnLetter(i)...)
 		b = strconv.AppendInt(b, int64(w.row), 10)
 		if w.row == 1 {
 			b = append(b, `" s="1`...)

@@ -737,8 +737,8 @@ func (s *xlsxSource) value() (string, error) {
 		i, ok := parseIndex(v)
 		str, found := s.strs.get(i)
 		if !ok || !found {
-			ref := columnLetter(s.col-1) + strconv.Itoa(s.row)
-			return "", &Error{Row: s.row, Column: columnLetter(s.col - 1), Message: "the workbook is damaged (cell " + ref + " refers to text that is missing); open it in Excel and save it again"}
+			ref := ColumnLetter(s.col-1) + strconv.Itoa(s.row)
+			return "", &Error{Row: s.row, Column: ColumnLetter(s.col - 1), Message: "the workbook is damaged (cell " + ref + " refers to text that is missing); open it in Excel and save it again"}
 		}
 		return str, nil
 	case "inlineStr":

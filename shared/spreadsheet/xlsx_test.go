@@ -220,10 +220,10 @@ func TestReadXLSXErrors(t *testing.T) {
 	}{
 		{
 			name:    "a value at column 100000",
-			data:    sheetZip(t, header+`<row r="2"><c r="A2"><v>1</v></c><c r="`+columnLetter(99_999)+`2"><v>1</v></c></row>`),
+			data:    sheetZip(t, header+`<row r="2"><c r="A2"><v>1</v></c><c r="`+ColumnLetter(99_999)+`2"><v>1</v></c></row>`),
 			wantRow: 2,
 			want:    "the file has 100000 columns; at most 256 are allowed",
-			column:  columnLetter(99_999),
+			column:  ColumnLetter(99_999),
 		},
 		{
 			name:    "more columns than allowed in the header",
