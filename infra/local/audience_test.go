@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestFilterSendEndToEnd: in local mode, a dry run counts a filter
@@ -20,29 +14,7 @@ func TestFilterSendEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the server; skipped with -short")
 	}
-	env := map[string]string{"HERALD_ADDR": "127.0.0.1:0", "HERALD_DATA_DIR": t.TempDir(), "HERALD_LOG_LEVEL": "error", "HERALD_API_KEY": "local-admin-key-123"}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
-	base := "http://" + <-ready
-	defer func() { cancel(); <-done }()
-	call := func(method, path string, body any, want int) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer local-admin-key-123")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&m)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s = %d, want %d: %v", method, path, res.StatusCode, want, m)
-		}
-		return m
-	}
+	s := startLocal(t, t.TempDir(), nil)
 	// 1,200 users: 800 in Madrid, of whom those with an email (every other) can get email.
 	var users []map[string]any
 	for i := range 1200 {
@@ -55,7 +27,7 @@ func TestFilterSendEndToEnd(t *testing.T) {
 		}
 		users = append(users, u)
 		if len(users) == 1000 || i == 1199 {
-			call("POST", "/v1/users:batch", map[string]any{"users": users}, 200)
+			s.must(200, "POST", "/v1/users:batch", map[string]any{"users": users})
 			users = nil
 		}
 	}
@@ -66,31 +38,26 @@ func TestFilterSendEndToEnd(t *testing.T) {
 		}
 		return map[string]any{"channel": "email", "content": map[string]any{"title": "Corte de luz", "body": "Mañana de 9 a 11."}, "audience": a}
 	}
-	dry := call("POST", "/v1/notifications:dryRun", body(nil), 200)
+	dry := s.must(200, "POST", "/v1/notifications:dryRun", body(nil))
 	if dry["users"] != 800.0 || dry["recipients"] != 400.0 || dry["skipped"].(map[string]any)["invalid_address"] != 400.0 {
 		t.Fatalf("dry run = %v, want 400 of 800 (400 without email)", dry)
 	}
-	stale := call("POST", "/v1/notifications", body(401), 409)
+	stale := s.must(409, "POST", "/v1/notifications", body(401))
 	if e := stale["error"].(map[string]any); e["code"] != "audience_changed" || e["currentCount"] != 400.0 {
 		t.Errorf("stale count = %v", stale)
 	}
-	n := call("POST", "/v1/notifications", body(400), 202)
+	n := s.must(202, "POST", "/v1/notifications", body(400))
 	id := n["id"].(string)
-	deadline := time.Now().Add(30 * time.Second)
-	var got map[string]any
-	for time.Now().Before(deadline) {
-		if got = call("GET", "/v1/notifications/"+id, nil, 200); got["status"] == "completed" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	got := s.waitFor("the send to complete", func() map[string]any {
+		return s.must(200, "GET", "/v1/notifications/"+id, nil)
+	}, func(n map[string]any) bool { return n["status"] == "completed" })
 	counts := got["counts"].(map[string]any)
 	if got["status"] != "completed" || counts["total"] != 800.0 || counts["delivered"] != 400.0 || counts["skipped"] != 400.0 || counts["queued"] != 0.0 {
 		t.Fatalf("notification = %v, want completed: 800 total, 400 delivered to the outbox, 400 skipped", got)
 	}
 	outbox := 0
 	for cursor := ""; ; {
-		page := call("GET", "/v1/outbox?channel=email&limit=500&cursor="+cursor, nil, 200)
+		page := s.must(200, "GET", "/v1/outbox?channel=email&limit=500&cursor="+cursor, nil)
 		for _, e := range page["items"].([]any) {
 			if !strings.Contains(fmt.Sprint(e), id) {
 				continue

@@ -2,16 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +27,6 @@ const sheetKey = "local-admin-key-123"
 type sheetServer struct {
 	t    *testing.T
 	base string
-	logs *lockedBuffer
 	stop func()
 }
 
@@ -36,35 +34,8 @@ type sheetServer struct {
 // the test ends), and prints its logs when the test fails.
 func startSheetServer(t *testing.T, data string) *sheetServer {
 	t.Helper()
-	env := map[string]string{"HERALD_ADDR": "127.0.0.1:0", "HERALD_DATA_DIR": data, "HERALD_LOG_LEVEL": "warn", "HERALD_API_KEY": sheetKey}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	s := &sheetServer{t: t, logs: &lockedBuffer{}}
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, s.logs, ready) }()
-	select {
-	case addr := <-ready:
-		s.base = "http://" + addr
-	case err := <-done:
-		cancel()
-		t.Fatalf("run: %v", err)
-	}
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		})
-	}
-	logs := s.logs
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server logs:\n%s", logs.String())
-		}
-	})
-	t.Cleanup(s.stop)
-	return s
+	l := startLocal(t, data, nil)
+	return &sheetServer{t: t, base: l.base, stop: l.stop}
 }
 
 // do makes a request to target (a path of the server or a whole URL) with
@@ -212,21 +183,12 @@ func (s *sheetServer) waitUpload(id string, want ...string) sheetUpload {
 				return up
 			}
 		}
-		if up.Status == "rejected" || up.Status == "completed" || up.Status == "queued" && !contains(want, "completed") {
+		if up.Status == "rejected" || up.Status == "completed" || up.Status == "queued" && !slices.Contains(want, "completed") {
 			s.t.Fatalf("upload %s is %s, want %v: %+v", id, up.Status, want, up)
 		}
 	}
 	s.t.Fatalf("upload %s is still %s after 30 s, want %v: %+v", id, up.Status, want, up)
 	return up
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // waitNotification polls the notification until it is done.
@@ -742,13 +704,7 @@ func TestSpreadsheetUploadRejectedThenFixed(t *testing.T) {
 	if put := s.putFile(up.UploadURL, []byte(fixed)); put.Status == "rejected" || len(put.Errors) != 0 {
 		t.Errorf("PUT of the fixed file answered %+v, want it waiting or validating, without the old file's errors", put)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && got.Status != "completed"; time.Sleep(20 * time.Millisecond) {
-		got = sheetUpload{}
-		s.call("GET", "/v1/uploads/"+up.ID, nil, 200, &got)
-	}
-	if got.Status != "completed" {
-		t.Fatalf("the fixed upload is %+v after 30 s, want completed", got)
-	}
+	got = s.waitUpload(up.ID, "completed")
 	if got.Rows.Total != 2 || got.Rows.Valid != 2 || len(got.Errors) != 0 {
 		t.Errorf("fixed upload = %+v, want 2 valid rows and no errors", got)
 	}
