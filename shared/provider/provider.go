@@ -49,51 +49,48 @@ type Channels struct {
 // name of what delivers it (fallbacks are named fallbackName). awsConfig is
 // called only when an AWS provider (SNS, SES) is configured.
 func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (Channels, error) {
-	c, err := senders(ctx, cfg, fallback, fallbackName, awsConfig)
-	c.Rates = map[notify.Channel]float64{}
+	c := Channels{
+		Senders:    dispatch.Senders{Push: fallback, WebPush: fallback, SMS: fallback, Email: fallback, WhatsApp: fallback},
+		Used:       map[string]string{"push": fallbackName, "webpush": fallbackName, "sms": fallbackName, "email": fallbackName, "whatsapp": fallbackName},
+		RetryHints: map[notify.Channel]func(error) (time.Duration, bool){},
+		Rates:      map[notify.Channel]float64{},
+	}
 	for ch, r := range cfg.Rates {
 		c.Rates[notify.Channel(ch)] = r
-	}
-	return c, err
-}
-
-func senders(ctx context.Context, cfg config.Config, fallback Fallback, fallbackName string, awsConfig func(context.Context) (aws.Config, error)) (Channels, error) {
-	s := dispatch.Senders{Push: fallback, WebPush: fallback, SMS: fallback, Email: fallback, WhatsApp: fallback}
-	used := map[string]string{"push": fallbackName, "webpush": fallbackName, "sms": fallbackName, "email": fallbackName, "whatsapp": fallbackName}
-	hints := map[notify.Channel]func(error) (time.Duration, bool){}
-	out := func(err error) (Channels, error) {
-		return Channels{Senders: s, Used: used, RetryHints: hints}, err
 	}
 
 	if cfg.WhatsApp.Configured() {
 		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken})
 		if err != nil {
-			return out(fmt.Errorf("whatsapp: %w", err))
+			return c, fmt.Errorf("whatsapp: %w", err)
 		}
-		s.WhatsApp, used["whatsapp"] = wa, "WhatsApp Cloud API"
-		hints[notify.ChannelWhatsApp] = whatsapp.RetryAfter
+		c.Senders.WhatsApp, c.Used["whatsapp"] = wa, "WhatsApp Cloud API"
+		c.RetryHints[notify.ChannelWhatsApp] = whatsapp.RetryAfter
 	}
 	if cfg.VAPID.Configured() {
 		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject})
 		if err != nil {
-			return out(fmt.Errorf("web push: %w", err))
+			return c, fmt.Errorf("web push: %w", err)
 		}
-		s.WebPush, used["webpush"] = wp, "Web Push (VAPID)"
-		hints[notify.ChannelWebPush] = webpush.RetryAfter
+		c.Senders.WebPush, c.Used["webpush"] = wp, "Web Push (VAPID)"
+		c.RetryHints[notify.ChannelWebPush] = webpush.RetryAfter
 	}
 	push := cfg.SNSFCMAppARN != "" || cfg.SNSAPNsAppARN != ""
 	if !cfg.SNSEnabled && !cfg.SESEnabled && !push {
-		return out(nil)
+		return c, nil
 	}
 	awsCfg, err := awsConfig(ctx)
 	if err != nil {
-		return out(fmt.Errorf("aws config for SNS/SES: %w", err))
+		return c, fmt.Errorf("aws config for SNS/SES: %w", err)
 	}
-	if cfg.SNSEnabled {
-		s.SMS, used["sms"] = sns.NewSMS(awssns.NewFromConfig(awsCfg), sns.SMSConfig{SenderID: cfg.SMSSenderID, PromotionalCategories: cfg.MarketingCategory}), "SNS"
-	}
-	if push {
-		s.Push, used["push"] = sns.NewPush(awssns.NewFromConfig(awsCfg), sns.PushConfig{FCMApplicationARN: cfg.SNSFCMAppARN, APNsApplicationARN: cfg.SNSAPNsAppARN}), "SNS mobile push"
+	if cfg.SNSEnabled || push {
+		client := awssns.NewFromConfig(awsCfg)
+		if cfg.SNSEnabled {
+			c.Senders.SMS, c.Used["sms"] = sns.NewSMS(client, sns.SMSConfig{SenderID: cfg.SMSSenderID, PromotionalCategories: cfg.MarketingCategory}), "SNS"
+		}
+		if push {
+			c.Senders.Push, c.Used["push"] = sns.NewPush(client, sns.PushConfig{FCMApplicationARN: cfg.SNSFCMAppARN, APNsApplicationARN: cfg.SNSAPNsAppARN}), "SNS mobile push"
+		}
 	}
 	if cfg.SESEnabled {
 		sc := ses.Config{From: cfg.SESFrom, ConfigurationSet: cfg.SESConfigSet, MarketingCategories: cfg.MarketingCategory}
@@ -108,10 +105,10 @@ func senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		}
 		mail, err := ses.New(sesv2.NewFromConfig(awsCfg), sc)
 		if err != nil {
-			return out(fmt.Errorf("ses: %w", err))
+			return c, fmt.Errorf("ses: %w", err)
 		}
-		s.Email, used["email"] = mail, "SES"
-		hints[notify.ChannelEmail] = ses.RetryAfter
+		c.Senders.Email, c.Used["email"] = mail, "SES"
+		c.RetryHints[notify.ChannelEmail] = ses.RetryAfter
 	}
-	return out(nil)
+	return c, nil
 }
