@@ -627,11 +627,10 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		d.rememberEndpoints(ctx, *u, rc.Endpoints)
 	}
 	if err != nil {
+		// New gave every hinted channel a limiter.
 		if hint := d.hints[ch]; hint != nil {
 			if wait, ok := hint(err); ok && wait > 0 {
-				if lim := d.limits[ch]; lim != nil {
-					lim.Pause(wait)
-				}
+				d.limits[ch].Pause(wait)
 			}
 		}
 		if code, ok := channel.IsPermanent(err); ok {

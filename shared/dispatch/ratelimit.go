@@ -17,11 +17,12 @@ type limiter struct {
 	last     time.Time
 	paused   time.Time // no send before this
 	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
 }
 
 func newLimiter(perSecond float64, now func() time.Time) *limiter {
 	burst := max(1, int(perSecond))
-	return &limiter{interval: time.Duration(float64(time.Second) / perSecond), burst: burst, tokens: float64(burst), now: now}
+	return &limiter{interval: time.Duration(float64(time.Second) / perSecond), burst: burst, tokens: float64(burst), now: now, sleep: sleepCtx}
 }
 
 // Wait blocks until a send may go, or ctx is done.
@@ -32,7 +33,7 @@ func (l *limiter) Wait(ctx context.Context) error {
 		if now.Before(l.paused) {
 			wait := l.paused.Sub(now)
 			l.mu.Unlock()
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := l.sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
@@ -48,7 +49,7 @@ func (l *limiter) Wait(ctx context.Context) error {
 		}
 		wait := time.Duration((1 - l.tokens) * float64(l.interval))
 		l.mu.Unlock()
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := l.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
