@@ -17,6 +17,15 @@ func withEndpoint(d notify.Device, endpoint string) notify.Device {
 	return d
 }
 
+// createsThenPublishes scripts SNS to create the endpoint arn, then take a
+// Publish.
+func createsThenPublishes(arn string) func(*fakeSNS) {
+	return func(f *fakeSNS) {
+		f.on("CreatePlatformEndpoint", createOK(arn))
+		f.on("Publish", publishOK("m1"))
+	}
+}
+
 func TestSendPushRemembersEndpoints(t *testing.T) {
 	const (
 		staleFCM    = "arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/herald-android/deleted"
@@ -40,34 +49,25 @@ func TestSendPushRemembersEndpoints(t *testing.T) {
 			wantTargets: []string{fcmEndpoint},
 		},
 		{
-			name:    "endpoint of another application is ignored",
-			devices: []notify.Device{withEndpoint(fcmDevice, otherAppFCM)},
-			script: func(f *fakeSNS) {
-				f.on("CreatePlatformEndpoint", createOK(fcmEndpoint))
-				f.on("Publish", publishOK("m1"))
-			},
+			name:          "endpoint of another application is ignored",
+			devices:       []notify.Device{withEndpoint(fcmDevice, otherAppFCM)},
+			script:        createsThenPublishes(fcmEndpoint),
 			wantActions:   []string{"CreatePlatformEndpoint", "Publish"},
 			wantTargets:   []string{fcmEndpoint},
 			wantEndpoints: map[string]string{"d-android": fcmEndpoint},
 		},
 		{
-			name:    "sandbox endpoint is not used with the production application",
-			devices: []notify.Device{withEndpoint(apnsDevice, sandboxEndpoint)},
-			script: func(f *fakeSNS) {
-				f.on("CreatePlatformEndpoint", createOK(apnsEndpoint))
-				f.on("Publish", publishOK("m1"))
-			},
+			name:          "sandbox endpoint is not used with the production application",
+			devices:       []notify.Device{withEndpoint(apnsDevice, sandboxEndpoint)},
+			script:        createsThenPublishes(apnsEndpoint),
 			wantActions:   []string{"CreatePlatformEndpoint", "Publish"},
 			wantTargets:   []string{apnsEndpoint},
 			wantEndpoints: map[string]string{"d-iphone": apnsEndpoint},
 		},
 		{
-			name:    "endpoint of the other platform's application is ignored",
-			devices: []notify.Device{withEndpoint(fcmDevice, apnsEndpoint)},
-			script: func(f *fakeSNS) {
-				f.on("CreatePlatformEndpoint", createOK(fcmEndpoint))
-				f.on("Publish", publishOK("m1"))
-			},
+			name:          "endpoint of the other platform's application is ignored",
+			devices:       []notify.Device{withEndpoint(fcmDevice, apnsEndpoint)},
+			script:        createsThenPublishes(fcmEndpoint),
 			wantActions:   []string{"CreatePlatformEndpoint", "Publish"},
 			wantTargets:   []string{fcmEndpoint},
 			wantEndpoints: map[string]string{"d-android": fcmEndpoint},
@@ -168,8 +168,7 @@ func TestSendPushRemembersEndpoints(t *testing.T) {
 }
 
 func TestSendPushDoesNotShareEndpointsAcrossOwners(t *testing.T) {
-	takenOver := snsError(400, "Sender", "InvalidParameter",
-		"Invalid parameter: Token Reason: Endpoint "+fcmEndpoint+" already exists with the same Token, but different attributes.")
+	takenOver := endpointExists(fcmEndpoint)
 	f := newFake(t)
 	f.on("CreatePlatformEndpoint", createOK(fcmEndpoint), takenOver, takenOver)
 	f.on("SetEndpointAttributes", setAttributesOK(), setAttributesOK())
@@ -213,8 +212,7 @@ func TestSendPushDoesNotShareEndpointsAcrossOwners(t *testing.T) {
 
 func TestSendPushOwnerTooLong(t *testing.T) {
 	f := newFake(t)
-	f.on("CreatePlatformEndpoint", snsError(400, "Sender", "InvalidParameter",
-		"Invalid parameter: Token Reason: Endpoint "+fcmEndpoint+" already exists with the same Token, but different attributes."))
+	f.on("CreatePlatformEndpoint", endpointExists(fcmEndpoint))
 	f.on("SetEndpointAttributes", setAttributesOK())
 	f.on("Publish", publishOK("m1"))
 	s := NewPush(f.client(), PushConfig{FCMApplicationARN: fcmApp})

@@ -196,6 +196,13 @@ func deleteEndpointOK() answer {
 </DeleteEndpointResponse>`}
 }
 
+// endpointExists is SNS's answer to creating an endpoint for a token that
+// arn already has, with other attributes.
+func endpointExists(arn string) answer {
+	return snsError(400, "Sender", "InvalidParameter",
+		"Invalid parameter: Token Reason: Endpoint "+arn+" already exists with the same Token, but different attributes.")
+}
+
 func snsError(status int, typ, code, msg string) answer {
 	return answer{status, fmt.Sprintf(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
   <Error>

@@ -87,10 +87,6 @@ type Endpoints struct {
 
 // NewEndpoints returns an Endpoints calling SNS with client.
 func NewEndpoints(client *sns.Client) *Endpoints {
-	return newEndpoints(client)
-}
-
-func newEndpoints(client endpointsAPI) *Endpoints {
 	return &Endpoints{client: client}
 }
 

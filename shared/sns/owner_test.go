@@ -151,8 +151,7 @@ func TestEndpointsOwner(t *testing.T) {
 // TestEndpointsOwnerOfCreatedEndpoint reads back what PushSender wrote.
 func TestEndpointsOwnerOfCreatedEndpoint(t *testing.T) {
 	f := newFake(t)
-	f.on("CreatePlatformEndpoint", createOK(fcmEndpoint))
-	f.on("Publish", publishOK("m1"))
+	createsThenPublishes(fcmEndpoint)(f)
 	m := pushMessage(fcmDevice)
 	m.WorkspaceID, m.UserID = "ws/α", "user%1"
 	if _, err := NewPush(f.client(), PushConfig{FCMApplicationARN: fcmApp}).SendPush(context.Background(), m); err != nil {

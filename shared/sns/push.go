@@ -255,7 +255,7 @@ func (s *PushSender) sendDevice(ctx context.Context, m channel.PushMessage, d no
 		switch code := codeOf(err); {
 		case code == "EndpointDisabled" && !reenabled:
 			reenabled = true
-			if err := s.enable(ctx, arn, d.Token, nil); err != nil {
+			if err := s.enable(ctx, arn, d.Token, ""); err != nil {
 				return "", arn, err
 			}
 			continue
@@ -330,11 +330,7 @@ func (s *PushSender) createEndpoint(ctx context.Context, key EndpointKey) (strin
 		// take it over, owner included, so its delivery failures are
 		// reported against this device.
 		arn = sub[1]
-		var attrs map[string]string
-		if owner != "" {
-			attrs = map[string]string{"CustomUserData": owner}
-		}
-		if err := s.enable(ctx, arn, token, attrs); err != nil {
+		if err := s.enable(ctx, arn, token, owner); err != nil {
 			return "", err
 		}
 	}
@@ -344,12 +340,12 @@ func (s *PushSender) createEndpoint(ctx context.Context, key EndpointKey) (strin
 	return arn, nil
 }
 
-// enable re-enables an endpoint with the device's current token, setting
-// the extra attributes too.
-func (s *PushSender) enable(ctx context.Context, arn, token string, extra map[string]string) error {
+// enable re-enables an endpoint with the device's current token and, when
+// owner is not "", makes it the endpoint's CustomUserData.
+func (s *PushSender) enable(ctx context.Context, arn, token, owner string) error {
 	attrs := map[string]string{"Token": token, "Enabled": "true"}
-	for k, v := range extra {
-		attrs[k] = v
+	if owner != "" {
+		attrs["CustomUserData"] = owner
 	}
 	_, err := s.client.SetEndpointAttributes(ctx, &sns.SetEndpointAttributesInput{
 		EndpointArn: aws.String(arn),

@@ -334,8 +334,7 @@ func TestSendPushOneDeviceIsEnough(t *testing.T) {
 
 func TestSendPushTakesOverExistingEndpoint(t *testing.T) {
 	f := newFake(t)
-	f.on("CreatePlatformEndpoint", snsError(400, "Sender", "InvalidParameter",
-		"Invalid parameter: Token Reason: Endpoint "+fcmEndpoint+" already exists with the same Token, but different attributes."))
+	f.on("CreatePlatformEndpoint", endpointExists(fcmEndpoint))
 	f.on("SetEndpointAttributes", setAttributesOK())
 	f.on("Publish", publishOK("msg-1"))
 	store := &MemoryEndpoints{}

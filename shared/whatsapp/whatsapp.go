@@ -334,16 +334,11 @@ func ButtonPayload(env channel.Envelope, buttonID string) string {
 // ParseButtonPayload reads what ButtonPayload wrote; ok is false for
 // anything else (a bare button id, another sender's payload).
 func ParseButtonPayload(s string) (workspaceID, notificationID, recipientKey, buttonID string, ok bool) {
-	var p struct {
-		W string `json:"w"`
-		N string `json:"n"`
-		R string `json:"r"`
-		B string `json:"b"`
-	}
+	var p buttonPayload
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil || dec.More() || p.W == "" || p.N == "" || p.R == "" || p.B == "" {
+	if err := dec.Decode(&p); err != nil || dec.More() || p.WorkspaceID == "" || p.NotificationID == "" || p.RecipientKey == "" || p.Button == "" {
 		return "", "", "", "", false
 	}
-	return p.W, p.N, p.R, p.B, true
+	return p.WorkspaceID, p.NotificationID, p.RecipientKey, p.Button, true
 }
