@@ -1,17 +1,14 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -19,18 +16,10 @@ import (
 // handled per second on the embedded store: each moves one delivery
 // forward (sent → delivered), with its signature checked. b.N callbacks.
 func BenchmarkWhatsAppCallbacks(b *testing.B) {
-	store, err := boltstore.Open(filepath.Join(b.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	ctx := context.Background()
+	store := openStore(b)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	n := notify.Notification{WorkspaceID: "ws1", ID: "NW", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: int64(b.N), Sent: int64(b.N)}, CreatedAt: now, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		b.Fatal(err)
-	}
 	bodies := make([]string, b.N)
 	var ds []notify.Delivery
 	for i := range b.N {
@@ -38,11 +27,7 @@ func BenchmarkWhatsAppCallbacks(b *testing.B) {
 		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NW", Key: key, UserID: key, Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now})
 		bodies[i] = statusBody(b, status(key, "delivered", now.Unix(), 0))
 	}
-	for start := 0; start < len(ds); start += 1000 {
-		if _, err := store.RecordDeliveries(ctx, ds[start:min(start+1000, len(ds))]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	seedNotification(b, store, n, ds)
 	h := &WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)}
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

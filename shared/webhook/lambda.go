@@ -12,18 +12,18 @@ import (
 
 // Lambda is the callbacks function's handler. The function is invoked two
 // ways: by API Gateway for the webhook routes (HTTP API payload 2.0,
-// served by HTTP), and by CloudWatch Logs subscriptions carrying SNS's SMS
+// served by an http.Handler), and by CloudWatch Logs subscriptions carrying SNS's SMS
 // delivery-status records (SMS.HandleLogs). It implements lambda.Handler.
 type Lambda struct {
-	HTTP http.Handler
-	SMS  *SMS
-
 	proxy *httpadapter.HandlerAdapterV2
+	sms   *SMS
 }
 
-// NewLambda returns the handler of the callbacks function.
+// NewLambda returns the handler of the callbacks function: h serves the
+// API Gateway requests, sms (nil when SMS status is not configured) the
+// logs events.
 func NewLambda(h http.Handler, sms *SMS) *Lambda {
-	return &Lambda{HTTP: h, SMS: sms, proxy: httpadapter.NewV2(h)}
+	return &Lambda{proxy: httpadapter.NewV2(h), sms: sms}
 }
 
 // Invoke routes one invocation by its shape: CloudWatch Logs events are an
@@ -40,10 +40,10 @@ func (l *Lambda) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			return nil, fmt.Errorf("callbacks: logs event: %w", err)
 		}
-		if l.SMS == nil {
+		if l.sms == nil {
 			return nil, fmt.Errorf("callbacks: a logs event, but SMS status is not configured")
 		}
-		return []byte("null"), l.SMS.HandleLogs(ctx, ev)
+		return []byte("null"), l.sms.HandleLogs(ctx, ev)
 	}
 	var req events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &req); err != nil {

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -97,8 +96,7 @@ func (h *Push) apply(ctx context.Context, m *snsMessage) error {
 // one the endpoint was made for (same token, or this endpoint): a device
 // registered again since with a fresh token stays.
 func (h *Push) removeDevice(ctx context.Context, owner sns.EndpointOwner, token, arn string) (string, error) {
-	outcome := "device removed"
-	_, err := h.Store.UpdateUser(ctx, owner.WorkspaceID, owner.UserID, func(u *notify.User) error {
+	return changeUser(ctx, h.Store, owner.WorkspaceID, owner.UserID, "remove device", func(u *notify.User) (string, bool) {
 		kept := u.Devices[:0:0]
 		for _, d := range u.Devices {
 			if d.ID == owner.DeviceID && (d.Endpoint == arn || (token != "" && d.Token == token)) {
@@ -107,19 +105,9 @@ func (h *Push) removeDevice(ctx context.Context, owner sns.EndpointOwner, token,
 			kept = append(kept, d)
 		}
 		if len(kept) == len(u.Devices) {
-			outcome = "device already gone"
-			return errNoChange
+			return "device already gone", false
 		}
 		u.Devices = kept
-		return nil
+		return "device removed", true
 	})
-	switch {
-	case errors.Is(err, errNoChange):
-		return outcome, nil
-	case notify.IsCode(err, notify.CodeNotFound):
-		return "unknown user", nil
-	case err != nil:
-		return "", fmt.Errorf("remove device: %w", err)
-	}
-	return outcome, nil
 }

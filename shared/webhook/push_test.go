@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -61,16 +60,12 @@ func pushEventJSON(t *testing.T, eventType, endpoint, failureType string) string
 
 func seedDevices(t *testing.T) *boltstore.Store {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := openStore(t)
 	at := snsNow.Add(-time.Hour)
 	if _, err := store.PutUser(context.Background(), notify.User{WorkspaceID: wsID, ID: "ana", PushPermission: notify.PermissionAllowed, CreatedAt: at, UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = store.UpdateUser(context.Background(), wsID, "ana", func(u *notify.User) error {
+	_, err := store.UpdateUser(context.Background(), wsID, "ana", func(u *notify.User) error {
 		u.Devices = []notify.Device{
 			{ID: "dev-dead", Kind: notify.DeviceFCM, Token: "tok-dead", Endpoint: deadEndpoint, CreatedAt: at},
 			{ID: "dev-ok", Kind: notify.DeviceFCM, Token: "tok-ok", Endpoint: otherEndpoint, CreatedAt: at},
@@ -101,50 +96,39 @@ func TestPushFeedback(t *testing.T) {
 	owner := sns.EndpointOwner{WorkspaceID: wsID, UserID: "ana", DeviceID: "dev-dead"}
 	tests := []struct {
 		name        string
-		message     func(t *testing.T) string
-		token       string // the endpoint's token now
+		message     string
 		wantDevices []string
 		wantDeleted []string
 	}{
 		{"invalid token removes the device and deletes the endpoint",
-			func(t *testing.T) string {
-				return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken")
-			},
-			"tok-dead", []string{"dev-ok"}, []string{deadEndpoint}},
+			pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken"),
+			[]string{"dev-ok"}, []string{deadEndpoint}},
 		{"disabled endpoint removes the device",
-			func(t *testing.T) string {
-				return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "EndpointDisabled")
-			},
-			"tok-dead", []string{"dev-ok"}, []string{deadEndpoint}},
+			pushEventJSON(t, "DeliveryFailure", deadEndpoint, "EndpointDisabled"),
+			[]string{"dev-ok"}, []string{deadEndpoint}},
 		{"other failures are not the device's fault",
-			func(t *testing.T) string {
-				return pushEventJSON(t, "DeliveryFailure", deadEndpoint, "PlatformApplicationDisabled")
-			},
-			"tok-dead", []string{"dev-dead", "dev-ok"}, nil},
+			pushEventJSON(t, "DeliveryFailure", deadEndpoint, "PlatformApplicationDisabled"),
+			[]string{"dev-dead", "dev-ok"}, nil},
 		{"other events are ignored",
-			func(t *testing.T) string { return pushEventJSON(t, "EndpointUpdated", deadEndpoint, "") },
-			"tok-dead", []string{"dev-dead", "dev-ok"}, nil},
+			pushEventJSON(t, "EndpointUpdated", deadEndpoint, ""),
+			[]string{"dev-dead", "dev-ok"}, nil},
 		{"an endpoint not Herald's is ignored",
-			func(t *testing.T) string {
-				return pushEventJSON(t, "DeliveryFailure", "arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/x/y", "InvalidPlatformToken")
-			},
-			"tok-dead", []string{"dev-dead", "dev-ok"}, nil},
+			pushEventJSON(t, "DeliveryFailure", "arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/x/y", "InvalidPlatformToken"),
+			[]string{"dev-dead", "dev-ok"}, nil},
 		{"junk is acknowledged and ignored",
-			func(*testing.T) string { return "not json" },
-			"tok-dead", []string{"dev-dead", "dev-ok"}, nil},
+			"not json",
+			[]string{"dev-dead", "dev-ok"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := seedDevices(t)
 			signer := newSigner(t)
 			certs := &certsFake{t: t, pem: signer.pem}
-			eps := &fakeEndpoints{owners: map[string]sns.EndpointOwner{deadEndpoint: owner}, tokens: map[string]string{deadEndpoint: tt.token}}
+			eps := &fakeEndpoints{owners: map[string]sns.EndpointOwner{deadEndpoint: owner}, tokens: map[string]string{deadEndpoint: "tok-dead"}}
 			h := &Push{Store: store, Endpoints: eps, Log: slog.New(slog.DiscardHandler),
 				SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }, TopicARNs: []string{topicARN}}}
 			for range 2 { // SNS may deliver twice
-				m := notification(tt.message(t))
-				signer.sign(t, m, "1")
-				if code := post(t, h, m); code != 200 {
+				if code := post(t, h, signer.sign(t, notification(tt.message), "1")); code != 200 {
 					t.Fatalf("POST = %d, want 200", code)
 				}
 			}
@@ -177,8 +161,7 @@ func TestPushFeedbackRefusals(t *testing.T) {
 	certs := &certsFake{t: t, pem: signer.pem}
 	eps := &fakeEndpoints{owners: map[string]sns.EndpointOwner{deadEndpoint: {WorkspaceID: wsID, UserID: "ana", DeviceID: "dev-dead"}}, tokens: map[string]string{deadEndpoint: "tok-dead"}}
 	h := &Push{Store: store, Endpoints: eps, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }}}
-	m := notification(pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken"))
-	signer.sign(t, m, "2")
+	m := signer.sign(t, notification(pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken")), "2")
 	if code := post(t, h, m); code != 200 {
 		t.Fatalf("POST = %d, want 200", code)
 	}

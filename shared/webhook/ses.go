@@ -17,7 +17,7 @@ import (
 // forward, and a bounced or complaining address turns the user's email off.
 type SESStore interface {
 	Deliveries
-	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
+	userUpdater
 }
 
 // SES serves POST /webhooks/ses, the HTTPS subscription of the SNS topic
@@ -115,7 +115,7 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 	}
 	key := user
 	if key == "" && addr != "" {
-		key = "addr#" + addr
+		key = notify.Recipient{Address: addr}.Key()
 	}
 	var err error
 	outcome := "ignored"
@@ -125,11 +125,11 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 		if e.Delivery != nil {
 			at = e.Delivery.Timestamp
 		}
-		outcome, err = h.move(ctx, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
+		outcome, err = moveDelivery(ctx, h.Store, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
 			Status: notify.DeliveryDelivered, At: h.eventTime(at)})
 	case kind == "Bounce" && e.Bounce != nil && e.Bounce.BounceType == "Permanent":
 		if key != "" {
-			outcome, err = h.move(ctx, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
+			outcome, err = moveDelivery(ctx, h.Store, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
 				Status: notify.DeliveryFailed, Reason: reasonBounce, At: h.eventTime(e.Bounce.Timestamp)})
 		}
 		if err == nil && user != "" {
@@ -145,11 +145,6 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 	}
 	log.Info("ses event", "outcome", outcome)
 	return nil
-}
-
-// move applies u; a delivery the store does not know is ignored.
-func (h *SES) move(ctx context.Context, u notify.DeliveryUpdate) (string, error) {
-	return moveDelivery(ctx, h.Store, u)
 }
 
 // emailOff turns the user's email preference off. A bounce or a complaint

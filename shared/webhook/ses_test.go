@@ -13,12 +13,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -65,8 +63,9 @@ func newSigner(t *testing.T) signer {
 }
 
 // sign sets SignatureVersion, SigningCertURL and Signature on m, signing
-// the fields AWS lists for m's Type, in their order, absent ones left out.
-func (s signer) sign(t *testing.T, m map[string]string, version string) {
+// the fields AWS lists for m's Type, in their order, absent ones left out,
+// and returns m.
+func (s signer) sign(t *testing.T, m map[string]string, version string) map[string]string {
 	t.Helper()
 	names := []string{"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"}
 	if m["Type"] != "Notification" {
@@ -95,6 +94,7 @@ func (s signer) sign(t *testing.T, m map[string]string, version string) {
 		m["SigningCertURL"] = certURL
 	}
 	m["Signature"] = base64.StdEncoding.EncodeToString(sig)
+	return m
 }
 
 // notification is an SNS Notification carrying message, as SNS posts it
@@ -217,69 +217,37 @@ const (
 // seed records an email notification sent to alice, bob and a raw address.
 func seed(t *testing.T) *boltstore.Store {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ctx := context.Background()
+	store := openStore(t)
 	sent := snsNow.Add(-time.Hour)
 	n := notify.Notification{WorkspaceID: wsID, ID: notifID, Channel: notify.ChannelEmail, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: 3, Sent: 3}, CreatedAt: sent, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 	var ds []notify.Delivery
 	for _, k := range []string{alice, bob, "addr#" + rawAddr} {
 		ds = append(ds, notify.Delivery{WorkspaceID: wsID, NotificationID: notifID, Key: k, Channel: notify.ChannelEmail, Status: notify.DeliverySent, CreatedAt: sent, UpdatedAt: sent})
 	}
-	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	seedNotification(t, store, n, ds)
 	// Bob changed his address after the send.
 	for id, email := range map[string]string{alice: aliceTo, bob: bobToNow} {
-		if _, err := store.PutUser(ctx, notify.User{WorkspaceID: wsID, ID: id, Email: email, CreatedAt: sent, UpdatedAt: sent}); err != nil {
+		if _, err := store.PutUser(context.Background(), notify.User{WorkspaceID: wsID, ID: id, Email: email, CreatedAt: sent, UpdatedAt: sent}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return store
 }
 
-// snapshot is what the callbacks may change: each delivery as
+// snapshot is what the SES callbacks may change: each delivery as
 // "status/reason" and each user's email preference.
 func snapshot(t *testing.T, store *boltstore.Store) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	keys := []string{alice, bob, "addr#" + rawAddr}
-	ds, err := store.GetDeliveries(ctx, wsID, notifID, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, k := range keys {
-		got["delivery "+k] = string(ds[k].Status) + "/" + ds[k].Reason
-	}
-	for _, id := range []string{alice, bob} {
-		u, err := store.GetUser(ctx, wsID, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		on, set := u.Preferences.Channels[notify.ChannelEmail]
-		got["email "+id] = fmt.Sprint(on || !set)
-	}
-	return got
+	return outcomes(t, store, notifID, []string{alice, bob, "addr#" + rawAddr}, notify.ChannelEmail, alice, bob)
 }
 
-// untouched is the snapshot of a freshly seeded store.
+// untouched is the snapshot of a freshly seeded store, with changes.
 func untouched(changes map[string]string) map[string]string {
-	s := map[string]string{
+	return with(map[string]string{
 		"delivery " + alice: "sent/", "delivery " + bob: "sent/", "delivery addr#" + rawAddr: "sent/",
 		"email " + alice: "true", "email " + bob: "true",
-	}
-	for k, v := range changes {
-		s[k] = v
-	}
-	return s
+	}, changes)
 }
 
 // certsFake serves the test certificate at certURL and counts the calls.
@@ -324,13 +292,11 @@ func TestSESNotifications(t *testing.T) {
 	}
 	aliceTags := heraldTags(wsID, notifID, alice)
 	signed := func(version, message string) map[string]string {
-		m := notification(message)
-		sns.sign(t, m, version)
-		return m
+		return sns.sign(t, notification(message), version)
 	}
 	delivered := ev("Delivery", aliceTo, aliceTags, deliveryDetail())
 
-	tests := []struct {
+	type test struct {
 		name      string
 		msg       map[string]string
 		store     func(*boltstore.Store) SESStore
@@ -338,7 +304,8 @@ func TestSESNotifications(t *testing.T) {
 		code      int
 		certCalls int
 		want      map[string]string
-	}{
+	}
+	tests := []test{
 		{
 			name: "delivery, signature version 1",
 			msg:  signed("1", delivered),
@@ -522,16 +489,7 @@ func TestSESNotifications(t *testing.T) {
 	} {
 		m := notification(delivered)
 		m["SigningCertURL"] = u
-		sns.sign(t, m, "2")
-		tests = append(tests, struct {
-			name      string
-			msg       map[string]string
-			store     func(*boltstore.Store) SESStore
-			topics    []string
-			code      int
-			certCalls int
-			want      map[string]string
-		}{name: "certificate at " + u, msg: m, code: 401, want: untouched(nil)})
+		tests = append(tests, test{name: "certificate at " + u, msg: sns.sign(t, m, "2"), code: 401, want: untouched(nil)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -569,9 +527,7 @@ func TestSESDeliveryCounts(t *testing.T) {
 		sesEventJSON(t, "eventType", "Delivery", aliceTo, heraldTags(wsID, notifID, alice), deliveryDetail()), // SNS delivers twice
 		sesEventJSON(t, "eventType", "Bounce", bobTo, heraldTags(wsID, notifID, bob), bounceDetail("Permanent", "General")),
 	} {
-		m := notification(msg)
-		sns.sign(t, m, "2")
-		if got := post(t, h, m); got != 200 {
+		if got := post(t, h, sns.sign(t, notification(msg), "2")); got != 200 {
 			t.Fatalf("POST = %d, want 200", got)
 		}
 	}
@@ -613,27 +569,18 @@ func TestSESSubscription(t *testing.T) {
 	}{
 		{
 			name: "confirmation, version 1",
-			msg: func() map[string]string {
-				m := message("SubscriptionConfirmation", subscribeURL)
-				sns.sign(t, m, "1")
-				return m
-			}(),
+			msg:  sns.sign(t, message("SubscriptionConfirmation", subscribeURL), "1"),
 			code: 200, confirm: []string{subscribeURL},
 		},
 		{
 			name: "confirmation, version 2",
-			msg: func() map[string]string {
-				m := message("SubscriptionConfirmation", subscribeURL)
-				sns.sign(t, m, "2")
-				return m
-			}(),
+			msg:  sns.sign(t, message("SubscriptionConfirmation", subscribeURL), "2"),
 			code: 200, confirm: []string{subscribeURL},
 		},
 		{
 			name: "confirmation with a tampered SubscribeURL",
 			msg: func() map[string]string {
-				m := message("SubscriptionConfirmation", subscribeURL)
-				sns.sign(t, m, "2")
+				m := sns.sign(t, message("SubscriptionConfirmation", subscribeURL), "2")
 				m["SubscribeURL"] = "https://evil.example.com/?Action=ConfirmSubscription"
 				return m
 			}(),
@@ -641,20 +588,12 @@ func TestSESSubscription(t *testing.T) {
 		},
 		{
 			name: "confirmation pointing off SNS",
-			msg: func() map[string]string {
-				m := message("SubscriptionConfirmation", "https://evil.example.com/?Action=ConfirmSubscription")
-				sns.sign(t, m, "2")
-				return m
-			}(),
+			msg:  sns.sign(t, message("SubscriptionConfirmation", "https://evil.example.com/?Action=ConfirmSubscription"), "2"),
 			code: 400,
 		},
 		{
 			name: "unsubscribe confirmation",
-			msg: func() map[string]string {
-				m := message("UnsubscribeConfirmation", subscribeURL)
-				sns.sign(t, m, "2")
-				return m
-			}(),
+			msg:  sns.sign(t, message("UnsubscribeConfirmation", subscribeURL), "2"),
 			code: 200,
 		},
 	}

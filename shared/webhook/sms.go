@@ -18,8 +18,8 @@ import (
 // SMSStore is what SMS delivery status needs of the store.
 type SMSStore interface {
 	Deliveries
+	userUpdater
 	FindDeliveryByMessageID(ctx context.Context, ch notify.Channel, messageID string) (notify.DeliveryRef, error)
-	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
 }
 
 // SMS applies SNS's SMS delivery status. SNS writes one JSON record per
@@ -223,30 +223,39 @@ var errNoChange = errors.New("no change")
 // current address is the one the message went to: when they changed it
 // since, the preference stays as it is.
 func channelOff(ctx context.Context, store userUpdater, workspaceID, userID string, ch notify.Channel, now time.Time, stillTheirs func(*notify.User) bool) (string, error) {
-	outcome := string(ch) + " turned off"
-	_, err := store.UpdateUser(ctx, workspaceID, userID, func(u *notify.User) error {
+	return changeUser(ctx, store, workspaceID, userID, "turn "+string(ch)+" off", func(u *notify.User) (string, bool) {
 		if !stillTheirs(u) {
-			outcome = string(ch) + " address changed since"
-			return errNoChange
+			return string(ch) + " address changed since", false
 		}
 		if on, ok := u.Preferences.Channels[ch]; ok && !on {
-			outcome = string(ch) + " already off"
-			return errNoChange
+			return string(ch) + " already off", false
 		}
 		if u.Preferences.Channels == nil {
 			u.Preferences.Channels = make(map[notify.Channel]bool)
 		}
 		u.Preferences.Channels[ch] = false
 		u.UpdatedAt = now
+		return string(ch) + " turned off", true
+	})
+}
+
+// changeUser applies change to the user and returns its outcome; change
+// reports whether it changed anything, and a user it leaves alone is not
+// written. A user the store does not know is the outcome "unknown user".
+func changeUser(ctx context.Context, store userUpdater, workspaceID, userID, what string, change func(*notify.User) (outcome string, changed bool)) (string, error) {
+	var outcome string
+	_, err := store.UpdateUser(ctx, workspaceID, userID, func(u *notify.User) error {
+		var changed bool
+		if outcome, changed = change(u); !changed {
+			return errNoChange
+		}
 		return nil
 	})
 	switch {
-	case errors.Is(err, errNoChange):
+	case err == nil, errors.Is(err, errNoChange):
 		return outcome, nil
 	case notify.IsCode(err, notify.CodeNotFound):
 		return "unknown user", nil
-	case err != nil:
-		return "", fmt.Errorf("turn %s off: %w", ch, err)
 	}
-	return outcome, nil
+	return "", fmt.Errorf("%s: %w", what, err)
 }

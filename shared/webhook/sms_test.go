@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/notify"
@@ -38,28 +38,18 @@ var smsMsgID = map[string]string{
 // each with the MessageId SNS answered.
 func seedSMS(t *testing.T) *boltstore.Store {
 	t.Helper()
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ctx := context.Background()
+	store := openStore(t)
 	sent := snsNow.Add(-time.Hour)
 	n := notify.Notification{WorkspaceID: wsID, ID: smsNotif, Channel: notify.ChannelSMS, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: 3, Sent: 3}, CreatedAt: sent, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 	var ds []notify.Delivery
 	for _, k := range []string{smsAna, smsLuis, smsRaw} {
 		ds = append(ds, notify.Delivery{WorkspaceID: wsID, NotificationID: smsNotif, Key: k, Channel: notify.ChannelSMS,
 			Status: notify.DeliverySent, ProviderMessageID: smsMsgID[k], CreatedAt: sent, UpdatedAt: sent})
 	}
-	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	seedNotification(t, store, n, ds)
 	for id, phone := range map[string]string{smsAna: anaPhone, smsLuis: "+34699999999"} { // luis changed his phone since
-		if _, err := store.PutUser(ctx, notify.User{WorkspaceID: wsID, ID: id, Phone: phone, CreatedAt: sent, UpdatedAt: sent}); err != nil {
+		if _, err := store.PutUser(context.Background(), notify.User{WorkspaceID: wsID, ID: id, Phone: phone, CreatedAt: sent, UpdatedAt: sent}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,87 +78,47 @@ func smsRecord(t *testing.T, messageID, status, destination, response string) st
 // smsSnapshot is each delivery as "status/reason" and each user's SMS preference.
 func smsSnapshot(t *testing.T, store *boltstore.Store) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	keys := []string{smsAna, smsLuis, smsRaw}
-	ds, err := store.GetDeliveries(ctx, wsID, smsNotif, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, k := range keys {
-		got["delivery "+k] = string(ds[k].Status) + "/" + ds[k].Reason
-	}
-	for _, id := range []string{smsAna, smsLuis} {
-		u, err := store.GetUser(ctx, wsID, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		on, set := u.Preferences.Channels[notify.ChannelSMS]
-		got["sms "+id] = fmt.Sprint(on || !set)
-	}
-	return got
+	return outcomes(t, store, smsNotif, []string{smsAna, smsLuis, smsRaw}, notify.ChannelSMS, smsAna, smsLuis)
 }
 
 func smsUntouched(changes map[string]string) map[string]string {
-	s := map[string]string{
+	return with(map[string]string{
 		"delivery " + smsAna: "sent/", "delivery " + smsLuis: "sent/", "delivery " + smsRaw: "sent/",
 		"sms " + smsAna: "true", "sms " + smsLuis: "true",
-	}
-	for k, v := range changes {
-		s[k] = v
-	}
-	return s
+	}, changes)
 }
 
 func TestSMSStatus(t *testing.T) {
 	tests := []struct {
 		name    string
-		records []func(t *testing.T) string
+		records []string
 		want    map[string]string
 	}{
-		{"success delivers", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted by phone carrier")
-			},
+		{"success delivers", []string{
+			smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted by phone carrier"),
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "delivered/"})},
-		{"unreachable fails", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsRaw], "FAILURE", "+34600000003", "Phone is currently unreachable/unavailable")
-			},
+		{"unreachable fails", []string{
+			smsRecord(t, smsMsgID[smsRaw], "FAILURE", "+34600000003", "Phone is currently unreachable/unavailable"),
 		}, smsUntouched(map[string]string{"delivery " + smsRaw: "failed/unreachable"})},
-		{"opted out fails and turns sms off", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Phone number is opted out")
-			},
+		{"opted out fails and turns sms off", []string{
+			smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Phone number is opted out"),
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "failed/opted_out", "sms " + smsAna: "false"})},
-		{"opted out of an old phone keeps sms on", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsLuis], "FAILURE", luisPhone, "Phone number is opted out")
-			},
+		{"opted out of an old phone keeps sms on", []string{
+			smsRecord(t, smsMsgID[smsLuis], "FAILURE", luisPhone, "Phone number is opted out"),
 		}, smsUntouched(map[string]string{"delivery " + smsLuis: "failed/opted_out"})},
-		{"opted out with a masked destination turns sms off", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "FAILURE", "+3460XXXX001", "Phone number is opted out")
-			},
+		{"opted out with a masked destination turns sms off", []string{
+			smsRecord(t, smsMsgID[smsAna], "FAILURE", "+3460XXXX001", "Phone number is opted out"),
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "failed/opted_out", "sms " + smsAna: "false"})},
-		{"duplicates and late news change nothing more", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number")
-			},
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number")
-			},
-			func(t *testing.T) string {
-				return smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted")
-			},
+		{"duplicates and late news change nothing more", []string{
+			smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number"),
+			smsRecord(t, smsMsgID[smsAna], "FAILURE", anaPhone, "Invalid phone number"),
+			smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted"),
 		}, smsUntouched(map[string]string{"delivery " + smsAna: "failed/invalid_address"})},
-		{"unknown message id, junk and other statuses are ignored", []func(*testing.T) string{
-			func(t *testing.T) string {
-				return smsRecord(t, "00000000-0000-0000-0000-000000000000", "SUCCESS", anaPhone, "ok")
-			},
-			func(*testing.T) string { return "not json" },
-			func(*testing.T) string { return `{"status":"SUCCESS"}` },
-			func(t *testing.T) string { return smsRecord(t, smsMsgID[smsAna], "PENDING", anaPhone, "") },
+		{"unknown message id, junk and other statuses are ignored", []string{
+			smsRecord(t, "00000000-0000-0000-0000-000000000000", "SUCCESS", anaPhone, "ok"),
+			"not json",
+			`{"status":"SUCCESS"}`,
+			smsRecord(t, smsMsgID[smsAna], "PENDING", anaPhone, ""),
 		}, smsUntouched(nil)},
 	}
 	for _, tt := range tests {
@@ -178,22 +128,16 @@ func TestSMSStatus(t *testing.T) {
 				signer := newSigner(t)
 				certs := &certsFake{t: t, pem: signer.pem}
 				h := &SMS{Store: store, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }, TopicARNs: []string{topicARN}}}
-				var records []string
-				for _, r := range tt.records {
-					records = append(records, r(t))
-				}
 				if via == "sns" {
-					for _, r := range records {
-						m := notification(r)
-						signer.sign(t, m, "2")
-						if code := post(t, h, m); code != 200 {
+					for _, r := range tt.records {
+						if code := post(t, h, signer.sign(t, notification(r), "2")); code != 200 {
 							t.Fatalf("POST = %d, want 200", code)
 						}
 					}
-				} else if err := h.HandleLogs(context.Background(), logsEvent(t, records...)); err != nil {
+				} else if err := h.HandleLogs(context.Background(), logsEvent(t, tt.records...)); err != nil {
 					t.Fatal(err)
 				}
-				if d := diffMaps(tt.want, smsSnapshot(t, store)); d != "" {
+				if d := cmp.Diff(tt.want, smsSnapshot(t, store)); d != "" {
 					t.Errorf("after the records (-want +got):\n%s", d)
 				}
 			})
@@ -234,29 +178,26 @@ func TestSMSRefusals(t *testing.T) {
 	if err := down.HandleLogs(context.Background(), logsEvent(t, rec)); err == nil {
 		t.Error("HandleLogs with the store down = nil, want an error")
 	}
-	m := notification(rec)
-	signer.sign(t, m, "1")
+	m := signer.sign(t, notification(rec), "1")
 	if code := post(t, down, m); code != 500 {
 		t.Errorf("POST with the store down = %d, want 500", code)
 	}
 
 	h := &SMS{Store: store, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }, TopicARNs: []string{topicARN}}}
-	forged := notification(rec)
-	signer.sign(t, forged, "2")
+	forged := signer.sign(t, notification(rec), "2")
 	forged["Message"] = smsRecord(t, smsMsgID[smsLuis], "SUCCESS", luisPhone, "ok")
 	if code := post(t, h, forged); code != 401 {
 		t.Errorf("POST of a forged message = %d, want 401", code)
 	}
 	foreign := notification(rec)
 	foreign["TopicArn"] = "arn:aws:sns:eu-west-1:999999999999:someone-else"
-	signer.sign(t, foreign, "2")
-	if code := post(t, h, foreign); code != 403 {
+	if code := post(t, h, signer.sign(t, foreign, "2")); code != 403 {
 		t.Errorf("POST from another topic = %d, want 403", code)
 	}
 	if err := h.HandleLogs(context.Background(), events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: "not base64!"}}); err != nil {
 		t.Errorf("HandleLogs(undecodable) = %v, want nil (dropped: retrying cannot help)", err)
 	}
-	if d := diffMaps(smsUntouched(nil), smsSnapshot(t, store)); d != "" {
+	if d := cmp.Diff(smsUntouched(nil), smsSnapshot(t, store)); d != "" {
 		t.Errorf("after refused messages (-want +got):\n%s", d)
 	}
 }
@@ -291,19 +232,4 @@ func logsEvent(t *testing.T, records ...string) events.CloudwatchLogsEvent {
 		t.Fatal(err)
 	}
 	return events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(buf.Bytes())}}
-}
-
-func diffMaps(want, got map[string]string) string {
-	var b bytes.Buffer
-	for k, w := range want {
-		if g := got[k]; g != w {
-			fmt.Fprintf(&b, "%s: -%s +%s\n", k, w, g)
-		}
-	}
-	for k, g := range got {
-		if _, ok := want[k]; !ok {
-			fmt.Fprintf(&b, "%s: +%s\n", k, g)
-		}
-	}
-	return b.String()
 }

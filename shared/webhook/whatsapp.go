@@ -7,7 +7,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,8 +30,8 @@ const maxBody = 1 << 20
 // WhatsAppStore is what WhatsApp callbacks need of the store.
 type WhatsAppStore interface {
 	Deliveries
+	userUpdater
 	FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error)
-	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*notify.User) error) (notify.User, error)
 	RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error)
 }
 
@@ -259,15 +258,12 @@ func (h *WhatsApp) answer(ctx context.Context, payload string, at time.Time) (bo
 	if strings.HasPrefix(key, addrKeyPrefix) {
 		return true, nil // a raw phone: no user to keep it on
 	}
-	_, err = h.Store.UpdateUser(ctx, ws, key, func(u *notify.User) error {
+	_, err = changeUser(ctx, h.Store, ws, key, "record answer on user", func(u *notify.User) (string, bool) {
 		if u.LastAnswer != nil && !at.After(u.LastAnswer.At) {
-			return errNoChange
+			return "", false
 		}
 		u.LastAnswer = &notify.Answer{NotificationID: nid, Answer: button, At: at}
-		return nil
+		return "", true
 	})
-	if err != nil && !errors.Is(err, errNoChange) && !notify.IsCode(err, notify.CodeNotFound) {
-		return false, fmt.Errorf("record answer on user: %w", err)
-	}
-	return true, nil
+	return err == nil, err
 }

@@ -12,17 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/whatsapp"
@@ -36,24 +33,44 @@ func sign(body string) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// statusBody is a WhatsApp Cloud API status callback, as Meta sends it.
-func statusBody(t testing.TB, statuses ...map[string]any) string {
+// metaBody is a WhatsApp Cloud API webhook body, as Meta sends it, with
+// one change whose value holds value's fields.
+func metaBody(t testing.TB, value map[string]any) string {
 	t.Helper()
+	value["messaging_product"] = "whatsapp"
 	b, err := json.Marshal(map[string]any{
 		"object": "whatsapp_business_account",
-		"entry": []any{map[string]any{"id": "102290129340398", "changes": []any{map[string]any{
-			"field": "messages",
-			"value": map[string]any{
-				"messaging_product": "whatsapp",
-				"metadata":          map[string]any{"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-				"statuses":          statuses,
-			},
-		}}}},
+		"entry":  []any{map[string]any{"id": "102290129340398", "changes": []any{map[string]any{"field": "messages", "value": value}}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// statusBody is a WhatsApp Cloud API status callback, as Meta sends it.
+func statusBody(t testing.TB, statuses ...map[string]any) string {
+	t.Helper()
+	return metaBody(t, map[string]any{
+		"metadata": map[string]any{"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+		"statuses": statuses,
+	})
+}
+
+// postMeta POSTs a callback body to url, signed with signature (none when
+// ""), and returns the status.
+func postMeta(t *testing.T, url, body, signature string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if signature != "" {
+		req.Header.Set("X-Hub-Signature-256", signature)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 func status(key, s string, ts int64, errCode int) map[string]any {
@@ -68,45 +85,24 @@ func status(key, s string, ts int64, errCode int) map[string]any {
 }
 
 func TestWhatsAppCallbacks(t *testing.T) {
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	n := notify.Notification{WorkspaceID: "ws1", ID: "NW", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: 3, Sent: 3}, CreatedAt: now, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 	var ds []notify.Delivery
 	for _, k := range []string{"u1", "u2", "u3"} {
 		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NW", Key: k, UserID: k, Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now})
 	}
-	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	seedNotification(t, store, n, ds)
 	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, VerifyToken: "verify-me", Store: store, Log: slog.New(slog.DiscardHandler)})
 	defer srv.Close()
-	post := func(body, signature string) int {
-		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
-		if signature != "" {
-			req.Header.Set("X-Hub-Signature-256", signature)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
 	ts := now.Unix() + 60
 
 	// Bad or missing signatures are refused and record nothing.
 	forged := statusBody(t, status("u1", "read", ts, 0))
 	for _, sig := range []string{"", "sha256=00", sign(forged + " ")} {
-		if got := post(forged, sig); got != 401 {
+		if got := postMeta(t, srv.URL, forged, sig); got != 401 {
 			t.Errorf("POST with signature %q = %d, want 401", sig, got)
 		}
 	}
@@ -119,7 +115,7 @@ func TestWhatsAppCallbacks(t *testing.T) {
 		statusBody(t, status("u1", "delivered", ts+1, 0), status("u2", "delivered", ts, 0), other),
 		statusBody(t, status("u3", "failed", ts, 131026)),
 	} {
-		if got := post(body, sign(body)); got != 200 {
+		if got := postMeta(t, srv.URL, body, sign(body)); got != 200 {
 			t.Fatalf("POST = %d, want 200", got)
 		}
 	}
@@ -171,24 +167,15 @@ func TestSampleEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	n := notify.Notification{WorkspaceID: "ws_example", ID: "01M7YWX24G4TFF59TDWH9EDD1R", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: 1, Sent: 1}, CreatedAt: now, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.RecordDeliveries(ctx, []notify.Delivery{{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, Key: "u1", UserID: "u1", Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now}}); err != nil {
-		t.Fatal(err)
-	}
+	seedNotification(t, store, n, []notify.Delivery{{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, Key: "u1", UserID: "u1", Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now}})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &WhatsApp{AppSecret: "example-app-secret", Store: store, Log: slog.New(slog.DiscardHandler)})
-	out, err := lambda.NewHandler(httpadapter.NewV2(mux).ProxyWithContext).Invoke(ctx, payload)
+	out, err := lambda.NewHandler(NewLambda(mux, nil)).Invoke(ctx, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,11 +193,7 @@ func TestSampleEvent(t *testing.T) {
 // 24-hour window in every workspace that has their phone; an older one
 // changes nothing.
 func TestWhatsAppInboundOpensTheWindow(t *testing.T) {
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	for _, ws := range []string{"ws1", "ws2"} {
@@ -220,26 +203,13 @@ func TestWhatsAppInboundOpensTheWindow(t *testing.T) {
 	}
 	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)})
 	defer srv.Close()
-	inbound := func(ts int64) string {
-		b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": "1", "changes": []any{map[string]any{
-			"field": "messages", "value": map[string]any{
-				"messaging_product": "whatsapp",
-				"contacts":          []any{map[string]any{"profile": map[string]any{"name": "Ana"}, "wa_id": "34600000001"}},
-				"messages":          []any{map[string]any{"from": "34600000001", "id": "wamid.IN", "timestamp": fmt.Sprint(ts), "type": "text", "text": map[string]any{"body": "hola"}}},
-			}}}}}})
-		return string(b)
-	}
 	for _, ts := range []int64{now.Unix(), now.Unix() - 3600} {
-		body := inbound(ts)
-		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", sign(body))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("inbound message = %d", res.StatusCode)
+		body := metaBody(t, map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Ana"}, "wa_id": "34600000001"}},
+			"messages": []any{map[string]any{"from": "34600000001", "id": "wamid.IN", "timestamp": fmt.Sprint(ts), "type": "text", "text": map[string]any{"body": "hola"}}},
+		})
+		if code := postMeta(t, srv.URL, body, sign(body)); code != 200 {
+			t.Fatalf("inbound message = %d", code)
 		}
 	}
 	for _, ws := range []string{"ws1", "ws2"} {
@@ -258,25 +228,16 @@ func TestWhatsAppInboundOpensTheWindow(t *testing.T) {
 // press wins, an older one arriving late and a duplicate change nothing,
 // and a payload that is not Herald's only opens the window.
 func TestWhatsAppQuickReplies(t *testing.T) {
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "h.db"), boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	n := notify.Notification{WorkspaceID: "ws1", ID: "NQ", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
 		Counts: notify.Counts{Total: 2, Delivered: 2}, CreatedAt: now, Content: notify.Template{Body: "x"}}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
 	var ds []notify.Delivery
 	for _, k := range []string{"ana", "addr#+34600000009"} {
 		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NQ", Key: k, Channel: notify.ChannelWhatsApp, Status: notify.DeliveryDelivered, CreatedAt: now, UpdatedAt: now})
 	}
-	if _, err := store.RecordDeliveries(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	seedNotification(t, store, n, ds)
 	if _, err := store.PutUser(ctx, notify.User{WorkspaceID: "ws1", ID: "ana", Phone: "+34600000001", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -294,18 +255,9 @@ func TestWhatsAppQuickReplies(t *testing.T) {
 			m["type"] = "button"
 			m["button"] = map[string]any{"payload": payload, "text": strings.ToUpper(button[:1]) + button[1:]}
 		}
-		b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": "1", "changes": []any{map[string]any{
-			"field": "messages", "value": map[string]any{"messaging_product": "whatsapp", "messages": []any{m}},
-		}}}}})
-		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(string(b)))
-		req.Header.Set("X-Hub-Signature-256", sign(string(b)))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("quick reply = %d", res.StatusCode)
+		body := metaBody(t, map[string]any{"messages": []any{m}})
+		if code := postMeta(t, srv.URL, body, sign(body)); code != 200 {
+			t.Fatalf("quick reply = %d", code)
 		}
 	}
 	t1, t2 := now.Add(time.Minute), now.Add(2*time.Minute)
