@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,7 +34,6 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 		t.Skip("runs the server with fake providers; skipped with -short")
 	}
 	const (
-		apiKey    = "local-admin-key-123"
 		appSecret = "meta-app-secret-for-tests"
 		fcmApp    = "arn:aws:sns:eu-west-1:123456789012:app/GCM/herald-test"
 		sesTopic  = "arn:aws:sns:eu-west-1:123456789012:herald-ses-events"
@@ -66,8 +64,8 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	env := map[string]string{
-		"HERALD_ADDR": "127.0.0.1:0", "HERALD_DATA_DIR": filepath.Join(tmp, "data"), "HERALD_LOG_LEVEL": "info", "HERALD_API_KEY": apiKey,
+	srv := startComposeServer(t, map[string]string{
+		"HERALD_LOG_LEVEL":             "info",
 		"HERALD_WHATSAPP_ACCESS_TOKEN": "EAAtoken", "HERALD_WHATSAPP_PHONE_NUMBER_ID": "1055", "HERALD_WHATSAPP_BASE_URL": graph.srv.URL,
 		"HERALD_WHATSAPP_APP_SECRET": appSecret,
 		"HERALD_VAPID_PUBLIC_KEY":    vapidPub, "HERALD_VAPID_PRIVATE_KEY": vapidPriv, "HERALD_VAPID_SUBJECT": "mailto:push-ops@example.com",
@@ -76,54 +74,21 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 		"HERALD_MARKETING_CATEGORIES":  "offers",
 		"HERALD_SES_EVENTS_TOPIC_ARNS": sesTopic, "HERALD_SMS_STATUS_TOPIC_ARNS": smsTopic, "HERALD_PUSH_EVENTS_TOPIC_ARNS": pushTopic,
 		"HERALD_SNS_TEST_CERT": certFile,
-	}
-	logs := &lockedBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			var keep []string // the server's own messages, not its access log
-			for _, l := range strings.Split(logs.String(), "\n") {
-				if !strings.Contains(l, `"msg":"request"`) {
-					keep = append(keep, l)
-				}
-			}
-			t.Logf("server logs:\n%s", strings.Join(keep, "\n"))
-		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	var out strings.Builder
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, &out, logs, ready) }()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	if want := "Channels: push → SNS mobile push, webpush → Web Push (VAPID), sms → SNS, email → SES, whatsapp → WhatsApp Cloud API"; !strings.Contains(out.String(), want) {
-		t.Errorf("startup output does not say %q:\n%s", want, out.String())
+	base := srv.base
+	if want := "Channels: push → SNS mobile push, webpush → Web Push (VAPID), sms → SNS, email → SES, whatsapp → WhatsApp Cloud API"; !strings.Contains(srv.out, want) {
+		t.Errorf("startup output does not say %q:\n%s", want, srv.out)
 	}
 
 	call := func(method, path, body string, want int) map[string]any {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		var b any
+		if body != "" {
+			b = json.RawMessage(body)
 		}
-		defer res.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&m)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s = %d, want %d: %v", method, path, res.StatusCode, want, m)
+		status, m, _ := srv.call(method, path, b)
+		if status != want {
+			t.Fatalf("%s %s = %d, want %d: %v", method, path, status, want, m)
 		}
 		return m
 	}
@@ -160,7 +125,7 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 	deliveries := func(nid string) map[string]delivery {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+"/v1/notifications/"+nid+"/deliveries?limit=500", nil)
-		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Authorization", "Bearer "+sheetKey)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
