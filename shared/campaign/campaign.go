@@ -77,8 +77,9 @@ func (s *Service) log() *slog.Logger {
 
 // validate checks a campaign's input: its name, its schedule (which must
 // have a run still to come) and its notification, validated as a send
-// whose audience is resolved at each run.
-func (s *Service) validate(ctx context.Context, ws, by string, in Input, start time.Time) (*schedule.Schedule, error) {
+// whose audience is resolved at each run. It returns the notification as
+// it is stored, compacted.
+func (s *Service) validate(ctx context.Context, ws, by string, in Input, start time.Time) (json.RawMessage, error) {
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: f, Problem: p}) }
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); n == 0 || n > 200 {
@@ -95,9 +96,10 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 			add("schedule", in.Schedule+" has no run after now")
 		}
 	}
+	body := compact(in.Notification)
 	if len(bytes.TrimSpace(in.Notification)) == 0 {
 		add("notification", "required: the body of a send (POST /v1/notifications)")
-	} else if len(compact(in.Notification)) > MaxNotificationBytes {
+	} else if len(body) > MaxNotificationBytes {
 		add("notification", fmt.Sprintf("at most %d KiB; a larger audience is a filter, not a list of ids", MaxNotificationBytes>>10))
 	} else {
 		var sin send.Input
@@ -129,7 +131,7 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 	if len(bad) > 0 {
 		return nil, notify.Invalid(bad...)
 	}
-	return sched, nil
+	return body, nil
 }
 
 // timezone is the zone a campaign is saved with: UTC when none is given.
@@ -144,13 +146,14 @@ func timezone(tz string) string {
 func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.Campaign, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	in.Timezone = timezone(in.Timezone)
-	if _, err := s.validate(ctx, ws, by, in, now); err != nil {
+	body, err := s.validate(ctx, ws, by, in, now)
+	if err != nil {
 		return notify.Campaign{}, err
 	}
 	c := notify.Campaign{
 		WorkspaceID: ws, ID: "cmp_" + strings.ToLower(s.IDs.New(now)), Kind: notify.CampaignKindCampaign,
 		Name: strings.TrimSpace(in.Name), Schedule: strings.TrimSpace(in.Schedule), Timezone: in.Timezone,
-		Notification: compact(in.Notification), Status: notify.CampaignActive,
+		Notification: body, Status: notify.CampaignActive,
 		Sync:      notify.ScheduleSync{State: notify.SyncPending, At: now},
 		CreatedBy: by, CreatedAt: now, UpdatedAt: now,
 	}
@@ -211,7 +214,8 @@ func (s *Service) Update(ctx context.Context, ws, id, by string, in Input) (noti
 		return cur, notify.NotFound("campaign", id)
 	}
 	in.Timezone = timezone(in.Timezone)
-	if _, err := s.validate(ctx, ws, by, in, cur.CreatedAt); err != nil {
+	body, err := s.validate(ctx, ws, by, in, cur.CreatedAt)
+	if err != nil {
 		return cur, err
 	}
 	c, err := s.Store.UpdateCampaign(ctx, ws, id, func(c *notify.Campaign) error {
@@ -219,7 +223,7 @@ func (s *Service) Update(ctx context.Context, ws, id, by string, in Input) (noti
 		case notify.CampaignCompleted, notify.CampaignCancelled, notify.CampaignDeleting:
 			return notify.Errorf(notify.CodeConflict, "campaign %s is %s; create a new one", id, c.Status)
 		}
-		c.Name, c.Schedule, c.Timezone, c.Notification = strings.TrimSpace(in.Name), strings.TrimSpace(in.Schedule), in.Timezone, compact(in.Notification)
+		c.Name, c.Schedule, c.Timezone, c.Notification = strings.TrimSpace(in.Name), strings.TrimSpace(in.Schedule), in.Timezone, body
 		s.changed(c)
 		return nil
 	})
@@ -293,8 +297,8 @@ func (s *Service) Delete(ctx context.Context, ws, id string) error {
 // the scheduler ends with the store's last word.
 func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
 	for range 5 {
-		if c.Status == notify.CampaignActive && s.pastOneOff(c) {
-			return s.expire(ctx, c)
+		if at, past := s.pastOneOff(c); past {
+			return s.expire(ctx, c, at)
 		}
 		err := s.push(ctx, c)
 		if err == nil && c.Status == notify.CampaignDeleting {
@@ -365,30 +369,29 @@ func samePush(a, b notify.Campaign) bool {
 	return a.Status == b.Status && a.Schedule == b.Schedule && a.Timezone == b.Timezone
 }
 
-// pastOneOff reports whether c is an at() whose time went by over a minute
-// ago (a repair that comes after it, say): pushing it would schedule
-// nothing. A time just past is still pushed: the local scheduler runs it at
-// once, and a minute is EventBridge Scheduler's precision.
-func (s *Service) pastOneOff(c notify.Campaign) bool {
+// pastOneOff returns the time of an active c's at() and whether it went
+// by over a minute ago (a repair that comes after it, say): pushing it
+// would schedule nothing. A time just past is still pushed: the local
+// scheduler runs it at once, and a minute is EventBridge Scheduler's
+// precision.
+func (s *Service) pastOneOff(c notify.Campaign) (time.Time, bool) {
+	if c.Status != notify.CampaignActive {
+		return time.Time{}, false
+	}
 	sched, err := schedule.Parse(c.Schedule, c.Timezone)
 	if err != nil || sched.Kind() != schedule.KindAt {
-		return false
-	}
-	_, ok := sched.Next(c.CreatedAt, s.now().Add(-time.Minute))
-	return !ok
-}
-
-// expire settles an active at() campaign whose time went by before its
-// schedule was pushed: the time is recorded missed (unless it ran after
-// all), the campaign completed and any schedule deleted.
-func (s *Service) expire(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
-	sched, err := schedule.Parse(c.Schedule, c.Timezone)
-	if err != nil {
-		return c, err
+		return time.Time{}, false
 	}
 	at, _ := sched.Next(c.CreatedAt, time.Time{})
+	return at, !at.After(s.now().Add(-time.Minute))
+}
+
+// expire settles an active at() campaign whose time, at, went by before
+// its schedule was pushed: the time is recorded missed (unless it ran
+// after all), the campaign completed and any schedule deleted.
+func (s *Service) expire(ctx context.Context, c notify.Campaign, at time.Time) (notify.Campaign, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.missed(ctx, c, notify.CampaignRun{WorkspaceID: c.WorkspaceID, CampaignID: c.ID, ScheduledAt: at.UTC(), StartedAt: now, Attempts: 1}); err != nil {
+	if _, err := s.missed(ctx, c, notify.CampaignRun{WorkspaceID: c.WorkspaceID, CampaignID: c.ID, ScheduledAt: at, StartedAt: now, Attempts: 1}); err != nil {
 		return c, err
 	}
 	if err := s.Scheduler.DeleteSchedule(ctx, notify.ScheduleName(c.ID)); err != nil {

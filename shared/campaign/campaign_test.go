@@ -218,8 +218,7 @@ func TestResumePastOneOff(t *testing.T) {
 	if _, err := s.SetPaused(ctx, "ws1", c.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(time.Hour)
-	t.Cleanup(func() { now = now.Add(-time.Hour) })
+	s.Now = func() time.Time { return now.Add(time.Hour) }
 	if _, err := s.SetPaused(ctx, "ws1", c.ID, false); !notify.IsCode(err, notify.CodeConflict) || !strings.Contains(err.Error(), "no run left") {
 		t.Errorf("resume of an at() whose time passed while paused = %v, want conflict", err)
 	}

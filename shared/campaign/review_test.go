@@ -121,8 +121,7 @@ func TestRepairAfterAnAtTimeRecordsMissed(t *testing.T) {
 		t.Fatalf("Update with the scheduler down = %v", err)
 	}
 	sched.Fail(nil)
-	now = now.Add(2 * time.Hour)
-	t.Cleanup(func() { now = now.Add(-2 * time.Hour) })
+	s.Now = func() time.Time { return now.Add(2 * time.Hour) }
 	if err := s.Repair(ctx, repairs.bodies[len(repairs.bodies)-1]); err != nil {
 		t.Fatalf("Repair: %v", err)
 	}

@@ -138,10 +138,7 @@ func (s *Service) missed(ctx context.Context, c notify.Campaign, run notify.Camp
 		}
 	}
 	if c.Kind == notify.CampaignKindSend {
-		if n, err := s.Store.GetNotification(ctx, c.WorkspaceID, c.NotificationID); err == nil {
-			run.NotificationID = n.ID
-			s.fail(ctx, n)
-		}
+		s.fail(ctx, c.WorkspaceID, c.NotificationID)
 	}
 	s.log().Warn("campaign run missed", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "scheduledAt", run.ScheduledAt)
 	return stored, s.ran(ctx, c, run.ScheduledAt)

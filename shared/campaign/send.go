@@ -44,7 +44,8 @@ func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input
 	if at.Sub(now) > MaxScheduleAhead {
 		bad = append(bad, notify.FieldError{Field: "scheduleAt", Problem: "at most a year ahead"})
 	}
-	if len(compact(raw)) > MaxNotificationBytes {
+	body := compact(raw)
+	if len(body) > MaxNotificationBytes {
 		bad = append(bad, notify.FieldError{Field: "audience", Problem: fmt.Sprintf("a scheduled send's body is at most %d KiB; a larger audience is a filter, not a list of ids", MaxNotificationBytes>>10)})
 	}
 	if len(bad) > 0 {
@@ -59,7 +60,7 @@ func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input
 	c := notify.Campaign{
 		WorkspaceID: ws, ID: SendCampaignID(n.ID), Kind: notify.CampaignKindSend,
 		Name: "scheduled send " + n.ID, Schedule: atExpression(at), Timezone: "UTC",
-		Notification: compact(raw), NotificationID: n.ID, Status: notify.CampaignActive,
+		Notification: body, NotificationID: n.ID, Status: notify.CampaignActive,
 		Sync:      notify.ScheduleSync{State: notify.SyncPending, At: now},
 		CreatedBy: by, CreatedAt: now, UpdatedAt: now,
 	}
@@ -159,23 +160,22 @@ func (s *Service) executeSend(ctx context.Context, c notify.Campaign, run *notif
 	var in send.Input
 	if err := json.Unmarshal(c.Notification, &in); err != nil {
 		run.Status, run.Error = notify.RunFailed, "the stored send is unreadable: "+err.Error()
-		s.fail(ctx, n)
+		s.fail(ctx, n.WorkspaceID, n.ID)
 		return true, nil
 	}
 	in.ScheduleAt = nil
+	// The content is what was scheduled, whatever the template says now.
 	fixed := n.Content
 	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: n.CreatedBy, ID: n.ID, Source: n.Source, Template: &fixed}, in)
 	var ne *notify.Error
 	switch {
 	case errors.As(err, &ne):
 		run.Status, run.Error = notify.RunFailed, ne.Message
-		s.fail(ctx, n)
+		s.fail(ctx, n.WorkspaceID, n.ID)
 		return true, nil
 	case err != nil:
 		return false, err
 	}
-	// The content is what was scheduled, whatever the template says now.
-	p.N.Content, p.N.TemplateID, p.N.TemplateVersion, p.N.Title, p.N.Body, p.N.Route = n.Content, n.TemplateID, n.TemplateVersion, n.Title, n.Body, n.Route
 	if n.Status == notify.StatusScheduled {
 		if p.Filter != nil && p.Count.Matched == 0 {
 			if _, err := s.Store.SetNotificationStatus(ctx, n.WorkspaceID, n.ID, notify.StatusCompleted, notify.StatusScheduled); err != nil {
@@ -227,9 +227,11 @@ func (s *Service) raced(ctx context.Context, n notify.Notification, run *notify.
 	return true, nil
 }
 
-// fail marks a scheduled send that cannot run as failed.
-func (s *Service) fail(ctx context.Context, n notify.Notification) {
-	if _, err := s.Store.SetNotificationStatus(ctx, n.WorkspaceID, n.ID, notify.StatusFailed, notify.StatusScheduled); err != nil && !notify.IsCode(err, notify.CodeConflict) {
-		s.log().Error("mark scheduled notification failed", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "err", err.Error())
+// fail marks a scheduled send that cannot run as failed: one that left
+// scheduled (or no longer exists) is left as it is.
+func (s *Service) fail(ctx context.Context, ws, notificationID string) {
+	_, err := s.Store.SetNotificationStatus(ctx, ws, notificationID, notify.StatusFailed, notify.StatusScheduled)
+	if err != nil && !notify.IsCode(err, notify.CodeConflict) && !notify.IsCode(err, notify.CodeNotFound) {
+		s.log().Error("mark scheduled notification failed", "workspaceId", ws, "notificationId", notificationID, "err", err.Error())
 	}
 }

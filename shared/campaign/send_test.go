@@ -17,14 +17,12 @@ import (
 type fakeRepairs struct {
 	mu     sync.Mutex
 	bodies [][]byte
-	delays []time.Duration
 }
 
-func (f *fakeRepairs) SendDelayed(_ context.Context, bodies [][]byte, delay time.Duration) error {
+func (f *fakeRepairs) SendDelayed(_ context.Context, bodies [][]byte, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.bodies = append(f.bodies, bodies...)
-	f.delays = append(f.delays, delay)
 	return nil
 }
 
