@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/schedule"
 )
 
 // API is the part of the EventBridge Scheduler client the adapter uses;
@@ -270,47 +270,21 @@ func kindOf(expr string) kind {
 // EventBridge Scheduler.
 const defaultTimezone = "UTC"
 
-// rateInterval returns the interval of a rate() expression: rate(value
-// unit), unit minute(s), hour(s) or day(s). A day is 24 hours: rate()
-// ignores time zones.
-func rateInterval(expr string) (time.Duration, error) {
-	inner := strings.TrimSuffix(strings.TrimPrefix(expr, "rate("), ")")
-	fields := strings.Fields(inner)
-	if len(fields) != 2 {
-		return 0, fmt.Errorf("%q is not rate(value unit)", expr)
-	}
-	n, err := strconv.Atoi(fields[0])
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: value %q is not a positive integer", expr, fields[0])
-	}
-	var unit time.Duration
-	switch fields[1] {
-	case "minute", "minutes":
-		unit = time.Minute
-	case "hour", "hours":
-		unit = time.Hour
-	case "day", "days":
-		unit = 24 * time.Hour
-	default:
-		return 0, fmt.Errorf("%q: unit %q is not minute(s), hour(s) or day(s)", expr, fields[1])
-	}
-	return time.Duration(n) * unit, nil
-}
-
 // rateStart returns the StartDate of a rate() schedule anchored at start:
-// the first start + k×every after now, which keeps the runs on start's
-// grid. Never start itself once it has passed: AWS documents that a
-// schedule may invoke on its StartDate, and the campaign's creation is no
-// run time (its first run is one interval later, as nextRuns shows; the
-// local scheduler agrees). It also keeps StartDate in the future, as
-// EventBridge Scheduler wants (it refuses one over five minutes old). A
-// zero start means none.
-func rateStart(start time.Time, every time.Duration, now time.Time) time.Time {
-	if start.IsZero() || start.After(now) {
+// its first run after now (the first start + k×interval after now), which
+// keeps the runs on start's grid. Never start itself once it has passed:
+// AWS documents that a schedule may invoke on its StartDate, and the
+// campaign's creation is no run time (its first run is one interval later,
+// as nextRuns shows; the local scheduler agrees, computing with the same
+// package schedule). It also keeps StartDate in the future, as EventBridge
+// Scheduler wants (it refuses one over five minutes old). A zero start
+// means none.
+func rateStart(rate *schedule.Schedule, start, now time.Time) time.Time {
+	if start.IsZero() {
 		return start
 	}
-	k := now.Sub(start)/every + 1
-	return start.Add(k * every)
+	next, _ := rate.Next(start, now)
+	return next
 }
 
 // anchorPrefix starts the description of a rate() schedule, which keeps
@@ -364,12 +338,12 @@ func (s *Scheduler) definition(spec notify.ScheduleSpec) (definition, error) {
 	case kindCron:
 		d.timezone = aws.String(tz)
 	case kindRate:
-		every, err := rateInterval(spec.Expression)
+		rate, err := schedule.Parse(spec.Expression, "") // a rate has no zone
 		if err != nil {
 			return definition{}, notify.Invalid(notify.FieldError{Field: "expression", Problem: err.Error()})
 		}
 		if !spec.Start.IsZero() {
-			d.startDate = aws.Time(rateStart(spec.Start, every, s.now()).UTC())
+			d.startDate = aws.Time(rateStart(rate, spec.Start, s.now()))
 			d.description = aws.String(anchorDescription(spec.Start))
 		}
 	default:

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/schedule"
 	"github.com/heraldhq/herald/shared/schedulertest"
 )
 
@@ -555,25 +556,32 @@ func TestRateStart(t *testing.T) {
 	tests := []struct {
 		name  string
 		start time.Time
-		every time.Duration
+		rate  string
 		want  time.Time
 	}{
-		{"none", time.Time{}, day, time.Time{}},
-		{"now: the first run is an interval later", testNow, day, testNow.Add(day)},
-		{"in the future", testNow.Add(3 * day), day, testNow.Add(3 * day)},
-		{"a minute ago (a new campaign)", testNow.Add(-time.Minute), day, testNow.Add(-time.Minute + day)},
-		{"days ago", testNow.Add(-10*day - 3*time.Hour), day, testNow.Add(21 * time.Hour)},
-		{"a whole number of intervals ago", testNow.Add(-7 * day), day, testNow.Add(day)},
-		{"weekly", testNow.Add(-30 * day), 7 * day, testNow.Add(5 * day)},
-		{"every five minutes", testNow.Add(-time.Hour - 2*time.Minute), 5 * time.Minute, testNow.Add(3 * time.Minute)},
+		{"none", time.Time{}, "rate(1 day)", time.Time{}},
+		{"now: the first run is an interval later", testNow, "rate(1 day)", testNow.Add(day)},
+		{"in the future", testNow.Add(3 * day), "rate(1 day)", testNow.Add(3 * day)},
+		{"a minute ago (a new campaign)", testNow.Add(-time.Minute), "rate(1 day)", testNow.Add(-time.Minute + day)},
+		{"days ago", testNow.Add(-10*day - 3*time.Hour), "rate(1 day)", testNow.Add(21 * time.Hour)},
+		{"a whole number of intervals ago", testNow.Add(-7 * day), "rate(1 day)", testNow.Add(day)},
+		{"weekly", testNow.Add(-30 * day), "rate(7 days)", testNow.Add(5 * day)},
+		{"every five minutes", testNow.Add(-time.Hour - 2*time.Minute), "rate(5 minutes)", testNow.Add(3 * time.Minute)},
 	}
 	for _, tt := range tests {
-		if got := rateStart(tt.start, tt.every, testNow); !got.Equal(tt.want) {
-			t.Errorf("%s: rateStart(%v, %v, %v) = %v, want %v", tt.name, tt.start, tt.every, testNow, got, tt.want)
+		rate, err := schedule.Parse(tt.rate, "")
+		if err != nil {
+			t.Fatalf("%s: Parse(%q): %v", tt.name, tt.rate, err)
+		}
+		if got := rateStart(rate, tt.start, testNow); !got.Equal(tt.want) {
+			t.Errorf("%s: rateStart(%s, %v, %v) = %v, want %v", tt.name, tt.rate, tt.start, testNow, got, tt.want)
 		}
 	}
 }
 
+// TestRateInterval checks the interval of each rate unit, as the StartDate
+// of a schedule anchored now, and that a malformed rate is refused before
+// any request.
 func TestRateInterval(t *testing.T) {
 	tests := []struct {
 		expr    string
@@ -593,10 +601,16 @@ func TestRateInterval(t *testing.T) {
 		{expr: "rate(days)", wantErr: true},
 		{expr: "rate()", wantErr: true},
 	}
+	s := New(nil, testConfig())
+	s.now = func() time.Time { return testNow }
 	for _, tt := range tests {
-		got, err := rateInterval(tt.expr)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("rateInterval(%q) = %v, %v; want %v, error %v", tt.expr, got, err, tt.want, tt.wantErr)
+		d, err := s.definition(notify.ScheduleSpec{Name: testName, Expression: tt.expr, Enabled: true, Target: testTarget, Start: testNow})
+		var got time.Duration
+		if err == nil && d.startDate != nil {
+			got = d.startDate.Sub(testNow)
+		}
+		if notify.IsCode(err, notify.CodeValidation) != tt.wantErr || got != tt.want {
+			t.Errorf("definition(%q): StartDate %v after its start, error %v; want %v, validation error %v", tt.expr, got, err, tt.want, tt.wantErr)
 		}
 	}
 }
