@@ -519,7 +519,7 @@ func TestScheduledSend(t *testing.T) {
 	if msgs := e.steps.messages(t); len(msgs) != 0 {
 		t.Errorf("a scheduled send queued %d audience jobs now", len(msgs))
 	}
-	cid := "cmp_" + strings.ToLower(id)
+	cid := campaign.SendCampaignID(id)
 	checkSpec(t, e, notify.ScheduleSpec{Name: "c-" + cid, Expression: "at(" + wantAt.Format("2006-01-02T15:04:05") + ")", Timezone: "UTC", Enabled: true,
 		Target: notify.ScheduleTarget{WorkspaceID: "ws1", CampaignID: cid}, Start: mustCampaign(t, e, cid).CreatedAt})
 	if ids := listedIDs(t, e.must(200, "GET", "/v1/notifications?status=scheduled", e.admin, nil)); !slices.Equal(ids, []string{id}) {
