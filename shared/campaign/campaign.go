@@ -163,8 +163,9 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 	c.Version = 1 // as the store keeps it
 	once := *s
 	once.Repairs = nil // a refused create is undone below, not repaired
-	synced, err := once.Sync(ctx, c)
-	if notify.IsCode(err, notify.CodeScheduleFailed) {
+	synced, err := once.sync(ctx, c)
+	var refused *pushError
+	if errors.As(err, &refused) {
 		// Nothing is kept of a campaign the scheduler did not take, so that
 		// the caller's retry cannot make a second one. A schedule that got
 		// through after all finds no campaign at its first run and is
@@ -184,24 +185,9 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 			}
 			return notify.Campaign{}, fmt.Errorf("undo campaign %s the scheduler refused: %w", c.ID, derr)
 		}
-		return notify.Campaign{}, &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second,
-			Message: "the campaign could not be scheduled (" + syncProblem(err) + "); nothing was saved: repeat the request to retry"}
+		return notify.Campaign{}, refused.report("the campaign could not be scheduled (%s); nothing was saved: repeat the request to retry")
 	}
 	return synced, err
-}
-
-// syncProblem is the scheduler's error inside a schedule_failed one.
-func syncProblem(err error) string {
-	var ne *notify.Error
-	if errors.As(err, &ne) {
-		if i := strings.Index(ne.Message, "("); i >= 0 {
-			if j := strings.LastIndex(ne.Message, ")"); j > i {
-				return ne.Message[i+1 : j]
-			}
-		}
-		return ne.Message
-	}
-	return err.Error()
 }
 
 // Update replaces a campaign's name, schedule and notification.
@@ -296,6 +282,34 @@ func (s *Service) Delete(ctx context.Context, ws, id string) error {
 // the store holds now, and pushes the newer definition when it is not:
 // the scheduler ends with the store's last word.
 func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
+	c, err := s.sync(ctx, c)
+	var refused *pushError
+	if errors.As(err, &refused) {
+		return c, refused.report("the campaign is saved but its schedule could not be updated (%s); it stays pending: repeat the request to retry")
+	}
+	return c, err
+}
+
+// pushError is a change the scheduler refused, as sync returns it: the
+// callers say what it means for their request.
+type pushError struct{ err error }
+
+func (e *pushError) Error() string { return "schedule not pushed: " + e.err.Error() }
+func (e *pushError) Unwrap() error { return e.err }
+
+// report is the refusal as the API answers it: the scheduler's own
+// notify.Error as it is (an invalid schedule, say), otherwise a 503
+// schedule_failed whose message is format with the scheduler's error.
+func (e *pushError) report(format string) error {
+	var ne *notify.Error
+	if errors.As(e.err, &ne) {
+		return ne
+	}
+	return &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second, Message: fmt.Sprintf(format, e.err.Error())}
+}
+
+// sync is Sync with a refusal returned as a *pushError.
+func (s *Service) sync(ctx context.Context, c notify.Campaign) (notify.Campaign, error) {
 	for range 5 {
 		if at, past := s.pastOneOff(c); past {
 			return s.expire(ctx, c, at)
@@ -329,7 +343,7 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 			continue
 		case errors.Is(uerr, errStale):
 			// Failed, and a later change pushes (and reports) for itself.
-			return *newer, scheduleError(err)
+			return *newer, &pushError{err}
 		case uerr != nil:
 			s.queueRepair(ctx, c)
 			if err == nil {
@@ -338,15 +352,15 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 				s.log().Warn("schedule pushed, its sync state not recorded", "workspaceId", c.WorkspaceID, "campaignId", c.ID, "err", uerr.Error())
 				return c, nil
 			}
-			return c, scheduleError(err)
+			return c, &pushError{err}
 		case err != nil:
 			s.queueRepair(ctx, c)
-			return updated, scheduleError(err)
+			return updated, &pushError{err}
 		}
 		return updated, nil
 	}
 	s.queueRepair(ctx, c)
-	return c, scheduleError(errors.New("the campaign kept changing while its schedule was pushed"))
+	return c, &pushError{errors.New("the campaign kept changing while its schedule was pushed")}
 }
 
 // push puts c's schedule on the scheduler, or deletes it when c runs no
@@ -409,17 +423,6 @@ var errStale = errors.New("campaign changed since")
 func (s *Service) changed(c *notify.Campaign) {
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	c.Sync = notify.ScheduleSync{State: notify.SyncPending, At: c.UpdatedAt}
-}
-
-// scheduleError is what a caller sees of a scheduler failure: the change is
-// saved but not yet scheduled.
-func scheduleError(err error) error {
-	var ne *notify.Error
-	if errors.As(err, &ne) {
-		return err
-	}
-	return &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second,
-		Message: "the campaign is saved but its schedule could not be updated (" + err.Error() + "); it stays pending: repeat the request to retry"}
 }
 
 // NextRuns returns up to n run times of c after now.

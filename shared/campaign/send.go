@@ -72,14 +72,13 @@ func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input
 		return n, fmt.Errorf("create the schedule of notification %s: %w", n.ID, err)
 	}
 	c.Version = 1
-	if _, err := s.Sync(ctx, c); err != nil {
+	if _, err := s.sync(ctx, c); err != nil {
 		s.abandon(ctx, n, c.ID)
-		var ne *notify.Error
-		if errors.As(err, &ne) && ne.Code != notify.CodeScheduleFailed {
-			return n, err
+		var refused *pushError
+		if errors.As(err, &refused) {
+			return n, refused.report("the send could not be scheduled (%s); nothing will be sent: repeat the request to retry")
 		}
-		return n, &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second,
-			Message: "the send could not be scheduled (" + syncProblem(err) + "); nothing will be sent: repeat the request to retry"}
+		return n, err
 	}
 	s.log().Info("notification scheduled", "workspaceId", ws, "notificationId", n.ID, "scheduleAt", at, "recipients", n.Audience.Count)
 	return n, nil
