@@ -55,8 +55,6 @@ var ChannelLimits = map[notify.Channel]Limits{
 type Problem = notify.FieldError
 
 var (
-	// namedVar matches a variable exactly as Herald writes it: {{name}}.
-	namedVar = regexp.MustCompile(`\{\{([A-Za-z0-9_][A-Za-z0-9_.-]*)\}\}`)
 	// varName is a whole variable name, as keepVariables lists them.
 	varName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	// anyBraces matches anything that looks like a placeholder, written
