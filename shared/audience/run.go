@@ -3,7 +3,6 @@ package audience
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -39,23 +38,6 @@ func (w *Walker) handleBody(ctx context.Context, body []byte) error {
 // worker: each step is deleted once handled, and a failed one comes back
 // after the queue's visibility timeout.
 func (w *Walker) Run(ctx context.Context, queue notify.Queue) {
-	for ctx.Err() == nil {
-		msgs, err := queue.Receive(ctx, 1, time.Second) // one at a time: the segments run on parallel workers
-		if err != nil {
-			if ctx.Err() == nil {
-				w.log().Warn("receive audience steps", "err", err.Error())
-				time.Sleep(time.Second)
-			}
-			continue
-		}
-		for _, m := range msgs {
-			if err := w.handleBody(ctx, m.Body); err != nil {
-				w.log().Warn("audience step failed", "err", err.Error())
-				continue
-			}
-			if err := queue.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
-				w.log().Warn("delete audience step", "err", err.Error())
-			}
-		}
-	}
+	// One at a time: the segments run on parallel workers.
+	notify.Consume(ctx, queue, 1, "audience step", w.log(), w.handleBody)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -88,23 +87,5 @@ func (s *Service) handleRepairs(ctx context.Context, ev events.SQSEvent) events.
 // mode's stand-in for the scheduler function's SQS trigger: a repair that
 // fails again comes back after the queue's visibility timeout.
 func (s *Service) RunRepairs(ctx context.Context, queue notify.Queue) {
-	for ctx.Err() == nil {
-		msgs, err := queue.Receive(ctx, 10, time.Second)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log().Warn("receive schedule repairs", "err", err.Error())
-				time.Sleep(time.Second)
-			}
-			continue
-		}
-		for _, m := range msgs {
-			if err := s.Repair(ctx, m.Body); err != nil {
-				s.log().Warn("schedule repair failed; it comes back", "err", err.Error())
-				continue
-			}
-			if err := queue.Delete(ctx, m.Receipt); err != nil {
-				s.log().Warn("delete schedule repair", "err", err.Error())
-			}
-		}
-	}
+	notify.Consume(ctx, queue, 10, "schedule repair", s.log(), s.Repair)
 }

@@ -416,31 +416,14 @@ type Event struct {
 // run's message comes back after the queue's visibility timeout, as the
 // Lambda's async retries do on AWS.
 func (g *Ingester) Run(ctx context.Context, q notify.Queue) {
-	for ctx.Err() == nil {
-		msgs, err := q.Receive(ctx, 1, time.Second)
-		if err != nil {
-			if ctx.Err() == nil {
-				g.log().Error("ingest: receive", "err", err.Error())
-				time.Sleep(time.Second)
-			}
-			continue
+	notify.Consume(ctx, q, 1, "ingest", g.log(), func(ctx context.Context, body []byte) error {
+		var e Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			g.log().Error("ingest: bad message, dropped", "err", err.Error())
+			return nil
 		}
-		for _, m := range msgs {
-			var e Event
-			if err := json.Unmarshal(m.Body, &e); err != nil {
-				g.log().Error("ingest: bad message, dropped", "err", err.Error())
-				_ = q.Delete(ctx, m.Receipt)
-				continue
-			}
-			if err := g.Ingest(ctx, e.Key); err != nil {
-				g.log().Error("ingest failed; it will be retried", "key", e.Key, "receive", m.ReceiveCount, "err", err.Error())
-				continue
-			}
-			if err := q.Delete(ctx, m.Receipt); err != nil {
-				g.log().Error("ingest: delete message", "err", err.Error())
-			}
-		}
-	}
+		return g.Ingest(ctx, e.Key)
+	})
 }
 
 // HandleS3 is the ingest function's handler: S3 ObjectCreated events of

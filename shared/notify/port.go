@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -330,6 +331,36 @@ type Queue interface {
 	Receive(ctx context.Context, max int, wait time.Duration) ([]QueueMessage, error)
 	Delete(ctx context.Context, receipt string) error
 	ChangeVisibility(ctx context.Context, receipt string, timeout time.Duration) error
+}
+
+// Consume takes messages from q until ctx is done, max at a time, and
+// hands each body to handle: the local mode's stand-in for a Lambda's SQS
+// or S3 trigger. A handled message is deleted; one whose handle failed
+// comes back after the queue's visibility timeout (and, after its
+// receives, goes to the dead-letter queue). what names the work in logs.
+func Consume(ctx context.Context, q Queue, max int, what string, log *slog.Logger, handle func(ctx context.Context, body []byte) error) {
+	for ctx.Err() == nil {
+		msgs, err := q.Receive(ctx, max, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("receive "+what, "err", err.Error())
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		for _, m := range msgs {
+			if err := handle(ctx, m.Body); err != nil {
+				log.Warn(what+" failed; it comes back", "messageId", m.ID, "receive", m.ReceiveCount, "err", err.Error())
+				continue
+			}
+			if err := q.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
+				log.Warn("delete "+what, "messageId", m.ID, "err", err.Error())
+			}
+		}
+	}
 }
 
 // AwaitNotification reads notification id with get. The API enqueues a
