@@ -61,7 +61,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -243,17 +242,6 @@ func (s *Scheduler) Close() error {
 	return nil
 }
 
-// nameRE is EventBridge Scheduler's alphabet of schedule names, so that a
-// name one adapter takes the other takes too.
-var nameRE = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
-
-func validName(name string) error {
-	if !nameRE.MatchString(name) {
-		return notify.Invalid(notify.FieldError{Field: "name", Problem: fmt.Sprintf("schedule name %q is not 1 to 64 of 0-9 a-z A-Z - _ .", name)})
-	}
-	return nil
-}
-
 // record is what the file keeps of a schedule, under its name.
 type record struct {
 	Expression string                `json:"expression"`
@@ -310,7 +298,7 @@ func parse(spec notify.ScheduleSpec) (*schedule.Schedule, record, error) {
 // after now, unless the same spec is kept already (see the package
 // comment); the loop is woken to look at it.
 func (s *Scheduler) PutSchedule(ctx context.Context, spec notify.ScheduleSpec) error {
-	if err := validName(spec.Name); err != nil {
+	if err := notify.CheckScheduleName(spec.Name); err != nil {
 		return err
 	}
 	sched, rec, err := parse(spec)
@@ -359,7 +347,7 @@ func (s *Scheduler) PutSchedule(ctx context.Context, spec notify.ScheduleSpec) e
 
 // GetSchedule implements notify.Scheduler.
 func (s *Scheduler) GetSchedule(ctx context.Context, name string) (notify.ScheduleSpec, error) {
-	if err := validName(name); err != nil {
+	if err := notify.CheckScheduleName(name); err != nil {
 		return notify.ScheduleSpec{}, err
 	}
 	if err := s.check(ctx); err != nil {
@@ -378,7 +366,7 @@ func (s *Scheduler) GetSchedule(ctx context.Context, name string) (notify.Schedu
 // DeleteSchedule implements notify.Scheduler; a missing schedule (an at()
 // that ran, a retried delete) is not an error.
 func (s *Scheduler) DeleteSchedule(ctx context.Context, name string) error {
-	if err := validName(name); err != nil {
+	if err := notify.CheckScheduleName(name); err != nil {
 		return err
 	}
 	if err := s.check(ctx); err != nil {

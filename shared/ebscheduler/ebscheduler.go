@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -98,19 +97,6 @@ func New(client API, cfg Config) *Scheduler {
 	return &Scheduler{client: client, cfg: cfg, now: time.Now}
 }
 
-// nameRE is EventBridge Scheduler's alphabet of schedule names.
-var nameRE = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
-
-// validName checks a schedule name before any request, so that a bad one is
-// a validation error rather than an opaque ValidationException; campaign
-// schedules are "c-" and a 26-character ULID.
-func validName(name string) error {
-	if !nameRE.MatchString(name) {
-		return notify.Invalid(notify.FieldError{Field: "name", Problem: fmt.Sprintf("schedule name %q is not 1 to 64 of 0-9 a-z A-Z - _ .", name)})
-	}
-	return nil
-}
-
 // PutSchedule implements notify.Scheduler with UpdateSchedule, which
 // replaces the whole definition, and CreateSchedule when there is none
 // (UpdateSchedule again when a racing put created it first).
@@ -120,7 +106,7 @@ func validName(name string) error {
 // five minutes old, so an older Start is moved forward by whole intervals
 // (rateStart), and kept in the description for GetSchedule.
 func (s *Scheduler) PutSchedule(ctx context.Context, spec notify.ScheduleSpec) error {
-	if err := validName(spec.Name); err != nil {
+	if err := notify.CheckScheduleName(spec.Name); err != nil {
 		return err
 	}
 	if err := s.cfg.validate(); err != nil {
@@ -156,7 +142,7 @@ func (s *Scheduler) PutSchedule(ctx context.Context, spec notify.ScheduleSpec) e
 // schedule's Timezone is empty (a rate has no zone) and its Start is the one
 // PutSchedule was given; at() and cron() schedules have no Start.
 func (s *Scheduler) GetSchedule(ctx context.Context, name string) (notify.ScheduleSpec, error) {
-	if err := validName(name); err != nil {
+	if err := notify.CheckScheduleName(name); err != nil {
 		return notify.ScheduleSpec{}, err
 	}
 	out, err := s.client.GetSchedule(ctx, &scheduler.GetScheduleInput{
@@ -198,7 +184,7 @@ func (s *Scheduler) GetSchedule(ctx context.Context, name string) (notify.Schedu
 // missing schedule (one that ran its at() and deleted itself, or a retried
 // delete) is not an error.
 func (s *Scheduler) DeleteSchedule(ctx context.Context, name string) error {
-	if err := validName(name); err != nil {
+	if err := notify.CheckScheduleName(name); err != nil {
 		return err
 	}
 	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{

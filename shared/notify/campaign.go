@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -132,6 +134,19 @@ type ScheduleTarget struct {
 
 // ScheduleName is the scheduler's name of a campaign's schedule.
 func ScheduleName(campaignID string) string { return "c-" + campaignID }
+
+// scheduleNameRE is EventBridge Scheduler's alphabet of schedule names.
+var scheduleNameRE = regexp.MustCompile(`^[0-9a-zA-Z_.-]{1,64}$`)
+
+// CheckScheduleName checks a schedule name as EventBridge Scheduler does,
+// so that every Scheduler takes the same names and a bad one is a
+// validation error before any request.
+func CheckScheduleName(name string) error {
+	if !scheduleNameRE.MatchString(name) {
+		return Invalid(FieldError{Field: "name", Problem: fmt.Sprintf("schedule name %q is not 1 to 64 of 0-9 a-z A-Z - _ .", name)})
+	}
+	return nil
+}
 
 // Scheduler keeps schedules and calls the scheduler function (on AWS,
 // EventBridge Scheduler; locally, an in-process loop) at their times. Both
