@@ -178,22 +178,6 @@ func (s *Schedule) Next(start, after time.Time) (time.Time, bool) {
 	}
 }
 
-// Between returns the runs in (from, to], in order and at most max of them,
-// for catching up on runs missed while the local scheduler was down. start
-// anchors rate() as for Next.
-func (s *Schedule) Between(start, from, to time.Time, max int) []time.Time {
-	var out []time.Time
-	for t := from; len(out) < max; {
-		next, ok := s.Next(start, t)
-		if !ok || next.After(to) {
-			break
-		}
-		out = append(out, next)
-		t = next
-	}
-	return out
-}
-
 // parseAt reads yyyy-mm-ddThh:mm:ss, a local time in the schedule's zone.
 func (s *Schedule) parseAt(v string) error {
 	const form = "at() needs a local date and time written yyyy-mm-ddThh:mm:ss, as in at(2026-05-01T09:30:00)"
