@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
 )
 
 // Store is what audience resolution needs of the store.
@@ -52,13 +53,18 @@ type Count struct {
 	// BySegment is Matched per segment, which the walk of each segment
 	// reconciles against.
 	BySegment [Segments]int
+	// Lacking are the variables asked about that no matched user supplies
+	// (render.UserVariables): a send that needs one would fail everyone.
+	Lacking []string
 }
 
 // CountFilter counts the users of workspaceID that f selects for n (its
 // channel and category decide the rules), reading the segments in
-// parallel.
-func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.UserFilter, n notify.Notification) (Count, error) {
+// parallel. It also finds which of the variables needs no matched user
+// supplies (Count.Lacking).
+func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.UserFilter, n notify.Notification, needs ...string) (Count, error) {
 	c := Count{Skipped: map[string]int{}}
+	supplied := map[string]bool{}
 	var mu sync.Mutex
 	errs := make([]error, Segments)
 	var wg sync.WaitGroup
@@ -75,10 +81,19 @@ func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.
 				}
 				// The rules run outside the lock; only the tallies are shared.
 				reasons := make([]string, len(users))
+				var found []string
 				for i, u := range users {
 					reasons[i] = notify.StandingSkip(n, n.Channel, u)
+					for _, name := range needs {
+						if render.UserVariable(u, name) != "" {
+							found = append(found, name)
+						}
+					}
 				}
 				mu.Lock()
+				for _, name := range found {
+					supplied[name] = true
+				}
 				c.BySegment[seg] += len(users)
 				c.Matched += len(users)
 				for i, u := range users {
@@ -100,6 +115,11 @@ func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.
 		}()
 	}
 	wg.Wait()
+	for _, name := range needs {
+		if !supplied[name] {
+			c.Lacking = append(c.Lacking, name)
+		}
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -21,7 +21,7 @@ import (
 
 // campaignSend is a valid send body for a campaign's notification.
 func campaignSend() map[string]any {
-	return map[string]any{"channel": "sms", "content": map[string]any{"body": "Hi {{name}}"}, "audience": map[string]any{"addresses": []string{"+34600000001"}}}
+	return map[string]any{"channel": "sms", "content": map[string]any{"body": "Hi {{name}}"}, "variables": map[string]any{"name": "there"}, "audience": map[string]any{"addresses": []string{"+34600000001"}}}
 }
 
 // campaignInput is a valid campaign body with over's fields replaced

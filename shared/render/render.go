@@ -5,6 +5,7 @@ package render
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -41,6 +42,33 @@ func TemplateVariables(t notify.Template) []string {
 		texts = append(texts, v.Title, v.Body)
 	}
 	return Variables(texts...)
+}
+
+// Required lists the variables a recipient's message needs filled: those
+// t's texts use and, for an approved WhatsApp template, the variables its
+// numbered parameters map to (in place of the numbers), sorted.
+func Required(t notify.Template) []string {
+	vars := TemplateVariables(t)
+	if t.WhatsApp == nil {
+		return vars
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, v := range vars {
+		if _, err := strconv.Atoi(v); err == nil && len(t.WhatsApp.Parameters) > 0 {
+			continue
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	for _, p := range t.WhatsApp.Parameters {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Text replaces every {{variable}} of text found in vars. Missing variables
@@ -161,6 +189,37 @@ func UserVariables(u notify.User) map[string]string {
 	set("status", u.Status)
 	set("type", u.Type)
 	return vars
+}
+
+// UserVariable is the one variable name of UserVariables(u), without
+// building the map: what a count over a million users can afford.
+func UserVariable(u notify.User, name string) string {
+	var v string
+	switch name {
+	case "id":
+		return u.ID
+	case "name":
+		v = u.Name
+	case "email":
+		v = u.Email
+	case "phone":
+		v = u.Phone
+	case "language":
+		v = u.Language
+	case "status":
+		v = u.Status
+	case "type":
+		v = u.Type
+	}
+	if v != "" {
+		return v
+	}
+	if attr, ok := strings.CutPrefix(name, "attributes."); ok {
+		if a, ok := u.Attributes[attr]; ok {
+			return a
+		}
+	}
+	return u.Attributes[name]
 }
 
 // Merge layers variable maps: later maps win.

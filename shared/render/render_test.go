@@ -82,3 +82,41 @@ func TestUserVariables(t *testing.T) {
 		t.Errorf("Merge = %v, want name Ana (user over default) and offer 10%% (recipient over all)", merged)
 	}
 }
+
+func TestUserVariableAgreesWithUserVariables(t *testing.T) {
+	users := []notify.User{
+		{ID: "c1", Name: "Ana", Email: "ana@example.com", Attributes: map[string]string{"plan": "solar", "name": "shadow", "email": ""}},
+		{ID: "c2", Attributes: map[string]string{"name": "from-attribute", "status": "vip"}},
+		{ID: "c3", Phone: "+34600000001", Language: "es", Status: "active", Type: "client"},
+	}
+	names := []string{"id", "name", "email", "phone", "language", "status", "type", "plan", "attributes.plan", "attributes.name", "nope"}
+	for _, u := range users {
+		vars := UserVariables(u)
+		for _, name := range names {
+			if got, want := UserVariable(u, name), vars[name]; got != want {
+				t.Errorf("UserVariable(%s, %q) = %q, want %q (as UserVariables)", u.ID, name, got, want)
+			}
+		}
+	}
+}
+
+func TestRequired(t *testing.T) {
+	tests := []struct {
+		name string
+		tpl  notify.Template
+		want []string
+	}{
+		{"text and variations", notify.Template{Title: "Hi {{name}}", Body: "{{offer}}", Variations: map[string]notify.Variation{"es": {Body: "{{oferta}}"}}},
+			[]string{"name", "oferta", "offer"}},
+		{"email parts", notify.Template{Body: "x", Email: &notify.EmailExtras{Subject: "{{subject}}", HTML: "<p>{{html}}</p>"}}, []string{"html", "subject"}},
+		{"whatsapp numbers mapped", notify.Template{Body: "Hola {{1}}, {{2}}", WhatsApp: &notify.WhatsAppTemplate{Name: "t", Parameters: []string{"name", "plan"}}},
+			[]string{"name", "plan"}},
+		{"whatsapp without mapping keeps numbers", notify.Template{Body: "Hola {{1}}", WhatsApp: &notify.WhatsAppTemplate{Name: "t"}}, []string{"1"}},
+		{"none", notify.Template{Body: "plain"}, []string{}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, Required(tt.tpl)); diff != "" {
+			t.Errorf("Required(%s) (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}

@@ -206,6 +206,16 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 			filter = &f
 		}
 	}
+	// Variables the send itself does not give must come from the
+	// recipients' profiles; recipients by address have none.
+	var unfilled []string
+	if len(bad) == 0 {
+		unfilled = unfilledVariables(content, in.Variables)
+		if in.Audience.Addresses != nil {
+			bad = append(bad, noValue(unfilled, "recipients by address have no profile to fill it")...)
+			unfilled = nil
+		}
+	}
 	if len(bad) > 0 {
 		return Prepared{}, notify.Invalid(bad...)
 	}
@@ -254,13 +264,29 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 	}
 	n.Title, n.Body = content.Summary()
 	p := Prepared{N: n, Recipients: recipients}
-	if filter == nil || o.Mode == ModeSave {
+	if o.Mode == ModeSave {
+		// A campaign's recipients are known when it runs, and checked then.
 		p.Filter = filter
 		return p, nil
 	}
-	c, err := audience.CountFilter(ctx, s.Store, o.WorkspaceID, *filter, n)
+	if filter == nil {
+		if len(unfilled) > 0 {
+			lacking, err := s.lackingVariables(ctx, o.WorkspaceID, recipients, unfilled)
+			if err != nil {
+				return Prepared{}, err
+			}
+			if len(lacking) > 0 {
+				return Prepared{}, notify.Invalid(noValue(lacking, "and none of the users has it in their profile or attributes")...)
+			}
+		}
+		return p, nil
+	}
+	c, err := audience.CountFilter(ctx, s.Store, o.WorkspaceID, *filter, n, unfilled...)
 	if err != nil {
 		return Prepared{}, fmt.Errorf("count the audience: %w", err)
+	}
+	if c.Matched > 0 && len(c.Lacking) > 0 {
+		return Prepared{}, notify.Invalid(noValue(c.Lacking, "and none of the users the filter selects has it in their profile or attributes")...)
 	}
 	p.Filter, p.Count = filter, c
 	p.N.Audience.Count = c.Matched
@@ -332,6 +358,77 @@ func Messages(n notify.Notification, recipients []notify.Recipient) [][]byte {
 		bodies = append(bodies, b)
 	}
 	return bodies
+}
+
+// unfilledVariables lists the variables content needs that the send's own
+// variables do not give, sorted.
+func unfilledVariables(content notify.Template, given map[string]string) []string {
+	var out []string
+	for _, v := range render.Required(content) {
+		if _, ok := given[v]; !ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// noValue is the complaint about variables nothing will fill: every
+// delivery of the send would fail, so the send is refused.
+func noValue(names []string, why string) []notify.FieldError {
+	bad := make([]notify.FieldError, len(names))
+	for i, name := range names {
+		bad[i] = notify.FieldError{Field: "variables." + name,
+			Problem: fmt.Sprintf("the message needs {{%s}}: give it in variables (%s)", name, why)}
+	}
+	return bad
+}
+
+// lackingVariables returns the names that no user of recipients supplies
+// (render.UserVariables), reading the users 100 at a time and stopping
+// as soon as every name has been found. A user who lacks one fails alone,
+// as a delivery, when the send goes; when none of the users exists there
+// is nothing to say.
+func (s *Sender) lackingVariables(ctx context.Context, workspaceID string, recipients []notify.Recipient, names []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	known := 0
+	for i := 0; i < len(recipients) && len(want) > 0; i += 100 {
+		var ids []string
+		for _, rc := range recipients[i:min(i+100, len(recipients))] {
+			if rc.UserID != "" {
+				ids = append(ids, rc.UserID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		users, err := s.Store.GetUsers(ctx, workspaceID, ids)
+		if err != nil {
+			return nil, fmt.Errorf("read the audience's users: %w", err)
+		}
+		known += len(users)
+		for _, u := range users {
+			for name := range want {
+				if render.UserVariable(u, name) != "" {
+					delete(want, name)
+				}
+			}
+		}
+	}
+	if known == 0 {
+		// Nobody to fill them, and nobody to send to: every delivery is
+		// skipped as an unknown user, which says more than a variable would.
+		return nil, nil
+	}
+	var out []string
+	for _, n := range names {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // audience validates the audience and returns its recipients, deduplicated.

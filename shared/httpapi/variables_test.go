@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSendNeedsEveryVariable: a send whose template needs a variable that
+// neither the request nor any recipient supplies would fail every
+// delivery, so it is refused (and so is its dry run) naming the variable;
+// a variable some recipients supply is their own business.
+func TestSendNeedsEveryVariable(t *testing.T) {
+	e := newEnv(t)
+	e.must(200, "PUT", "/v1/users/ana", e.admin, map[string]any{"name": "Ana", "email": "ana@example.com", "attributes": map[string]string{"plan": "Solar"}, "status": "active"})
+	e.must(200, "PUT", "/v1/users/eva", e.admin, map[string]any{"email": "eva@example.com", "status": "active"})
+	tpl := e.must(201, "POST", "/v1/templates", e.admin, map[string]any{"name": "Offer", "channel": "email",
+		"title": "Save {{offer}}", "body": "Hi {{name}}, plan {{plan}}: {{offer}} off. {{code}}"}).body["id"].(string)
+	users := map[string]any{"userIds": []string{"ana", "eva"}}
+	filter := map[string]any{"filter": map[string]any{"status": []string{"active"}}}
+	tests := []struct {
+		name     string
+		body     map[string]any
+		path     string
+		wantBad  []string // the variables named, in order
+		accepted int      // the status when nothing is missing
+	}{
+		{"list send lacking offer and code", map[string]any{"channel": "email", "templateId": tpl, "audience": users}, "/v1/notifications", []string{"variables.code", "variables.offer"}, 0},
+		{"list dry run lacking code", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%"}, "audience": users}, "/v1/notifications:dryRun", []string{"variables.code"}, 0},
+		{"filter dry run lacking code", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%"}, "audience": filter}, "/v1/notifications:dryRun", []string{"variables.code"}, 0},
+		{"filter send lacking code", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%"}, "audience": map[string]any{"filter": map[string]any{"status": []string{"active"}}, "expectedCount": 2}}, "/v1/notifications", []string{"variables.code"}, 0},
+		{"addresses have no profile", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%", "code": "X"}, "audience": map[string]any{"addresses": []string{"x@example.com"}}}, "/v1/notifications", []string{"variables.name", "variables.plan"}, 0},
+		{"inline content to addresses", map[string]any{"channel": "sms", "content": map[string]any{"body": "Hola {{name}}"}, "audience": map[string]any{"addresses": []string{"+34600000001"}}}, "/v1/notifications", []string{"variables.name"}, 0},
+		// plan and name come from Ana's profile (Eva lacks them: her delivery fails alone).
+		{"list with everything", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%", "code": "X"}, "audience": users}, "/v1/notifications", nil, 202},
+		{"filter with everything", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%", "code": "X"}, "audience": map[string]any{"filter": map[string]any{"status": []string{"active"}}, "expectedCount": 2}}, "/v1/notifications", nil, 202},
+		{"addresses with everything", map[string]any{"channel": "email", "templateId": tpl, "variables": map[string]string{"offer": "10%", "code": "X", "name": "client", "plan": "any"}, "audience": map[string]any{"addresses": []string{"x@example.com"}}}, "/v1/notifications", nil, 202},
+	}
+	for _, tt := range tests {
+		r := e.do("POST", tt.path, e.admin, tt.body)
+		if tt.wantBad == nil {
+			if r.status != tt.accepted {
+				t.Errorf("%s = %d %s, want %d", tt.name, r.status, r.raw, tt.accepted)
+			}
+			continue
+		}
+		if r.status != 422 || r.errCode() != "validation_failed" {
+			t.Errorf("%s = %d %s, want 422", tt.name, r.status, r.raw)
+			continue
+		}
+		var got []string
+		for _, d := range r.body["error"].(map[string]any)["details"].([]any) {
+			got = append(got, d.(map[string]any)["field"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.wantBad, ",") {
+			t.Errorf("%s named %v, want %v (%s)", tt.name, got, tt.wantBad, r.raw)
+		}
+	}
+	// Only the three accepted sends were queued.
+	if r := e.must(200, "GET", "/v1/notifications", e.admin, nil); len(r.body["items"].([]any)) != 3 {
+		t.Errorf("notifications = %s, want the three accepted sends", r.raw)
+	}
+}
