@@ -135,6 +135,11 @@ func (s *Server) setPaused(w http.ResponseWriter, r *http.Request, k notify.APIK
 	if err != nil {
 		return err
 	}
+	if !reads(k) {
+		// Its notification may name users and addresses: read data.
+		writeJSON(w, http.StatusOK, receipt{ID: c.ID, Status: string(c.Status), UpdatedAt: &c.UpdatedAt})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, s.view(c))
 	return nil
 }

@@ -56,7 +56,8 @@ type dryRunResult struct {
 	// Users is how many the audience selects, skipped ones included.
 	Users   int            `json:"users"`
 	Skipped map[string]int `json:"skipped"`
-	Sample  []notify.User  `json:"sample"`
+	// Sample is some of the users reached, for keys that may read them.
+	Sample []notify.User `json:"sample,omitempty"`
 }
 
 // dryRun answers POST /v1/notifications:dryRun: the same body as a send,
@@ -77,11 +78,16 @@ func (s *Server) dryRun(w http.ResponseWriter, r *http.Request, k notify.APIKey)
 			return err
 		}
 	}
-	sample := make([]notify.User, len(c.Sample))
-	for i, u := range c.Sample {
-		sample[i] = userView(u)
+	out := dryRunResult{Recipients: c.Recipients, Users: c.Matched, Skipped: c.Skipped}
+	// The sample is users' profiles: read data. A send-only key gets the
+	// counts, which is what it needs to send with expectedCount.
+	if reads(k) {
+		out.Sample = make([]notify.User, len(c.Sample))
+		for i, u := range c.Sample {
+			out.Sample[i] = userView(u)
+		}
 	}
-	writeJSON(w, http.StatusOK, dryRunResult{Recipients: c.Recipients, Users: c.Matched, Skipped: c.Skipped, Sample: sample})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -292,6 +298,10 @@ func (s *Server) cancelNotification(w http.ResponseWriter, r *http.Request, k no
 		// Cancelled is enough to keep it from sending; its schedule goes
 		// too (or is left to the repair, when the scheduler fails now).
 		s.campaigns.CancelSend(r.Context(), k.WorkspaceID, id)
+	}
+	if !reads(k) {
+		writeJSON(w, http.StatusOK, receipt{ID: n.ID, Status: string(n.Status), UpdatedAt: &n.UpdatedAt})
+		return nil
 	}
 	writeJSON(w, http.StatusOK, n)
 	return nil

@@ -128,7 +128,7 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request, k notify.APIKey
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userView(u))
+	writeJSON(w, http.StatusOK, userAnswer(k, u))
 	return nil
 }
 
@@ -360,7 +360,7 @@ func (s *Server) putPushPermission(w http.ResponseWriter, r *http.Request, k not
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userView(u))
+	writeJSON(w, http.StatusOK, userAnswer(k, u))
 	return nil
 }
 
