@@ -6,6 +6,11 @@
 // bootstrap creates a workspace and its first admin key and prints the key
 // once; every other key is created through POST /v1/keys with that one.
 //
+//	go run ./infra/admin -table herald-HeraldTable-XYZ admin-key -workspace acme
+//
+// admin-key gives an existing workspace a new admin key, for when its
+// admin keys were lost or revoked.
+//
 //	go run ./infra/admin vapid-keys
 //
 // vapid-keys prints a new Web Push key pair as HERALD_VAPID_* settings.
@@ -18,6 +23,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -53,10 +59,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		_, err = fmt.Fprintf(out, "HERALD_VAPID_PUBLIC_KEY=%s\nHERALD_VAPID_PRIVATE_KEY=%s\n", pub, priv)
 		return err
 	}
-	if fs.NArg() == 0 || fs.Arg(0) != "bootstrap" {
-		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME] | admin vapid-keys")
+	if fs.NArg() == 0 || (fs.Arg(0) != "bootstrap" && fs.Arg(0) != "admin-key") {
+		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME] | admin -table TABLE admin-key -workspace ID | admin vapid-keys")
 	}
-	bs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	existing := fs.Arg(0) == "admin-key"
+	bs := flag.NewFlagSet(fs.Arg(0), flag.ContinueOnError)
 	ws := bs.String("workspace", "", "workspace id: lower-case letters, digits, - and _")
 	name := bs.String("name", "", "workspace name (default: the id)")
 	if err := bs.Parse(fs.Args()[1:]); err != nil {
@@ -77,14 +84,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), *table)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: *ws, Name: *name, CreatedAt: now}); err != nil {
-		return fmt.Errorf("create workspace %s: %w", *ws, err)
-	}
 	secret := apikey.New()
 	k := notify.APIKey{ID: "key_admin", WorkspaceID: *ws, Name: "admin (bootstrap)", Scopes: []notify.Scope{notify.ScopeAdmin},
 		Hash: apikey.Hash(secret), Prefix: apikey.Display(secret), CreatedAt: now}
+	if existing {
+		if _, err := store.GetWorkspace(ctx, *ws); err != nil {
+			return fmt.Errorf("workspace %s: %w", *ws, err)
+		}
+		k.ID, k.Name = "key_admin_"+strings.ToLower((&notify.IDs{}).New(now)), "admin (admin-key)"
+	} else if err := store.CreateWorkspace(ctx, notify.Workspace{ID: *ws, Name: *name, CreatedAt: now}); err != nil {
+		return fmt.Errorf("create workspace %s: %w", *ws, err)
+	}
 	if err := store.CreateAPIKey(ctx, k); err != nil {
 		return fmt.Errorf("create admin key: %w", err)
+	}
+	if existing {
+		fmt.Fprintf(out, "a new admin key of workspace %s (shown once):\n%s\n", *ws, secret)
+		return nil
 	}
 	fmt.Fprintf(out, "workspace %s created; its admin key (shown once):\n%s\n", *ws, secret)
 	return nil

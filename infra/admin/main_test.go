@@ -54,6 +54,21 @@ func TestBootstrap(t *testing.T) {
 	if err := run(ctx, []string{"-table", table, "bootstrap", "-workspace", "Bad Id"}, &out); err == nil {
 		t.Errorf("bad workspace id accepted")
 	}
+	// A workspace that lost its admin keys gets a new one; an unknown
+	// workspace gets none.
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "admin-key", "-workspace", "acme"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(out.String()), "\n")
+	again, err := apikey.Authenticate(ctx, dynamo.New(client, table), "Bearer "+lines[len(lines)-1])
+	if err != nil || again.WorkspaceID != "acme" || !again.Allows(notify.ScopeAdmin) || again.ID == k.ID {
+		t.Errorf("admin-key printed a key of %+v, %v; want a second admin key of acme", again, err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "admin-key", "-workspace", "nobody"}, &out); err == nil || out.Len() != 0 {
+		t.Errorf("admin-key of an unknown workspace = %v, printed %q; want an error", err, out.String())
+	}
 }
 
 func TestVAPIDKeys(t *testing.T) {

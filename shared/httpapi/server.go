@@ -378,7 +378,17 @@ type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
+// maxDetails bounds the problems one error lists: a request with 10,000
+// bad items must not earn an answer 10,000 problems long. The first ones
+// are enough to fix, and the message says how many there were.
+const maxDetails = 20
+
 func writeError(w http.ResponseWriter, e *notify.Error) {
+	details, msg := e.Details, e.Message
+	if n := len(details); n > maxDetails {
+		details = details[:maxDetails]
+		msg = fmt.Sprintf("%s (and %d more problems; the first %d are listed)", msg, n-1, maxDetails)
+	}
 	status, ok := statusOf[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
@@ -389,7 +399,7 @@ func writeError(w http.ResponseWriter, e *notify.Error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Details: e.Details, CurrentCount: e.CurrentCount}})
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: msg, Details: details, CurrentCount: e.CurrentCount}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,10 +109,39 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, caller notify.
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, caller notify.APIKey) error {
+	if err := s.keepsAnAdmin(r, caller.WorkspaceID, r.PathValue("id")); err != nil {
+		return err
+	}
 	if err := s.store.RevokeAPIKey(r.Context(), caller.WorkspaceID, r.PathValue("id"), s.now().UTC()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// keepsAnAdmin refuses to revoke the workspace's last working admin key:
+// without one nobody can make keys again, and the workspace is locked out.
+// (Two admins revoking each other at the same instant can still both
+// succeed; `go run ./infra/admin` makes a new key from outside the API.)
+func (s *Server) keepsAnAdmin(r *http.Request, workspaceID, id string) error {
+	keys, err := s.store.ListAPIKeys(r.Context(), workspaceID)
+	if err != nil {
+		return err
+	}
+	revoking, others := false, 0
+	for _, k := range keys {
+		if k.RevokedAt != nil || !slices.Contains(k.Scopes, notify.ScopeAdmin) {
+			continue
+		}
+		if k.ID == id {
+			revoking = true
+		} else {
+			others++
+		}
+	}
+	if revoking && others == 0 {
+		return notify.Errorf(notify.CodeConflict, "key %s is the workspace's last admin key: create another admin key before revoking it", id)
+	}
 	return nil
 }
 

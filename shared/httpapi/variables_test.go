@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/heraldhq/herald/shared/notify"
 )
 
 // TestSendNeedsEveryVariable: a send whose template needs a variable that
@@ -59,4 +62,38 @@ func TestSendNeedsEveryVariable(t *testing.T) {
 	if r := e.must(200, "GET", "/v1/notifications", e.admin, nil); len(r.body["items"].([]any)) != 3 {
 		t.Errorf("notifications = %s, want the three accepted sends", r.raw)
 	}
+}
+
+// TestErrorDetailsAreBounded: a body with thousands of bad items gets the
+// first problems and their number, not an answer as long as the request.
+func TestErrorDetailsAreBounded(t *testing.T) {
+	e := newEnv(t)
+	e.must(200, "PUT", "/v1/users/u1", e.admin, map[string]any{"name": "U"})
+	channels := map[string]bool{}
+	for i := range 10000 {
+		channels[fmt.Sprintf("fax%d", i)] = true
+	}
+	r := e.must(422, "PUT", "/v1/users/u1/preferences", e.admin, map[string]any{"channels": channels})
+	details := r.body["error"].(map[string]any)["details"].([]any)
+	msg := r.body["error"].(map[string]any)["message"].(string)
+	if len(details) != maxDetails || !strings.Contains(msg, "and 9999 more problems") || len(r.raw) > 10000 {
+		t.Errorf("10,000 bad channels = %d details, message %q, %d bytes; want %d details and the count", len(details), msg, len(r.raw), maxDetails)
+	}
+}
+
+// TestLastAdminKeyStays: the workspace's last admin key cannot be revoked
+// (not even by itself), so the workspace is never locked out.
+func TestLastAdminKeyStays(t *testing.T) {
+	e := newEnv(t)
+	e.key("ws1", "k_send", notify.ScopeSend)
+	if r := e.do("DELETE", "/v1/keys/k1", e.admin, nil); r.status != 409 || !strings.Contains(r.raw, "last admin key") {
+		t.Errorf("revoking the last admin key = %d %s, want 409", r.status, r.raw)
+	}
+	e.must(200, "GET", "/v1/keys", e.admin, nil)
+	// With a second admin key, either may go, but not both.
+	second := e.must(201, "POST", "/v1/keys", e.admin, map[string]any{"name": "second", "scopes": []string{"admin"}})
+	e.must(204, "DELETE", "/v1/keys/k1", e.admin, nil)
+	secret := second.body["key"].(string)
+	e.must(409, "DELETE", "/v1/keys/"+second.body["id"].(string), secret, nil)
+	e.must(204, "DELETE", "/v1/keys/k_send", secret, nil)
 }
