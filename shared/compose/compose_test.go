@@ -244,6 +244,11 @@ func TestComposeRetry(t *testing.T) {
 			problem: "[nombre de la app] is fill-in text for a person",
 		},
 		{
+			name:    "control characters",
+			first:   toolAnswer("es", "{{name}}, mira", "Descubre\u001b[31m tu consumo.", "Tu consumo", "{{name}}, ya puedes verlo."),
+			problem: "variants[0].body: holds the control character U+001B",
+		},
+		{
 			name:    "malformed JSON",
 			first:   Answer{Text: `{"language": "es", "variants": [{"title": "{{name}}", "body": "sin cerrar"`, Usage: Usage{InputTokens: 900, OutputTokens: 30}},
 			problem: "answer: not the tool's JSON",

@@ -104,6 +104,11 @@ func check(r Request, lim Limits, i int, v Variant) []Problem {
 	if strings.ContainsAny(title, "\r\n") {
 		add("title", "must be one line")
 	}
+	for field, text := range map[string]string{"title": title, "body": body} {
+		if r, ok := notify.BadControl(text); ok {
+			add(field, "holds the control character %U; write plain text", r)
+		}
+	}
 	if m := bracketPlaceholder.FindString(title + "\n" + body); m != "" {
 		add("body", "%s is fill-in text for a person; write the final text (use the brand and facts given, or leave the detail out)", m)
 	}

@@ -482,7 +482,7 @@ func decodeBytes(b []byte, v any) error {
 		}
 		return notify.Invalid(notify.FieldError{Field: "body", Problem: err.Error()})
 	}
-	return nil
+	return checkText(reflect.ValueOf(v), "")
 }
 
 func jsonKind(t reflect.Type) string {

@@ -1,0 +1,17 @@
+package notify
+
+// BadControl returns the first control character of s that has no business
+// in a message, a profile or a report, and whether there is one: C0 but
+// tab, newline and carriage return (NUL, ESC and the like), DEL, and C1.
+// They would reach SMS, email and push payloads and result sheets, where
+// they break parsers or hide text.
+func BadControl(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+			return r, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,26 @@
+package notify
+
+import "testing"
+
+func TestBadControl(t *testing.T) {
+	tests := []struct {
+		in   string
+		want rune
+		bad  bool
+	}{
+		{"plain text, ñ, 😀", 0, false},
+		{"tab\tnewline\ncr\r", 0, false},
+		{"nul\x00", 0x00, true},
+		{"esc\x1b[31m", 0x1b, true},
+		{"bell\a", 0x07, true},
+		{"del\x7f", 0x7f, true},
+		{"c1 \u0085 next line", 0x85, true},
+		{"c1 \u009b csi", 0x9b, true},
+		{"nbsp\u00a0 is text", 0, false},
+	}
+	for _, tt := range tests {
+		if got, bad := BadControl(tt.in); got != tt.want || bad != tt.bad {
+			t.Errorf("BadControl(%q) = %U, %v; want %U, %v", tt.in, got, bad, tt.want, tt.bad)
+		}
+	}
+}
