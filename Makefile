@@ -30,9 +30,15 @@ FUNCTIONS := $(patsubst functions/%/,%,$(wildcard functions/*/))
 # ucfirst: api → Api (folder name → SAM logical id prefix).
 ucfirst = $(shell printf '%s' '$(1)' | awk '{ print toupper(substr($$0, 1, 1)) substr($$0, 2) }')
 
-# lambda_build: $(1) function folder, $(2) output file.
-define lambda_build
-$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(2) ./functions/$(1)
+# Every function is built by one `go build` into build/lambda/<fn>: each
+# package is compiled once and linked into the functions that use it.
+# sam build runs its build-<Name>Function targets in parallel; they share
+# that one build through a lock (the first builds, the others wait and find
+# it up to date), so nothing is compiled twice, and `make build` is the same
+# build.
+LAMBDA_BIN := build/lambda
+define lambdas
+mkdir -p $(LAMBDA_BIN) && flock $(LAMBDA_BIN)/.lock env $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_BIN)/ ./functions/...
 endef
 
 .PHONY: help
@@ -44,16 +50,15 @@ help: ## List the targets
 	@echo "functions: $(or $(FUNCTIONS),none yet)"
 
 .PHONY: run
-run: ## Run Herald locally (HERALD_ADDR, HERALD_DATA_DIR are read from the environment)
-	$(GO) run ./infra/local
+run: ## Run Herald locally (HERALD_ADDR, HERALD_DATA_DIR are read from the environment); Ctrl-C stops it
+	@$(GO) build -o build/herald ./infra/local
+	@exec build/herald
 
 .PHONY: build
 build: ## Build every function to build/<fn>/bootstrap (linux/arm64); fail over 24 MiB
 	@if [ -z "$(FUNCTIONS)" ]; then echo "no functions under functions/" >&2; exit 1; fi
-	@for fn in $(FUNCTIONS); do \
-		echo "build $$fn"; \
-		$(call lambda_build,$$fn,build/$$fn/bootstrap); \
-	done
+	$(lambdas)
+	@for fn in $(FUNCTIONS); do mkdir -p build/$$fn && cp -f $(LAMBDA_BIN)/$$fn build/$$fn/bootstrap; done
 	@status=0; for fn in $(FUNCTIONS); do \
 		size=$$(wc -c <build/$$fn/bootstrap); \
 		printf '  %-12s %6.1f MiB\n' "$$fn" "$$(awk "BEGIN { print $$size / 1048576 }")"; \
@@ -68,7 +73,8 @@ define sam_build_target
 .PHONY: build-$(call ucfirst,$(1))Function
 build-$(call ucfirst,$(1))Function:
 	@test -n "$$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
-	$(call lambda_build,$(1),$$(ARTIFACTS_DIR)/bootstrap)
+	$$(lambdas)
+	cp -f $(LAMBDA_BIN)/$(1) $$(ARTIFACTS_DIR)/bootstrap
 endef
 $(foreach fn,$(FUNCTIONS),$(eval $(call sam_build_target,$(fn))))
 

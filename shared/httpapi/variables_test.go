@@ -97,3 +97,26 @@ func TestLastAdminKeyStays(t *testing.T) {
 	e.must(409, "DELETE", "/v1/keys/"+second.body["id"].(string), secret, nil)
 	e.must(204, "DELETE", "/v1/keys/k_send", secret, nil)
 }
+
+// TestAudienceErrorsNameEveryForm: a send without an audience, or with two,
+// learns every form an audience takes; counts read as words do.
+func TestAudienceErrorsNameEveryForm(t *testing.T) {
+	e := newEnv(t)
+	for _, body := range []string{
+		`{"channel": "sms", "content": {"body": "x"}}`,
+		`{"channel": "sms", "content": {"body": "x"}, "audience": {}}`,
+		`{"channel": "sms", "content": {"body": "x"}, "audience": {"userIds": ["a"], "addresses": ["+34600000001"]}}`,
+	} {
+		r := e.must(422, "POST", "/v1/notifications", e.admin, body)
+		for _, form := range []string{`"userIds"`, `"addresses"`, `"filter"`, `expectedCount`, `/v1/uploads`} {
+			if !strings.Contains(r.raw, strings.ReplaceAll(form, `"`, `\"`)) {
+				t.Errorf("%s = %s, want it to name %s", body, r.raw, form)
+			}
+		}
+	}
+	e.must(200, "PUT", "/v1/users/u1", e.admin, map[string]any{"name": "U", "status": "active", "phone": "+34600000001"})
+	r := e.must(409, "POST", "/v1/notifications", e.admin, `{"channel": "sms", "content": {"body": "x"}, "audience": {"filter": {"status": ["active"]}, "expectedCount": 5}}`)
+	if !strings.Contains(r.raw, "reaches 1 user now") {
+		t.Errorf("audience changed = %s, want \"reaches 1 user now\"", r.raw)
+	}
+}

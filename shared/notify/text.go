@@ -1,5 +1,7 @@
 package notify
 
+import "strconv"
+
 // BadControl returns the first control character of s that has no business
 // in a message, a profile or a report, and whether there is one: C0 but
 // tab, newline and carriage return (NUL, ESC and the like), DEL, and C1.
@@ -14,4 +16,12 @@ func BadControl(s string) (rune, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Quantity writes n with the noun's singular or plural: "1 user", "2 users".
+func Quantity(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

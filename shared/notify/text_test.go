@@ -24,3 +24,11 @@ func TestBadControl(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantity(t *testing.T) {
+	for n, want := range map[int]string{0: "0 users", 1: "1 user", 2: "2 users", 1000: "1000 users"} {
+		if got := Quantity(n, "user", "users"); got != want {
+			t.Errorf("Quantity(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

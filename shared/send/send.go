@@ -298,7 +298,7 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 		return Prepared{}, notify.Invalid(notify.FieldError{Field: "audience.filter", Problem: "selects no users"})
 	}
 	if want := in.Audience.ExpectedCount; want == nil || *want != c.Recipients {
-		msg := fmt.Sprintf("the audience reaches %d users now; check it with a dry run and send with expectedCount %d", c.Recipients, c.Recipients)
+		msg := fmt.Sprintf("the audience reaches %s now; check it with a dry run and send with expectedCount %d", notify.Quantity(c.Recipients, "user", "users"), c.Recipients)
 		if want == nil {
 			msg = fmt.Sprintf("a filter send needs expectedCount, the count the operator saw: %d now", c.Recipients)
 		}
@@ -431,11 +431,14 @@ func (s *Sender) lackingVariables(ctx context.Context, workspaceID string, recip
 	return out, nil
 }
 
+// audienceForms names every form an audience takes.
+const audienceForms = `{"userIds": [...]} (up to 10,000 of your user ids), {"addresses": [...]} (phones or emails, up to 10,000), {"filter": {...}, "expectedCount": n} (users by status, type, tags, language, attributes, pushEnabled...; n from a dry run) or, for a spreadsheet, POST /v1/uploads`
+
 // audience validates the audience and returns its recipients, deduplicated.
 func (s *Sender) audience(in Input) ([]notify.Recipient, notify.Source, []notify.FieldError) {
 	a := in.Audience
 	if a == nil {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "required: userIds or addresses"}}
+		return nil, "", []notify.FieldError{{Field: "audience", Problem: "required: one of " + audienceForms}}
 	}
 	given := 0
 	for _, set := range []bool{a.UserIDs != nil, a.Addresses != nil, a.Filter != nil, a.UploadID != ""} {
@@ -444,7 +447,7 @@ func (s *Sender) audience(in Input) ([]notify.Recipient, notify.Source, []notify
 		}
 	}
 	if given != 1 {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of userIds, addresses, filter or uploadId"}}
+		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of " + audienceForms}}
 	}
 	if a.UploadID != "" {
 		return nil, "", []notify.FieldError{{Field: "audience.uploadId", Problem: "a spreadsheet is sent by its upload: POST /v1/uploads with the templateId and channel, then PUT the file to its uploadUrl; the upload creates the notification (GET /v1/uploads/{id} names it)"}}
