@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -144,6 +145,17 @@ func CheckHost(host string) error {
 		}
 	}
 	return nil
+}
+
+// CheckURL judges an absolute URL as CheckHost judges its host, and
+// refuses user info too: "https://fcm.googleapis.com@10.0.0.1/" reads as
+// one host to a person and is another to a client. The scheme is the
+// caller's to check.
+func CheckURL(u *url.URL) error {
+	if u.User != nil {
+		return fmt.Errorf("%w: user info in the URL", ErrNotPublic)
+	}
+	return CheckHost(u.Hostname())
 }
 
 // ldh reports whether l is a DNS label of letters, digits and hyphens.

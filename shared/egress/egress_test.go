@@ -148,6 +148,9 @@ func TestCheckHost(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrNotPublic) {
 			t.Errorf("CheckHost(%q) = %v, want it to wrap ErrNotPublic", u.Hostname(), err)
 		}
+		if uerr := CheckURL(u); (uerr == nil) != tt.want {
+			t.Errorf("CheckURL(%s) = %v, want allowed %v", tt.url, uerr, tt.want)
+		}
 	}
 }
 
@@ -173,6 +176,18 @@ func TestTransportRefusesPrivateAddresses(t *testing.T) {
 	}
 	if hit.Load() {
 		t.Error("the loopback server was reached")
+	}
+}
+
+func TestCheckURLRefusesUserInfo(t *testing.T) {
+	for _, raw := range []string{"https://user@fcm.googleapis.com/x", "https://fcm.googleapis.com:x@push.example.com/x", "https://:@push.example.com/"} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckURL(u); !errors.Is(err, ErrNotPublic) {
+			t.Errorf("CheckURL(%s) = %v, want ErrNotPublic", raw, err)
+		}
 	}
 }
 

@@ -312,10 +312,10 @@ func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topi
 
 // subscription checks a stored subscription before it is used: a bad key
 // or endpoint is permanent, and the library's own errors would not say so.
-// The endpoint is checked as registration checks it (CheckEndpoint), since
-// subscriptions stored before that check existed may not pass it.
+// The endpoint is checked as the API's device registration checks it,
+// since subscriptions stored before that check existed may not pass it.
 func (s *Sender) subscription(ws *notify.WebPushSubscription) (*webpushgo.Subscription, error) {
-	if err := CheckEndpoint(ws.Endpoint, s.allowHTTP, s.allowLocal); err != nil {
+	if err := checkEndpoint(ws.Endpoint, s.allowHTTP, s.allowLocal); err != nil {
 		return nil, err
 	}
 	p256dh, err := decodeP256Point(ws.Keys.P256dh)
@@ -336,18 +336,19 @@ func (s *Sender) subscription(ws *notify.WebPushSubscription) (*webpushgo.Subscr
 	}}, nil
 }
 
-// MaxEndpoint bounds a subscription endpoint's length; push services'
-// are a few hundred characters.
-const MaxEndpoint = 2048
+// maxEndpoint bounds a subscription endpoint's length, as the API does at
+// registration; push services' are a few hundred characters.
+const maxEndpoint = 2048
 
-// CheckEndpoint is the rule for a subscription endpoint, at registration
-// and before each push: an absolute https URL (http too when allowHTTP) of
-// at most MaxEndpoint characters, with no user info, whose host is on the
-// public internet (egress.CheckHost) unless allowPrivate. Its errors
-// never quote the endpoint, whose path is the subscription's secret.
-func CheckEndpoint(endpoint string, allowHTTP, allowPrivate bool) error {
-	if len(endpoint) > MaxEndpoint {
-		return fmt.Errorf("endpoint longer than %d characters", MaxEndpoint)
+// checkEndpoint is the rule for a subscription endpoint before each push
+// (the API applies the same at registration): an absolute https URL (http
+// too when allowHTTP) of at most maxEndpoint characters, with no user
+// info, whose host is on the public internet (egress.CheckURL) unless
+// allowPrivate. Its errors never quote the endpoint, whose path is the
+// subscription's secret.
+func checkEndpoint(endpoint string, allowHTTP, allowPrivate bool) error {
+	if len(endpoint) > maxEndpoint {
+		return fmt.Errorf("endpoint longer than %d characters", maxEndpoint)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -360,8 +361,8 @@ func CheckEndpoint(endpoint string, allowHTTP, allowPrivate bool) error {
 		return errors.New("endpoint has user info")
 	}
 	if !allowPrivate {
-		if err := egress.CheckHost(u.Hostname()); err != nil {
-			return fmt.Errorf("endpoint host: %w", err)
+		if err := egress.CheckURL(u); err != nil {
+			return fmt.Errorf("endpoint: %w", err)
 		}
 	}
 	return nil

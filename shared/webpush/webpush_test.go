@@ -653,7 +653,7 @@ func TestSendWebPushRefusesPrivateEndpoints(t *testing.T) {
 		"https://169.254.169.254/latest/meta-data/iam/security-credentials/",
 		"https://metadata.google.internal/computeMetadata/v1/",
 		"https://user:pass@fcm.googleapis.com/fcm/send/x",
-		"https://fcm.googleapis.com/" + strings.Repeat("x", MaxEndpoint),
+		"https://fcm.googleapis.com/" + strings.Repeat("x", maxEndpoint),
 	} {
 		_, err := s.SendWebPush(context.Background(), testMessage(at(endpoint)))
 		if code, ok := channel.IsPermanent(err); !ok || code != CodeInvalidSubscription {
