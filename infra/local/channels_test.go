@@ -69,7 +69,10 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 		"HERALD_WHATSAPP_ACCESS_TOKEN": "EAAtoken", "HERALD_WHATSAPP_PHONE_NUMBER_ID": "1055", "HERALD_WHATSAPP_BASE_URL": graph.srv.URL,
 		"HERALD_WHATSAPP_APP_SECRET": appSecret,
 		"HERALD_VAPID_PUBLIC_KEY":    vapidPub, "HERALD_VAPID_PRIVATE_KEY": vapidPriv, "HERALD_VAPID_SUBJECT": "mailto:push-ops@example.com",
-		"HERALD_SNS_ENABLED": "1", "HERALD_SNS_FCM_APPLICATION_ARN": fcmApp,
+		// The fake push service listens on 127.0.0.1, which Herald refuses
+		// to push to unless this test-only setting is on.
+		"HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": "1",
+		"HERALD_SNS_ENABLED":                  "1", "HERALD_SNS_FCM_APPLICATION_ARN": fcmApp,
 		"HERALD_SES_ENABLED": "1", "HERALD_SES_FROM": "Herald <notify@example.com>", "HERALD_SES_CONFIGURATION_SET": "herald-events",
 		"HERALD_MARKETING_CATEGORIES":  "offers",
 		"HERALD_SES_EVENTS_TOPIC_ARNS": sesTopic, "HERALD_SMS_STATUS_TOPIC_ARNS": smsTopic, "HERALD_PUSH_EVENTS_TOPIC_ARNS": pushTopic,

@@ -19,7 +19,8 @@ import (
 // separately (package secrets).
 func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (Config, aws.Config, error) {
 	c, err := Load(getenv)
-	c.SNSTestCert = "" // local mode only: on AWS, SNS's own certificates
+	c.SNSTestCert = ""                  // local mode only: on AWS, SNS's own certificates
+	c.TestAllowPrivateEndpoints = false // local tests only: on AWS, public push services
 	if err == nil {
 		err = c.RequireAWS(needQueue)
 	}

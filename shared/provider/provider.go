@@ -68,7 +68,8 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		c.RetryHints[notify.ChannelWhatsApp] = whatsapp.RetryAfter
 	}
 	if cfg.VAPID.Configured() {
-		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject})
+		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject,
+			AllowPrivate: cfg.TestAllowPrivateEndpoints})
 		if err != nil {
 			return c, fmt.Errorf("web push: %w", err)
 		}
