@@ -208,7 +208,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	// Provider webhooks (no API key: the provider's signature) beside the API,
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
-	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
+		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
 	snsOpts, err := snsOptions(cfg)
 	if err != nil {
 		return err

@@ -76,7 +76,9 @@ type Config struct {
 	MarketingCategory         map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
 	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
 	// unsubscribe links of marketing email, served under PublicURL
-	// (HERALD_PUBLIC_URL). Local mode makes and keeps one when unset.
+	// (HERALD_PUBLIC_URL), and, under another label, WhatsApp quick-reply
+	// payloads (dispatch signs, callbacks verify: both need it). Local
+	// mode makes and keeps one when unset.
 	UnsubscribeSecret string
 	PublicURL         string
 	// SecretsPath (HERALD_SECRETS_PATH) is where the Lambda functions read

@@ -60,7 +60,11 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 	}
 
 	if cfg.WhatsApp.Configured() {
-		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken})
+		// Quick-reply payloads are signed with Herald's signing secret, as
+		// unsubscribe links are (under another label); the callbacks verify
+		// them with the same.
+		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken,
+			ReplySecret: []byte(cfg.UnsubscribeSecret)})
 		if err != nil {
 			return c, fmt.Errorf("whatsapp: %w", err)
 		}
