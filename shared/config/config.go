@@ -65,15 +65,8 @@ type Config struct {
 	// whose certificate signs SNS messages in place of AWS's, so that
 	// scripted callbacks can reach /webhooks/ses, /sms and /push. The
 	// Lambda functions ignore it.
-	SNSTestCert string
-	// TestAllowPrivateEndpoints (HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS=1),
-	// local mode only and for tests only, lets Web Push subscriptions
-	// point at loopback and private addresses, so that a fake push service
-	// on 127.0.0.1 can stand in for a browser's. Off, Herald refuses to
-	// register or push to an endpoint off the public internet (package
-	// egress). The Lambda functions ignore it.
-	TestAllowPrivateEndpoints bool
-	MarketingCategory         map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
+	SNSTestCert       string
+	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
 	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
 	// unsubscribe links of marketing email, served under PublicURL
 	// (HERALD_PUBLIC_URL), and, under another label, WhatsApp quick-reply
@@ -84,6 +77,14 @@ type Config struct {
 	// SecretsPath (HERALD_SECRETS_PATH) is where the Lambda functions read
 	// their secrets from SSM Parameter Store (see LoadSecrets).
 	SecretsPath string
+
+	// TestAllowPrivateEndpoints (HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS=1),
+	// local mode only and for tests only, lets Web Push subscriptions
+	// point at loopback and private addresses, so that a fake push service
+	// on 127.0.0.1 can stand in for a browser's. Off, Herald refuses to
+	// register or push to an endpoint off the public internet (package
+	// egress). The Lambda functions ignore it.
+	TestAllowPrivateEndpoints bool
 
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
@@ -193,23 +194,23 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		VAPID: VAPIDConfig{PublicKey: getenv("HERALD_VAPID_PUBLIC_KEY"), PrivateKey: getenv("HERALD_VAPID_PRIVATE_KEY"),
 			Subject: or(getenv("HERALD_VAPID_SUBJECT"), "mailto:admin@localhost")},
-		SNSEnabled:                flag(getenv("HERALD_SNS_ENABLED")),
-		SNSFCMAppARN:              getenv("HERALD_SNS_FCM_APPLICATION_ARN"),
-		SNSAPNsAppARN:             getenv("HERALD_SNS_APNS_APPLICATION_ARN"),
-		SMSSenderID:               getenv("HERALD_SMS_SENDER_ID"),
-		SESEnabled:                flag(getenv("HERALD_SES_ENABLED")),
-		SESFrom:                   getenv("HERALD_SES_FROM"),
-		SESConfigSet:              getenv("HERALD_SES_CONFIGURATION_SET"),
-		SESEventTopics:            list(getenv("HERALD_SES_EVENTS_TOPIC_ARNS")),
-		SMSStatusTopics:           list(getenv("HERALD_SMS_STATUS_TOPIC_ARNS")),
-		PushEventTopics:           list(getenv("HERALD_PUSH_EVENTS_TOPIC_ARNS")),
-		SNSTestCert:               getenv("HERALD_SNS_TEST_CERT"),
-		TestAllowPrivateEndpoints: flag(getenv("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS")),
-		MarketingCategory:         set(getenv("HERALD_MARKETING_CATEGORIES")),
-		UnsubscribeSecret:         getenv("HERALD_UNSUBSCRIBE_SECRET"),
-		PublicURL:                 strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
-		SecretsPath:               getenv("HERALD_SECRETS_PATH"),
+		SNSEnabled:        flag(getenv("HERALD_SNS_ENABLED")),
+		SNSFCMAppARN:      getenv("HERALD_SNS_FCM_APPLICATION_ARN"),
+		SNSAPNsAppARN:     getenv("HERALD_SNS_APNS_APPLICATION_ARN"),
+		SMSSenderID:       getenv("HERALD_SMS_SENDER_ID"),
+		SESEnabled:        flag(getenv("HERALD_SES_ENABLED")),
+		SESFrom:           getenv("HERALD_SES_FROM"),
+		SESConfigSet:      getenv("HERALD_SES_CONFIGURATION_SET"),
+		SESEventTopics:    list(getenv("HERALD_SES_EVENTS_TOPIC_ARNS")),
+		SMSStatusTopics:   list(getenv("HERALD_SMS_STATUS_TOPIC_ARNS")),
+		PushEventTopics:   list(getenv("HERALD_PUSH_EVENTS_TOPIC_ARNS")),
+		SNSTestCert:       getenv("HERALD_SNS_TEST_CERT"),
+		MarketingCategory: set(getenv("HERALD_MARKETING_CATEGORIES")),
+		UnsubscribeSecret: getenv("HERALD_UNSUBSCRIBE_SECRET"),
+		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
+		SecretsPath:       getenv("HERALD_SECRETS_PATH"),
 	}
+	c.TestAllowPrivateEndpoints = flag(getenv("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS"))
 	c.Rates = map[string]float64{}
 	for _, ch := range []string{"push", "webpush", "sms", "email", "whatsapp"} {
 		name := "HERALD_RATE_" + strings.ToUpper(ch)

@@ -19,8 +19,9 @@ import (
 // separately (package secrets).
 func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (Config, aws.Config, error) {
 	c, err := Load(getenv)
-	c.SNSTestCert = ""                  // local mode only: on AWS, SNS's own certificates
-	c.TestAllowPrivateEndpoints = false // local tests only: on AWS, public push services
+	c.SNSTestCert = "" // local mode only: on AWS, SNS's own certificates
+	// Local tests only: on AWS, push services on the public internet.
+	c.TestAllowPrivateEndpoints = false
 	if err == nil {
 		err = c.RequireAWS(needQueue)
 	}
