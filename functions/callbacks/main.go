@@ -36,7 +36,8 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	log := cfg.Logger(os.Stdout)
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
+		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
 	if len(cfg.SESEventTopics) > 0 {
 		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
 	}

@@ -69,7 +69,10 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 		"HERALD_WHATSAPP_ACCESS_TOKEN": "EAAtoken", "HERALD_WHATSAPP_PHONE_NUMBER_ID": "1055", "HERALD_WHATSAPP_BASE_URL": graph.srv.URL,
 		"HERALD_WHATSAPP_APP_SECRET": appSecret,
 		"HERALD_VAPID_PUBLIC_KEY":    vapidPub, "HERALD_VAPID_PRIVATE_KEY": vapidPriv, "HERALD_VAPID_SUBJECT": "mailto:push-ops@example.com",
-		"HERALD_SNS_ENABLED": "1", "HERALD_SNS_FCM_APPLICATION_ARN": fcmApp,
+		// The fake push service listens on 127.0.0.1, which Herald refuses
+		// to push to unless this test-only setting is on.
+		"HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": "1",
+		"HERALD_SNS_ENABLED":                  "1", "HERALD_SNS_FCM_APPLICATION_ARN": fcmApp,
 		"HERALD_SES_ENABLED": "1", "HERALD_SES_FROM": "Herald <notify@example.com>", "HERALD_SES_CONFIGURATION_SET": "herald-events",
 		"HERALD_MARKETING_CATEGORIES":  "offers",
 		"HERALD_SES_EVENTS_TOPIC_ARNS": sesTopic, "HERALD_SMS_STATUS_TOPIC_ARNS": smsTopic, "HERALD_PUSH_EVENTS_TOPIC_ARNS": pushTopic,
@@ -372,8 +375,10 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 			}
 			var p map[string]string
 			_ = json.Unmarshal([]byte(c.Parameters[0].Payload), &p)
-			if want := []string{"pay", "later"}[min(i, 1)]; !cmp.Equal(p, map[string]string{"w": ws, "n": nWA, "r": user, "b": want}) {
-				t.Errorf("quick reply %d payload of %s = %q, want it to name the delivery and button %s", i, user, c.Parameters[0].Payload, want)
+			mac := p["m"] // signed for the phone it goes to; checked by pressing below
+			delete(p, "m")
+			if want := []string{"pay", "later"}[min(i, 1)]; !cmp.Equal(p, map[string]string{"w": ws, "n": nWA, "r": user, "b": want}) || len(mac) != 22 {
+				t.Errorf("quick reply %d payload of %s = %q, want it to name the delivery and button %s, with a MAC", i, user, c.Parameters[0].Payload, want)
 			}
 			payloads[user][p["b"]] = c.Parameters[0].Payload
 		}
@@ -506,6 +511,17 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 		if got := signedWA(body); got != 200 {
 			t.Fatalf("signed WhatsApp status answered %d, want 200", got)
 		}
+	}
+	// Bea's button pressed from Ana's phone counts for nobody.
+	stolen := waCallback(t, map[string]any{
+		"messages": []any{map[string]any{"from": "34600000001", "id": "wamid.HBgLMzQ2MDAwMDAwMDEVAgASGBQzQUA", "timestamp": fmt.Sprint(t0.Add(9 * time.Second).Unix()),
+			"type": "button", "button": map[string]string{"payload": payloads["bea"]["later"], "text": "Luego"}}},
+	})
+	if got := signedWA(stolen); got != 200 {
+		t.Fatalf("quick reply from the wrong phone answered %d, want 200 (ignored)", got)
+	}
+	if d := deliveries(nWA)["bea"]; d.Answer != "" {
+		t.Errorf("Bea's delivery after her button was pressed from Ana's phone has answer %q, want none", d.Answer)
 	}
 	press := waCallback(t, map[string]any{
 		"contacts": []any{map[string]any{"profile": map[string]string{"name": "Ana"}, "wa_id": "34600000001"}},

@@ -548,8 +548,8 @@ func decryptPush(body []byte, ua *ecdh.PrivateKey, auth []byte) ([]byte, error) 
 }
 
 // trustTLSServer makes http.DefaultTransport, which the Web Push sender's
-// client uses, trust srv's certificate besides the system roots, until the
-// test ends. The local mode has no setting for a push service's CA or for
+// client uses when HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS is on, trust srv's
+// certificate besides the system roots, until the test ends. The local mode has no setting for a push service's CA or for
 // plain-HTTP push services, and the API accepts only https subscriptions.
 func trustTLSServer(t *testing.T, srv *httptest.Server) {
 	pool, err := x509.SystemCertPool()

@@ -148,6 +148,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		cfg.PublicURL = base
 	}
 
+	if cfg.TestAllowPrivateEndpoints {
+		log.Warn("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS is on: Web Push endpoints may be private addresses; for tests only")
+	}
 	outbox := channel.NewOutbox(store, time.Now)
 	channels, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
 		return awsconfig.LoadDefaultConfig(ctx)
@@ -197,14 +200,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
 			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey},
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
+			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints},
 	})
 	campaigns = api.Campaigns()
 
 	// Provider webhooks (no API key: the provider's signature) beside the API,
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
-	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: store, Log: log})
+	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
+		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
 	snsOpts, err := snsOptions(cfg)
 	if err != nil {
 		return err

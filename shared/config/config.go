@@ -69,12 +69,22 @@ type Config struct {
 	MarketingCategory map[string]bool // HERALD_MARKETING_CATEGORIES, comma separated: promotional SMS, unsubscribe headers
 	// UnsubscribeSecret (HERALD_UNSUBSCRIBE_SECRET) signs the one-click
 	// unsubscribe links of marketing email, served under PublicURL
-	// (HERALD_PUBLIC_URL). Local mode makes and keeps one when unset.
+	// (HERALD_PUBLIC_URL), and, under another label, WhatsApp quick-reply
+	// payloads (dispatch signs, callbacks verify: both need it). Local
+	// mode makes and keeps one when unset.
 	UnsubscribeSecret string
 	PublicURL         string
 	// SecretsPath (HERALD_SECRETS_PATH) is where the Lambda functions read
 	// their secrets from SSM Parameter Store (see LoadSecrets).
 	SecretsPath string
+
+	// TestAllowPrivateEndpoints (HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS=1),
+	// local mode only and for tests only, lets Web Push subscriptions
+	// point at loopback and private addresses, so that a fake push service
+	// on 127.0.0.1 can stand in for a browser's. Off, Herald refuses to
+	// register or push to an endpoint off the public internet (package
+	// egress). The Lambda functions ignore it.
+	TestAllowPrivateEndpoints bool
 
 	// Both.
 	LogLevel       slog.Level    // HERALD_LOG_LEVEL: debug, info, warn, error
@@ -200,6 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:         strings.TrimRight(getenv("HERALD_PUBLIC_URL"), "/"),
 		SecretsPath:       getenv("HERALD_SECRETS_PATH"),
 	}
+	c.TestAllowPrivateEndpoints = flag(getenv("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS"))
 	c.Rates = map[string]float64{}
 	for _, ch := range []string{"push", "webpush", "sms", "email", "whatsapp"} {
 		name := "HERALD_RATE_" + strings.ToUpper(ch)

@@ -15,11 +15,20 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != ".herald" || c.Workers != 4 || c.MaxReceives != 5 ||
-		c.VisibilityTime != 30*time.Second || c.MaxBodyBytes != 5<<20 || c.LogLevel != slog.LevelInfo || c.Fsync {
+		c.VisibilityTime != 30*time.Second || c.MaxBodyBytes != 5<<20 || c.LogLevel != slog.LevelInfo || c.Fsync || c.TestAllowPrivateEndpoints {
 		t.Errorf("Load(empty) = %+v", c)
 	}
 	if err := c.RequireAWS(true); err == nil {
 		t.Errorf("RequireAWS without HERALD_TABLE = nil, want an error")
+	}
+}
+
+func TestTestAllowPrivateEndpoints(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "1": true, "true": true} {
+		c, err := Load(env(map[string]string{"HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": v}))
+		if err != nil || c.TestAllowPrivateEndpoints != want {
+			t.Errorf("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS=%q: TestAllowPrivateEndpoints = %v, %v; want %v", v, c.TestAllowPrivateEndpoints, err, want)
+		}
 	}
 }
 
@@ -62,13 +71,16 @@ func TestLoggerIsJSONWithStage(t *testing.T) {
 func TestForLambda(t *testing.T) {
 	base := map[string]string{"HERALD_TABLE": "t", "HERALD_DISPATCH_QUEUE_URL": "https://sqs/q", "AWS_REGION": "eu-west-1",
 		"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
-		"HERALD_SNS_TEST_CERT": "/tmp/forged.pem"}
+		"HERALD_SNS_TEST_CERT": "/tmp/forged.pem", "HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": "1"}
 	c, aws, err := ForLambda(t.Context(), env(base), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.SNSTestCert != "" {
 		t.Errorf("ForLambda kept HERALD_SNS_TEST_CERT = %q: on AWS only SNS's own certificates may sign", c.SNSTestCert)
+	}
+	if c.TestAllowPrivateEndpoints {
+		t.Error("ForLambda kept HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS: on AWS, Web Push endpoints must be public")
 	}
 	creds, err := aws.Credentials.Retrieve(t.Context())
 	if err != nil || c.Table != "t" || aws.Region != "eu-west-1" || creds.AccessKeyID != "AKIA" || creds.SessionToken != "token" {

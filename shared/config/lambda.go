@@ -20,6 +20,8 @@ import (
 func ForLambda(_ context.Context, getenv func(string) string, needQueue bool) (Config, aws.Config, error) {
 	c, err := Load(getenv)
 	c.SNSTestCert = "" // local mode only: on AWS, SNS's own certificates
+	// Local tests only: on AWS, push services on the public internet.
+	c.TestAllowPrivateEndpoints = false
 	if err == nil {
 		err = c.RequireAWS(needQueue)
 	}

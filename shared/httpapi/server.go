@@ -52,6 +52,11 @@ type Config struct {
 	// VAPIDPublicKey is the Web Push application server key the page that
 	// subscribes needs; empty when Web Push is not configured.
 	VAPIDPublicKey string
+	// AllowPrivateEndpoints accepts Web Push subscriptions whose endpoint
+	// is not on the public internet (loopback, private networks), which are
+	// otherwise refused with 422 (see package egress). Test-only: the local
+	// runner sets it for a fake push service; no request can.
+	AllowPrivateEndpoints bool
 }
 
 // Server serves the API.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/egress"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
@@ -302,7 +303,7 @@ func (s *Server) addDevice(w http.ResponseWriter, r *http.Request, k notify.APIK
 		if in.Token != "" {
 			return notify.Invalid(notify.FieldError{Field: "token", Problem: "webpush takes a subscription, not a token"})
 		}
-		if err := validSubscription(in.Subscription); err != nil {
+		if err := validSubscription(in.Subscription, s.cfg.AllowPrivateEndpoints); err != nil {
 			return err
 		}
 		d.Subscription, identity = in.Subscription, in.Subscription.Endpoint
@@ -335,13 +336,28 @@ func (s *Server) addDevice(w http.ResponseWriter, r *http.Request, k notify.APIK
 	return nil
 }
 
-func validSubscription(sub *notify.WebPushSubscription) error {
+// maxEndpoint bounds a Web Push endpoint; push services' are a few
+// hundred characters.
+const maxEndpoint = 2048
+
+// validSubscription checks a Web Push subscription before it is stored.
+// Herald will POST to the endpoint on the say-so of whoever holds a send
+// key, so it must be an https URL without user info on the public
+// internet (egress.CheckURL: literal private addresses in any spelling and
+// local names; names resolving to private addresses are refused when the
+// push is sent). allowPrivate lifts the last rule for tests.
+func validSubscription(sub *notify.WebPushSubscription, allowPrivate bool) error {
 	if sub == nil {
 		return notify.Invalid(notify.FieldError{Field: "subscription", Problem: "required for kind webpush"})
 	}
 	u, err := url.Parse(sub.Endpoint)
-	if err != nil || u.Scheme != "https" || u.Host == "" || len(sub.Endpoint) > 2048 {
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(sub.Endpoint) > maxEndpoint {
 		return notify.Invalid(notify.FieldError{Field: "subscription.endpoint", Problem: "must be the https URL of the push service"})
+	}
+	if !allowPrivate {
+		if err := egress.CheckURL(u); err != nil {
+			return notify.Invalid(notify.FieldError{Field: "subscription.endpoint", Problem: "must be a push service on the public internet, not a private, loopback or local address"})
+		}
 	}
 	for field, v := range map[string]string{"subscription.keys.p256dh": sub.Keys.P256dh, "subscription.keys.auth": sub.Keys.Auth} {
 		if _, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err != nil || v == "" || len(v) > 256 {

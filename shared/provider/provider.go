@@ -60,7 +60,11 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 	}
 
 	if cfg.WhatsApp.Configured() {
-		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken})
+		// Quick-reply payloads are signed with Herald's signing secret, as
+		// unsubscribe links are (under another label); the callbacks verify
+		// them with the same.
+		wa, err := whatsapp.New(whatsapp.Config{BaseURL: cfg.WhatsApp.BaseURL, PhoneNumberID: cfg.WhatsApp.PhoneNumberID, AccessToken: cfg.WhatsApp.AccessToken,
+			ReplySecret: []byte(cfg.UnsubscribeSecret)})
 		if err != nil {
 			return c, fmt.Errorf("whatsapp: %w", err)
 		}
@@ -68,7 +72,8 @@ func Senders(ctx context.Context, cfg config.Config, fallback Fallback, fallback
 		c.RetryHints[notify.ChannelWhatsApp] = whatsapp.RetryAfter
 	}
 	if cfg.VAPID.Configured() {
-		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject})
+		wp, err := webpush.New(webpush.Config{VAPIDPublicKey: cfg.VAPID.PublicKey, VAPIDPrivateKey: cfg.VAPID.PrivateKey, Subject: cfg.VAPID.Subject,
+			AllowPrivate: cfg.TestAllowPrivateEndpoints})
 		if err != nil {
 			return c, fmt.Errorf("web push: %w", err)
 		}

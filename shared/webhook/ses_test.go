@@ -413,7 +413,7 @@ func TestSESNotifications(t *testing.T) {
 			name:   "topic not on the list",
 			msg:    signed("2", delivered),
 			topics: []string{"arn:aws:sns:eu-west-1:123456789012:other"},
-			code:   403, certCalls: 1,
+			code:   403, certCalls: 0, // refused before any fetch
 			want: untouched(nil),
 		},
 		{

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/heraldhq/herald/shared/egress"
 )
 
 // SNSOptions are what every endpoint that receives SNS HTTPS deliveries
@@ -32,12 +34,20 @@ import (
 // and a message older than an hour is refused as a replay. The
 // certificate's chain is not checked: HTTPS to an amazonaws.com host is
 // what vouches for it.
+//
+// Anyone can post a message naming a certificate URL, so fetching is
+// bounded: a message of a topic not in TopicARNs is refused before any
+// fetch, certificates are kept by URL and failures for a while (a flood of
+// forged messages fetches once), and the default fetch connects only to
+// public addresses, follows no redirect, and reads at most 64 KiB within
+// 10 s.
 type SNSOptions struct {
 	// Certs fetches the PEM certificate at an SNS SigningCertURL. Nil
-	// fetches it over HTTPS with a 10 s timeout and keeps it per URL.
+	// fetches it over HTTPS (see above). Either way what it returns is
+	// cached per URL, and so are its failures.
 	Certs func(ctx context.Context, url string) ([]byte, error)
 	// Confirm visits the SubscribeURL of a subscription confirmation. Nil
-	// makes an HTTPS GET with a 10 s timeout.
+	// makes an HTTPS GET bounded as certificate fetches are.
 	Confirm func(ctx context.Context, url string) error
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -47,7 +57,7 @@ type SNSOptions struct {
 	// and publish validly signed messages, so production should set it.
 	TopicARNs []string
 
-	cache certCache // the default Certs' cache
+	cache certCache // what Certs returned, by URL
 }
 
 // snsEndpoint serves one SNS HTTPS subscription: it authenticates the
@@ -87,9 +97,22 @@ const (
 	snsFetchTimeout = 10 * time.Second
 	// maxCertPEM bounds a certificate download; SNS's are about 2 KiB.
 	maxCertPEM = 64 << 10
-	// maxCachedCerts bounds the default cache. SNS uses one certificate per
-	// region at a time, so this is years of rotations.
+	// maxSNSURL bounds a SigningCertURL or SubscribeURL (SNS's are a few
+	// hundred characters), and so the cache's keys.
+	maxSNSURL = 2048
+	// maxCachedCerts bounds the certificates kept. SNS uses one
+	// certificate per region at a time, so this is years of rotations.
 	maxCachedCerts = 64
+	// maxFailedCerts bounds the failures kept; the oldest goes first.
+	maxFailedCerts = 256
+	// certFailureTTL is how long a certificate URL that answered but gave
+	// no certificate (not 200, too large) is not fetched again: such a URL
+	// is a forger's, and SNS never changes a certificate at a URL.
+	certFailureTTL = 10 * time.Minute
+	// certRetryTTL is the same for a fetch that got no answer (network,
+	// timeout), which may be ours to blame: short, so that SNS's retries
+	// of a genuine message, 20 s apart by default, fetch again.
+	certRetryTTL = 10 * time.Second
 )
 
 var snsHost = regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
@@ -160,6 +183,15 @@ func (e *snsEndpoint) serve(w http.ResponseWriter, r *http.Request, apply func(c
 		http.Error(w, "not an SNS message", http.StatusBadRequest)
 		return
 	}
+	// The topic is checked before the signature, since checking that may
+	// fetch a certificate: a message of another topic, forged or not, is
+	// refused at no cost (the TopicArn is signed, so one that passes here
+	// and then verifies is the topic's).
+	if len(e.TopicARNs) > 0 && !slices.Contains(e.TopicARNs, m.TopicArn) {
+		e.log.Warn(e.name+" callback from another topic", "messageId", m.MessageID, "topicArn", m.TopicArn)
+		http.Error(w, "unexpected topic", http.StatusForbidden)
+		return
+	}
 	if err := e.verify(r.Context(), &m); err != nil {
 		if errors.Is(err, errNotSNS) {
 			e.log.Warn(e.name+" callback with a bad signature", "messageId", m.MessageID, "err", err.Error())
@@ -168,11 +200,6 @@ func (e *snsEndpoint) serve(w http.ResponseWriter, r *http.Request, apply func(c
 		}
 		e.log.Error(e.name+" callback signing certificate", "messageId", m.MessageID, "err", err.Error())
 		http.Error(w, "try again", http.StatusInternalServerError)
-		return
-	}
-	if len(e.TopicARNs) > 0 && !slices.Contains(e.TopicARNs, m.TopicArn) {
-		e.log.Warn(e.name+" callback from another topic", "messageId", m.MessageID, "topicArn", m.TopicArn)
-		http.Error(w, "unexpected topic", http.StatusForbidden)
 		return
 	}
 	if t := r.Header.Get("x-amz-sns-message-type"); t != "" && t != m.Type {
@@ -196,7 +223,8 @@ func (e *snsEndpoint) serve(w http.ResponseWriter, r *http.Request, apply func(c
 }
 
 // verify checks m's SNS signature. Its errors wrap errNotSNS unless the
-// certificate could not be fetched.
+// certificate could not be fetched for want of an answer (which SNS's
+// retry may get).
 func (e *snsEndpoint) verify(ctx context.Context, m *snsMessage) error {
 	if err := checkSNSURL(m.SigningCertURL, true); err != nil {
 		return fmt.Errorf("%w: signing certificate url: %v", errNotSNS, err)
@@ -223,6 +251,11 @@ func (e *snsEndpoint) verify(ctx context.Context, m *snsMessage) error {
 		return fmt.Errorf("%w: timestamp: %v", errNotSNS, err)
 	}
 	raw, err := e.cert(ctx, m.SigningCertURL)
+	var ae *answerError
+	if errors.As(err, &ae) {
+		// SNS's host answered, with no certificate: a forged URL.
+		return fmt.Errorf("%w: signing certificate %s: %v", errNotSNS, m.SigningCertURL, err)
+	}
 	if err != nil {
 		return fmt.Errorf("fetch signing certificate %s: %w", m.SigningCertURL, err)
 	}
@@ -251,6 +284,9 @@ func (e *snsEndpoint) verify(ctx context.Context, m *snsMessage) error {
 // checkSNSURL accepts only https URLs on an SNS host; a certificate URL
 // must also name a .pem file.
 func checkSNSURL(raw string, pemFile bool) error {
+	if len(raw) > maxSNSURL {
+		return errors.New("too long")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return errors.New("not a URL")
@@ -285,50 +321,137 @@ func rsaKey(raw []byte, now time.Time) (*rsa.PublicKey, error) {
 }
 
 func (e *snsEndpoint) cert(ctx context.Context, u string) ([]byte, error) {
-	if e.Certs != nil {
-		return e.Certs(ctx, u)
+	fetch := e.Certs
+	if fetch == nil {
+		fetch = func(ctx context.Context, u string) ([]byte, error) {
+			return httpsGet(ctx, snsClient(nil), u, maxCertPEM)
+		}
 	}
-	return e.cache.get(ctx, u)
+	return e.cache.get(ctx, u, e.now(), fetch)
 }
 
-// certCache keeps the certificates fetched by URL; the zero value is ready.
+// certCache keeps what fetching certificate URLs gave: certificates, and
+// failures until they expire (see certFailureTTL). Messages that name one
+// URL at the same time share its fetch. The zero value is ready.
 type certCache struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu       sync.Mutex
+	certs    map[string]cachedCert
+	failed   map[string]cachedCert
+	fetching map[string]*certFetch
 }
 
-func (c *certCache) get(ctx context.Context, u string) ([]byte, error) {
-	c.mu.Lock()
-	raw, ok := c.m[u]
-	c.mu.Unlock()
-	if ok {
-		return raw, nil
-	}
-	raw, err := httpsGet(ctx, u, maxCertPEM)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[string][]byte)
-	}
-	if len(c.m) < maxCachedCerts {
-		c.m[u] = raw
-	}
-	c.mu.Unlock()
-	return raw, nil
+type cachedCert struct {
+	raw   []byte
+	err   error
+	at    time.Time // when it was fetched, to evict the oldest
+	until time.Time // failures: when to fetch again
 }
 
-// httpsGet GETs u, refusing redirects (they could leave the SNS host), and
-// returns up to limit bytes of a 200 answer. Its errors leave u out.
-func httpsGet(ctx context.Context, u string, limit int64) ([]byte, error) {
+// certFetch is a fetch in progress; done closes when raw and err are set.
+type certFetch struct {
+	done chan struct{}
+	raw  []byte
+	err  error
+}
+
+func (c *certCache) get(ctx context.Context, u string, now time.Time, fetch func(context.Context, string) ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	if e, ok := c.certs[u]; ok {
+		c.mu.Unlock()
+		return e.raw, nil
+	}
+	if e, ok := c.failed[u]; ok && now.Before(e.until) {
+		c.mu.Unlock()
+		return nil, e.err
+	}
+	if f, ok := c.fetching[u]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.raw, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.fetching == nil {
+		c.certs, c.failed, c.fetching = map[string]cachedCert{}, map[string]cachedCert{}, map[string]*certFetch{}
+	}
+	f := &certFetch{done: make(chan struct{})}
+	c.fetching[u] = f
+	c.mu.Unlock()
+
+	// The fetch serves every message waiting for it, so one that hangs up
+	// does not cancel it for the others (the fetch has its own timeout).
+	raw, err := fetch(context.WithoutCancel(ctx), u)
+	if err == nil && len(raw) > maxCertPEM {
+		raw, err = nil, &answerError{fmt.Sprintf("certificate of more than %d bytes", maxCertPEM)}
+	}
+
+	c.mu.Lock()
+	delete(c.fetching, u)
+	if err == nil {
+		keep(c.certs, u, cachedCert{raw: raw, at: now}, maxCachedCerts)
+	} else {
+		ttl := certRetryTTL
+		var ae *answerError
+		if errors.As(err, &ae) {
+			ttl = certFailureTTL
+		}
+		keep(c.failed, u, cachedCert{err: err, at: now, until: now.Add(ttl)}, maxFailedCerts)
+	}
+	f.raw, f.err = raw, err
+	close(f.done)
+	c.mu.Unlock()
+	return raw, err
+}
+
+// keep puts e in m under u, evicting the oldest entry when m is full.
+func keep(m map[string]cachedCert, u string, e cachedCert, limit int) {
+	if _, ok := m[u]; !ok && len(m) >= limit {
+		oldest := ""
+		for k, v := range m {
+			if oldest == "" || v.at.Before(m[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(m, oldest)
+	}
+	m[u] = e
+}
+
+// answerError is a fetch that got an answer that is not what was asked
+// for: another status, a body too large.
+type answerError struct{ msg string }
+
+func (e *answerError) Error() string { return e.msg }
+
+// snsClient is the client of the default certificate and confirmation
+// GETs: it follows no redirect (one could leave the SNS host), and with a
+// nil tr it connects only to public addresses (the SNS host is checked by
+// name; this covers what the name resolves to) and keeps no connection
+// (fetches are rare, once per certificate). Tests pass their own tr.
+func snsClient(tr http.RoundTripper) *http.Client {
+	if tr == nil {
+		t := egress.Transport()
+		t.DisableKeepAlives = true
+		tr = t
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       snsFetchTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// httpsGet GETs u with client and returns the body of a 200 answer, of at
+// most limit bytes. Its errors leave u out.
+func httpsGet(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, snsFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, errors.New("get: bad url")
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(req)
 	if ue, ok := err.(*url.Error); ok {
 		err = ue.Err // without the URL, which may carry a token
@@ -338,11 +461,14 @@ func httpsGet(ctx context.Context, u string, limit int64) ([]byte, error) {
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("get: status %d", res.StatusCode)
+		return nil, fmt.Errorf("get: %w", &answerError{fmt.Sprintf("status %d", res.StatusCode)})
 	}
-	b, err := io.ReadAll(io.LimitReader(res.Body, limit))
+	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("get: read body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("get: %w", &answerError{fmt.Sprintf("body of more than %d bytes", limit)})
 	}
 	return b, nil
 }
@@ -357,7 +483,7 @@ func (e *snsEndpoint) confirm(w http.ResponseWriter, r *http.Request, m *snsMess
 	confirm := e.Confirm
 	if confirm == nil {
 		confirm = func(ctx context.Context, u string) error {
-			_, err := httpsGet(ctx, u, 64<<10)
+			_, err := httpsGet(ctx, snsClient(nil), u, 64<<10)
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/whatsapp"
 )
 
@@ -33,6 +34,10 @@ type WhatsAppStore interface {
 	userUpdater
 	FindUsersByPhone(ctx context.Context, phone string) ([]notify.UserRef, error)
 	RecordAnswer(ctx context.Context, a notify.DeliveryAnswer) (bool, error)
+	// The rest checks quick replies whose payload is not signed.
+	GetDeliveries(ctx context.Context, workspaceID, notificationID string, keys []string) (map[string]notify.Delivery, error)
+	GetUser(ctx context.Context, workspaceID, id string) (notify.User, error)
+	GetNotification(ctx context.Context, workspaceID, id string) (notify.Notification, error)
 }
 
 // WhatsApp serves GET and POST /webhooks/whatsapp for the WhatsApp Cloud
@@ -42,9 +47,19 @@ type WhatsAppStore interface {
 // presses of a template's quick-reply buttons: the button's payload (see
 // whatsapp.ButtonPayload) names the delivery, which becomes read and keeps
 // the answer (the button's id), and the user keeps it as their last answer.
+//
+// A press counts only from the phone the delivery was sent to: the
+// payload's MAC covers that phone, so a payload naming another delivery or
+// button, or pressed (or forged) from another phone, is logged and
+// ignored. Payloads sent before they were signed carry no MAC: those count
+// when the phone is the one recorded on the delivery and the button is
+// one of its notification's, so they say nothing a real press could not.
 type WhatsApp struct {
 	AppSecret   string
 	VerifyToken string
+	// ReplySecret verifies quick-reply payloads; the dispatch side's
+	// whatsapp.Config.ReplySecret must be the same.
+	ReplySecret []byte
 	Store       WhatsAppStore
 	Log         *slog.Logger
 }
@@ -188,7 +203,7 @@ func (h *WhatsApp) receive(w http.ResponseWriter, r *http.Request) {
 				if payload == "" {
 					continue
 				}
-				ok, err := h.answer(r.Context(), payload, at)
+				ok, err := h.answer(r.Context(), m.From, payload, at)
 				if err != nil {
 					h.Log.Error("whatsapp quick reply", "err", err.Error())
 					http.Error(w, "try again", http.StatusInternalServerError)
@@ -233,16 +248,36 @@ func (h *WhatsApp) openWindow(ctx context.Context, phone string, t time.Time) (i
 	return len(refs), nil
 }
 
-// answer records a quick-reply press whose payload names a delivery: the
-// delivery becomes read (the recipient saw the message to press its
-// button) and keeps the answer, and the user keeps it as their last
-// answer. It reports whether the payload named a delivery Herald knows.
-// Every step is idempotent, and an older press arriving late changes
-// neither the delivery's answer nor the user's.
-func (h *WhatsApp) answer(ctx context.Context, payload string, at time.Time) (bool, error) {
-	ws, nid, key, button, ok := whatsapp.ParseButtonPayload(payload)
+// answer records a quick-reply press, from the phone from, whose payload
+// names a delivery: the delivery becomes read (the recipient saw the
+// message to press its button) and keeps the answer, and the user keeps it
+// as their last answer. It reports whether the payload named a delivery
+// Herald knows and the press counts (see WhatsApp). Every step is
+// idempotent, and an older press arriving late changes neither the
+// delivery's answer nor the user's. A press that does not count is no
+// error: Meta would only send it again.
+func (h *WhatsApp) answer(ctx context.Context, from, payload string, at time.Time) (bool, error) {
+	r, ok := whatsapp.ParseButtonPayload(payload)
 	if !ok {
 		return false, nil
+	}
+	ws, nid, key, button := r.WorkspaceID, r.NotificationID, r.RecipientKey, r.ButtonID
+	switch {
+	case r.Signed() && len(h.ReplySecret) == 0:
+		h.Log.Error("whatsapp quick reply ignored: its payload is signed but no reply secret is configured", "workspaceId", ws, "notificationId", nid)
+		return false, nil
+	case r.Signed() && !r.SignedBy(h.ReplySecret, from):
+		h.Log.Warn("whatsapp quick reply ignored: its payload was not made for the phone that sent it (forged, altered or forwarded)", "workspaceId", ws, "notificationId", nid)
+		return false, nil
+	case !r.Signed():
+		ok, err := h.unsignedReplyCounts(ctx, r, from)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			h.Log.Warn("whatsapp quick reply ignored: unsigned payload not from the delivery's phone or not one of its buttons", "workspaceId", ws, "notificationId", nid)
+			return false, nil
+		}
 	}
 	ref := notify.DeliveryRef{WorkspaceID: ws, NotificationID: nid, Key: key}
 	_, err := h.Store.UpdateDeliveryStatus(ctx, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key, Status: notify.DeliveryRead, At: at})
@@ -266,4 +301,51 @@ func (h *WhatsApp) answer(ctx context.Context, payload string, at time.Time) (bo
 		return "", true
 	})
 	return err == nil, err
+}
+
+// unsignedReplyCounts decides on a payload sent before payloads were
+// signed (see WhatsApp): it counts when from is the phone recorded on the
+// delivery it names (sealed with the user's key, which a deleted user no
+// longer has) and its button is one of the notification's.
+func (h *WhatsApp) unsignedReplyCounts(ctx context.Context, r whatsapp.Reply, from string) (bool, error) {
+	ds, err := h.Store.GetDeliveries(ctx, r.WorkspaceID, r.NotificationID, []string{r.RecipientKey})
+	if err != nil {
+		return false, fmt.Errorf("get delivery for an unsigned quick reply: %w", err)
+	}
+	d, ok := ds[r.RecipientKey]
+	if !ok {
+		return false, nil
+	}
+	addr := d.Address
+	if seal.IsSealed(addr) {
+		u, err := h.Store.GetUser(ctx, r.WorkspaceID, d.UserID)
+		if notify.IsCode(err, notify.CodeNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("get user for an unsigned quick reply: %w", err)
+		}
+		if addr, err = seal.Open(u.SealKey, addr); err != nil {
+			return false, nil
+		}
+	}
+	if addr == "" || addr != "+"+strings.TrimPrefix(from, "+") {
+		return false, nil
+	}
+	n, err := h.Store.GetNotification(ctx, r.WorkspaceID, r.NotificationID)
+	if notify.IsCode(err, notify.CodeNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get notification for an unsigned quick reply: %w", err)
+	}
+	if n.Content.WhatsApp == nil {
+		return false, nil
+	}
+	for _, b := range n.Content.WhatsApp.Buttons {
+		if b.ID == r.ButtonID {
+			return true, nil
+		}
+	}
+	return false, nil
 }

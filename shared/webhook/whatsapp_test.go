@@ -22,10 +22,14 @@ import (
 
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/whatsapp"
 )
 
 const secret = "app-secret"
+
+// replySecret keys quick-reply payloads, as HERALD_UNSUBSCRIBE_SECRET does.
+var replySecret = []byte("reply-secret")
 
 func sign(body string) string {
 	m := hmac.New(sha256.New, []byte(secret))
@@ -241,11 +245,12 @@ func TestWhatsAppQuickReplies(t *testing.T) {
 	if _, err := store.PutUser(ctx, notify.User{WorkspaceID: "ws1", ID: "ana", Phone: "+34600000001", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, ReplySecret: replySecret, Store: store, Log: slog.New(slog.DiscardHandler)})
 	defer srv.Close()
 	press := func(from, key, button string, at time.Time, interactive bool) {
 		t.Helper()
-		payload := whatsapp.ButtonPayload(channel.Envelope{WorkspaceID: "ws1", NotificationID: "NQ", RecipientKey: key}, button)
+		// Signed for the phone that presses: the message went there.
+		payload := whatsapp.ButtonPayload(replySecret, channel.Envelope{WorkspaceID: "ws1", NotificationID: "NQ", RecipientKey: key}, "+"+from, button)
 		m := map[string]any{"from": from, "id": "wamid.IN" + button, "timestamp": fmt.Sprint(at.Unix()),
 			"context": map[string]any{"from": "15550783881", "id": "wamid.OUT"}}
 		if interactive {
@@ -293,5 +298,123 @@ func TestWhatsAppQuickReplies(t *testing.T) {
 	}
 	if nt.Counts != (notify.Counts{Total: 2, Read: 2}) {
 		t.Errorf("counts = %+v, want 2 read", nt.Counts)
+	}
+}
+
+// TestWhatsAppQuickReplyBinding: a press counts only from the phone its
+// delivery was sent to, with the payload Herald made. A payload for Bea's
+// delivery pressed (or forged) from Ana's phone, one signed with another
+// secret, one whose button was changed: each is ignored with 200, so that
+// Meta does not send it again. Unsigned payloads (sent before payloads
+// were signed) count only from the delivery's recorded phone and for one
+// of the notification's buttons.
+func TestWhatsAppQuickReplyBinding(t *testing.T) {
+	store := openStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	phones := map[string]string{"ana": "+34600000001", "bea": "+34600000002"}
+	keys := map[string][]byte{}
+	for id, phone := range phones {
+		u, err := store.PutUser(ctx, notify.User{WorkspaceID: "ws1", ID: id, Phone: phone, SealKey: seal.NewKey(), CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[id] = u.SealKey
+	}
+	n := notify.Notification{WorkspaceID: "ws1", ID: "NB", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
+		Counts: notify.Counts{Total: 3, Delivered: 3}, CreatedAt: now,
+		Content: notify.Template{Body: "x", WhatsApp: &notify.WhatsAppTemplate{Name: "rsvp", Language: "es", Buttons: []notify.Button{{ID: "accept", Label: "Sí"}, {ID: "decline", Label: "No"}}}}}
+	var ds []notify.Delivery
+	for _, id := range []string{"ana", "bea"} {
+		addr, err := seal.Seal(keys[id], phones[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NB", Key: id, UserID: id, Address: addr, Channel: notify.ChannelWhatsApp, Status: notify.DeliveryDelivered, CreatedAt: now, UpdatedAt: now})
+	}
+	ds = append(ds, notify.Delivery{WorkspaceID: "ws1", NotificationID: "NB", Key: "addr#+34600000009", Address: "+34600000009", Channel: notify.ChannelWhatsApp, Status: notify.DeliveryDelivered, CreatedAt: now, UpdatedAt: now})
+	seedNotification(t, store, n, ds)
+	srv := httptest.NewServer(&WhatsApp{AppSecret: secret, ReplySecret: replySecret, Store: store, Log: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+
+	env := func(key string) channel.Envelope {
+		return channel.Envelope{WorkspaceID: "ws1", NotificationID: "NB", RecipientKey: key}
+	}
+	unsigned := func(key, button string) string { return whatsapp.ButtonPayload(nil, env(key), "", button) }
+	signedFor := func(key, phone, button string) string {
+		return whatsapp.ButtonPayload(replySecret, env(key), phone, button)
+	}
+	at := now.Add(time.Minute)
+	for _, tt := range []struct {
+		name, from, payload string
+	}{
+		{"Bea's payload pressed from Ana's phone", "34600000001", signedFor("bea", phones["bea"], "accept")},
+		{"signed with another secret", "34600000002", whatsapp.ButtonPayload([]byte("not-ours"), env("bea"), phones["bea"], "accept")},
+		{"button changed after signing", "34600000002", strings.Replace(signedFor("bea", phones["bea"], "accept"), `"b":"accept"`, `"b":"<script>"`, 1)},
+		{"raw-address delivery from another phone", "34600000001", signedFor("addr#+34600000009", "+34600000009", "accept")},
+		{"unsigned, from another phone", "34600000001", unsigned("bea", "accept")},
+		{"unsigned, a button the notification lacks", "34600000002", unsigned("bea", "<script>")},
+		{"unsigned raw address, from another phone", "34600000001", unsigned("addr#+34600000009", "accept")},
+	} {
+		m := map[string]any{"from": tt.from, "id": "wamid.IN", "timestamp": fmt.Sprint(at.Unix()), "type": "button",
+			"button": map[string]any{"payload": tt.payload, "text": "Sí"}}
+		body := metaBody(t, map[string]any{"messages": []any{m}})
+		if code := postMeta(t, srv.URL, body, sign(body)); code != 200 {
+			t.Errorf("%s: callback = %d, want 200 (ignored, not retried)", tt.name, code)
+		}
+	}
+	got, err := store.GetDeliveries(ctx, "ws1", "NB", []string{"ana", "bea", "addr#+34600000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, d := range got {
+		if d.Status != notify.DeliveryDelivered || d.Answer != "" {
+			t.Errorf("delivery %s after refused presses = %s/%q, want delivered with no answer", key, d.Status, d.Answer)
+		}
+	}
+	for _, id := range []string{"ana", "bea"} {
+		if u, err := store.GetUser(ctx, "ws1", id); err != nil || u.LastAnswer != nil {
+			t.Errorf("user %s last answer = %+v, %v; want none", id, u.LastAnswer, err)
+		}
+	}
+
+	// The genuine presses: signed from the right phone, and unsigned ones
+	// from the recorded phone naming a real button.
+	for _, tt := range []struct{ from, payload string }{
+		{"34600000002", signedFor("bea", phones["bea"], "decline")},
+		{"34600000001", unsigned("ana", "accept")},
+		{"34600000009", unsigned("addr#+34600000009", "decline")},
+	} {
+		m := map[string]any{"from": tt.from, "id": "wamid.IN", "timestamp": fmt.Sprint(at.Unix()), "type": "button",
+			"button": map[string]any{"payload": tt.payload, "text": "x"}}
+		body := metaBody(t, map[string]any{"messages": []any{m}})
+		if code := postMeta(t, srv.URL, body, sign(body)); code != 200 {
+			t.Fatalf("genuine press = %d, want 200", code)
+		}
+	}
+	got, err = store.GetDeliveries(ctx, "ws1", "NB", []string{"ana", "bea", "addr#+34600000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]string{}
+	for key, d := range got {
+		answers[key] = string(d.Status) + "/" + d.Answer
+	}
+	if diff := cmp.Diff(map[string]string{"ana": "read/accept", "bea": "read/decline", "addr#+34600000009": "read/decline"}, answers); diff != "" {
+		t.Errorf("deliveries after genuine presses (-want +got):\n%s", diff)
+	}
+
+	// Callbacks without the reply secret cannot tell a signed payload
+	// from a forged one: they ignore it.
+	unkeyed := httptest.NewServer(&WhatsApp{AppSecret: secret, Store: store, Log: slog.New(slog.DiscardHandler)})
+	defer unkeyed.Close()
+	m := map[string]any{"from": "34600000002", "id": "wamid.IN2", "timestamp": fmt.Sprint(at.Add(time.Minute).Unix()), "type": "button",
+		"button": map[string]any{"payload": signedFor("bea", phones["bea"], "accept"), "text": "x"}}
+	body := metaBody(t, map[string]any{"messages": []any{m}})
+	if code := postMeta(t, unkeyed.URL, body, sign(body)); code != 200 {
+		t.Fatalf("press to callbacks without a reply secret = %d, want 200", code)
+	}
+	if ds, err := store.GetDeliveries(ctx, "ws1", "NB", []string{"bea"}); err != nil || ds["bea"].Answer != "decline" {
+		t.Errorf("Bea's answer after a press the callbacks cannot verify = %q, %v; want decline kept", ds["bea"].Answer, err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	webpushgo "github.com/SherClockHolmes/webpush-go"
 
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/egress"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -58,13 +59,22 @@ type Config struct {
 	// seconds; zero means DefaultTTL).
 	TTL time.Duration
 	// HTTPClient sends the pushes; nil means a client with a 30-second
-	// timeout that does not follow redirects.
+	// timeout that does not follow redirects and connects only to public
+	// internet addresses (egress.Transport). A client given here is used
+	// as it is: its transport must refuse private addresses itself.
 	HTTPClient *http.Client
 	// AllowHTTP accepts http:// subscription endpoints. Browsers only hand
 	// out https endpoints, so this is for tests and local fakes; leaving it
 	// off keeps a crafted subscription from aiming pushes at plain-HTTP
 	// internal services.
 	AllowHTTP bool
+	// AllowPrivate lets subscription endpoints be loopback, private or
+	// other non-public addresses, which are otherwise refused before and
+	// while connecting (see package egress): an endpoint is whatever an API
+	// key registered, and pushing to an internal service would hand its
+	// answer back in the delivery status. For tests and a local fake push
+	// service only; the local runner sets it from a test-only setting.
+	AllowPrivate bool
 	// Now is the clock used to read Retry-After dates; nil means time.Now.
 	Now func() time.Time
 }
@@ -78,6 +88,7 @@ type Sender struct {
 	ttl        int
 	client     *http.Client
 	allowHTTP  bool
+	allowLocal bool // Config.AllowPrivate
 	now        func() time.Time
 }
 
@@ -105,8 +116,13 @@ func New(c Config) (*Sender, error) {
 		c.TTL = DefaultTTL
 	}
 	if c.HTTPClient == nil {
+		var tr http.RoundTripper = egress.Transport()
+		if c.AllowPrivate {
+			tr = http.DefaultTransport
+		}
 		c.HTTPClient = &http.Client{
-			Timeout: 30 * time.Second,
+			Transport: tr,
+			Timeout:   30 * time.Second,
 			// A push service answers with a status, never a redirect to
 			// follow; following one would resend the push to another host
 			// with a JWT whose audience does not match.
@@ -123,6 +139,7 @@ func New(c Config) (*Sender, error) {
 		ttl:        int(c.TTL / time.Second),
 		client:     c.HTTPClient,
 		allowHTTP:  c.AllowHTTP,
+		allowLocal: c.AllowPrivate,
 		now:        c.Now,
 	}, nil
 }
@@ -271,6 +288,15 @@ func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topi
 		VAPIDPublicKey:  s.publicKey,
 		VAPIDPrivateKey: s.privateKey,
 	})
+	if errors.Is(err, egress.ErrNotPublic) {
+		// The name resolved to a private address: as permanent as a
+		// private address written in the endpoint.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, whose path is the subscription's token
+		}
+		return "", &DeviceError{DeviceID: d.ID, Code: CodeInvalidSubscription, Err: fmt.Errorf("post to push service: %w", err)}
+	}
 	if err != nil {
 		return "", sendError(d.ID, err)
 	}
@@ -286,13 +312,11 @@ func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topi
 
 // subscription checks a stored subscription before it is used: a bad key
 // or endpoint is permanent, and the library's own errors would not say so.
+// The endpoint is checked as the API's device registration checks it,
+// since subscriptions stored before that check existed may not pass it.
 func (s *Sender) subscription(ws *notify.WebPushSubscription) (*webpushgo.Subscription, error) {
-	u, err := url.Parse(ws.Endpoint)
-	if err != nil {
-		return nil, errors.New("endpoint is not a URL")
-	}
-	if u.Host == "" || (u.Scheme != "https" && !(s.allowHTTP && u.Scheme == "http")) {
-		return nil, fmt.Errorf("endpoint scheme %q or host not allowed", u.Scheme)
+	if err := checkEndpoint(ws.Endpoint, s.allowHTTP, s.allowLocal); err != nil {
+		return nil, err
 	}
 	p256dh, err := decodeP256Point(ws.Keys.P256dh)
 	if err != nil {
@@ -310,6 +334,38 @@ func (s *Sender) subscription(ws *notify.WebPushSubscription) (*webpushgo.Subscr
 		P256dh: base64.RawURLEncoding.EncodeToString(p256dh),
 		Auth:   base64.RawURLEncoding.EncodeToString(auth),
 	}}, nil
+}
+
+// maxEndpoint bounds a subscription endpoint's length, as the API does at
+// registration; push services' are a few hundred characters.
+const maxEndpoint = 2048
+
+// checkEndpoint is the rule for a subscription endpoint before each push
+// (the API applies the same at registration): an absolute https URL (http
+// too when allowHTTP) of at most maxEndpoint characters, with no user
+// info, whose host is on the public internet (egress.CheckURL) unless
+// allowPrivate. Its errors never quote the endpoint, whose path is the
+// subscription's secret.
+func checkEndpoint(endpoint string, allowHTTP, allowPrivate bool) error {
+	if len(endpoint) > maxEndpoint {
+		return fmt.Errorf("endpoint longer than %d characters", maxEndpoint)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return errors.New("endpoint is not a URL")
+	}
+	if u.Host == "" || (u.Scheme != "https" && !(allowHTTP && u.Scheme == "http")) {
+		return fmt.Errorf("endpoint scheme %q or host not allowed", u.Scheme)
+	}
+	if u.User != nil {
+		return errors.New("endpoint has user info")
+	}
+	if !allowPrivate {
+		if err := egress.CheckURL(u); err != nil {
+			return fmt.Errorf("endpoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // envelopeIDs derives from the delivery the fallback message id and the

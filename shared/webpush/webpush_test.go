@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/egress"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -306,7 +308,8 @@ func newTestSender(t *testing.T, mod func(*Config)) (*Sender, *pushService) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true}
+	// The fake push service listens on loopback.
+	c := Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true, AllowPrivate: true}
 	if mod != nil {
 		mod(&c)
 	}
@@ -599,7 +602,7 @@ func TestSendStandardBase64KeysReachThePushService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{VAPIDPublicKey: pub + "=", VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true})
+	s, err := New(Config{VAPIDPublicKey: pub + "=", VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true, AllowPrivate: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -612,5 +615,85 @@ func TestSendStandardBase64KeysReachThePushService(t *testing.T) {
 	}
 	if got := ps.received(); len(got) != 1 || got[0].Payload.Title != wantPayload.Title {
 		t.Errorf("push service received %+v, want the message", got)
+	}
+}
+
+// TestSendWebPushRefusesPrivateEndpoints: a subscription whose endpoint
+// names a non-public address (as an API key can register one) is a
+// permanent invalid_subscription, and nothing reaches the address: not
+// when the address is written in the endpoint, not when a name resolves
+// to it, and not through the default client's dialer.
+func TestSendWebPushRefusesPrivateEndpoints(t *testing.T) {
+	pub, priv, err := GenerateVAPIDKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := newPushService(t, pub)
+	good := ps.subscribe(t, "d1", accepted(""))
+	token := strings.TrimPrefix(good.Subscription.Endpoint, ps.srv.URL)
+	port := ps.srv.URL[strings.LastIndex(ps.srv.URL, ":"):]
+	at := func(endpoint string) notify.Device {
+		d := good
+		sub := *good.Subscription
+		sub.Endpoint = endpoint
+		d.Subscription = &sub
+		return d
+	}
+	s, err := New(Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, endpoint := range []string{
+		ps.srv.URL + token,
+		"http://localhost" + port + token,
+		"http://[::1]" + port + token,
+		"http://[::ffff:127.0.0.1]" + port + token,
+		"http://2130706433" + port + token,
+		"http://127.1" + port + token,
+		"https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+		"https://metadata.google.internal/computeMetadata/v1/",
+		"https://user:pass@fcm.googleapis.com/fcm/send/x",
+		"https://fcm.googleapis.com/" + strings.Repeat("x", maxEndpoint),
+	} {
+		_, err := s.SendWebPush(context.Background(), testMessage(at(endpoint)))
+		if code, ok := channel.IsPermanent(err); !ok || code != CodeInvalidSubscription {
+			t.Errorf("SendWebPush to %.60s = %v, want permanent %s", endpoint, err, CodeInvalidSubscription)
+		}
+		if err != nil && strings.Contains(err.Error(), token) {
+			t.Errorf("error %q quotes the subscription token", err)
+		}
+	}
+
+	// A name that passes the endpoint check but resolves to loopback: the
+	// dialer refuses the address DNS gave.
+	dialer := &net.Dialer{Control: egress.Control}
+	resolvesToLoopback := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, ps.srv.Listener.Addr().String())
+	}}}
+	rebound, err := New(Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowHTTP: true, HTTPClient: resolvesToLoopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rebound.SendWebPush(context.Background(), testMessage(at("http://push.example.com"+token)))
+	if code, ok := channel.IsPermanent(err); !ok || code != CodeInvalidSubscription || !errors.Is(err, egress.ErrNotPublic) {
+		t.Errorf("SendWebPush to a name resolving to loopback = %v, want permanent %s wrapping egress.ErrNotPublic", err, CodeInvalidSubscription)
+	}
+	if err != nil && strings.Contains(err.Error(), token) {
+		t.Errorf("error %q quotes the subscription token", err)
+	}
+
+	// The default client dials through the egress rule.
+	tr, ok := s.client.Transport.(*http.Transport)
+	if !ok || tr.DialContext == nil {
+		t.Fatalf("default client transport = %T, want an *http.Transport with a guarded dialer", s.client.Transport)
+	}
+	if c, err := tr.DialContext(context.Background(), "tcp", ps.srv.Listener.Addr().String()); !errors.Is(err, egress.ErrNotPublic) {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("default client dial to %s = %v, want egress.ErrNotPublic", ps.srv.Listener.Addr(), err)
+	}
+	if got := len(ps.received()); got != 0 {
+		t.Errorf("push service received %d pushes, want none", got)
 	}
 }

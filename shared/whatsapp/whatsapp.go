@@ -8,6 +8,9 @@ package whatsapp
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +55,11 @@ type Config struct {
 	// HTTPClient sends the requests; a client with a 30-second timeout
 	// when nil.
 	HTTPClient *http.Client
+	// ReplySecret keys the MAC that makes quick-reply payloads
+	// unforgeable (see ButtonPayload); the callbacks must verify with the
+	// same one. Empty sends them unsigned, which the callbacks accept only
+	// from the phone the message went to.
+	ReplySecret []byte
 }
 
 // Sender delivers WhatsApp messages through the Cloud API. It is safe for
@@ -60,6 +68,7 @@ type Sender struct {
 	endpoint string
 	token    string
 	client   *http.Client
+	secret   []byte // Config.ReplySecret
 	now      func() time.Time
 }
 
@@ -91,6 +100,7 @@ func New(cfg Config) (*Sender, error) {
 		endpoint: base + "/" + url.PathEscape(version) + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
 		token:    cfg.AccessToken,
 		client:   client,
+		secret:   cfg.ReplySecret,
 		now:      time.Now,
 	}, nil
 }
@@ -105,7 +115,7 @@ func New(cfg Config) (*Sender, error) {
 // cannot help), a permanent error for a message that cannot be sent as it
 // is, or a transient network error.
 func (s *Sender) SendWhatsApp(ctx context.Context, m channel.WhatsAppMessage) (channel.Receipt, error) {
-	req, err := newRequest(m)
+	req, err := newRequest(m, s.secret)
 	if err != nil {
 		return channel.Receipt{}, err
 	}
@@ -196,9 +206,10 @@ type sendResponse struct {
 // maxQuickReplies is the most quick-reply buttons a template can have.
 const maxQuickReplies = 10
 
-// newRequest builds the Cloud API body for m, or a permanent error when m
-// cannot be sent as it is. Error messages name fields, never their values.
-func newRequest(m channel.WhatsAppMessage) (sendRequest, error) {
+// newRequest builds the Cloud API body for m, its quick-reply payloads
+// signed with secret, or a permanent error when m cannot be sent as it is.
+// Error messages name fields, never their values.
+func newRequest(m channel.WhatsAppMessage, secret []byte) (sendRequest, error) {
 	if !isE164(m.To) {
 		return sendRequest{}, channel.Permanent(CodeInvalidAddress, errors.New("whatsapp: recipient is not an E.164 phone number"))
 	}
@@ -235,7 +246,7 @@ func newRequest(m channel.WhatsAppMessage) (sendRequest, error) {
 				Type:       "button",
 				SubType:    "quick_reply",
 				Index:      strconv.Itoa(i),
-				Parameters: []parameter{{Type: "payload", Payload: ButtonPayload(m.Envelope, b.ID)}},
+				Parameters: []parameter{{Type: "payload", Payload: ButtonPayload(secret, m.Envelope, m.To, b.ID)}},
 			})
 		}
 		req.Type, req.Template = "template", tpl
@@ -307,38 +318,94 @@ func ParseCallbackData(s string) (workspaceID, notificationID, recipientKey stri
 const maxButtonPayload = 256
 
 // buttonPayload is a quick-reply button's payload: the delivery, as in
-// callbackData, and the button's id.
+// callbackData, the button's id, and the MAC over them and the recipient's
+// phone (absent from payloads sent before they were signed).
 type buttonPayload struct {
 	callbackData
 	Button string `json:"b"`
+	MAC    string `json:"m,omitempty"`
 }
 
 // ButtonPayload is the payload of a template's quick-reply button: the
-// delivery's identity (as CallbackData) and the button's id, as a small
-// JSON object. Meta sends it back when the recipient presses the button, in
-// an inbound message that names only the phone, so the callbacks function
-// can record the answer on the delivery. When the envelope names no
-// notification, or the payload would be too long, it is the bare button id
-// (the press then opens the conversation window but names no delivery).
-func ButtonPayload(env channel.Envelope, buttonID string) string {
+// delivery's identity (as CallbackData), the button's id and, when secret
+// is not empty, a MAC over them and to, the phone the message goes to
+// (E.164), as a small JSON object. Meta sends it back when the recipient
+// presses the button, in an inbound message that names only their phone,
+// so the callbacks function can record the answer on the delivery; the MAC
+// makes a payload that names another delivery or button, or that comes
+// from another phone, fail Reply.SignedBy. The phone is not in the
+// payload, only in the MAC. When the envelope names no notification, or
+// the payload would be too long, it is the bare button id (the press then
+// opens the conversation window but names no delivery).
+func ButtonPayload(secret []byte, env channel.Envelope, to, buttonID string) string {
 	if env.WorkspaceID == "" || env.NotificationID == "" {
 		return buttonID
 	}
-	b, err := json.Marshal(buttonPayload{callbackData{env.WorkspaceID, env.NotificationID, env.RecipientKey}, buttonID})
+	p := buttonPayload{callbackData: callbackData{env.WorkspaceID, env.NotificationID, env.RecipientKey}, Button: buttonID}
+	if len(secret) > 0 {
+		p.MAC = base64.RawURLEncoding.EncodeToString(replyMAC(secret, p, phoneDigits(to)))
+	}
+	b, err := json.Marshal(p)
 	if err != nil || len(b) > maxButtonPayload {
 		return buttonID
 	}
 	return string(b)
 }
 
+// replyMAC is HMAC-SHA256 truncated to 16 bytes, as unsubscribe links are
+// signed, under its own label so that neither can stand for the other.
+// Every field is length-prefixed, so no two payloads sign the same bytes.
+func replyMAC(secret []byte, p buttonPayload, phone string) []byte {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("herald-whatsapp-reply\x00"))
+	for _, f := range []string{p.WorkspaceID, p.NotificationID, p.RecipientKey, p.Button, phone} {
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
+	}
+	return h.Sum(nil)[:16]
+}
+
+// phoneDigits is an E.164 number (+34600000001) or a WhatsApp id
+// (34600000001, as the webhooks' "from" has it) as its digits: the same
+// number is the same string either way. Anything else is "".
+func phoneDigits(s string) string {
+	d := strings.TrimPrefix(s, "+")
+	if d == "" || strings.Trim(d, "0123456789") != "" {
+		return ""
+	}
+	return d
+}
+
+// Reply is a quick-reply press as its payload names it.
+type Reply struct {
+	WorkspaceID, NotificationID, RecipientKey, ButtonID string
+	p                                                   buttonPayload
+}
+
+// Signed reports whether the payload carries a MAC; those sent before
+// payloads were signed do not.
+func (r Reply) Signed() bool { return r.p.MAC != "" }
+
+// SignedBy reports, in constant time, whether the payload's MAC is
+// secret's for a message sent to from (E.164 or a WhatsApp id): whether
+// Herald made this payload, unchanged, for this phone.
+func (r Reply) SignedBy(secret []byte, from string) bool {
+	got, err := base64.RawURLEncoding.DecodeString(r.p.MAC)
+	phone := phoneDigits(from)
+	if err != nil || len(secret) == 0 || phone == "" {
+		return false
+	}
+	return hmac.Equal(got, replyMAC(secret, r.p, phone))
+}
+
 // ParseButtonPayload reads what ButtonPayload wrote; ok is false for
-// anything else (a bare button id, another sender's payload).
-func ParseButtonPayload(s string) (workspaceID, notificationID, recipientKey, buttonID string, ok bool) {
+// anything else (a bare button id, another sender's payload). It does not
+// check the MAC: see Reply.SignedBy.
+func ParseButtonPayload(s string) (r Reply, ok bool) {
 	var p buttonPayload
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil || dec.More() || p.WorkspaceID == "" || p.NotificationID == "" || p.RecipientKey == "" || p.Button == "" {
-		return "", "", "", "", false
+		return Reply{}, false
 	}
-	return p.WorkspaceID, p.NotificationID, p.RecipientKey, p.Button, true
+	return Reply{WorkspaceID: p.WorkspaceID, NotificationID: p.NotificationID, RecipientKey: p.RecipientKey, ButtonID: p.Button, p: p}, true
 }

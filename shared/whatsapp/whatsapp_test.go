@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -581,20 +582,104 @@ func TestCallbackData(t *testing.T) {
 
 func TestButtonPayload(t *testing.T) {
 	env := channel.Envelope{WorkspaceID: "ws_1", NotificationID: "01JD0000000000000000000000", RecipientKey: "cust:42|\"x\""}
-	p := ButtonPayload(env, "accept")
-	ws, nid, key, button, ok := ParseButtonPayload(p)
-	if !ok || ws != env.WorkspaceID || nid != env.NotificationID || key != env.RecipientKey || button != "accept" {
-		t.Errorf("ParseButtonPayload(ButtonPayload(…)) = %q %q %q %q %v", ws, nid, key, button, ok)
+	for _, secret := range [][]byte{nil, []byte("reply-secret")} {
+		p := ButtonPayload(secret, env, "+34600000001", "accept")
+		r, ok := ParseButtonPayload(p)
+		if !ok || r.WorkspaceID != env.WorkspaceID || r.NotificationID != env.NotificationID || r.RecipientKey != env.RecipientKey || r.ButtonID != "accept" {
+			t.Errorf("ParseButtonPayload(ButtonPayload(%q, …)) = %+v, %v", secret, r, ok)
+		}
+		if r.Signed() != (secret != nil) {
+			t.Errorf("ButtonPayload(%q, …) signed = %v, want %v", secret, r.Signed(), secret != nil)
+		}
 	}
 	// Without a notification, or too long for Meta: the bare id, which names no delivery.
 	for _, env := range []channel.Envelope{{}, {WorkspaceID: "ws_1", NotificationID: "n", RecipientKey: strings.Repeat("k", 300)}} {
-		if got := ButtonPayload(env, "decline"); got != "decline" {
+		if got := ButtonPayload([]byte("s"), env, "+34600000001", "decline"); got != "decline" {
 			t.Errorf("ButtonPayload(%.20v) = %q, want the bare id", env, got)
 		}
 	}
 	for _, s := range []string{"accept", "", `{"w":"a","n":"b","r":"c"}`, `{"w":"a","n":"b","r":"c","b":"d","x":1}`, `{"w":"a","n":"b","r":"c","b":"d"}{}`} {
-		if _, _, _, _, ok := ParseButtonPayload(s); ok {
+		if _, ok := ParseButtonPayload(s); ok {
 			t.Errorf("ParseButtonPayload(%q) ok, want not Herald's", s)
 		}
+	}
+}
+
+// TestButtonPayloadMAC: a signed payload verifies only under its secret,
+// for the phone the message went to, with none of its fields changed.
+func TestButtonPayloadMAC(t *testing.T) {
+	secret := []byte("reply-secret")
+	env := channel.Envelope{WorkspaceID: "ws_1", NotificationID: "01JD0000000000000000000000", RecipientKey: "ana"}
+	payload := ButtonPayload(secret, env, "+34600000001", "accept")
+	var fields map[string]string
+	if err := json.Unmarshal([]byte(payload), &fields); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(payload, "34600000001") {
+		t.Errorf("payload %s carries the phone; only its MAC should", payload)
+	}
+	with := func(k, v string) string {
+		m := maps.Clone(fields)
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	tests := []struct {
+		name    string
+		payload string
+		secret  []byte
+		from    string
+		want    bool
+	}{
+		{"as sent, from the recipient (wa_id)", payload, secret, "34600000001", true},
+		{"as sent, from the recipient (E.164)", payload, secret, "+34600000001", true},
+		{"from another phone", payload, secret, "34600000002", false},
+		{"from no phone", payload, secret, "", false},
+		{"from something else", payload, secret, "34600000001; DROP", false},
+		{"under another secret", payload, []byte("other"), "34600000001", false},
+		{"with no secret", payload, nil, "34600000001", false},
+		{"another workspace", with("w", "ws_2"), secret, "34600000001", false},
+		{"another notification", with("n", "01JD0000000000000000000001"), secret, "34600000001", false},
+		{"another delivery", with("r", "bea"), secret, "34600000001", false},
+		{"another button", with("b", "decline"), secret, "34600000001", false},
+		{"MAC not base64", with("m", "!!!"), secret, "34600000001", false},
+		{"MAC of another payload", with("m", fields["m"][:len(fields["m"])-2]+"AA"), secret, "34600000001", false},
+		{"no MAC", with("m", ""), secret, "34600000001", false},
+	}
+	for _, tt := range tests {
+		r, ok := ParseButtonPayload(tt.payload)
+		if !ok {
+			t.Fatalf("%s: ParseButtonPayload(%s) not ok", tt.name, tt.payload)
+		}
+		if got := r.SignedBy(tt.secret, tt.from); got != tt.want {
+			t.Errorf("%s: SignedBy = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSendWhatsAppSignsQuickReplies: a sender with a reply secret sends
+// payloads that verify for the recipient's phone.
+func TestSendWhatsAppSignsQuickReplies(t *testing.T) {
+	fg, srv := newFakeGraph(t, DefaultAPIVersion, answer{status: 200, body: successBody})
+	s, err := New(Config{BaseURL: srv.URL, PhoneNumberID: testPhoneID, AccessToken: testToken, HTTPClient: srv.Client(), ReplySecret: []byte("reply-secret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SendWhatsApp(context.Background(), channel.WhatsAppMessage{Envelope: testEnvelope, To: testTo,
+		Template: &channel.WhatsAppTemplate{Name: "order_ready", Language: "en_US", Buttons: []notify.Button{{ID: "accept", Label: "Accept"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := fg.requests()
+	if len(reqs) != 1 || reqs[0].Template == nil || len(reqs[0].Template.Components) != 1 {
+		t.Fatalf("requests = %+v, want one template with one button", reqs)
+	}
+	r, ok := ParseButtonPayload(reqs[0].Template.Components[0].Parameters[0].Payload)
+	if !ok || r.ButtonID != "accept" || !r.SignedBy([]byte("reply-secret"), testTo) || r.SignedBy([]byte("reply-secret"), "+34600000002") {
+		t.Errorf("sent payload %+v: want it signed for %s only", r, testTo)
 	}
 }
