@@ -60,9 +60,9 @@ func (w *Worker) Run(ctx context.Context) {
 		// flight are recorded; the queue's visibility covers a hard kill.
 		// While it runs, the messages stay hidden: a batch slower than the
 		// visibility timeout must not be handed to a second worker.
-		stopBeat := w.heartbeat(ctx, msgs, log)
+		hidden := notify.KeepHidden(ctx, w.Queue, msgs, w.Visibility, log)
 		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
-		stopBeat()
+		hidden.Stop()
 		var done []string
 		for i, m := range msgs {
 			if errs[i] == nil {
@@ -77,34 +77,6 @@ func (w *Worker) Run(ctx context.Context) {
 			log.Error("delete messages", "err", err.Error())
 		}
 	}
-}
-
-// heartbeat keeps msgs hidden until stop is called.
-func (w *Worker) heartbeat(ctx context.Context, msgs []notify.QueueMessage, log *slog.Logger) (stop func()) {
-	visibility := w.Visibility
-	if visibility <= 0 {
-		visibility = 30 * time.Second
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(visibility / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, m := range msgs {
-					if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, visibility); err != nil {
-						log.Warn("extend visibility", "messageId", m.ID, "err", err.Error())
-					}
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 // batchDeleter is a queue that deletes several messages in one request.
