@@ -14,6 +14,11 @@ import (
 type Worker struct {
 	Queue      notify.Queue
 	Dispatcher *Dispatcher
+	// DeadLetter makes the worker the dead-letter queue's consumer: it
+	// settles (Dispatcher.Settle) what it receives instead of sending it,
+	// so that a message that died on its last receive still has its
+	// counts applied and its notification completed.
+	DeadLetter bool
 	// Batch is how many messages one Handle call gets (default 10, as SQS).
 	Batch int
 	// Wait is the long-poll wait of a receive (default 1 s).
@@ -54,20 +59,31 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		in := make([]Message, len(msgs))
 		for i, m := range msgs {
-			in[i] = Message{ID: m.ID, Body: m.Body}
+			in[i] = Message{ID: m.ID, Body: m.Body, ReceiveCount: m.ReceiveCount}
+		}
+		handle := w.Dispatcher.Handle
+		if w.DeadLetter {
+			handle = w.Dispatcher.Settle
 		}
 		// Handle finishes its batch even while stopping, so that sends in
 		// flight are recorded; the queue's visibility covers a hard kill.
 		// While it runs, the messages stay hidden: a batch slower than the
 		// visibility timeout must not be handed to a second worker.
 		hidden := notify.KeepHidden(ctx, w.Queue, msgs, w.Visibility, log)
-		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
+		errs := handle(context.WithoutCancel(ctx), in)
 		hidden.Stop()
 		var done []string
 		for i, m := range msgs {
 			if errs[i] == nil {
 				done = append(done, m.Receipt)
 				continue
+			}
+			switch max := w.Dispatcher.maxReceives; {
+			case w.DeadLetter:
+				log.Error("settling a dead-lettered dispatch message failed; it comes back", "messageId", m.ID, "err", errs[i].Error())
+			case max > 0 && m.ReceiveCount >= max:
+				log.Error("dispatch message failed on its last receive; it goes to the dead-letter queue", "messageId", m.ID,
+					"receives", m.ReceiveCount, "err", errs[i].Error())
 			}
 			if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, Backoff(m.ReceiveCount, nil)); err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("change visibility", "messageId", m.ID, "err", err.Error())
