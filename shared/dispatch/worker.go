@@ -24,7 +24,8 @@ type Worker struct {
 	// Wait is the long-poll wait of a receive (default 1 s).
 	Wait time.Duration
 	// Visibility is how long the messages being handled are kept hidden,
-	// renewed every third of it until they are done (default 30 s).
+	// renewed every third of it until they are done (default: the queue's
+	// visibility timeout, notify.VisibilityOf).
 	Visibility time.Duration
 	Log        *slog.Logger
 }
@@ -43,6 +44,10 @@ func (w *Worker) Run(ctx context.Context) {
 	log := w.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	visibility := w.Visibility
+	if visibility <= 0 {
+		visibility = notify.VisibilityOf(w.Queue)
 	}
 	for ctx.Err() == nil {
 		msgs, err := w.Queue.Receive(ctx, batch, wait)
@@ -69,7 +74,7 @@ func (w *Worker) Run(ctx context.Context) {
 		// flight are recorded; the queue's visibility covers a hard kill.
 		// While it runs, the messages stay hidden: a batch slower than the
 		// visibility timeout must not be handed to a second worker.
-		hidden := notify.KeepHidden(ctx, w.Queue, msgs, w.Visibility, log)
+		hidden := notify.KeepHidden(ctx, w.Queue, msgs, visibility, log)
 		errs := handle(context.WithoutCancel(ctx), in)
 		hidden.Stop()
 		var done []string
@@ -78,10 +83,10 @@ func (w *Worker) Run(ctx context.Context) {
 				done = append(done, m.Receipt)
 				continue
 			}
-			switch max := w.Dispatcher.maxReceives; {
+			switch last := w.Dispatcher.maxReceives; {
 			case w.DeadLetter:
 				log.Error("settling a dead-lettered dispatch message failed; it comes back", "messageId", m.ID, "err", errs[i].Error())
-			case max > 0 && m.ReceiveCount >= max:
+			case last > 0 && m.ReceiveCount >= last:
 				log.Error("dispatch message failed on its last receive; it goes to the dead-letter queue", "messageId", m.ID,
 					"receives", m.ReceiveCount, "err", errs[i].Error())
 			}
