@@ -211,7 +211,37 @@ func TestAuthorizerRequest(t *testing.T) {
 func TestDispatchBatch(t *testing.T) {
 	var ev events.SQSEvent
 	decodeFile(t, "dispatch-batch.json", &ev)
+	// template.yaml names the queue ${AWS::StackName}-dispatch; samconfig's stack is herald.
+	checkDispatchRecords(t, ev, "herald-dispatch")
 
+	var first notify.DispatchMessage
+	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
+		t.Fatal(err)
+	}
+	want := []notify.Recipient{{UserID: "u1"}, {UserID: "u2", Variables: map[string]string{"offer": "10%"}}}
+	if diff := cmp.Diff(want, first.Recipients); diff != "" {
+		t.Errorf("record 0 recipients mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestDispatchDeadLetter: the records the dispatch function receives from
+// its dead-letter queue (a second event source), to settle; they come
+// after the dispatch queue's last receive.
+func TestDispatchDeadLetter(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "dispatch-deadletter.json", &ev)
+	checkDispatchRecords(t, ev, "herald-dispatch-dlq")
+	for i, r := range ev.Records {
+		if n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"]); n < 5 {
+			t.Errorf("record %d: ApproximateReceiveCount %d, want at least the dispatch queue's maxReceiveCount (5)", i, n)
+		}
+	}
+}
+
+// checkDispatchRecords checks two records of dispatch messages from the
+// SQS queue named queue.
+func checkDispatchRecords(t *testing.T, ev events.SQSEvent, queue string) {
+	t.Helper()
 	if len(ev.Records) != 2 {
 		t.Fatalf("%d records, want 2", len(ev.Records))
 	}
@@ -220,8 +250,7 @@ func TestDispatchBatch(t *testing.T) {
 		if r.EventSource != "aws:sqs" {
 			t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
 		}
-		// template.yaml names the queue ${AWS::StackName}-dispatch; samconfig's stack is herald.
-		wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:herald-dispatch"
+		wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:" + queue
 		if r.EventSourceARN != wantArn {
 			t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
 		}
@@ -255,15 +284,6 @@ func TestDispatchBatch(t *testing.T) {
 		if len(msg.Recipients) == 0 || len(msg.Recipients) > notify.RecipientsPerMessage {
 			t.Errorf("record %d: %d recipients, want 1 to %d", i, len(msg.Recipients), notify.RecipientsPerMessage)
 		}
-	}
-
-	var first notify.DispatchMessage
-	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
-		t.Fatal(err)
-	}
-	want := []notify.Recipient{{UserID: "u1"}, {UserID: "u2", Variables: map[string]string{"offer": "10%"}}}
-	if diff := cmp.Diff(want, first.Recipients); diff != "" {
-		t.Errorf("record 0 recipients mismatch (-want +got):\n%s", diff)
 	}
 }
 

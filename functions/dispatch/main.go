@@ -1,5 +1,6 @@
 // Command dispatch is the SQS-triggered Lambda that delivers each recipient
-// of the dispatch messages it receives.
+// of the dispatch messages it receives, and settles those of the dispatch
+// dead-letter queue.
 package main
 
 import (
@@ -44,7 +45,10 @@ func main() {
 	}
 	log.Info("channels", "providers", channels.Used)
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
+	// MaxReceives is the queue's maxReceiveCount (the template sets both):
+	// a record's last receive settles what still fails. Records of the
+	// dead-letter queue (a second event source) are settled.
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue,
-		Rates: channels.Rates, RetryHints: channels.RetryHints})
+		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ})
 	lambda.Start(d.HandleSQS)
 }

@@ -143,7 +143,10 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		handler = httpapi.LambdaHandler(httpapi.New(b.store, nil, opts))
 	case "dispatch":
 		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
-		opts := dispatch.Options{Log: log}
+		// As the function: the last receive settles, and with
+		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
+		// eventSourceARN) the dead-letter records are settled.
+		opts := dispatch.Options{Log: log, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ}
 		if b.queue != nil {
 			opts.Requeue = b.queue
 		}

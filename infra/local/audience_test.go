@@ -55,6 +55,7 @@ func TestFilterSendEndToEnd(t *testing.T) {
 	if got["status"] != "completed" || counts["total"] != 800.0 || counts["delivered"] != 400.0 || counts["skipped"] != 400.0 || counts["queued"] != 0.0 {
 		t.Fatalf("notification = %v, want completed: 800 total, 400 delivered to the outbox, 400 skipped", got)
 	}
+	settledOverAPI(t, s.composeServer, id)
 	outbox := 0
 	for cursor := ""; ; {
 		page := s.must(200, "GET", "/v1/outbox?channel=email&limit=500&cursor="+cursor, nil)

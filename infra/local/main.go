@@ -128,6 +128,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	} else if n > 0 {
 		log.Info("resuming unfinished sends", "messages", n)
 	}
+	if _, err := queue.DeadLetter().RequeueInFlight(); err != nil {
+		return fmt.Errorf("requeue in-flight dead letters: %w", err)
+	}
 
 	created, err := bootstrap(ctx, store, cfg, time.Now())
 	if err != nil {
@@ -160,7 +163,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 	used := channels.Used
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
-		Rates: channels.Rates, RetryHints: channels.RetryHints})
+		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives})
 	ingestCfg := ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion)
 	ids := &notify.IDs{}
 	ingester := &ingest.Ingester{Store: store, Blobs: blobs, Dispatch: queue, Config: ingestCfg, IDs: ids, Log: log}
@@ -263,6 +266,15 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 			(&dispatch.Worker{Queue: queue, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
 		}()
 	}
+	// What dies on its last receive (a crash, a store that failed) is
+	// settled from the dead-letter queue, so its counts still add up and
+	// its notification completes; the dispatch function does the same on
+	// AWS.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		(&dispatch.Worker{Queue: queue.DeadLetter(), Dispatcher: d, DeadLetter: true, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
+	}()
 	// Audience walks: every segment in parallel, as the audience function
 	// does on AWS.
 	walker := &audience.Walker{Store: store, Dispatch: queue, Steps: steps, Log: log}

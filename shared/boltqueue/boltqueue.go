@@ -169,6 +169,13 @@ func (q *Queue) DeadLetter() *Queue {
 	return q.dead
 }
 
+// VisibilityTimeout is how long a receive hides a message: consumers
+// that work on a message for longer renew it (notify.KeepHidden) every
+// third of it.
+func (q *Queue) VisibilityTimeout() time.Duration {
+	return q.visibility
+}
+
 // Close closes the file; a Receive waiting on q or its dead-letter queue
 // returns ErrClosed.
 func (q *Queue) Close() error {

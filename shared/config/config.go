@@ -23,6 +23,7 @@ type Config struct {
 	// AWS mode.
 	Table          string // HERALD_TABLE: the DynamoDB table
 	DispatchQueue  string // HERALD_DISPATCH_QUEUE_URL: the SQS dispatch queue
+	DispatchDLQ    string // HERALD_DISPATCH_DLQ_ARN: its dead-letter queue, whose records dispatch settles
 	AudienceQueue  string // HERALD_AUDIENCE_QUEUE_URL: the SQS queue of audience walk steps
 	Stage          string // HERALD_STAGE: the deployment stage, on every log line
 	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
@@ -181,6 +182,7 @@ func Load(getenv func(string) string) (Config, error) {
 		APIKey:         strings.TrimSpace(getenv("HERALD_API_KEY")),
 		Table:          getenv("HERALD_TABLE"),
 		DispatchQueue:  getenv("HERALD_DISPATCH_QUEUE_URL"),
+		DispatchDLQ:    getenv("HERALD_DISPATCH_DLQ_ARN"),
 		AudienceQueue:  getenv("HERALD_AUDIENCE_QUEUE_URL"),
 		UploadsBucket:  getenv("HERALD_UPLOADS_BUCKET"),
 		Stage:          getenv("HERALD_STAGE"),

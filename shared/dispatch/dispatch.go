@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/shared/channel"
@@ -65,11 +66,20 @@ type Senders struct {
 	WhatsApp WhatsAppSender
 }
 
-// Message is one queue message handed to Handle.
+// Message is one queue message handed to Handle or Settle.
 type Message struct {
 	ID   string
 	Body []byte
+	// ReceiveCount is how many times the queue has handed the message out,
+	// this time included (1 the first time); 0 when unknown. With
+	// Options.MaxReceives it tells Handle which receive is the last.
+	ReceiveCount int
 }
+
+// ReasonDispatchFailed is the reason of a delivery that dispatch gave up
+// on: its message reached its last receive, or the dead-letter queue,
+// without the recipient being sent.
+const ReasonDispatchFailed = "dispatch_failed"
 
 // Dispatcher processes dispatch messages.
 type Dispatcher struct {
@@ -83,6 +93,9 @@ type Dispatcher struct {
 	log          *slog.Logger
 	concurrency  int
 	notFoundWait time.Duration
+	maxReceives  int
+	attempts     int
+	deadLetter   string
 }
 
 // Options tune a Dispatcher. Zero values take defaults.
@@ -107,6 +120,30 @@ type Options struct {
 	// RetryHints read, from a channel's transient send error, how long the
 	// provider asked to wait (429 Retry-After); the channel then pauses.
 	RetryHints map[notify.Channel]func(error) (time.Duration, bool)
+	// MaxReceives is how many receives a message gets before the queue
+	// dead-letters it (the local queue's MaxReceives, SQS's
+	// maxReceiveCount). On the last one Handle settles the message: what
+	// still fails is recorded failed, the counts are applied and the
+	// notification can complete. Zero leaves that to Settle alone.
+	MaxReceives int
+	// RecipientAttempts bounds the receives on which a recipient whose own
+	// endpoint fails (a send error with a RecipientReason, such as an
+	// unreachable Web Push endpoint) is tried: on that receive its
+	// delivery fails with the reason instead (default 3).
+	RecipientAttempts int
+	// DeadLetterARN is the ARN of the dispatch dead-letter queue: HandleSQS
+	// settles (Settle) the records that come from it.
+	DeadLetterARN string
+}
+
+// recipientError is a transient send error that lies with one recipient's
+// own address rather than with a provider (webpush.Error is one): retrying
+// that recipient is bounded by Options.RecipientAttempts, and its other
+// recipients never wait for it longer than that. RecipientReason is ""
+// when the error is not the recipient's after all.
+type recipientError interface {
+	error
+	RecipientReason() string
 }
 
 // Visibility changes when a received message comes back; notify.Queue is
@@ -135,6 +172,9 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.NotFoundWait <= 0 {
 		o.NotFoundWait = 2 * time.Second
 	}
+	if o.RecipientAttempts <= 0 {
+		o.RecipientAttempts = 3
+	}
 	limits := map[notify.Channel]*limiter{}
 	for ch, rate := range o.Rates {
 		if rate > 0 {
@@ -147,7 +187,8 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 		}
 	}
 	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait,
-		requeue: o.Requeue, retry: o.Retry, limits: limits, hints: o.RetryHints}
+		requeue: o.Requeue, retry: o.Retry, limits: limits, hints: o.RetryHints,
+		maxReceives: o.MaxReceives, attempts: o.RecipientAttempts, deadLetter: o.DeadLetterARN}
 }
 
 // WhatsAppWindow is how long after the user's last message free-form
@@ -159,20 +200,75 @@ const WhatsAppWindow = 24 * time.Hour
 // failure). Recipients already recorded are never sent again, so a retried
 // message only sends what is left, and the counts of a message are applied
 // once, when all of its recipients are recorded.
+//
+// Retries are bounded, so that no recipient holds up the others for good:
+// a recipient whose own endpoint fails (see recipientError) is recorded
+// failed with its reason from its Options.RecipientAttempts-th receive on,
+// and on a message's last receive (Options.MaxReceives) every recipient
+// that still fails is recorded failed (ReasonDispatchFailed or its own
+// reason), so that the message's counts are applied and its notification
+// can complete instead of the message going to the dead-letter queue.
 func (d *Dispatcher) Handle(ctx context.Context, msgs []Message) []error {
+	return d.handle(ctx, msgs, false)
+}
+
+// Settle ends dead-lettered messages: it sends nothing, and records every
+// recipient not recorded yet — skipped when a delivery rule says so
+// (cancelled, unknown user, …), otherwise failed with
+// ReasonDispatchFailed — then applies the counts and completes the
+// notification, as Handle would have. It is what the dead-letter queue's
+// consumer runs, so that a message that died on its last receive (a crash,
+// a timeout, a store that failed) still leaves counts that add up. A
+// settled message sent again (a redrive) finds every recipient recorded and
+// sends nothing. The error, per message, means settling must be retried; a
+// message that cannot be settled (malformed, or for a notification that
+// does not exist) is logged and dropped.
+func (d *Dispatcher) Settle(ctx context.Context, msgs []Message) []error {
+	return d.handle(ctx, msgs, true)
+}
+
+// mode is how far Handle goes with a message.
+type mode int
+
+const (
+	modeSend   mode = iota // send; what fails transiently is retried
+	modeLast               // its last receive: send; what still fails is recorded failed
+	modeSettle             // dead-lettered: send nothing, record what is left
+)
+
+// item is one message of a batch, decoded.
+type item struct {
+	id       string
+	msg      notify.DispatchMessage
+	mode     mode
+	receives int
+}
+
+func (d *Dispatcher) handle(ctx context.Context, msgs []Message, settle bool) []error {
 	errs := make([]error, len(msgs))
 	groups := map[[2]string][]int{}
 	var order [][2]string
-	decoded := make([]notify.DispatchMessage, len(msgs))
+	items := make([]item, len(msgs))
 	for i, m := range msgs {
-		if err := json.Unmarshal(m.Body, &decoded[i]); err != nil || decoded[i].WorkspaceID == "" || decoded[i].NotificationID == "" || decoded[i].Chunk == "" {
-			// A malformed message can never succeed: failing it sends it to
-			// the dead-letter queue after the configured receives.
-			errs[i] = fmt.Errorf("message %s: malformed dispatch message", m.ID)
-			d.log.Error("malformed dispatch message", "messageId", m.ID)
+		it := &items[i]
+		it.id, it.receives = m.ID, m.ReceiveCount
+		switch {
+		case settle:
+			it.mode = modeSettle
+		case d.maxReceives > 0 && m.ReceiveCount >= d.maxReceives:
+			it.mode = modeLast
+		}
+		if err := json.Unmarshal(m.Body, &it.msg); err != nil || it.msg.WorkspaceID == "" || it.msg.NotificationID == "" || it.msg.Chunk == "" {
+			d.log.Error("malformed dispatch message", "messageId", m.ID, "deadLettered", settle)
+			if !settle {
+				// A malformed message can never succeed: failing it sends it
+				// to the dead-letter queue after the configured receives,
+				// whose consumer drops it (there is nothing to count).
+				errs[i] = fmt.Errorf("message %s: malformed dispatch message", m.ID)
+			}
 			continue
 		}
-		k := [2]string{decoded[i].WorkspaceID, decoded[i].NotificationID}
+		k := [2]string{it.msg.WorkspaceID, it.msg.NotificationID}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -180,9 +276,9 @@ func (d *Dispatcher) Handle(ctx context.Context, msgs []Message) []error {
 	}
 	for _, k := range order {
 		idx := groups[k]
-		group := make([]notify.DispatchMessage, len(idx))
+		group := make([]item, len(idx))
 		for j, i := range idx {
-			group[j] = decoded[i]
+			group[j] = items[i]
 		}
 		gerrs := d.handleNotification(ctx, k[0], k[1], group)
 		for j, i := range idx {
@@ -194,13 +290,13 @@ func (d *Dispatcher) Handle(ctx context.Context, msgs []Message) []error {
 
 // outcome is what became of one recipient.
 type outcome struct {
-	msg       int // index of the message within the group
+	msg       int // index of the item within the group
 	delivery  notify.Delivery
 	transient error // non-nil: not recorded, retry the message
 }
 
-func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msgs []notify.DispatchMessage) []error {
-	errs := make([]error, len(msgs))
+func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, items []item) []error {
+	errs := make([]error, len(items))
 	fail := func(err error) []error {
 		for i := range errs {
 			errs[i] = err
@@ -209,14 +305,28 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	}
 	log := d.log.With("workspaceId", ws, "notificationId", nid)
 	n, err := d.loadNotification(ctx, ws, nid)
+	if notify.IsCode(err, notify.CodeNotFound) {
+		// Waited for on every receive but the last: the API stores the
+		// notification a moment after its messages, or, when that failed,
+		// never. Then there is nothing to send nor count.
+		for i, it := range items {
+			if it.mode == modeSend {
+				errs[i] = fmt.Errorf("load notification %s: %w", nid, err)
+				log.Error("load notification", "messageId", it.id, "err", err.Error())
+				continue
+			}
+			log.Warn("dispatch message dropped: its notification does not exist", "messageId", it.id, "chunk", it.msg.Chunk, "deadLettered", it.mode == modeSettle)
+		}
+		return errs
+	}
 	if err != nil {
 		log.Error("load notification", "err", err.Error())
 		return fail(fmt.Errorf("load notification %s: %w", nid, err))
 	}
 
 	var userIDs, keys []string
-	for _, m := range msgs {
-		for _, r := range m.Recipients {
+	for _, it := range items {
+		for _, r := range it.msg.Recipients {
 			keys = append(keys, r.Key())
 			if r.UserID != "" {
 				userIDs = append(userIDs, r.UserID)
@@ -245,26 +355,28 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		r   notify.Recipient
 	}
 	var jobs []job
-	prior := make([][]notify.Delivery, len(msgs)) // recorded earlier by the same chunk
-	deferred := make([][]deferredRecipient, len(msgs))
+	prior := make([][]notify.Delivery, len(items)) // recorded earlier by the same chunk
+	deferred := make([][]deferredRecipient, len(items))
 	now := d.now()
 	seen := map[string]bool{}
-	for i, m := range msgs {
-		for _, r := range m.Recipients {
+	for i, it := range items {
+		for _, r := range it.msg.Recipients {
 			k := r.Key()
 			if seen[k] {
 				continue // the same recipient twice in one batch: once is enough
 			}
 			seen[k] = true
 			if e, ok := existing[k]; ok {
-				if e.Chunk == m.Chunk {
+				if e.Chunk == it.msg.Chunk {
 					prior[i] = append(prior[i], e)
 				}
 				continue
 			}
-			if until, ok := d.deferral(n, r, users, now); ok {
-				deferred[i] = append(deferred[i], deferredRecipient{r, until})
-				continue
+			if it.mode != modeSettle {
+				if until, ok := d.deferral(n, r, users, now); ok {
+					deferred[i] = append(deferred[i], deferredRecipient{r, until})
+					continue
+				}
 			}
 			jobs = append(jobs, job{i, r})
 		}
@@ -276,6 +388,7 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	sendCtx, cancel := sendContext(ctx)
 	defer cancel()
 	outcomes := make([]outcome, len(jobs))
+	gaveUp := make([]atomic.Int32, len(items)) // recipients recorded failed instead of retried
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.concurrency)
 	for j, jb := range jobs {
@@ -283,21 +396,39 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			chunk := msgs[jb.msg].Chunk
-			if err := sendCtx.Err(); err != nil {
-				outcomes[j] = outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", err)}
-				return
+			it := items[jb.msg]
+			chunk := it.msg.Chunk
+			giveUp := func(err error) string {
+				reason := d.giveUp(sendCtx, it, err)
+				if reason != "" {
+					gaveUp[jb.msg].Add(1)
+				}
+				return reason
 			}
-			var u *notify.User
-			if jb.r.UserID != "" {
-				if got, ok := users[jb.r.UserID]; ok {
-					u = &got
+			var dl notify.Delivery
+			if sendCtx.Err() != nil && it.mode != modeSettle { // settling sends nothing: no deadline to keep
+				if it.mode == modeSend {
+					outcomes[j] = outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", sendCtx.Err())}
+					return
+				}
+				// The last chance is gone: not sent, and never will be.
+				dl = d.newDelivery(n, n.Channel, chunk, jb.r)
+				dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
+				gaveUp[jb.msg].Add(1)
+			} else {
+				var u *notify.User
+				if jb.r.UserID != "" {
+					if got, ok := users[jb.r.UserID]; ok {
+						u = &got
+					}
+				}
+				var err error
+				if dl, err = d.deliver(sendCtx, n, chunk, jb.r, u, it.mode == modeSettle, giveUp); err != nil {
+					outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
+					return
 				}
 			}
-			dl, err := d.deliver(sendCtx, n, chunk, jb.r, u)
-			if err == nil {
-				dl, err = d.record(ctx, dl)
-			}
+			dl, err := d.record(ctx, dl)
 			outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
 		}()
 	}
@@ -306,23 +437,23 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	for _, o := range outcomes {
 		if o.transient != nil {
 			errs[o.msg] = o.transient
-			log.Warn("transient error, will retry", "chunk", msgs[o.msg].Chunk, "err", o.transient.Error())
+			log.Warn("transient error, will retry", "chunk", items[o.msg].msg.Chunk, "receive", items[o.msg].receives, "err", o.transient.Error())
 			continue
 		}
 		// A delivery recorded by another copy of the same chunk (SQS may
 		// hand one message to two invocations) counts here too: both
 		// copies compute the chunk's full count, and its marker applies it
 		// once. One recorded by another chunk is that chunk's to count.
-		if o.delivery.Chunk == msgs[o.msg].Chunk {
+		if o.delivery.Chunk == items[o.msg].msg.Chunk {
 			prior[o.msg] = append(prior[o.msg], o.delivery)
 		}
 	}
 
 	// Recipients in their quiet hours go back on the queue, in chunks of
 	// their own, until the window ends.
-	for i, m := range msgs {
+	for i, it := range items {
 		if errs[i] == nil && len(deferred[i]) > 0 {
-			if err := d.deferRecipients(ctx, m, deferred[i]); err != nil {
+			if err := d.deferRecipients(ctx, it.msg, deferred[i]); err != nil {
 				errs[i] = err
 			}
 		}
@@ -332,7 +463,7 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 	// chunk that recorded nothing (all deferred, or all recorded by another
 	// chunk) has nothing to count and leaves its marker free.
 	var parts []notify.CountPart
-	for i, m := range msgs {
+	for i, it := range items {
 		if errs[i] != nil {
 			continue
 		}
@@ -342,39 +473,67 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, msg
 			delta = delta.Add(dl.Status.Counts().Sub(notify.DeliveryQueued.Counts()))
 		}
 		if !delta.IsZero() {
-			parts = append(parts, notify.CountPart{Marker: m.Chunk, Delta: delta})
+			parts = append(parts, notify.CountPart{Marker: it.msg.Chunk, Delta: delta})
 		}
 	}
-	if len(parts) == 0 {
-		return errs
-	}
-	updated, err := d.store.ApplyCounts(ctx, ws, nid, parts)
-	if err != nil {
-		err = fmt.Errorf("apply counts of %s: %w", nid, err)
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		return errs
-	}
-	if updated.Counts.Queued <= 0 && !updated.Status.Final() {
-		_, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending)
-		switch {
-		case err == nil:
-			log.Info("notification completed", "total", updated.Counts.Total)
-		case !notify.IsCode(err, notify.CodeConflict):
-			// Retried with the messages: their counts are applied already
-			// (markers), so the retry only completes the notification.
-			err = fmt.Errorf("complete notification %s: %w", nid, err)
+	if len(parts) > 0 {
+		updated, err := d.store.ApplyCounts(ctx, ws, nid, parts)
+		if err != nil {
+			err = fmt.Errorf("apply counts of %s: %w", nid, err)
 			for i := range errs {
 				if errs[i] == nil {
 					errs[i] = err
 				}
 			}
+		} else if updated.Counts.Queued <= 0 && !updated.Status.Final() {
+			_, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending)
+			switch {
+			case err == nil:
+				log.Info("notification completed", "total", updated.Counts.Total)
+			case !notify.IsCode(err, notify.CodeConflict):
+				// Retried with the messages: their counts are applied already
+				// (markers), so the retry only completes the notification.
+				err = fmt.Errorf("complete notification %s: %w", nid, err)
+				for i := range errs {
+					if errs[i] == nil {
+						errs[i] = err
+					}
+				}
+			}
+		}
+	}
+
+	for i, it := range items {
+		given := gaveUp[i].Load()
+		switch {
+		case errs[i] != nil:
+		case it.mode == modeSettle:
+			log.Warn("dead-lettered dispatch message settled", "messageId", it.id, "chunk", it.msg.Chunk, "receives", it.receives, "gaveUp", given)
+		case it.mode == modeLast && given > 0:
+			log.Warn("dispatch message settled on its last receive", "messageId", it.id, "chunk", it.msg.Chunk, "receives", it.receives, "gaveUp", given)
+		case given > 0:
+			log.Info("recipients failed after their attempts", "messageId", it.id, "chunk", it.msg.Chunk, "receives", it.receives, "gaveUp", given)
 		}
 	}
 	return errs
+}
+
+// giveUp decides whether a recipient whose send failed transiently is
+// recorded failed now rather than retried, and with which reason: a
+// failure of the recipient's own endpoint once the message has had its
+// attempts, and any failure on the message's last receive. A failure
+// caused by the invocation's own deadline is never the recipient's.
+func (d *Dispatcher) giveUp(sendCtx context.Context, it item, err error) string {
+	var re recipientError
+	if sendCtx.Err() == nil && errors.As(err, &re) {
+		if reason := re.RecipientReason(); reason != "" && (it.mode == modeLast || it.receives >= d.attempts) {
+			return reason
+		}
+	}
+	if it.mode == modeLast {
+		return ReasonDispatchFailed
+	}
+	return ""
 }
 
 // deferredRecipient is a recipient in quiet hours until until.
@@ -474,13 +633,26 @@ func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // a channel skips or fails permanently. It returns the delivery to record
 // (the first one sent; when none is, the primary channel's outcome, whose
 // reason explains why), or an error when the send must be retried later.
-func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User) (notify.Delivery, error) {
-	primary, err := d.deliverOn(ctx, n, n.Channel, chunk, r, u)
+// giveUp turns a transient send error into a failure with a reason (see
+// Dispatcher.giveUp); with noSend nothing is sent, and a recipient no rule
+// skips fails with ReasonDispatchFailed.
+func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User, noSend bool, giveUp func(error) string) (notify.Delivery, error) {
+	on := func(ch notify.Channel) (notify.Delivery, error) {
+		dl, err := d.deliverOn(ctx, n, ch, chunk, r, u, noSend)
+		if err != nil {
+			if reason := giveUp(err); reason != "" {
+				dl.Status, dl.Reason = notify.DeliveryFailed, reason
+				return dl, nil
+			}
+		}
+		return dl, err
+	}
+	primary, err := on(n.Channel)
 	if err != nil || primary.Status == notify.DeliverySent || primary.Status == notify.DeliveryDelivered || !fallsBack(primary.Reason) {
 		return primary, err
 	}
 	for _, ch := range n.Fallback {
-		dl, err := d.deliverOn(ctx, n, ch, chunk, r, u)
+		dl, err := on(ch)
 		if err != nil {
 			return dl, err // retried later: the primary's skip is cheap to decide again
 		}
@@ -502,10 +674,10 @@ func fallsBack(reason string) bool {
 	return true
 }
 
-// deliverOn is deliver on one channel.
-func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User) (notify.Delivery, error) {
+// newDelivery is the delivery of r on ch, with no outcome yet.
+func (d *Dispatcher) newDelivery(n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient) notify.Delivery {
 	now := d.now().UTC()
-	dl := notify.Delivery{
+	return notify.Delivery{
 		WorkspaceID:    n.WorkspaceID,
 		NotificationID: n.ID,
 		Key:            r.Key(),
@@ -515,6 +687,12 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	}
+}
+
+// deliverOn is deliver on one channel.
+func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User, noSend bool) (notify.Delivery, error) {
+	dl := d.newDelivery(n, ch, chunk, r)
+	now := dl.CreatedAt
 	skip := func(reason string) (notify.Delivery, error) {
 		dl.Status, dl.Reason = notify.DeliverySkipped, reason
 		return dl, nil
@@ -575,27 +753,27 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	if n.Content.Push != nil {
 		px = *n.Content.Push
 	}
-
-	if lim := d.limits[ch]; lim != nil {
-		if err := lim.Wait(ctx); err != nil {
-			return dl, fmt.Errorf("waiting for the %s rate limit: %w", ch, err)
-		}
-	}
-	var rc channel.Receipt
+	// Build the send first: what it finds wrong (a missing parameter, a
+	// closed window) is decided before the rate limit and noSend.
+	var send func(context.Context) (channel.Receipt, error)
 	switch ch {
 	case notify.ChannelPush:
-		rc, err = d.senders.Push.SendPush(ctx, channel.PushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs),
-			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+		m := channel.PushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs),
+			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons}
+		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.Push.SendPush(ctx, m) }
 	case notify.ChannelWebPush:
-		rc, err = d.senders.WebPush.SendWebPush(ctx, channel.WebPushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceWebPush),
-			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons})
+		m := channel.WebPushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceWebPush),
+			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons}
+		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.WebPush.SendWebPush(ctx, m) }
 	case notify.ChannelSMS:
 		// What the operator pays for is known before sending.
 		enc, _, segments := channel.SMSSegments(msg.Body)
 		dl.Encoding, dl.Segments = string(enc), segments
-		rc, err = d.senders.SMS.SendSMS(ctx, channel.SMSMessage{Envelope: env, To: to, Text: msg.Body})
+		m := channel.SMSMessage{Envelope: env, To: to, Text: msg.Body}
+		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.SMS.SendSMS(ctx, m) }
 	case notify.ChannelEmail:
-		rc, err = d.senders.Email.SendEmail(ctx, channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML})
+		m := channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML}
+		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.Email.SendEmail(ctx, m) }
 	case notify.ChannelWhatsApp:
 		wm := channel.WhatsAppMessage{Envelope: env, To: to}
 		if t := n.Content.WhatsApp; t != nil && t.Name != "" {
@@ -615,11 +793,21 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 			}
 			wm.Text = msg.Body
 		}
-		rc, err = d.senders.WhatsApp.SendWhatsApp(ctx, wm)
+		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.WhatsApp.SendWhatsApp(ctx, wm) }
 	default:
 		dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
 		return dl, nil
 	}
+	if noSend {
+		dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
+		return dl, nil
+	}
+	if lim := d.limits[ch]; lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return dl, fmt.Errorf("waiting for the %s rate limit: %w", ch, err)
+		}
+	}
+	rc, err := send(ctx)
 	if dead := append(rc.InvalidDevices, channel.InvalidDevices(err)...); len(dead) > 0 && u != nil {
 		d.removeDevices(ctx, *u, dead)
 	}

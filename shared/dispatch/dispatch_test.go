@@ -229,6 +229,7 @@ func TestPushRules(t *testing.T) {
 	if diff := cmp.Diff(notify.Counts{Total: 9, Sent: 1, Failed: 2, Skipped: 6}, c); diff != "" || st != notify.StatusCompleted {
 		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
 	}
+	f.settled(n.ID)
 }
 
 func TestSameBatchTwiceSendsNothingTwice(t *testing.T) {
@@ -314,6 +315,7 @@ func TestTransientFailureRetriesOnlyWhatIsLeft(t *testing.T) {
 	if diff := cmp.Diff(notify.Counts{Total: 3, Sent: 3}, c); diff != "" || st != notify.StatusCompleted {
 		t.Errorf("counts (-want +got):\n%s status %s", diff, st)
 	}
+	f.settled(n.ID)
 }
 
 func TestCancelledOrFailedSendsNothing(t *testing.T) {
@@ -340,6 +342,7 @@ func TestCancelledOrFailedSendsNothing(t *testing.T) {
 					t.Errorf("delivery %s reason %q, want cancelled", d.Key, d.Reason)
 				}
 			}
+			f.settled(n.ID)
 		})
 	}
 }
@@ -420,6 +423,7 @@ func TestConcurrentCopiesOfOneMessageCountOnce(t *testing.T) {
 	if len(f.deliveries(n.ID)) != 40 {
 		t.Errorf("deliveries = %d, want 40", len(f.deliveries(n.ID)))
 	}
+	f.settled(n.ID)
 }
 
 // TestMessageBeforeItsNotification: the API enqueues before it stores the

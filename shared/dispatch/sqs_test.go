@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/heraldhq/herald/shared/dispatch/dispatchtest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/seal"
 )
@@ -66,6 +67,9 @@ func TestSampleEventTwice(t *testing.T) {
 	}
 	if diff := cmp.Diff(notify.Counts{Total: 4, Sent: 4}, got.Counts); diff != "" || got.Status != notify.StatusCompleted {
 		t.Errorf("counts (-want +got):\n%s status %s", diff, got.Status)
+	}
+	if err := dispatchtest.Settled(ctx, f.store, n.WorkspaceID, n.ID); err != nil {
+		t.Error(err)
 	}
 
 	// A record for a notification that does not exist is reported alone.

@@ -14,12 +14,18 @@ import (
 type Worker struct {
 	Queue      notify.Queue
 	Dispatcher *Dispatcher
+	// DeadLetter makes the worker the dead-letter queue's consumer: it
+	// settles (Dispatcher.Settle) what it receives instead of sending it,
+	// so that a message that died on its last receive still has its
+	// counts applied and its notification completed.
+	DeadLetter bool
 	// Batch is how many messages one Handle call gets (default 10, as SQS).
 	Batch int
 	// Wait is the long-poll wait of a receive (default 1 s).
 	Wait time.Duration
 	// Visibility is how long the messages being handled are kept hidden,
-	// renewed every third of it until they are done (default 30 s).
+	// renewed every third of it until they are done (default: the queue's
+	// visibility timeout, notify.VisibilityOf).
 	Visibility time.Duration
 	Log        *slog.Logger
 }
@@ -39,6 +45,10 @@ func (w *Worker) Run(ctx context.Context) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	visibility := w.Visibility
+	if visibility <= 0 {
+		visibility = notify.VisibilityOf(w.Queue)
+	}
 	for ctx.Err() == nil {
 		msgs, err := w.Queue.Receive(ctx, batch, wait)
 		if err != nil {
@@ -54,20 +64,31 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		in := make([]Message, len(msgs))
 		for i, m := range msgs {
-			in[i] = Message{ID: m.ID, Body: m.Body}
+			in[i] = Message{ID: m.ID, Body: m.Body, ReceiveCount: m.ReceiveCount}
+		}
+		handle := w.Dispatcher.Handle
+		if w.DeadLetter {
+			handle = w.Dispatcher.Settle
 		}
 		// Handle finishes its batch even while stopping, so that sends in
 		// flight are recorded; the queue's visibility covers a hard kill.
 		// While it runs, the messages stay hidden: a batch slower than the
 		// visibility timeout must not be handed to a second worker.
-		stopBeat := w.heartbeat(ctx, msgs, log)
-		errs := w.Dispatcher.Handle(context.WithoutCancel(ctx), in)
-		stopBeat()
+		hidden := notify.KeepHidden(ctx, w.Queue, msgs, visibility, log)
+		errs := handle(context.WithoutCancel(ctx), in)
+		hidden.Stop()
 		var done []string
 		for i, m := range msgs {
 			if errs[i] == nil {
 				done = append(done, m.Receipt)
 				continue
+			}
+			switch last := w.Dispatcher.maxReceives; {
+			case w.DeadLetter:
+				log.Error("settling a dead-lettered dispatch message failed; it comes back", "messageId", m.ID, "err", errs[i].Error())
+			case last > 0 && m.ReceiveCount >= last:
+				log.Error("dispatch message failed on its last receive; it goes to the dead-letter queue", "messageId", m.ID,
+					"receives", m.ReceiveCount, "err", errs[i].Error())
 			}
 			if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, Backoff(m.ReceiveCount, nil)); err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("change visibility", "messageId", m.ID, "err", err.Error())
@@ -77,34 +98,6 @@ func (w *Worker) Run(ctx context.Context) {
 			log.Error("delete messages", "err", err.Error())
 		}
 	}
-}
-
-// heartbeat keeps msgs hidden until stop is called.
-func (w *Worker) heartbeat(ctx context.Context, msgs []notify.QueueMessage, log *slog.Logger) (stop func()) {
-	visibility := w.Visibility
-	if visibility <= 0 {
-		visibility = 30 * time.Second
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(visibility / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, m := range msgs {
-					if err := w.Queue.ChangeVisibility(context.WithoutCancel(ctx), m.Receipt, visibility); err != nil {
-						log.Warn("extend visibility", "messageId", m.ID, "err", err.Error())
-					}
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 // batchDeleter is a queue that deletes several messages in one request.

@@ -63,6 +63,7 @@ func TestWorkerKeepsSlowBatchesHidden(t *testing.T) {
 	if _, st := f.counts(n.ID); st != notify.StatusCompleted {
 		t.Errorf("status %s, want completed", st)
 	}
+	f.settled(n.ID)
 	stats, err := q.Stats()
 	if err != nil || stats.Visible+stats.InFlight+stats.Dead != 0 {
 		t.Errorf("queue after the send = %+v, %v; want empty", stats, err)

@@ -338,7 +338,14 @@ type Queue interface {
 // or S3 trigger. A handled message is deleted; one whose handle failed
 // comes back after the queue's visibility timeout (and, after its
 // receives, goes to the dead-letter queue). what names the work in logs.
+//
+// The messages of a receive stay hidden while they wait their turn and
+// while they are handled (KeepHidden, renewed every third of the queue's
+// visibility timeout): a handle that runs longer than the timeout, such
+// as a large spreadsheet's ingestion, is never handed to a second
+// consumer at the same time.
 func Consume(ctx context.Context, q Queue, max int, what string, log *slog.Logger, handle func(ctx context.Context, body []byte) error) {
+	visibility := VisibilityOf(q)
 	for ctx.Err() == nil {
 		msgs, err := q.Receive(ctx, max, time.Second)
 		if err != nil {
@@ -351,8 +358,14 @@ func Consume(ctx context.Context, q Queue, max int, what string, log *slog.Logge
 			}
 			continue
 		}
+		if len(msgs) == 0 {
+			continue
+		}
+		hidden := KeepHidden(ctx, q, msgs, visibility, log)
 		for _, m := range msgs {
-			if err := handle(ctx, m.Body); err != nil {
+			err := handle(ctx, m.Body)
+			hidden.Release(m.Receipt)
+			if err != nil {
 				log.Warn(what+" failed; it comes back", "messageId", m.ID, "receive", m.ReceiveCount, "err", err.Error())
 				continue
 			}
@@ -360,6 +373,7 @@ func Consume(ctx context.Context, q Queue, max int, what string, log *slog.Logge
 				log.Warn("delete "+what, "messageId", m.ID, "err", err.Error())
 			}
 		}
+		hidden.Stop()
 	}
 }
 

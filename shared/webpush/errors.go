@@ -1,12 +1,17 @@
 package webpush
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	webpushgo "github.com/SherClockHolmes/webpush-go"
@@ -33,6 +38,25 @@ const (
 	CodeInvalidSubscription = "invalid_subscription"
 )
 
+// Reasons of a transport failure: the push never reached a push service
+// that answered, for a cause that lies with the subscription's endpoint
+// rather than with Herald or a push service's load. They are transient
+// (DeviceError.Reason, not Code): a retry may pass, but only a bounded
+// number of them is worth making, after which the delivery fails with the
+// reason (see Error.RecipientReason).
+const (
+	// ReasonUnreachable: the endpoint's host refused or reset the
+	// connection, or no route led to it.
+	ReasonUnreachable = "unreachable"
+	// ReasonDNSError: the endpoint's host name did not resolve.
+	ReasonDNSError = "dns_error"
+	// ReasonTLSError: the TLS handshake failed or the endpoint's
+	// certificate was not trusted for its name.
+	ReasonTLSError = "tls_error"
+	// ReasonTimeout: the endpoint did not answer in time.
+	ReasonTimeout = "timeout"
+)
+
 // DeviceError is why the push to one subscription failed.
 type DeviceError struct {
 	DeviceID string
@@ -42,14 +66,22 @@ type DeviceError struct {
 	// Code is the permanent failure code; empty when retrying may help
 	// (429, 5xx, network errors).
 	Code string
+	// Reason is why a transient failure happened when it concerns this
+	// subscription's endpoint alone (ReasonUnreachable, ReasonDNSError,
+	// ReasonTLSError, ReasonTimeout); empty for a push service's 429 or
+	// 5xx and for permanent failures.
+	Reason string
 	// RetryAfter is the push service's Retry-After; zero when it gave none.
 	RetryAfter time.Duration
 	Err        error
 }
 
 func (e *DeviceError) Error() string {
-	if e.Code != "" {
+	switch {
+	case e.Code != "":
 		return fmt.Sprintf("device %s: %s: %v", e.DeviceID, e.Code, e.Err)
+	case e.Reason != "":
+		return fmt.Sprintf("device %s: %s: %v", e.DeviceID, e.Reason, e.Err)
 	}
 	return fmt.Sprintf("device %s: %v", e.DeviceID, e.Err)
 }
@@ -83,6 +115,29 @@ func (e *Error) Unwrap() []error {
 		errs[i] = d
 	}
 	return errs
+}
+
+// RecipientReason says whether a transient failure lies with the
+// recipient's own endpoints rather than with a push service: when every
+// subscription failed either permanently or for a transport reason (and
+// at least one for a transport reason), it returns the first transport
+// reason; otherwise "" (a push service's 429 or 5xx is everyone's
+// trouble, retried as such). Dispatch retries such a recipient a bounded
+// number of times, then records its delivery failed with this reason, so
+// one dead endpoint never holds up the other recipients of its message.
+func (e *Error) RecipientReason() string {
+	reason := ""
+	for _, d := range e.Devices {
+		switch {
+		case d.Reason != "":
+			if reason == "" {
+				reason = d.Reason
+			}
+		case d.Code == "":
+			return ""
+		}
+	}
+	return reason
 }
 
 // GoneDevices returns the ids of the devices whose subscription is gone
@@ -170,8 +225,9 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // sendError classifies an error of the library, which comes before any
 // answer: an oversized payload is permanent, the rest (network, context)
-// transient. A *url.Error quotes the endpoint, which is the subscription's
-// secret token, so only its cause is kept.
+// transient, with the transport reason when the endpoint is to blame. A
+// *url.Error quotes the endpoint, which is the subscription's secret
+// token, so only its cause is kept.
 func sendError(deviceID string, err error) *DeviceError {
 	e := &DeviceError{DeviceID: deviceID, Err: err}
 	var ue *url.Error
@@ -180,8 +236,46 @@ func sendError(deviceID string, err error) *DeviceError {
 		e.Code = CodePayloadTooLarge
 	case errors.As(err, &ue):
 		e.Err = fmt.Errorf("post to push service: %w", ue.Err)
+		e.Reason = transportReason(ue.Err)
 	default:
 		e.Err = fmt.Errorf("encrypt or sign push: %w", err)
 	}
 	return e
+}
+
+// transportReason names what went wrong on the way to the endpoint (a
+// failure of the HTTP client is one: no push service answered), or "" when
+// the send was cancelled by its caller. A cause it does not recognise (a
+// connection closed mid-request, say) is the endpoint's: unreachable. A
+// deadline is not told apart here from the HTTP client's own timeout (both
+// are context.DeadlineExceeded): the caller, which knows its deadline, does.
+func transportReason(err error) string {
+	var (
+		dnsErr     *net.DNSError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+		verifyErr  *tls.CertificateVerificationError
+		recordErr  tls.RecordHeaderError
+		alertErr   tls.AlertError
+		netErr     net.Error
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ""
+	case errors.As(err, &dnsErr):
+		return ReasonDNSError
+	case errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidErr),
+		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &alertErr),
+		// net/http's word for a plain HTTP server at an https endpoint,
+		// which it gives as text only.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return ReasonTLSError
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EPIPE):
+		return ReasonUnreachable
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	}
+	return ReasonUnreachable
 }
