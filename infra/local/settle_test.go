@@ -88,6 +88,7 @@ func webPushServer(t *testing.T) (*localServer, *fakePushService) {
 	trustTLSServer(t, pushSvc.srv)
 	s := startLocal(t, t.TempDir(), map[string]string{
 		"HERALD_VAPID_PUBLIC_KEY": vapidPub, "HERALD_VAPID_PRIVATE_KEY": vapidPriv, "HERALD_VAPID_SUBJECT": "mailto:push-ops@example.com",
+		"HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": "1",
 	})
 	dead := strings.Replace(pushSvc.subscribe(t, "dead-browser"), pushSvc.srv.URL, "https://"+closedAddr(t), 1)
 	for id, sub := range map[string]string{"ana": pushSvc.subscribe(t, "anas-browser"), "dead": dead, "luis": pushSvc.subscribe(t, "luis-browser")} {
