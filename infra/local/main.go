@@ -225,7 +225,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)
-	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	// The root mux would redirect //v1/… and other uncleaned paths (HTML
+	// 307) before the API could answer them in its error shape.
+	srv := &http.Server{Handler: httpapi.CleanPathsOnly(root), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
 	switch {
 	case created != "":
