@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,7 @@ import (
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/ses"
 )
 
 // decodeStrict decodes the JSON in data into v, failing on fields v does not
@@ -577,5 +579,130 @@ func TestSchedulerRepairHandled(t *testing.T) {
 				t.Errorf("batchItemFailures (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAPIBadBase64: a request API Gateway passes on with a body it marks
+// base64 that is not (cut short), as a client sending a non-text body can
+// produce; the api function must answer it 400, not fail.
+func TestAPIBadBase64(t *testing.T) {
+	var req events.APIGatewayV2HTTPRequest
+	decodeFile(t, "api-bad-base64.json", &req)
+	checkContext(t, req.RequestContext)
+	if got := req.RequestContext.HTTP.Method + " " + req.RawPath; got != "POST /v1/notifications" || req.RequestContext.HTTP.Path != req.RawPath {
+		t.Errorf("method and rawPath = %q, http.path %q, want POST /v1/notifications", got, req.RequestContext.HTTP.Path)
+	}
+	if got, want := req.Headers["content-length"], strconv.Itoa(len(req.Body)); got != want {
+		t.Errorf("content-length = %s, body is %s bytes", got, want)
+	}
+	if !req.IsBase64Encoded {
+		t.Error("isBase64Encoded = false, want true")
+	}
+	if _, err := base64.StdEncoding.DecodeString(req.Body); err == nil {
+		t.Error("body is valid base64; the sample's point is that it is not")
+	}
+}
+
+// sesBounce is the part of an SES event-publishing record the sample
+// carries (the shape of "Examples of event data that Amazon SES publishes
+// to Amazon SNS", a bounce).
+type sesBounce struct {
+	EventType string `json:"eventType"`
+	Bounce    struct {
+		FeedbackID        string `json:"feedbackId"`
+		BounceType        string `json:"bounceType"`
+		BounceSubType     string `json:"bounceSubType"`
+		BouncedRecipients []struct {
+			EmailAddress   string `json:"emailAddress"`
+			Action         string `json:"action"`
+			Status         string `json:"status"`
+			DiagnosticCode string `json:"diagnosticCode"`
+		} `json:"bouncedRecipients"`
+		Timestamp    time.Time `json:"timestamp"`
+		ReportingMTA string    `json:"reportingMTA"`
+	} `json:"bounce"`
+	Mail struct {
+		Timestamp        time.Time `json:"timestamp"`
+		Source           string    `json:"source"`
+		SourceArn        string    `json:"sourceArn"`
+		SendingAccountID string    `json:"sendingAccountId"`
+		MessageID        string    `json:"messageId"`
+		Destination      []string  `json:"destination"`
+		HeadersTruncated bool      `json:"headersTruncated"`
+		Headers          []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"headers"`
+		CommonHeaders struct {
+			From      []string `json:"from"`
+			To        []string `json:"to"`
+			MessageID string   `json:"messageId"`
+			Subject   string   `json:"subject"`
+		} `json:"commonHeaders"`
+		Tags map[string][]string `json:"tags"`
+	} `json:"mail"`
+}
+
+// TestCallbacksSESBounce: SNS delivering an SES bounce of the stack's
+// configuration set to the callbacks function itself (lambda protocol, or
+// a replay of the SNS dead-letter queue), with the tags ses.Sender puts on
+// every email.
+func TestCallbacksSESBounce(t *testing.T) {
+	var ev events.SNSEvent
+	decodeFile(t, "callbacks-ses-bounce.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1 (SNS invokes Lambda with one)", len(ev.Records))
+	}
+	r := ev.Records[0]
+	s := r.SNS
+	if r.EventSource != "aws:sns" || r.EventVersion != "1.0" || s.Type != "Notification" {
+		t.Errorf("eventSource %q, eventVersion %q, type %q: want aws:sns, 1.0, Notification", r.EventSource, r.EventVersion, s.Type)
+	}
+	// CloudFormation names the stack's topic <stack>-SesEventsTopic-<suffix>.
+	if !strings.HasPrefix(s.TopicArn, "arn:aws:sns:us-east-1:123456789012:herald-SesEventsTopic-") {
+		t.Errorf("topicArn = %q, want the SesEventsTopic of stack herald", s.TopicArn)
+	}
+	if !strings.HasPrefix(r.EventSubscriptionArn, s.TopicArn+":") || !strings.HasSuffix(s.UnsubscribeURL, "SubscriptionArn="+r.EventSubscriptionArn) {
+		t.Errorf("subscription %q, unsubscribe URL %q: want a subscription of topic %q", r.EventSubscriptionArn, s.UnsubscribeURL, s.TopicArn)
+	}
+	if !strings.HasPrefix(s.SigningCertURL, "https://sns.us-east-1.amazonaws.com/") || !strings.HasSuffix(s.SigningCertURL, ".pem") || s.SignatureVersion != "1" {
+		t.Errorf("signingCertUrl %q, signatureVersion %q: want an SNS certificate of the topic's region", s.SigningCertURL, s.SignatureVersion)
+	}
+	var b sesBounce
+	if err := decodeStrict([]byte(s.Message), &b); err != nil {
+		t.Fatalf("message is not an SES bounce event: %v", err)
+	}
+	if b.EventType != "Bounce" || b.Bounce.BounceType != "Permanent" {
+		t.Errorf("eventType %q, bounceType %q: want a Permanent Bounce", b.EventType, b.Bounce.BounceType)
+	}
+	if !b.Mail.Timestamp.Before(b.Bounce.Timestamp) || !b.Bounce.Timestamp.Before(s.Timestamp) {
+		t.Errorf("times: sent %v, bounced %v, published %v; want them in that order", b.Mail.Timestamp, b.Bounce.Timestamp, s.Timestamp)
+	}
+	if len(b.Mail.Destination) != 1 || len(b.Bounce.BouncedRecipients) != 1 || b.Bounce.BouncedRecipients[0].EmailAddress != b.Mail.Destination[0] {
+		t.Errorf("destination %v, bounced %+v: want the one address Herald sends to", b.Mail.Destination, b.Bounce.BouncedRecipients)
+	}
+	if b.Mail.SendingAccountID != "123456789012" || b.Mail.CommonHeaders.MessageID != b.Mail.MessageID {
+		t.Errorf("sendingAccountId %q, messageIds %q/%q", b.Mail.SendingAccountID, b.Mail.MessageID, b.Mail.CommonHeaders.MessageID)
+	}
+	// template.yaml names the configuration set ${AWS::StackName}-email.
+	tags := map[string]string{}
+	for k, vs := range b.Mail.Tags {
+		if len(vs) != 1 {
+			t.Errorf("tag %s = %q, want one value", k, vs)
+			continue
+		}
+		tags[k] = vs[0]
+	}
+	if got := tags["ses:configuration-set"]; got != "herald-email" {
+		t.Errorf("tag ses:configuration-set = %q, want herald-email", got)
+	}
+	for k, want := range map[string]string{ses.TagWorkspace: "ws_example", ses.TagNotification: "01M7YWX24G4TFF59TDWH9EDD1R", ses.TagUser: "u1"} {
+		got, err := ses.ParseTagValue(tags[k])
+		if err != nil || got != want {
+			t.Errorf("tag %s = %q (%v), want %q", k, tags[k], err, want)
+		}
+	}
+	if !isULID(tags[ses.TagNotification]) {
+		t.Errorf("notification tag %q is not a ULID", tags[ses.TagNotification])
 	}
 }

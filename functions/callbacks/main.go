@@ -2,7 +2,8 @@
 // no API key: the provider webhooks (each provider's signature), which move
 // deliveries forward as providers report them, and the one-click
 // unsubscribe links of marketing email (a signed token). CloudWatch Logs
-// subscriptions invoke it too, with SNS's SMS delivery-status records.
+// subscriptions invoke it too, with SNS's SMS delivery-status records, and
+// SNS may hand it the notifications of the stack's topics directly.
 package main
 
 import (
@@ -38,20 +39,29 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
 		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
+	// The SNS endpoints take their topics' notifications both ways: posted
+	// to their route by an HTTPS subscription, or handed to the function
+	// by SNS itself (a lambda subscription, a replay).
+	var receivers []webhook.SNSReceiver
 	if len(cfg.SESEventTopics) > 0 {
-		mux.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}})
+		ses := &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}}
+		mux.Handle("/webhooks/ses", ses)
+		receivers = append(receivers, ses)
 	}
 	sms := &webhook.SMS{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SMSStatusTopics}}
 	if len(cfg.SMSStatusTopics) > 0 {
 		mux.Handle("/webhooks/sms", sms)
+		receivers = append(receivers, sms)
 	}
 	if len(cfg.PushEventTopics) > 0 {
-		mux.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(aws)), Log: log,
-			SNSOptions: webhook.SNSOptions{TopicARNs: cfg.PushEventTopics}})
+		push := &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(aws)), Log: log,
+			SNSOptions: webhook.SNSOptions{TopicARNs: cfg.PushEventTopics}}
+		mux.Handle("/webhooks/push", push)
+		receivers = append(receivers, push)
 	}
 	if cfg.UnsubscribeSecret != "" {
 		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	}
-	// API Gateway requests and the SMS status logs subscription alike.
-	lambda.Start(webhook.NewLambda(mux, sms))
+	// API Gateway requests, the SMS status logs subscription and SNS alike.
+	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: sms, SNS: receivers, Log: log}))
 }

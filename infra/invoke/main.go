@@ -156,7 +156,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	case "callbacks":
 		mux := http.NewServeMux()
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
-		handler = webhook.NewLambda(mux, &webhook.SMS{Store: b.store, Log: log})
+		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: &webhook.SMS{Store: b.store, Log: log}, Log: log})
 	case "scheduler":
 		if b.queue == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")

@@ -234,8 +234,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	root.Handle("/", api)
 	// Slow clients are cut off: headers within 10 s, bodies at a pace
-	// (bodyPace), idle keep-alive connections after 2 minutes.
-	srv := &http.Server{Handler: newBodyPace(root), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// (bodyPace), idle keep-alive connections after 2 minutes. The root
+	// mux would redirect //v1/… and other uncleaned paths (HTML 307)
+	// before the API could answer them in its error shape.
+	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(root)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
 	switch {
 	case created != "":

@@ -49,18 +49,20 @@ type Config struct {
 	// channel's sends per second in one process.
 	Rates map[string]float64
 	// SESEventTopics (HERALD_SES_EVENTS_TOPIC_ARNS, comma separated) are
-	// the SNS topics whose SES events /webhooks/ses accepts; without them
-	// the route is off (a valid SNS signature proves only that some topic
-	// sent the message).
+	// the SNS topics whose SES events /webhooks/ses accepts, and the
+	// callbacks function when SNS hands it their notifications itself;
+	// without them the route is off (a valid SNS signature proves only
+	// that some topic sent the message).
 	SESEventTopics []string
 	// SMSStatusTopics (HERALD_SMS_STATUS_TOPIC_ARNS) are the SNS topics
-	// whose SMS delivery-status records /webhooks/sms accepts; without them
-	// the route is off. On AWS the records arrive by a CloudWatch Logs
-	// subscription instead, which needs no route.
+	// whose SMS delivery-status records /webhooks/sms (and the callbacks
+	// function) accepts; without them the route is off. On AWS SNS's own
+	// records arrive by a CloudWatch Logs subscription, which needs no
+	// route; the template's SmsStatusTopic takes records forwarded to it.
 	SMSStatusTopics []string
 	// PushEventTopics (HERALD_PUSH_EVENTS_TOPIC_ARNS) are the SNS topics
-	// whose push platform events /webhooks/push accepts; without them (or
-	// without SNS) the route is off.
+	// whose push platform events /webhooks/push (and the callbacks
+	// function) accepts; without them (or without SNS) the route is off.
 	PushEventTopics []string
 	// SNSTestCert (HERALD_SNS_TEST_CERT), local mode only, is a PEM file
 	// whose certificate signs SNS messages in place of AWS's, so that

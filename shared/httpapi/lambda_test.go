@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"strings"
@@ -123,5 +124,59 @@ func TestLambdaComposeSample(t *testing.T) {
 	res = invokeSample(t, h, "api-send-notification.json", nil)
 	if res.StatusCode != 404 {
 		t.Errorf("send through the compose function = %d, want 404", res.StatusCode)
+	}
+}
+
+// TestLambdaBadEvents: events API Gateway passes on but no request can be
+// made of answer 400 in the API's error shape, with the gateway's request
+// id, instead of failing the invocation (the gateway's own 500, a Lambda
+// error); a path a ServeMux would clean answers 404, not a redirect.
+func TestLambdaBadEvents(t *testing.T) {
+	e := newEnv(t)
+	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
+		t.Fatal(err)
+	}
+	h := lambda.NewHandler(LambdaHandler(New(e.store, e.queue, Options{})))
+	tests := []struct {
+		name       string
+		file       string
+		edit       func(*events.APIGatewayV2HTTPRequest)
+		wantStatus int
+		wantCode   string
+	}{
+		{"the sample with bad base64", "api-bad-base64.json", nil, 400, notify.CodeBadRequest},
+		{"base64 with a character outside the alphabet", "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.IsBase64Encoded, ev.Body = true, "eyJ*"
+		}, 400, notify.CodeBadRequest},
+		{"a path that does not parse", "api-health.json", func(ev *events.APIGatewayV2HTTPRequest) { ev.RawPath = "/v1/%zz" }, 400, notify.CodeBadRequest},
+		{"double slash", "api-health.json", func(ev *events.APIGatewayV2HTTPRequest) { ev.RawPath = "//v1/health" }, 404, notify.CodeNotFound},
+		{"dot segment", "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) { ev.RawPath = "/v1/./notifications" }, 404, notify.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := invokeSample(t, h, tt.file, tt.edit)
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil || res.StatusCode != tt.wantStatus || body.Error.Code != tt.wantCode {
+				t.Errorf("answer = %d %s (%v), want %d %s", res.StatusCode, res.Body, err, tt.wantStatus, tt.wantCode)
+			}
+			if got := res.Headers["Content-Type"]; got != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", got)
+			}
+			if res.Headers["X-Request-Id"] == "" || res.Headers["Location"] != "" {
+				t.Errorf("headers = %v, want an X-Request-Id and no Location", res.Headers)
+			}
+		})
+	}
+	if msgs := e.queue.messages(t); len(msgs) != 0 {
+		t.Errorf("enqueued %d messages from refused events", len(msgs))
+	}
+	// A body that is base64 indeed is decoded for the API.
+	res := invokeSample(t, h, "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) {
+		ev.IsBase64Encoded, ev.Body = true, base64.StdEncoding.EncodeToString([]byte(ev.Body))
+	})
+	if res.StatusCode != 202 {
+		t.Errorf("send with a base64 body = %d %s, want 202", res.StatusCode, res.Body)
 	}
 }

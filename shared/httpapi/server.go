@@ -251,6 +251,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", info.route,
 			"status", rec.status, "workspaceId", info.workspace, "ms", s.now().Sub(start).Milliseconds())
 	}()
+	if r.Method != http.MethodConnect && !cleanPath(r.URL.Path) {
+		writeError(rec, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(rec, r)
 		return

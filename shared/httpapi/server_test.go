@@ -763,3 +763,43 @@ func TestVAPIDPublicKey(t *testing.T) {
 		t.Errorf("configured = %s", r.raw)
 	}
 }
+
+// TestUncleanPaths: a path a ServeMux would clean (//v1/…, dot segments)
+// answers 404 in the API's error shape, from the API itself and from a
+// mux in front of it wrapped in CleanPathsOnly (the local server's), never
+// an HTML 307 that a client would follow, resending its key and body.
+func TestUncleanPaths(t *testing.T) {
+	e := newEnv(t)
+	root := http.NewServeMux()
+	root.Handle("/webhooks/whatsapp", http.NotFoundHandler())
+	root.Handle("/", e.srv.Config.Handler)
+	handlers := map[string]http.Handler{"api": e.srv.Config.Handler, "local root": CleanPathsOnly(root)}
+	for name, h := range handlers {
+		for _, tt := range []struct{ method, path string }{
+			{"GET", "//v1/health"},
+			{"GET", "/v1//health"},
+			{"GET", "/v1/./health"},
+			{"GET", "/x/../v1/health"},
+			{"POST", "//v1/notifications"},
+			{"DELETE", "/v1/users/../keys/k1"},
+			{"POST", "//webhooks/whatsapp"},
+		} {
+			req := httptest.NewRequest(tt.method, "http://herald.example"+tt.path, strings.NewReader(`{}`))
+			req.Header.Set("Authorization", "Bearer "+e.admin)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			err := json.Unmarshal(rec.Body.Bytes(), &body)
+			if rec.Code != http.StatusNotFound || err != nil || body.Error.Code != notify.CodeNotFound || rec.Header().Get("Location") != "" {
+				t.Errorf("%s: %s %s = %d %v %s, want 404 %s and no redirect", name, tt.method, tt.path, rec.Code, rec.Header(), rec.Body, notify.CodeNotFound)
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://herald.example/v1/health", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s: GET /v1/health = %d, want 200", name, rec.Code)
+		}
+	}
+}

@@ -39,6 +39,10 @@ type fakeS3 struct {
 	// replaced makes a conditional HEAD fail as if another PUT had
 	// replaced the object.
 	replaced bool
+	// noBucket makes HeadBucket answer 404 (objects still answer as told).
+	noBucket bool
+	// bucketHeads counts HeadBucket requests.
+	bucketHeads int
 }
 
 type fakeError struct {
@@ -76,6 +80,15 @@ func etagOf(b []byte) string {
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead && r.URL.Path == "/"+f.bucket {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.bucketHeads++
+		if f.noBucket {
+			w.WriteHeader(http.StatusNotFound)
+		}
+		return
+	}
 	key, ok := strings.CutPrefix(r.URL.Path, "/"+f.bucket+"/")
 	if !ok {
 		f.t.Errorf("request %s %s, want a path-style object path in bucket %s", r.Method, r.URL.Path, f.bucket)
@@ -245,14 +258,19 @@ func TestMissingObject(t *testing.T) {
 	tests := []struct {
 		name     string
 		fail     map[string]fakeError
+		noBucket bool
 		op       string
 		notFound bool
+		// wantInErr is in the error's text when not empty.
+		wantInErr string
 	}{
-		{"GET NoSuchKey", nil, "open", true},
-		{"HEAD 404", nil, "stat", true},
-		{"GET NoSuchBucket", map[string]fakeError{http.MethodGet: {http.StatusNotFound, "NoSuchBucket"}}, "open", false},
-		{"GET AccessDenied", map[string]fakeError{http.MethodGet: {http.StatusForbidden, "AccessDenied"}}, "open", false},
-		{"HEAD 403", map[string]fakeError{http.MethodHead: {http.StatusForbidden, ""}}, "stat", false},
+		{"GET NoSuchKey", nil, false, "open", true, ""},
+		{"HEAD 404", nil, false, "stat", true, ""},
+		// S3 answers HeadObject on a missing bucket with the same 404.
+		{"HEAD 404, bucket missing", nil, true, "stat", false, "bucket herald-fake cannot be read"},
+		{"GET NoSuchBucket", map[string]fakeError{http.MethodGet: {http.StatusNotFound, "NoSuchBucket"}}, false, "open", false, ""},
+		{"GET AccessDenied", map[string]fakeError{http.MethodGet: {http.StatusForbidden, "AccessDenied"}}, false, "open", false, "s3:ListBucket"},
+		{"HEAD 403", map[string]fakeError{http.MethodHead: {http.StatusForbidden, ""}}, false, "stat", false, "s3:ListBucket"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +278,7 @@ func TestMissingObject(t *testing.T) {
 			for m, e := range tt.fail {
 				f.status[m] = e
 			}
+			f.noBucket = tt.noBucket
 			var err error
 			if tt.op == "open" {
 				var rc io.ReadCloser
@@ -274,6 +293,9 @@ func TestMissingObject(t *testing.T) {
 			}
 			if got := notify.IsCode(err, notify.CodeNotFound); got != tt.notFound {
 				t.Errorf("%s error %v: not_found = %v, want %v", tt.op, err, got, tt.notFound)
+			}
+			if !strings.Contains(err.Error(), tt.wantInErr) {
+				t.Errorf("%s error %q, want %q in it", tt.op, err, tt.wantInErr)
 			}
 		})
 	}

@@ -5,10 +5,20 @@
 // (ParseEventKey).
 //
 // Encryption at rest is the bucket's default encryption; the adapter sets no
-// per-object SSE. The functions' role needs s3:GetObject, s3:PutObject,
-// s3:DeleteObject and s3:ListBucket: without ListBucket, S3 answers a
-// missing key with 403 instead of 404, and Stat and Open could not tell
-// not_found from a denied request.
+// per-object SSE. The IAM actions each method needs of its caller's role:
+//
+//	Put          s3:PutObject, s3:GetObject (the HeadObject that reads LastModified back)
+//	Open         s3:GetObject and s3:ListBucket on the bucket
+//	Stat         s3:GetObject and s3:ListBucket on the bucket
+//	Delete       s3:DeleteObject
+//	PresignPut   s3:PutObject (the URL acts with the signer's rights)
+//	PresignGet   s3:GetObject
+//
+// Without s3:ListBucket S3 answers a missing key 403 instead of 404, so
+// Stat and Open could not tell not_found from a denied request: they say
+// so in the error. ListBucket also lets Stat ask whether a 404 is the
+// object's or the bucket's (HeadObject answers both with the same
+// bodiless 404).
 package s3blob
 
 import (
@@ -156,7 +166,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, notify.Blo
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
-		return nil, notify.BlobInfo{}, objectError("open", key, err)
+		return nil, notify.BlobInfo{}, s.objectError(ctx, "open", key, err)
 	}
 	return out.Body, notify.BlobInfo{
 		Size:    aws.ToInt64(out.ContentLength),
@@ -172,7 +182,7 @@ func (s *Store) Stat(ctx context.Context, key string) (notify.BlobInfo, error) {
 	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
-		return notify.BlobInfo{}, objectError("stat", key, err)
+		return notify.BlobInfo{}, s.objectError(ctx, "stat", key, err)
 	}
 	return notify.BlobInfo{
 		Size:    aws.ToInt64(out.ContentLength),
@@ -253,13 +263,23 @@ func ParseEventKey(key string) (string, error) {
 }
 
 // objectError maps S3's answer for a missing object to not_found: NoSuchKey
-// from GetObject, or a bodiless 404 (NotFound) from HeadObject.
-func objectError(op, key string, err error) error {
+// from GetObject, or a bodiless 404 (NotFound) from HeadObject once
+// HeadBucket says the bucket is there (a missing bucket answers HeadObject
+// the same way, and is no object's absence: the caller must not let that
+// be). A denied request says what may be missing from the role.
+func (s *Store) objectError(ctx context.Context, op, key string, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
-		case "NoSuchKey", "NotFound":
+		case "NoSuchKey":
 			return notify.NotFound("blob", key)
+		case "NotFound":
+			if _, berr := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); berr != nil {
+				return fmt.Errorf("%s blob %s: not found, and bucket %s cannot be read: %w", op, key, s.bucket, berr)
+			}
+			return notify.NotFound("blob", key)
+		case "AccessDenied", "Forbidden":
+			return fmt.Errorf("%s blob %s (a missing object is denied too when the role lacks s3:ListBucket on %s): %w", op, key, s.bucket, err)
 		}
 	}
 	return fmt.Errorf("%s blob %s: %w", op, key, err)

@@ -182,3 +182,40 @@ func TestPresignedPutExpires(t *testing.T) {
 		t.Errorf("Stat after the refused PUT = %v, want %s", err, notify.CodeNotFound)
 	}
 }
+
+// TestNotFoundIsTheObjectsOwn runs the 404s against the emulator: a key
+// missing from the bucket is not_found (ingest lets such an upload be),
+// but a 404 because the bucket itself is missing (a wrong
+// HERALD_UPLOADS_BUCKET, a deleted bucket) is not. S3 answers HeadObject
+// on a missing bucket with the same bodiless 404 as on a missing key;
+// taken for not_found, every upload would be dropped as "object is gone"
+// with no error to alarm on.
+func TestNotFoundIsTheObjectsOwn(t *testing.T) {
+	client := emulator(t)
+	present := New(client, createBucket(t, client))
+	gone := New(client, fmt.Sprintf("herald-test-missing-%016x", rand.Uint64()))
+	tests := []struct {
+		name     string
+		s        *Store
+		notFound bool
+	}{
+		{"key missing from the bucket", present, true},
+		{"bucket missing", gone, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const key = "uploads/ws_1/01J5Z8X0000000000000000000"
+			_, err := tt.s.Stat(t.Context(), key)
+			if err == nil || notify.IsCode(err, notify.CodeNotFound) != tt.notFound {
+				t.Errorf("Stat = %v; want an error, not_found %v", err, tt.notFound)
+			}
+			rc, _, err := tt.s.Open(t.Context(), key)
+			if err == nil {
+				rc.Close()
+			}
+			if err == nil || notify.IsCode(err, notify.CodeNotFound) != tt.notFound {
+				t.Errorf("Open = %v; want an error, not_found %v", err, tt.notFound)
+			}
+		})
+	}
+}

@@ -31,7 +31,9 @@ type SMSStore interface {
 //     invokes the callbacks function (template.yaml wires it);
 //   - ServeHTTP, POST /webhooks/sms: the same records as SNS notifications
 //     (the Message is the record), authenticated as SNSOptions says, for
-//     whoever forwards them through a topic, and for scripted tests.
+//     whoever forwards them through a topic (template.yaml subscribes the
+//     route to SmsStatusTopic), and for scripted tests; the same
+//     notifications delivered to the function itself go through Lambda.
 //
 // A record names the SMS by SNS's MessageId alone; the store indexed each
 // SMS delivery by it when it was recorded (notify.TrackedByMessageID).
@@ -52,9 +54,12 @@ type SMS struct {
 
 // ServeHTTP receives one SNS notification carrying a delivery-status record.
 func (h *SMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.endpoint("sms", h.Log).serve(w, r, func(ctx context.Context, m *snsMessage) error {
-		return h.Apply(ctx, []byte(m.Message))
-	})
+	h.endpoint("sms", h.Log).serve(w, r, h.applySNS)
+}
+
+// applySNS applies the delivery-status record an SNS notification carries.
+func (h *SMS) applySNS(ctx context.Context, m *snsMessage) error {
+	return h.Apply(ctx, []byte(m.Message))
 }
 
 // HandleLogs applies the records of a CloudWatch Logs subscription event.

@@ -179,7 +179,7 @@ func TestSampleEvent(t *testing.T) {
 	seedNotification(t, store, n, []notify.Delivery{{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, Key: "u1", UserID: "u1", Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now}})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &WhatsApp{AppSecret: "example-app-secret", Store: store, Log: slog.New(slog.DiscardHandler)})
-	out, err := lambda.NewHandler(NewLambda(mux, nil)).Invoke(ctx, payload)
+	out, err := lambda.NewHandler(NewLambda(LambdaConfig{HTTP: mux})).Invoke(ctx, payload)
 	if err != nil {
 		t.Fatal(err)
 	}

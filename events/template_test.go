@@ -1,0 +1,397 @@
+package events_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// These tests hold template.yaml to rules that cfn-lint and sam validate
+// cannot know: what the functions' adapters call, what every queue, topic
+// and function of the stack must come with. Each rule is stated over every
+// resource of its kind, so a resource added later is held to it too.
+
+// yamlNode is one line of the template: "key: value", "key:" (children
+// follow, more indented), "- item" (key "-"), or a line of a block scalar
+// (key "", the line as value).
+type yamlNode struct {
+	key, value string
+	line       int
+	children   []*yamlNode
+}
+
+// readTemplate reads the block-style subset of YAML template.yaml is
+// written in (mappings, sequences, flow values and block scalars kept as
+// text, comments dropped) into a tree: enough to find resources and their
+// properties, not a YAML parser.
+func readTemplate(t *testing.T) *yamlNode {
+	t.Helper()
+	data, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &yamlNode{key: "template"}
+	type open struct {
+		indent int
+		node   *yamlNode
+	}
+	stack := []open{{-1, root}}
+	blockIndent := -1 // inside a block scalar: the indent of its key
+	for i, raw := range strings.Split(string(data), "\n") {
+		text := strings.TrimRight(raw, " ")
+		trimmed := strings.TrimLeft(text, " ")
+		indent := len(text) - len(trimmed)
+		if trimmed == "" {
+			continue
+		}
+		if blockIndent >= 0 && indent > blockIndent {
+			parent := stack[len(stack)-1].node
+			parent.children = append(parent.children, &yamlNode{value: trimmed, line: i + 1})
+			continue
+		}
+		blockIndent = -1
+		if strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		trimmed = dropComment(trimmed)
+		for len(stack) > 1 && stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		parent := stack[len(stack)-1].node
+		if item, ok := strings.CutPrefix(trimmed, "- "); ok || trimmed == "-" {
+			n := &yamlNode{key: "-", line: i + 1}
+			parent.children = append(parent.children, n)
+			stack = append(stack, open{indent, n})
+			if k, v, isMap := cutKey(item); isMap {
+				child := &yamlNode{key: k, value: v, line: i + 1}
+				n.children = append(n.children, child)
+				stack = append(stack, open{indent + 2, child})
+				if v == ">-" || v == ">" || v == "|" || v == "|-" {
+					blockIndent = indent + 2
+				}
+			} else {
+				n.value = item
+			}
+			continue
+		}
+		k, v, ok := cutKey(trimmed)
+		if !ok {
+			t.Fatalf("template.yaml:%d: %q is neither a key nor an item", i+1, trimmed)
+		}
+		n := &yamlNode{key: k, value: v, line: i + 1}
+		parent.children = append(parent.children, n)
+		stack = append(stack, open{indent, n})
+		if v == ">-" || v == ">" || v == "|" || v == "|-" {
+			blockIndent = indent
+		}
+	}
+	return root
+}
+
+// cutKey splits "key: value" or "key:" (a key may hold colons, as
+// "aws:SourceArn" does); a flow value or a quoted scalar is not a key.
+func cutKey(s string) (key, value string, ok bool) {
+	if s == "" || strings.ContainsAny(s[:1], `"'[{!`) {
+		return "", "", false
+	}
+	if k, ok := strings.CutSuffix(s, ":"); ok && !strings.Contains(k, " ") {
+		return k, "", true
+	}
+	k, v, found := strings.Cut(s, ": ")
+	if !found || strings.Contains(k, " ") {
+		return "", "", false
+	}
+	return k, strings.TrimSpace(v), true
+}
+
+// dropComment removes a trailing " # comment" outside quotes.
+func dropComment(s string) string {
+	inQuote := byte(0)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inQuote != 0:
+			if c == inQuote {
+				inQuote = 0
+			}
+		case c == '"' || c == '\'':
+			inQuote = c
+		case c == '#' && i > 0 && s[i-1] == ' ':
+			return strings.TrimRight(s[:i], " ")
+		}
+	}
+	return s
+}
+
+// get follows keys down the tree; nil when one is missing.
+func (n *yamlNode) get(keys ...string) *yamlNode {
+	for _, k := range keys {
+		if n == nil {
+			return nil
+		}
+		var next *yamlNode
+		for _, c := range n.children {
+			if c.key == k {
+				next = c
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// val is the node's value; "" when the node is missing.
+func (n *yamlNode) val() string {
+	if n == nil {
+		return ""
+	}
+	return n.value
+}
+
+// text is the node and everything under it, one line per node.
+func (n *yamlNode) text() string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	var walk func(*yamlNode, int)
+	walk = func(n *yamlNode, depth int) {
+		fmt.Fprintf(&b, "%s%s: %s\n", strings.Repeat("  ", depth), n.key, n.value)
+		for _, c := range n.children {
+			walk(c, depth+1)
+		}
+	}
+	walk(n, 0)
+	return b.String()
+}
+
+// resources returns the template's resources of type typ, by logical id.
+func resources(tpl *yamlNode, typ string) map[string]*yamlNode {
+	out := map[string]*yamlNode{}
+	for _, r := range tpl.get("Resources").children {
+		if r.get("Type").val() == typ {
+			out[r.key] = r
+		}
+	}
+	return out
+}
+
+// sortedKeys returns m's keys in order, for stable messages.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestTemplateReader(t *testing.T) {
+	tpl := readTemplate(t)
+	fns := resources(tpl, "AWS::Serverless::Function")
+	if len(fns) < 8 {
+		t.Fatalf("read %d functions (%v); the reader lost some", len(fns), sortedKeys(fns))
+	}
+	if got := fns["ApiFunction"].get("Properties", "Timeout").val(); got != "29" {
+		t.Errorf("ApiFunction Timeout = %q, want 29 (comment dropped)", got)
+	}
+	if got := tpl.get("Resources", "HeraldTable", "Properties", "BillingMode").val(); got != "PAY_PER_REQUEST" {
+		t.Errorf("HeraldTable BillingMode = %q", got)
+	}
+}
+
+// TestTemplateAlarms: every function has its errors alarm (the rule at the
+// top of the template), every dead-letter queue an alarm on its messages,
+// every queue a function consumes an alarm on its oldest message's age,
+// and every alarm says when it is over (OKActions), so that a page is
+// never left open.
+func TestTemplateAlarms(t *testing.T) {
+	tpl := readTemplate(t)
+	alarms := resources(tpl, "AWS::CloudWatch::Alarm")
+	for _, name := range sortedKeys(alarms) {
+		p := alarms[name].get("Properties")
+		if p.get("OKActions") == nil {
+			t.Errorf("%s has AlarmActions but no OKActions", name)
+		}
+	}
+	// alarmOn reports whether an alarm watches metric of the resource ref.
+	alarmOn := func(metric, ref string) bool {
+		for _, a := range alarms {
+			txt := a.text()
+			if strings.Contains(txt, "MetricName: "+metric+"\n") && (strings.Contains(txt, "!Ref "+ref+"\n") || strings.Contains(txt, "!GetAtt "+ref+".QueueName\n")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, fn := range sortedKeys(resources(tpl, "AWS::Serverless::Function")) {
+		if !alarmOn("Errors", fn) {
+			t.Errorf("%s has no Errors alarm", fn)
+		}
+	}
+	queues := resources(tpl, "AWS::SQS::Queue")
+	consumed := map[string]bool{}
+	for _, esm := range resources(tpl, "AWS::Lambda::EventSourceMapping") {
+		q, _ := strings.CutPrefix(esm.get("Properties", "EventSourceArn").val(), "!GetAtt ")
+		consumed[strings.TrimSuffix(q, ".Arn")] = true
+	}
+	// Repairs wait six minutes between tries by design, an hour in all:
+	// their age says nothing, their dead-letter queue does.
+	noAgeAlarm := map[string]bool{"CampaignRepairQueue": true}
+	for _, q := range sortedKeys(queues) {
+		// A dead-letter queue a function settles stays empty: its alarm
+		// counts what arrives instead of what waits.
+		if strings.HasSuffix(q, "DeadLetterQueue") && !alarmOn("ApproximateNumberOfMessagesVisible", q) && !(consumed[q] && alarmOn("NumberOfMessagesReceived", q)) {
+			t.Errorf("dead-letter queue %s has no alarm on its messages", q)
+		}
+		if consumed[q] && !noAgeAlarm[q] && !alarmOn("ApproximateAgeOfOldestMessage", q) {
+			t.Errorf("queue %s is consumed by a function but has no ApproximateAgeOfOldestMessage alarm", q)
+		}
+	}
+}
+
+// TestTemplateQueues: queues are encrypted; a dead-letter queue says which
+// queues may dead-letter into it (RedriveAllowPolicy), byQueue for the one
+// that does and denyAll for those only Lambda, EventBridge Scheduler or
+// SNS write to, so no other queue of the account can bury messages in it.
+func TestTemplateQueues(t *testing.T) {
+	tpl := readTemplate(t)
+	queues := resources(tpl, "AWS::SQS::Queue")
+	sources := map[string]string{} // dead-letter queue → its source queue
+	for _, q := range sortedKeys(queues) {
+		p := queues[q].get("Properties")
+		if p.get("SqsManagedSseEnabled").val() != "true" {
+			t.Errorf("queue %s is not encrypted (SqsManagedSseEnabled)", q)
+		}
+		if dlq := p.get("RedrivePolicy", "deadLetterTargetArn"); dlq != nil {
+			sources[strings.TrimSuffix(strings.TrimPrefix(dlq.value, "!GetAtt "), ".Arn")] = q
+		}
+	}
+	for _, q := range sortedKeys(queues) {
+		if !strings.HasSuffix(q, "DeadLetterQueue") {
+			continue
+		}
+		allow := queues[q].get("Properties", "RedriveAllowPolicy")
+		perm := allow.get("redrivePermission")
+		switch src, ok := sources[q]; {
+		case perm == nil:
+			t.Errorf("dead-letter queue %s has no RedriveAllowPolicy", q)
+		case ok && (perm.value != "byQueue" || !strings.Contains(allow.text(), "${AWS::StackName}-")):
+			t.Errorf("dead-letter queue %s of %s: RedriveAllowPolicy %s, want byQueue naming its source", q, src, perm.value)
+		case !ok && perm.value != "denyAll":
+			t.Errorf("dead-letter queue %s has no source queue: RedriveAllowPolicy %s, want denyAll", q, perm.value)
+		}
+	}
+}
+
+// TestTemplateConcurrency: no function scales without a bound. A function
+// invoked only by its queue is bounded by the event source mapping's
+// MaximumConcurrency; any other (API Gateway, S3, SNS, EventBridge
+// Scheduler) needs reserved concurrency.
+func TestTemplateConcurrency(t *testing.T) {
+	tpl := readTemplate(t)
+	bounded := map[string]bool{}
+	for _, esm := range resources(tpl, "AWS::Lambda::EventSourceMapping") {
+		p := esm.get("Properties")
+		if p.get("ScalingConfig", "MaximumConcurrency") != nil {
+			bounded[strings.TrimPrefix(p.get("FunctionName").val(), "!Ref ")] = true
+		}
+	}
+	fns := resources(tpl, "AWS::Serverless::Function")
+	for _, fn := range sortedKeys(fns) {
+		p := fns[fn].get("Properties")
+		onlyQueue := p.get("Events") == nil && p.get("EventInvokeConfig") == nil && bounded[fn]
+		if rc := p.get("ReservedConcurrentExecutions"); rc == nil && !onlyQueue {
+			t.Errorf("%s has no ReservedConcurrentExecutions and is not invoked by a bounded queue alone", fn)
+		}
+	}
+}
+
+// TestTemplateSNS: the HTTPS subscriptions of the stack's topics are
+// created once their route can answer SNS's confirmation, retry for as
+// long as an HTTPS delivery policy may, and keep what still fails; the
+// topics are encrypted where a key can be used.
+func TestTemplateSNS(t *testing.T) {
+	tpl := readTemplate(t)
+	subs := resources(tpl, "AWS::SNS::Subscription")
+	https := 0
+	for _, name := range sortedKeys(subs) {
+		sub := subs[name]
+		if sub.get("Properties", "Protocol").val() != "https" {
+			continue
+		}
+		https++
+		route := sub.get("Properties", "Endpoint").val()
+		route = route[strings.LastIndex(route, "/")+1:]
+		deps := sub.get("DependsOn").val()
+		permission := "CallbacksFunction" + map[string]string{"ses": "SesEvents", "push": "PushEvents", "sms": "SmsStatus"}[route] + "Permission"
+		for _, want := range []string{"HttpApiApiGatewayDefaultStage", permission, "WebhookEventsDeadLetterQueuePolicy"} {
+			if !strings.Contains(deps, want) {
+				t.Errorf("%s (/webhooks/%s) DependsOn %q, want %s in it", name, route, deps, want)
+			}
+		}
+		if sub.get("Properties", "DeliveryPolicy", "healthyRetryPolicy", "numRetries") == nil {
+			t.Errorf("%s has no DeliveryPolicy: SNS's default gives up after a minute", name)
+		}
+		if sub.get("Properties", "RedrivePolicy", "deadLetterTargetArn") == nil {
+			t.Errorf("%s has no RedrivePolicy: what SNS fails to deliver is dropped", name)
+		}
+	}
+	if https < 3 {
+		t.Errorf("%d HTTPS subscriptions, want one per SNS route (ses, push, sms)", https)
+	}
+	// SNS itself publishes the push platform applications' events: no
+	// documented key policy lets it use a customer managed key for them.
+	unencrypted := map[string]bool{"PushEventsTopic": true}
+	topics := resources(tpl, "AWS::SNS::Topic")
+	for _, name := range sortedKeys(topics) {
+		if topics[name].get("Properties", "KmsMasterKeyId") == nil && !unencrypted[name] {
+			t.Errorf("topic %s is not encrypted (KmsMasterKeyId)", name)
+		}
+	}
+}
+
+// TestTemplateCallbacksRoutes: every SNS route of the callbacks function
+// is served, which needs its topics in the environment
+// (functions/callbacks/main.go registers a route only then).
+func TestTemplateCallbacksRoutes(t *testing.T) {
+	tpl := readTemplate(t)
+	fn := resources(tpl, "AWS::Serverless::Function")["CallbacksFunction"]
+	env := fn.get("Properties", "Environment", "Variables")
+	need := map[string]string{"/webhooks/ses": "HERALD_SES_EVENTS_TOPIC_ARNS", "/webhooks/push": "HERALD_PUSH_EVENTS_TOPIC_ARNS", "/webhooks/sms": "HERALD_SMS_STATUS_TOPIC_ARNS"}
+	for _, ev := range fn.get("Properties", "Events").children {
+		path := ev.get("Properties", "Path").val()
+		if v, ok := need[path]; ok && env.get(v) == nil {
+			t.Errorf("route %s (%s) is never served: %s is not set", path, ev.key, v)
+		}
+	}
+}
+
+// TestTemplateLeastPrivilege: each function may do what its adapters
+// call and no more. s3blob's Stat and Open tell a missing object from a
+// denied request only with s3:ListBucket (S3 answers 403 instead of 404
+// without it); publishing to any phone number ("*") is for SMS alone; push
+// endpoints are those of the stack's platform applications.
+func TestTemplateLeastPrivilege(t *testing.T) {
+	tpl := readTemplate(t)
+	fns := resources(tpl, "AWS::Serverless::Function")
+	for _, name := range sortedKeys(fns) {
+		policies := fns[name].get("Properties", "Policies").text()
+		if strings.Contains(policies, "s3:GetObject") && !strings.Contains(policies, "s3:ListBucket") {
+			t.Errorf("%s may s3:GetObject but not s3:ListBucket: a missing upload is a 403, not not_found", name)
+		}
+		for _, wide := range []string{":app/*", ":endpoint/*"} {
+			if strings.Contains(policies, wide) {
+				t.Errorf("%s's policies name every SNS %s of the account", name, wide)
+			}
+		}
+		for _, p := range fns[name].get("Properties", "Policies").children {
+			txt := p.text()
+			if strings.Contains(txt, "Action: sns:Publish") && strings.Contains(txt, `Resource: "*"`) && !strings.Contains(txt, "-: SmsOn") {
+				t.Errorf("%s may sns:Publish to \"*\" even when SMS is off", name)
+			}
+		}
+	}
+}
