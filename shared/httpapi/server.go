@@ -168,6 +168,8 @@ type route struct {
 // against it by a test.
 func (s *Server) routes() []route {
 	return []route{
+		{pattern: "GET /{$}", public: true, handle: s.index},
+		{pattern: "GET /v1", public: true, handle: s.index},
 		{pattern: "GET /v1/health", public: true, handle: s.health},
 		{pattern: "GET /v1/openapi.json", public: true, handle: s.openapi},
 
@@ -551,6 +553,19 @@ func cursorError(err error) error {
 		return notify.Invalid(notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
 	}
 	return err
+}
+
+// index answers the roots (/ and /v1) with where the documentation is, so
+// that whoever opens the server's address finds the API.
+func (s *Server) index(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {
+	writeJSON(w, http.StatusOK, map[string]string{
+		"name":    "Herald",
+		"about":   "Multi-channel notifications: push, web push, SMS, email and WhatsApp. Every /v1 route but these takes Authorization: Bearer <API key>.",
+		"openapi": "/v1/openapi.json",
+		"guide":   "shared/httpapi/API.md in the Herald repository",
+		"health":  "/v1/health",
+	})
+	return nil
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {

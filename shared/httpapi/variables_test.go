@@ -120,3 +120,16 @@ func TestAudienceErrorsNameEveryForm(t *testing.T) {
 		t.Errorf("audience changed = %s, want \"reaches 1 user now\"", r.raw)
 	}
 }
+
+// TestRootsPointToTheDocs: whoever opens the server's address, or /v1,
+// learns where the API is described, without a key.
+func TestRootsPointToTheDocs(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/", "/v1"} {
+		r := e.must(200, "GET", path, "", nil)
+		if r.body["openapi"] != "/v1/openapi.json" || r.body["health"] != "/v1/health" {
+			t.Errorf("GET %s = %s, want links to /v1/openapi.json and /v1/health", path, r.raw)
+		}
+	}
+	e.must(404, "GET", "/nothing", "", nil)
+}
