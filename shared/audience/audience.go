@@ -196,8 +196,11 @@ func (w *Walker) Handle(ctx context.Context, j Job) error {
 		return fmt.Errorf("audience step: %w", err)
 	}
 	if n.Status == notify.StatusCancelled || n.Status == notify.StatusFailed {
+		// The segment ends here: the users it did not reach are no
+		// longer counted, and its own queued one is taken back, so the
+		// counts come to rest once what it enqueued is settled.
 		w.log().Info("audience walk stopped", "workspaceId", j.WorkspaceID, "notificationId", j.NotificationID, "segment", j.Segment, "status", n.Status)
-		return nil
+		return w.finish(ctx, j, 0)
 	}
 	budget := w.Budget
 	if budget <= 0 {

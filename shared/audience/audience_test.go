@@ -274,6 +274,43 @@ func TestWalkStopsWhenCancelled(t *testing.T) {
 	if b := dispatch.take(); len(b) != 0 {
 		t.Errorf("a cancelled send enqueued %d dispatch messages", len(b))
 	}
+	// Nothing was walked: nothing is counted, nothing stays queued.
+	if got, _ := store.GetNotification(context.Background(), ws, n.ID); got.Counts != (notify.Counts{}) || got.Status != notify.StatusCancelled {
+		t.Errorf("after a cancelled walk: %s with counts %+v, want cancelled with none", got.Status, got.Counts)
+	}
+}
+
+// TestWalkCancelledMidway: what a segment enqueued before the cancel stays
+// counted (dispatch settles it), the users it did not reach are no longer
+// counted, and the walk's own queued ones go.
+func TestWalkCancelledMidway(t *testing.T) {
+	store := seed(t, 3000)
+	n, _, first := send(t, store, active())
+	dispatch, steps := &memQueue{}, &memQueue{}
+	clock := t0
+	w := &Walker{Store: store, Dispatch: dispatch, Steps: steps, Budget: time.Nanosecond, PageSize: 50,
+		Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock }} // hand over after every page
+	for _, b := range first { // one page of each segment
+		var j Job
+		if err := json.Unmarshal(b, &j); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Handle(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.SetNotificationStatus(context.Background(), ws, n.ID, notify.StatusCancelled); err != nil {
+		t.Fatal(err)
+	}
+	walk(t, w, steps, steps.take())
+	enqueued := 0
+	for _, ids := range recipients(t, dispatch.take()) {
+		enqueued += len(ids)
+	}
+	got, _ := store.GetNotification(context.Background(), ws, n.ID)
+	if enqueued == 0 || enqueued >= 2000 || got.Counts != (notify.Counts{Total: int64(enqueued), Queued: int64(enqueued)}) {
+		t.Errorf("enqueued %d before the cancel, counts %+v; want total = queued = what was enqueued", enqueued, got.Counts)
+	}
 }
 
 // TestWalkCompletesWhenDispatchWasFaster: when dispatch has sent everyone

@@ -133,3 +133,37 @@ func TestRootsPointToTheDocs(t *testing.T) {
 	}
 	e.must(404, "GET", "/nothing", "", nil)
 }
+
+// TestFailedEnqueueCountsWhatWent: a send whose enqueue failed partway is
+// stored failed, counting only the recipients whose messages did go (they
+// will be settled as skipped); the others never reach a queue and must not
+// stay queued for ever.
+func TestFailedEnqueueCountsWhatWent(t *testing.T) {
+	e := newEnv(t)
+	ids := make([]string, 250)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("u%03d", i)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want notify.Counts
+	}{
+		{"the second of three messages lost", fmt.Errorf("send: %w", &notify.SendError{Failed: []int{1}, Err: fmt.Errorf("throttled")}), notify.Counts{Total: 150, Queued: 150}},
+		{"nothing went", fmt.Errorf("queue down"), notify.Counts{}},
+	}
+	for _, tt := range tests {
+		e.queue.err = tt.err
+		r := e.do("POST", "/v1/notifications", e.admin, map[string]any{"channel": "push", "content": map[string]any{"title": "T", "body": "B"}, "audience": map[string]any{"userIds": ids}})
+		if r.status != 500 {
+			t.Fatalf("%s: send = %d %s, want 500", tt.name, r.status, r.raw)
+		}
+		list := e.must(200, "GET", "/v1/notifications?status=failed&limit=1", e.admin, nil)
+		n := list.body["items"].([]any)[0].(map[string]any)
+		c := n["counts"].(map[string]any)
+		got := notify.Counts{Total: int64(c["total"].(float64)), Queued: int64(c["queued"].(float64))}
+		if got != tt.want {
+			t.Errorf("%s: counts %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

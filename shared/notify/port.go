@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -331,6 +333,39 @@ type Queue interface {
 	Receive(ctx context.Context, max int, wait time.Duration) ([]QueueMessage, error)
 	Delete(ctx context.Context, receipt string) error
 	ChangeVisibility(ctx context.Context, receipt string, timeout time.Duration) error
+}
+
+// SendError is a Send that enqueued some bodies and not others: Failed
+// holds the indexes of the bodies that were not enqueued. A Send error of
+// another type enqueued none of them.
+type SendError struct {
+	Failed []int
+	Err    error
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("%d messages not enqueued: %v", len(e.Failed), e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// NotEnqueued returns which of n bodies a Send that returned err did not
+// enqueue: the SendError's list, or all of them.
+func NotEnqueued(err error, n int) map[int]bool {
+	out := map[int]bool{}
+	var se *SendError
+	if errors.As(err, &se) {
+		for _, i := range se.Failed {
+			out[i] = true
+		}
+		return out
+	}
+	if err != nil {
+		for i := range n {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // Consume takes messages from q until ctx is done, max at a time, and

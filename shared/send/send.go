@@ -318,8 +318,10 @@ func (s *Sender) Execute(ctx context.Context, p Prepared) (notify.Notification, 
 			return n, fmt.Errorf("enqueue notification %s: %w", n.ID, err)
 		}
 		// What did get enqueued finds the notification failed and sends
-		// nothing.
+		// nothing; its recipients are counted (and will be recorded as
+		// skipped), the others never will be: they are not counted.
 		n.Status = notify.StatusFailed
+		n.Counts = enqueuedCounts(p, err)
 		if cerr := s.Store.CreateNotification(ctx, n); cerr != nil && s.Log != nil {
 			s.Log.Error("record failed notification", "notificationId", n.ID, "err", cerr.Error())
 		}
@@ -342,6 +344,33 @@ func (s *Sender) Enqueue(ctx context.Context, p Prepared) error {
 		return s.Steps.Send(ctx, audience.Jobs(p.N, *p.Filter, p.Count))
 	}
 	return s.Dispatch.Send(ctx, Messages(p.N, p.Recipients))
+}
+
+// enqueuedCounts are the counts of a send whose Enqueue failed with err:
+// only the recipients of the messages that did go (the audience steps that
+// did, for a filter), which dispatch (or the walk) will settle; the rest
+// never reach a queue and would stay queued for ever.
+func enqueuedCounts(p Prepared, err error) notify.Counts {
+	var c notify.Counts
+	if p.Filter != nil {
+		lost := notify.NotEnqueued(err, audience.Segments)
+		for seg := range audience.Segments {
+			if !lost[seg] {
+				c.Total += int64(p.Count.BySegment[seg])
+				c.Queued += int64(p.Count.BySegment[seg] + 1) // the walk's own one
+			}
+		}
+		return c
+	}
+	lost := notify.NotEnqueued(err, (len(p.Recipients)+notify.RecipientsPerMessage-1)/notify.RecipientsPerMessage)
+	for i := 0; i < len(p.Recipients); i += notify.RecipientsPerMessage {
+		if !lost[i/notify.RecipientsPerMessage] {
+			n := int64(min(notify.RecipientsPerMessage, len(p.Recipients)-i))
+			c.Total += n
+			c.Queued += n
+		}
+	}
+	return c
 }
 
 // Messages packs recipients into dispatch messages of a notification, 100

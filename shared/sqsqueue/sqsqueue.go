@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
-		failed int
+		failed []int
 		errs   []error
 		sem    = make(chan struct{}, q.concurrency)
 	)
@@ -96,7 +97,7 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			mu.Lock()
-			failed += len(batch)
+			failed = append(failed, batch...)
 			errs = append(errs, ctx.Err())
 			mu.Unlock()
 			continue
@@ -105,7 +106,7 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := q.retryEntries(ctx, len(batch), func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error) {
+			lost, err := q.retryEntries(ctx, len(batch), func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error) {
 				entries := make([]types.SendMessageBatchRequestEntry, len(pending))
 				for i, p := range pending {
 					entries[i] = types.SendMessageBatchRequestEntry{
@@ -122,15 +123,18 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 			})
 			if err != nil {
 				mu.Lock()
-				failed += n
+				for _, p := range lost {
+					failed = append(failed, batch[p])
+				}
 				errs = append(errs, fmt.Errorf("send batch: %w", err))
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if failed > 0 {
-		return fmt.Errorf("send: %d of %d messages not enqueued: %w", failed, len(bodies), errors.Join(errs...))
+	if len(failed) > 0 {
+		slices.Sort(failed)
+		return fmt.Errorf("send: %d of %d messages not enqueued: %w", len(failed), len(bodies), &notify.SendError{Failed: failed, Err: errors.Join(errs...)})
 	}
 	return nil
 }
@@ -199,7 +203,7 @@ func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) error {
 	)
 	for start := 0; start < len(receipts); start += MaxBatchEntries {
 		chunk := receipts[start:min(start+MaxBatchEntries, len(receipts))]
-		n, err := q.retryEntries(ctx, len(chunk), func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error) {
+		lost, err := q.retryEntries(ctx, len(chunk), func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error) {
 			entries := make([]types.DeleteMessageBatchRequestEntry, len(pending))
 			for i, p := range pending {
 				entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: &chunk[p]}
@@ -211,7 +215,7 @@ func (q *Queue) DeleteBatch(ctx context.Context, receipts []string) error {
 			return out.Failed, nil
 		})
 		if err != nil {
-			failed += n
+			failed += len(lost)
 			errs = append(errs, err)
 		}
 	}
@@ -241,30 +245,31 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, timeout ti
 // retryEntries runs a batch request of n entries until every entry succeeds,
 // fails as the sender's fault, or has had maxAttempts tries. call sends the
 // entries at the positions pending and must give the entry at pending[i] the
-// Id strconv.Itoa(i). It returns how many entries did not succeed.
-func (q *Queue) retryEntries(ctx context.Context, n int, call func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error)) (int, error) {
+// Id strconv.Itoa(i). It returns the positions of the entries that did not
+// succeed.
+func (q *Queue) retryEntries(ctx context.Context, n int, call func(ctx context.Context, pending []int) ([]types.BatchResultErrorEntry, error)) ([]int, error) {
 	pending := make([]int, n)
 	for i := range pending {
 		pending[i] = i
 	}
-	var rejected int
+	var rejected []int
 	var errs []error
 	for attempt := 1; ; attempt++ {
 		failed, err := call(ctx, pending)
 		if err != nil {
 			// The SDK has already retried what a retry can fix.
-			return rejected + len(pending), errors.Join(append(errs, err)...)
+			return append(rejected, pending...), errors.Join(append(errs, err)...)
 		}
 		var retry []int
 		var lastRetryable error
 		for _, f := range failed {
 			i, err := strconv.Atoi(aws.ToString(f.Id))
 			if err != nil || i < 0 || i >= len(pending) {
-				return rejected + len(pending), errors.Join(append(errs, fmt.Errorf("unknown entry id %q in the reply", aws.ToString(f.Id)))...)
+				return append(rejected, pending...), errors.Join(append(errs, fmt.Errorf("unknown entry id %q in the reply", aws.ToString(f.Id)))...)
 			}
 			e := fmt.Errorf("entry %s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
 			if f.SenderFault {
-				rejected++
+				rejected = append(rejected, pending[i])
 				errs = append(errs, e)
 				continue
 			}
@@ -272,17 +277,17 @@ func (q *Queue) retryEntries(ctx context.Context, n int, call func(ctx context.C
 			lastRetryable = e
 		}
 		if len(retry) == 0 {
-			if rejected > 0 {
+			if len(rejected) > 0 {
 				return rejected, errors.Join(errs...)
 			}
-			return 0, nil
+			return nil, nil
 		}
 		if attempt >= q.maxAttempts {
 			errs = append(errs, fmt.Errorf("%d entries still failing after %d attempts: %w", len(retry), attempt, lastRetryable))
-			return rejected + len(retry), errors.Join(errs...)
+			return append(rejected, retry...), errors.Join(errs...)
 		}
 		if err := sleep(ctx, q.backoff(attempt)); err != nil {
-			return rejected + len(retry), errors.Join(append(errs, err)...)
+			return append(rejected, retry...), errors.Join(append(errs, err)...)
 		}
 		pending = retry
 	}

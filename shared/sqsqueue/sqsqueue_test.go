@@ -2,6 +2,7 @@ package sqsqueue
 
 import (
 	"context"
+	"errors"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -307,6 +308,7 @@ func TestSendGivesUp(t *testing.T) {
 		requestErr   string
 		wantRequests int
 		wantErr      []string
+		wantFailed   []int // the bodies not enqueued
 	}{
 		{
 			name: "entry failing on every attempt",
@@ -318,6 +320,7 @@ func TestSendGivesUp(t *testing.T) {
 			},
 			wantRequests: 5, // maxAttempts
 			wantErr:      []string{"1 of 10 messages not enqueued", "ServiceUnavailable", "after 5 attempts"},
+			wantFailed:   []int{4},
 		},
 		{
 			name: "sender's fault is not retried",
@@ -329,12 +332,14 @@ func TestSendGivesUp(t *testing.T) {
 			},
 			wantRequests: 1,
 			wantErr:      []string{"2 of 10 messages not enqueued", "InvalidMessageContents"},
+			wantFailed:   []int{1, 2},
 		},
 		{
 			name:         "request error",
 			requestErr:   "QueueDoesNotExist",
 			wantRequests: 1,
 			wantErr:      []string{"10 of 10 messages not enqueued", "send batch", "QueueDoesNotExist"},
+			wantFailed:   []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
 		},
 	}
 	for _, tt := range tests {
@@ -355,6 +360,15 @@ func TestSendGivesUp(t *testing.T) {
 			}
 			if got := meter.Counts()["SendMessageBatch"]; got != int64(tt.wantRequests) {
 				t.Errorf("%d SendMessageBatch requests, want %d", got, tt.wantRequests)
+			}
+			// The caller learns which bodies did not go, to count only
+			// what did.
+			var se *notify.SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("Send error %v is no notify.SendError", err)
+			}
+			if diff := cmp.Diff(tt.wantFailed, se.Failed); diff != "" {
+				t.Errorf("bodies not enqueued (-want +got):\n%s", diff)
 			}
 		})
 	}
