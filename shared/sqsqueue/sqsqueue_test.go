@@ -2,10 +2,10 @@ package sqsqueue
 
 import (
 	"context"
-	"errors"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
