@@ -132,7 +132,9 @@ func (s *Sender) apiError(resp *http.Response, raw []byte) error {
 	if permanent {
 		return channel.Permanent(code, e)
 	}
-	if throttled {
+	// The pair rate limit (131056) is one recipient's: the message comes
+	// back for them alone, and nobody else's sends pause.
+	if throttled && e.Code != 131056 {
 		e.RetryAfter = retryAfterHeader(resp.Header.Get("Retry-After"), s.now())
 		if e.RetryAfter == 0 {
 			e.RetryAfter = rateLimitHint(e.Code)
@@ -194,7 +196,7 @@ func rateLimitHint(code int) time.Duration {
 	switch code {
 	case 130429: // Cloud API throughput (messages per second per number).
 		return time.Second
-	case 131056: // Pair rate limit: about one message every 6 s to one user.
+	case 131056: // Pair rate limit: about one message every 6 s to one user (no channel pause: see apiError).
 		return 6 * time.Second
 	case 4, 80007: // App and business account call limits, counted per hour.
 		return time.Minute

@@ -395,9 +395,11 @@ func TestSendWhatsAppErrors(t *testing.T) {
 			want:   want{metaCode: 130429, retryAfter: 30 * time.Second},
 		},
 		{
+			// One recipient's limit: retried for that recipient, with no
+			// pause of the whole channel (no RetryAfter).
 			name:   "131056 pair rate limit",
 			answer: answer{status: 400, body: metaError(131056, "OAuthException", "(#131056) (Business Account, Consumer Account) pair rate limit hit", "")},
-			want:   want{metaCode: 131056, retryAfter: 6 * time.Second},
+			want:   want{metaCode: 131056},
 		},
 		{
 			name:   "131048 spam rate limit",
