@@ -727,15 +727,10 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		}
 		vars = render.Merge(vars, numbered)
 	}
-	msg, missing := render.Render(n.Content, lang, vars)
-	if len(missing) > 0 {
-		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
-		return dl, nil
-	}
-	env := channel.Envelope{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, RecipientKey: dl.Key, UserID: r.UserID, Category: n.Category}
-
 	// The address: the customer id for pushes (they go to every device),
 	// the phone or email otherwise, sealed with the user's key when stored.
+	// It is known before rendering, so that a recipient whose message
+	// lacks a variable is shown by address, as every other failure is.
 	var to string
 	var err error
 	switch ch {
@@ -749,6 +744,13 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 			return dl, err
 		}
 	}
+	msg, missing := render.Render(n.Content, lang, vars)
+	if len(missing) > 0 {
+		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
+		return dl, nil
+	}
+	env := channel.Envelope{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, RecipientKey: dl.Key, UserID: r.UserID, Category: n.Category}
+
 	var px notify.PushExtras
 	if n.Content.Push != nil {
 		px = *n.Content.Push

@@ -584,3 +584,26 @@ func TestEndpointsAreRemembered(t *testing.T) {
 		t.Errorf("stored device endpoints (-want +got):\n%s", diff)
 	}
 }
+
+// TestMissingVariableKeepsTheAddress: a recipient whose message lacks a
+// variable fails alone, and its delivery names the address it was for,
+// as every other failure does, not only the user id.
+func TestMissingVariableKeepsTheAddress(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "noplan", Email: "noplan@example.com"})
+	f.user(notify.User{ID: "plan", Email: "plan@example.com", Attributes: map[string]string{"plan": "solar"}})
+	n := f.notification("N1", notify.ChannelEmail, notify.Template{Title: "Your plan", Body: "Plan {{plan}}"}, 2)
+	errs := f.dispatcher(f.store).Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "noplan"}, notify.Recipient{UserID: "plan"})})
+	if errs[0] != nil {
+		t.Fatalf("Handle: %v", errs[0])
+	}
+	for key, d := range f.deliveries(n.ID) {
+		if d.Address == "" || d.Address == d.UserID {
+			t.Errorf("delivery %s (%s %s) has address %q, want the sealed email", key, d.Status, d.Reason, d.Address)
+		}
+		if d.UserID == "noplan" && (d.Status != notify.DeliveryFailed || d.Reason != notify.ReasonMissingVariable) {
+			t.Errorf("noplan = %s %s, want failed missing_variable", d.Status, d.Reason)
+		}
+	}
+	f.settled(n.ID)
+}
