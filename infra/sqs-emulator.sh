@@ -2,6 +2,7 @@
 # Starts and stops a local SQS for the integration tests: moto's server
 # (PyPI moto[server]) in a virtualenv under .tools/, on 127.0.0.1:${PORT:-5000}.
 #
+#   infra/sqs-emulator.sh install # installs it (once) without starting it
 #   infra/sqs-emulator.sh start   # installs if missing, starts, waits until ready
 #   infra/sqs-emulator.sh stop    # stops the server that start started
 #   infra/sqs-emulator.sh status  # exit 0 when an emulator answers on the port
@@ -105,11 +106,12 @@ stop() {
 }
 
 case "${1:-}" in
+  install) install ;;
   start) start ;;
   stop) stop ;;
   status) ready ;;
   *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 install|start|stop|status" >&2
     exit 2
     ;;
 esac
