@@ -108,9 +108,9 @@ var reasons = map[string]bool{
 	"invalid_subscription": true,
 	// Web Push endpoints that failed every attempt (webpush.Reason…).
 	"unreachable": true, "dns_error": true, "tls_error": true, "timeout": true,
-	// Callbacks: an email's permanent bounce, a complaint, the carrier's
-	// answer to an SMS.
-	"bounce": true, "complaint": true, "carrier_blocked": true, "price_limit": true, "sms_failed": true,
+	// Callbacks: an email's permanent bounce, the carrier's answer to an
+	// SMS.
+	"bounce": true, "carrier_blocked": true, "price_limit": true, "sms_failed": true,
 	// WhatsApp status errors (whatsapp_<Meta's code>) behind most
 	// undelivered messages: undeliverable, the 24-hour window, Meta's
 	// marketing limits, the user's opt-out of marketing, Meta's

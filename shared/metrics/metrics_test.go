@@ -94,7 +94,7 @@ func TestEveryKnownReasonIsBounded(t *testing.T) {
 		webpush.CodeSubscriptionGone, webpush.CodePayloadTooLarge, webpush.CodeInvalidRequest, webpush.CodeVAPIDRejected,
 		webpush.CodeInvalidSubscription, webpush.ReasonUnreachable, webpush.ReasonDNSError, webpush.ReasonTLSError, webpush.ReasonTimeout,
 		// The callbacks' (package webhook, unexported there).
-		"bounce", "complaint", "opted_out", "carrier_blocked", "unreachable", "price_limit", "sms_failed",
+		"bounce", "opted_out", "carrier_blocked", "unreachable", "price_limit", "sms_failed",
 	}
 	for _, r := range known {
 		if got := metrics.Reason(r); got != r {
