@@ -39,7 +39,7 @@ func main() {
 	log := cfg.Logger(os.Stdout)
 	// The figures of what providers report: CloudWatch embedded metric
 	// format lines on stdout, flushed at the end of each invocation.
-	figures := emf.New(os.Stdout, emf.Options{Stage: cfg.Stage})
+	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
 		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log, Metrics: figures})

@@ -48,7 +48,7 @@ func main() {
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
 	// The delivery figures: CloudWatch embedded metric format lines on
 	// stdout (the function's log), a few per invocation.
-	figures := emf.New(os.Stdout, emf.Options{Stage: cfg.Stage})
+	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	// MaxReceives is the queue's maxReceiveCount (the template sets both):
 	// a record's last receive settles what still fails. Records of the
 	// dead-letter queue (a second event source) are settled.

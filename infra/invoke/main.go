@@ -120,7 +120,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	}
 	log := cfg.Logger(stderr)
 	// The figures' EMF lines go with the logs, as in the function's log.
-	figures := emf.New(stderr, emf.Options{Stage: cfg.Stage})
+	figures := emf.New(stderr, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	b, err := open(ctx, backend, cfg, log)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ type Metrics interface {
 func (s *Server) getMetrics(w http.ResponseWriter, _ *http.Request, _ notify.APIKey) error {
 	if s.metrics == nil {
 		return notify.Errorf(notify.CodeNotConfigured, "delivery figures are kept in memory by the local mode only; on AWS they are "+
-			"CloudWatch metrics (namespace Herald, dimension Stage): open the dashboard in the stack's DeliveryDashboardUrl output")
+			"CloudWatch metrics (namespace Herald/<stack name>): open the dashboard in the stack's DeliveryDashboardUrl output")
 	}
 	writeJSON(w, http.StatusOK, s.metrics.Snapshot())
 	return nil
