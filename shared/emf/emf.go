@@ -52,8 +52,10 @@ const (
 	DimReason  = "Reason"
 )
 
-// DefaultNamespace is the CloudWatch namespace when Options leave it empty;
-// template.yaml's alarms and dashboard read it.
+// DefaultNamespace is the CloudWatch namespace when Options leave it
+// empty. The template gives each stack its own (Herald/<stack name>,
+// HERALD_METRICS_NAMESPACE), which its alarms and dashboard read, so that
+// two stacks of one account never add up each other's figures.
 const DefaultNamespace = "Herald"
 
 // maxValues is the EMF limit on the values of one metric in one line.
@@ -69,8 +71,7 @@ type Options struct {
 	// Namespace is the CloudWatch namespace; DefaultNamespace when empty.
 	Namespace string
 	// Stage is the value of the Stage dimension (HERALD_STAGE); "default"
-	// when empty. Stacks of the same stage in one account and region share
-	// their figures.
+	// when empty.
 	Stage string
 	// Now stamps the lines; time.Now when nil.
 	Now func() time.Time
@@ -208,7 +209,17 @@ func (w *Writer) line(now time.Time, d directive, members map[string]any) []byte
 // countLines is one line per count: its value counts both per channel and
 // outcome and, when it has a reason, per reason too (two dimension sets of
 // one directive, so the totals the alarms read need no second line).
+//
+// A channel whose sends all failed gets a line of zero sends too: the
+// failure-rate alarms divide by sent + failed, and a metric math series
+// with no datapoint at all is no series to add.
 func (w *Writer) countLines(now time.Time) [][]byte {
+	for k := range w.counts {
+		if k.metric == MetricDeliveries && k.outcome == string(metrics.Failed) {
+			sent := countKey{metric: MetricDeliveries, channel: k.channel, outcome: string(metrics.Sent), reason: metrics.None}
+			w.counts[sent] += 0
+		}
+	}
 	keys := make([]countKey, 0, len(w.counts))
 	for k := range w.counts {
 		keys = append(keys, k)

@@ -247,6 +247,28 @@ func TestABatchIsAFewLines(t *testing.T) {
 	}
 }
 
+// TestFailuresComeWithSends: a flush with failures on a channel and no
+// sends writes a zero for its sends, so that the alarm's sent + failed has
+// a datapoint when everything failed.
+func TestFailuresComeWithSends(t *testing.T) {
+	var buf bytes.Buffer
+	w := newWriter(&buf)
+	w.Delivery(notify.ChannelEmail, metrics.Failed, "account_suspended")
+	w.Delivery(notify.ChannelEmail, metrics.Failed, "account_suspended")
+	w.Delivery(notify.ChannelPush, metrics.Skipped, notify.ReasonNoDevice)
+	w.Flush()
+	docs := lines(t, buf.String())
+	if sent, n := sum(docs, MetricDeliveries, map[string]string{DimChannel: "email", DimOutcome: "sent"}); n != 1 || sent != 0 {
+		t.Errorf("email sends: %d lines summing to %v, want one line of 0:\n%s", n, sent, buf.String())
+	}
+	if _, n := sum(docs, MetricDeliveries, map[string]string{DimChannel: "push", DimOutcome: "sent"}); n != 0 {
+		t.Errorf("push sends written for a flush of skips only:\n%s", buf.String())
+	}
+	if len(docs) != 3 {
+		t.Errorf("%d lines, want 3 (email failed, email sent 0, push skipped)", len(docs))
+	}
+}
+
 // TestHundredValuesALine: durations go 100 to a line, the metrics of a
 // channel sharing lines until one runs out.
 func TestHundredValuesALine(t *testing.T) {
@@ -322,7 +344,7 @@ func TestNoIDsInLines(t *testing.T) {
 	}
 	for _, d := range lines(t, out) {
 		for _, k := range []string{DimChannel, DimOutcome, DimReason} {
-			if v, ok := d[k]; ok && v != metrics.Other && v != "sms" && v != "failed" && v != "delivered" {
+			if v, ok := d[k]; ok && v != metrics.Other && v != "sms" && v != "sent" && v != "failed" && v != "delivered" {
 				t.Errorf("%s = %q, want a bounded value", k, v)
 			}
 		}
