@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/secrets"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/unsubscribe"
@@ -36,25 +37,28 @@ func main() {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	log := cfg.Logger(os.Stdout)
+	// The figures of what providers report: CloudWatch embedded metric
+	// format lines on stdout, flushed at the end of each invocation.
+	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
-		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
+		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log, Metrics: figures})
 	// The SNS endpoints take their topics' notifications both ways: posted
 	// to their route by an HTTPS subscription, or handed to the function
 	// by SNS itself (a lambda subscription, a replay).
 	var receivers []webhook.SNSReceiver
 	if len(cfg.SESEventTopics) > 0 {
-		ses := &webhook.SES{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}}
+		ses := &webhook.SES{Store: store, Log: log, Metrics: figures, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SESEventTopics}}
 		mux.Handle("/webhooks/ses", ses)
 		receivers = append(receivers, ses)
 	}
-	sms := &webhook.SMS{Store: store, Log: log, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SMSStatusTopics}}
+	sms := &webhook.SMS{Store: store, Log: log, Metrics: figures, SNSOptions: webhook.SNSOptions{TopicARNs: cfg.SMSStatusTopics}}
 	if len(cfg.SMSStatusTopics) > 0 {
 		mux.Handle("/webhooks/sms", sms)
 		receivers = append(receivers, sms)
 	}
 	if len(cfg.PushEventTopics) > 0 {
-		push := &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(aws)), Log: log,
+		push := &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(aws)), Log: log, Metrics: figures,
 			SNSOptions: webhook.SNSOptions{TopicARNs: cfg.PushEventTopics}}
 		mux.Handle("/webhooks/push", push)
 		receivers = append(receivers, push)
@@ -63,5 +67,5 @@ func main() {
 		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	}
 	// API Gateway requests, the SMS status logs subscription and SNS alike.
-	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: sms, SNS: receivers, Log: log}))
+	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: sms, SNS: receivers, Log: log, Metrics: figures}))
 }

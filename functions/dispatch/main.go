@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/provider"
 	"github.com/heraldhq/herald/shared/secrets"
 	"github.com/heraldhq/herald/shared/sqsqueue"
@@ -45,10 +46,13 @@ func main() {
 	}
 	log.Info("channels", "providers", channels.Used)
 	requeue := sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
+	// The delivery figures: CloudWatch embedded metric format lines on
+	// stdout (the function's log), a few per invocation.
+	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	// MaxReceives is the queue's maxReceiveCount (the template sets both):
 	// a record's last receive settles what still fails. Records of the
 	// dead-letter queue (a second event source) are settled.
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue,
-		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ})
+		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ, Metrics: figures})
 	lambda.Start(d.HandleSQS)
 }

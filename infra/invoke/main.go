@@ -39,6 +39,7 @@ import (
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/send"
@@ -118,6 +119,8 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		return err
 	}
 	log := cfg.Logger(stderr)
+	// The figures' EMF lines go with the logs, as in the function's log.
+	figures := emf.New(stderr, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	b, err := open(ctx, backend, cfg, log)
 	if err != nil {
 		return err
@@ -146,7 +149,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
 		// eventSourceARN) the dead-letter records are settled.
-		opts := dispatch.Options{Log: log, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ}
+		opts := dispatch.Options{Log: log, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ, Metrics: figures}
 		if b.queue != nil {
 			opts.Requeue = b.queue
 		}
@@ -155,8 +158,8 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
 	case "callbacks":
 		mux := http.NewServeMux()
-		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log})
-		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: &webhook.SMS{Store: b.store, Log: log}, Log: log})
+		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log, Metrics: figures})
+		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: &webhook.SMS{Store: b.store, Log: log, Metrics: figures}, Log: log, Metrics: figures})
 	case "scheduler":
 		if b.queue == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")

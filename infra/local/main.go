@@ -40,6 +40,7 @@ import (
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/memmetrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
@@ -162,8 +163,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		return err
 	}
 	used := channels.Used
+	// The delivery figures, in memory since this start: the dispatch
+	// workers and the webhooks count them, GET /v1/metrics serves them.
+	figures := memmetrics.New(time.Now())
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
-		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives})
+		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, Metrics: figures})
 	ingestCfg := ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion)
 	ids := &notify.IDs{}
 	ingester := &ingest.Ingester{Store: store, Blobs: blobs, Dispatch: queue, Config: ingestCfg, IDs: ids, Log: log}
@@ -200,7 +204,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 	defer sched.Close()
 	api := httpapi.New(store, queue, httpapi.Options{
-		Audience: steps, Outbox: store, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
+		Audience: steps, Outbox: store, Metrics: figures, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
 			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
@@ -212,23 +216,23 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	// as API Gateway routes them to the callbacks function.
 	root := http.NewServeMux()
 	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
-		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log})
+		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log, Metrics: figures})
 	snsOpts, err := snsOptions(cfg)
 	if err != nil {
 		return err
 	}
 	if len(cfg.SESEventTopics) > 0 {
-		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, SNSOptions: snsOpts(cfg.SESEventTopics)})
+		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, Metrics: figures, SNSOptions: snsOpts(cfg.SESEventTopics)})
 	}
 	if len(cfg.SMSStatusTopics) > 0 {
-		root.Handle("/webhooks/sms", &webhook.SMS{Store: store, Log: log, SNSOptions: snsOpts(cfg.SMSStatusTopics)})
+		root.Handle("/webhooks/sms", &webhook.SMS{Store: store, Log: log, Metrics: figures, SNSOptions: snsOpts(cfg.SMSStatusTopics)})
 	}
 	if len(cfg.PushEventTopics) > 0 && cfg.SNSEnabled {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return fmt.Errorf("aws config for push events: %w", err)
 		}
-		root.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg)), Log: log,
+		root.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg)), Log: log, Metrics: figures,
 			SNSOptions: snsOpts(cfg.PushEventTopics)})
 	}
 	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})

@@ -12,12 +12,13 @@
 // Layout: each queue is a top-level bucket with three buckets inside, all
 // keyed by the message's 8-byte sequence number (its ID):
 //
-//	meta   seq → visible-at (unix ns) and receive count, 12 bytes
+//	meta   seq → visible-at (unix ns), receive count and sent-at (unix ns),
+//	       20 bytes (12, without sent-at, in files from before it was kept)
 //	body   seq → the body, written once on send
 //	index  visible-at ‖ seq → nothing; ordered by when the message is visible
 //
 // Receive reads the index from its first key, so it costs O(max · log n)
-// whatever the length of the queue; it rewrites only the 12-byte meta record,
+// whatever the length of the queue; it rewrites only the 20-byte meta record,
 // never the body.
 package boltqueue
 
@@ -204,7 +205,8 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 	if err := q.check(ctx); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	now := time.Now().Add(max(delay, 0)).UnixNano()
+	sent := time.Now()
+	visibleAt := sent.Add(max(delay, 0)).UnixNano()
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		ids := tx.Bucket(idsBucket)
 		b := q.buckets(tx)
@@ -213,7 +215,7 @@ func (q *Queue) SendDelayed(ctx context.Context, bodies [][]byte, delay time.Dur
 			if err != nil {
 				return err
 			}
-			if err := b.put(seq, record{visibleAt: now}, body); err != nil {
+			if err := b.put(seq, record{visibleAt: visibleAt, sentAt: sent.UnixNano()}, body); err != nil {
 				return err
 			}
 		}
@@ -324,12 +326,16 @@ func (q *Queue) receive(max int) (msgs []notify.QueueMessage, next time.Time, er
 			if err := b.setRecord(seq, rec); err != nil {
 				return err
 			}
-			msgs = append(msgs, notify.QueueMessage{
+			m := notify.QueueMessage{
 				ID:           strconv.FormatUint(seq, 10),
 				Body:         bytes.Clone(b.body.Get(seqKey(seq))),
 				Receipt:      receipt(seq, rec.receiveCount),
 				ReceiveCount: rec.receiveCount,
-			})
+			}
+			if rec.sentAt != 0 {
+				m.SentAt = time.Unix(0, rec.sentAt)
+			}
+			msgs = append(msgs, m)
 		}
 		return nil
 	})
@@ -520,27 +526,33 @@ func (q *Queue) buckets(tx *bolt.Tx) buckets {
 	}
 }
 
-// record is a message's mutable state.
+// record is a message's mutable state, and when it was sent.
 type record struct {
 	visibleAt    int64 // unix ns
 	receiveCount int
+	sentAt       int64 // unix ns; 0 for a message sent before it was kept
 }
 
 func (b buckets) record(seq uint64) (record, bool) {
 	v := b.meta.Get(seqKey(seq))
-	if len(v) != 12 {
+	if len(v) != 12 && len(v) != 20 {
 		return record{}, false
 	}
-	return record{
+	rec := record{
 		visibleAt:    int64(binary.BigEndian.Uint64(v)),
 		receiveCount: int(binary.BigEndian.Uint32(v[8:])),
-	}, true
+	}
+	if len(v) == 20 {
+		rec.sentAt = int64(binary.BigEndian.Uint64(v[12:]))
+	}
+	return rec, true
 }
 
 func (b buckets) setRecord(seq uint64, rec record) error {
-	v := make([]byte, 12)
+	v := make([]byte, 20)
 	binary.BigEndian.PutUint64(v, uint64(rec.visibleAt))
 	binary.BigEndian.PutUint32(v[8:], uint32(rec.receiveCount))
+	binary.BigEndian.PutUint64(v[12:], uint64(rec.sentAt))
 	if err := b.meta.Put(seqKey(seq), v); err != nil {
 		return err
 	}

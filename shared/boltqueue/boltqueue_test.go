@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/queuetest"
@@ -489,4 +490,72 @@ func bodies(msgs []notify.QueueMessage) []string {
 	}
 	slices.Sort(s)
 	return s
+}
+
+// TestRecordsWithoutSentAt: a queue file written before messages kept
+// when they were sent (12-byte meta records) still delivers them, with no
+// SentAt, and keeps them that way through receives and the dead-letter
+// queue.
+func TestRecordsWithoutSentAt(t *testing.T) {
+	ctx := context.Background()
+	q := open(t, filepath.Join(t.TempDir(), "queue.db"), Options{Visibility: time.Hour, MaxReceives: 1})
+	if err := q.Send(ctx, [][]byte{[]byte("old")}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	// Rewrite the message's record as an older Herald wrote it.
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		b := q.buckets(tx)
+		k, v := b.meta.Cursor().First()
+		if len(v) != 20 {
+			return fmt.Errorf("meta record of %d bytes, want 20", len(v))
+		}
+		return b.meta.Put(k, slices.Clone(v[:12]))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.Receive(ctx, 10, 0)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Receive = %d messages, %v; want the old one", len(got), err)
+	}
+	if !got[0].SentAt.IsZero() || got[0].ReceiveCount != 1 {
+		t.Errorf("old message: SentAt %v, ReceiveCount %d; want zero and 1", got[0].SentAt, got[0].ReceiveCount)
+	}
+	if err := q.ChangeVisibility(ctx, got[0].Receipt, 0); err != nil {
+		t.Fatalf("ChangeVisibility: %v", err)
+	}
+	if _, err := q.Receive(ctx, 10, 0); err != nil { // its last receive: moves it
+		t.Fatalf("Receive: %v", err)
+	}
+	dead, err := q.DeadLetter().Receive(ctx, 10, 0)
+	if err != nil || len(dead) != 1 || string(dead[0].Body) != "old" || !dead[0].SentAt.IsZero() {
+		t.Errorf("dead-letter queue = %+v, %v; want the old message without SentAt", dead, err)
+	}
+}
+
+// TestSentAtSurvivesDeadLetter: a message moved to the dead-letter queue
+// keeps when it was first sent, as SQS keeps its SentTimestamp.
+func TestSentAtSurvivesDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	q := open(t, filepath.Join(t.TempDir(), "queue.db"), Options{Visibility: time.Hour, MaxReceives: 1})
+	if err := q.Send(ctx, [][]byte{[]byte("m")}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	first, err := q.Receive(ctx, 1, 0)
+	if err != nil || len(first) != 1 || first[0].SentAt.IsZero() {
+		t.Fatalf("Receive = %+v, %v; want one message with SentAt", first, err)
+	}
+	if err := q.ChangeVisibility(ctx, first[0].Receipt, 0); err != nil {
+		t.Fatalf("ChangeVisibility: %v", err)
+	}
+	if _, err := q.Receive(ctx, 10, 0); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	dead, err := q.DeadLetter().Receive(ctx, 10, 0)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead-letter Receive = %d messages, %v; want 1", len(dead), err)
+	}
+	if !dead[0].SentAt.Equal(first[0].SentAt) {
+		t.Errorf("dead-lettered SentAt = %v, want the first send's %v", dead[0].SentAt, first[0].SentAt)
+	}
 }

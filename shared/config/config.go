@@ -21,13 +21,17 @@ type Config struct {
 	Fsync   bool   // HERALD_FSYNC=1: fsync every commit (survives power loss, slower)
 
 	// AWS mode.
-	Table          string // HERALD_TABLE: the DynamoDB table
-	DispatchQueue  string // HERALD_DISPATCH_QUEUE_URL: the SQS dispatch queue
-	DispatchDLQ    string // HERALD_DISPATCH_DLQ_ARN: its dead-letter queue, whose records dispatch settles
-	AudienceQueue  string // HERALD_AUDIENCE_QUEUE_URL: the SQS queue of audience walk steps
-	Stage          string // HERALD_STAGE: the deployment stage, on every log line
-	SendConcurrent int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
-	UploadsBucket  string // HERALD_UPLOADS_BUCKET: the S3 bucket of spreadsheet uploads
+	Table         string // HERALD_TABLE: the DynamoDB table
+	DispatchQueue string // HERALD_DISPATCH_QUEUE_URL: the SQS dispatch queue
+	DispatchDLQ   string // HERALD_DISPATCH_DLQ_ARN: its dead-letter queue, whose records dispatch settles
+	AudienceQueue string // HERALD_AUDIENCE_QUEUE_URL: the SQS queue of audience walk steps
+	Stage         string // HERALD_STAGE: the deployment stage, on every log line
+	// MetricsNamespace (HERALD_METRICS_NAMESPACE) is the CloudWatch
+	// namespace of the delivery figures the functions write (EMF); empty
+	// is "Herald". The template makes it the stack's own.
+	MetricsNamespace string
+	SendConcurrent   int    // HERALD_SEND_CONCURRENCY: recipients sent at once per batch, default 32
+	UploadsBucket    string // HERALD_UPLOADS_BUCKET: the S3 bucket of spreadsheet uploads
 	// Scheduler is where campaigns' schedules live on AWS.
 	Scheduler SchedulerConfig
 
@@ -179,18 +183,19 @@ func (v VAPIDConfig) Configured() bool { return v.PublicKey != "" && v.PrivateKe
 // Load reads the configuration from getenv (os.Getenv in mains).
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Addr:           or(getenv("HERALD_ADDR"), "127.0.0.1:8080"),
-		DataDir:        or(getenv("HERALD_DATA_DIR"), ".herald"),
-		APIKey:         strings.TrimSpace(getenv("HERALD_API_KEY")),
-		Table:          getenv("HERALD_TABLE"),
-		DispatchQueue:  getenv("HERALD_DISPATCH_QUEUE_URL"),
-		DispatchDLQ:    getenv("HERALD_DISPATCH_DLQ_ARN"),
-		AudienceQueue:  getenv("HERALD_AUDIENCE_QUEUE_URL"),
-		UploadsBucket:  getenv("HERALD_UPLOADS_BUCKET"),
-		Stage:          getenv("HERALD_STAGE"),
-		DefaultRegion:  strings.ToUpper(getenv("HERALD_DEFAULT_REGION")),
-		Fsync:          flag(getenv("HERALD_FSYNC")),
-		VisibilityTime: 30 * time.Second,
+		Addr:             or(getenv("HERALD_ADDR"), "127.0.0.1:8080"),
+		DataDir:          or(getenv("HERALD_DATA_DIR"), ".herald"),
+		APIKey:           strings.TrimSpace(getenv("HERALD_API_KEY")),
+		Table:            getenv("HERALD_TABLE"),
+		DispatchQueue:    getenv("HERALD_DISPATCH_QUEUE_URL"),
+		DispatchDLQ:      getenv("HERALD_DISPATCH_DLQ_ARN"),
+		AudienceQueue:    getenv("HERALD_AUDIENCE_QUEUE_URL"),
+		UploadsBucket:    getenv("HERALD_UPLOADS_BUCKET"),
+		Stage:            getenv("HERALD_STAGE"),
+		MetricsNamespace: getenv("HERALD_METRICS_NAMESPACE"),
+		DefaultRegion:    strings.ToUpper(getenv("HERALD_DEFAULT_REGION")),
+		Fsync:            flag(getenv("HERALD_FSYNC")),
+		VisibilityTime:   30 * time.Second,
 		WhatsApp: WhatsAppConfig{
 			AccessToken: getenv("HERALD_WHATSAPP_ACCESS_TOKEN"), PhoneNumberID: getenv("HERALD_WHATSAPP_PHONE_NUMBER_ID"),
 			AppSecret: getenv("HERALD_WHATSAPP_APP_SECRET"), VerifyToken: getenv("HERALD_WHATSAPP_VERIFY_TOKEN"),

@@ -51,6 +51,13 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+func TestMetricsNamespace(t *testing.T) {
+	c, err := Load(env(map[string]string{"HERALD_METRICS_NAMESPACE": "Herald/herald-prod"}))
+	if err != nil || c.MetricsNamespace != "Herald/herald-prod" {
+		t.Errorf("HERALD_METRICS_NAMESPACE: MetricsNamespace = %q, %v", c.MetricsNamespace, err)
+	}
+}
+
 func TestLoggerIsJSONWithStage(t *testing.T) {
 	c, err := Load(env(map[string]string{"HERALD_STAGE": "prod", "HERALD_LOG_LEVEL": "warn", "HERALD_DEFAULT_REGION": "es"}))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/seal"
@@ -66,6 +67,27 @@ type Senders struct {
 	WhatsApp WhatsAppSender
 }
 
+// Metrics records what dispatch does, for the operator's figures
+// (package metrics names them and bounds their dimensions): the CloudWatch
+// embedded metric format lines of shared/emf on AWS, the in-memory figures
+// of shared/memmetrics locally.
+type Metrics interface {
+	// Delivery counts one recipient's delivery as it is recorded, on the
+	// channel it was recorded on: metrics.Sent, Failed or Skipped, with
+	// its reason.
+	Delivery(ch notify.Channel, outcome metrics.Outcome, reason string)
+	// ProviderCall is how long one call to a channel's sender took,
+	// whatever its answer.
+	ProviderCall(ch notify.Channel, took time.Duration)
+	// QueueAge is how long a message of a notification on channel ch
+	// waited in the queue before its sends started.
+	QueueAge(ch notify.Channel, age time.Duration)
+	// Flush ends a batch. HandleSQS calls it before it returns, so that
+	// figures kept for the invocation are written while it still runs
+	// (Lambda may freeze the process as soon as the handler returns).
+	Flush()
+}
+
 // Message is one queue message handed to Handle or Settle.
 type Message struct {
 	ID   string
@@ -74,6 +96,9 @@ type Message struct {
 	// this time included (1 the first time); 0 when unknown. With
 	// Options.MaxReceives it tells Handle which receive is the last.
 	ReceiveCount int
+	// SentAt is when the queue accepted the message (SQS's SentTimestamp);
+	// zero when unknown. Its age is a figure (Metrics.QueueAge).
+	SentAt time.Time
 }
 
 // ReasonDispatchFailed is the reason of a delivery that dispatch gave up
@@ -89,6 +114,7 @@ type Dispatcher struct {
 	requeue      Requeuer
 	store        Store
 	senders      Senders
+	metrics      Metrics
 	now          func() time.Time
 	log          *slog.Logger
 	concurrency  int
@@ -134,6 +160,8 @@ type Options struct {
 	// DeadLetterARN is the ARN of the dispatch dead-letter queue: HandleSQS
 	// settles (Settle) the records that come from it.
 	DeadLetterARN string
+	// Metrics records the figures of what is sent; nil records none.
+	Metrics Metrics
 }
 
 // recipientError is a transient send error that lies with one recipient's
@@ -175,6 +203,9 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	if o.RecipientAttempts <= 0 {
 		o.RecipientAttempts = 3
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 	limits := map[notify.Channel]*limiter{}
 	for ch, rate := range o.Rates {
 		if rate > 0 {
@@ -186,7 +217,7 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 			limits[ch] = newLimiter(1e9, time.Now)
 		}
 	}
-	return &Dispatcher{store: store, senders: senders, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait,
+	return &Dispatcher{store: store, senders: senders, metrics: o.Metrics, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait,
 		requeue: o.Requeue, retry: o.Retry, limits: limits, hints: o.RetryHints,
 		maxReceives: o.MaxReceives, attempts: o.RecipientAttempts, deadLetter: o.DeadLetterARN}
 }
@@ -242,6 +273,7 @@ type item struct {
 	msg      notify.DispatchMessage
 	mode     mode
 	receives int
+	sentAt   time.Time
 }
 
 func (d *Dispatcher) handle(ctx context.Context, msgs []Message, settle bool) []error {
@@ -251,7 +283,7 @@ func (d *Dispatcher) handle(ctx context.Context, msgs []Message, settle bool) []
 	items := make([]item, len(msgs))
 	for i, m := range msgs {
 		it := &items[i]
-		it.id, it.receives = m.ID, m.ReceiveCount
+		it.id, it.receives, it.sentAt = m.ID, m.ReceiveCount, m.SentAt
 		switch {
 		case settle:
 			it.mode = modeSettle
@@ -359,6 +391,7 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 	deferred := make([][]deferredRecipient, len(items))
 	now := d.now()
 	seen := map[string]bool{}
+	sending := make([]bool, len(items)) // items with a recipient to send now
 	for i, it := range items {
 		for _, r := range it.msg.Recipients {
 			k := r.Key()
@@ -379,6 +412,12 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 				}
 			}
 			jobs = append(jobs, job{i, r})
+			sending[i] = true
+		}
+	}
+	for i, it := range items {
+		if age, ok := queueAge(it, now); ok && sending[i] {
+			d.metrics.QueueAge(n.Channel, age)
 		}
 	}
 	// Each delivery is recorded as soon as it is decided, so a crash loses
@@ -428,7 +467,10 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 					return
 				}
 			}
-			dl, err := d.record(ctx, dl)
+			dl, created, err := d.record(ctx, dl)
+			if created {
+				d.metrics.Delivery(dl.Channel, dispatchOutcome(dl.Status), dl.Reason)
+			}
 			outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
 		}()
 	}
@@ -591,26 +633,28 @@ func (d *Dispatcher) loadNotification(ctx context.Context, ws, nid string) (noti
 	return notify.AwaitNotification(ctx, d.store.GetNotification, ws, nid, d.notFoundWait)
 }
 
-// record stores a delivery unless it exists, and returns the stored one.
-func (d *Dispatcher) record(ctx context.Context, dl notify.Delivery) (notify.Delivery, error) {
+// record stores a delivery unless it exists, and returns the stored one;
+// created says whether this call stored it (so that a delivery another
+// copy of the message recorded first is counted once, by that copy).
+func (d *Dispatcher) record(ctx context.Context, dl notify.Delivery) (_ notify.Delivery, created bool, _ error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	created, err := d.store.RecordDeliveries(ctx, []notify.Delivery{dl})
+	made, err := d.store.RecordDeliveries(ctx, []notify.Delivery{dl})
 	if err != nil {
-		return dl, fmt.Errorf("record delivery: %w", err)
+		return dl, false, fmt.Errorf("record delivery: %w", err)
 	}
-	if created[0] {
-		return dl, nil
+	if made[0] {
+		return dl, true, nil
 	}
 	got, err := d.store.GetDeliveries(ctx, dl.WorkspaceID, dl.NotificationID, []string{dl.Key})
 	if err != nil {
-		return dl, fmt.Errorf("read delivery recorded elsewhere: %w", err)
+		return dl, false, fmt.Errorf("read delivery recorded elsewhere: %w", err)
 	}
 	stored, ok := got[dl.Key]
 	if !ok {
-		return dl, fmt.Errorf("delivery %s/%s neither created nor found", dl.NotificationID, dl.Key)
+		return dl, false, fmt.Errorf("delivery %s/%s neither created nor found", dl.NotificationID, dl.Key)
 	}
-	return stored, nil
+	return stored, false, nil
 }
 
 // Deadlines: sends stop sendMargin before the invocation's deadline, so
@@ -809,7 +853,9 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 			return dl, fmt.Errorf("waiting for the %s rate limit: %w", ch, err)
 		}
 	}
+	start := d.now()
 	rc, err := send(ctx)
+	d.metrics.ProviderCall(ch, d.now().Sub(start))
 	if dead := append(rc.InvalidDevices, channel.InvalidDevices(err)...); len(dead) > 0 && u != nil {
 		d.removeDevices(ctx, *u, dead)
 	}

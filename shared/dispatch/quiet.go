@@ -70,3 +70,17 @@ func deferredChunk(chunk string, until time.Time) string {
 	}
 	return chunk + "/q" + strconv.FormatInt(until.Unix(), 10)
 }
+
+// deferredUntil reads the end of the quiet hours a deferred chunk waited
+// for (see deferredChunk); ok is false for a chunk that was not deferred.
+func deferredUntil(chunk string) (time.Time, bool) {
+	i := strings.LastIndex(chunk, "/q")
+	if i < 0 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(chunk[i+2:], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
+}

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -17,12 +18,16 @@ import (
 // eventSourceARN is Options.DeadLetterARN are settled (Settle), the others
 // handled (Handle, which settles a record on its last receive, read from
 // its ApproximateReceiveCount).
+//
+// The invocation's figures are flushed (Options.Metrics) before it
+// returns: the EMF writer aggregates a batch into a few log lines.
 func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	defer d.metrics.Flush()
 	var live, dead []int
 	msgs := make([]Message, len(ev.Records))
 	for i, r := range ev.Records {
 		count, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		msgs[i] = Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: count}
+		msgs[i] = Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: count, SentAt: sentTimestamp(r.Attributes["SentTimestamp"])}
 		if d.deadLetter != "" && r.EventSourceARN == d.deadLetter {
 			dead = append(dead, i)
 		} else {
@@ -73,4 +78,14 @@ func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.
 		d.log.Warn("batch item failures", "failed", n, "records", len(ev.Records))
 	}
 	return resp, nil
+}
+
+// sentTimestamp reads SQS's SentTimestamp attribute (milliseconds since
+// the epoch); zero when it is missing or malformed.
+func sentTimestamp(s string) time.Time {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }

@@ -64,7 +64,7 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		in := make([]Message, len(msgs))
 		for i, m := range msgs {
-			in[i] = Message{ID: m.ID, Body: m.Body, ReceiveCount: m.ReceiveCount}
+			in[i] = Message{ID: m.ID, Body: m.Body, ReceiveCount: m.ReceiveCount, SentAt: m.SentAt}
 		}
 		handle := w.Dispatcher.Handle
 		if w.DeadLetter {

@@ -104,6 +104,7 @@ var scopeCases = map[string]scopeCase{
 	"PUT /v1/compose/options":           {fixed("/v1/compose/options"), map[string]any{"brand": "b"}},
 	"GET /v1/compose/usage":             {fixed("/v1/compose/usage"), nil},
 	"GET /v1/outbox":                    {fixed("/v1/outbox"), nil},
+	"GET /v1/metrics":                   {fixed("/v1/metrics"), nil},
 	"GET /v1/webpush/vapid-public-key":  {fixed("/v1/webpush/vapid-public-key"), nil},
 }
 

@@ -70,6 +70,7 @@ type Server struct {
 	// answers their routes with 503 not_configured.
 	campaigns *campaign.Service
 	outbox    Outbox
+	metrics   Metrics
 	ids       *notify.IDs
 	now       func() time.Time
 	log       *slog.Logger
@@ -98,10 +99,13 @@ type Options struct {
 	// ComposeRoutes); the others answer 404.
 	Routes []string
 	Outbox Outbox
-	IDs    *notify.IDs
-	Now    func() time.Time
-	Log    *slog.Logger
-	Config Config
+	// Metrics serves GET /v1/metrics (the local mode's figures); without
+	// it the route answers 503 not_configured, saying where they are.
+	Metrics Metrics
+	IDs     *notify.IDs
+	Now     func() time.Time
+	Log     *slog.Logger
+	Config  Config
 }
 
 // New returns a Server.
@@ -121,7 +125,7 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxListRecipients <= 0 {
 		o.Config.MaxListRecipients = 10000
 	}
-	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
 		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
 	if o.Scheduler != nil {
@@ -226,6 +230,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/compose/usage", scope: notify.ScopeRead, handle: s.composeUsage},
 
 		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
+		{pattern: "GET /v1/metrics", scope: notify.ScopeRead, handle: s.getMetrics},
 
 		{pattern: "GET /v1/webpush/vapid-public-key", scope: notify.ScopeRead, handle: s.vapidPublicKey},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/memmetrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/schedulertest"
 )
@@ -87,7 +88,8 @@ func newEnv(t *testing.T) *env {
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
 	sched := schedulertest.NewMemory()
-	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
+	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Metrics: memmetrics.New(time.Now()),
+		Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps, blobs: blobs, received: received, sched: sched}

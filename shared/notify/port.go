@@ -315,6 +315,9 @@ type QueueMessage struct {
 	Body         []byte
 	Receipt      string
 	ReceiveCount int
+	// SentAt is when the queue accepted the message (SQS's SentTimestamp:
+	// the send, not the end of a delay); zero when the queue does not say.
+	SentAt time.Time
 }
 
 // Queue is the at-least-once work queue port. A received message is hidden

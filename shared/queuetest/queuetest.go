@@ -110,9 +110,11 @@ func testRoundTrip(t *testing.T, newPair NewPair) {
 		[]byte(" leading and trailing spaces "),
 		bytes.Repeat([]byte("0123456789"), 1024), // a 10 KB message, the size of 100 recipients
 	}
+	before := time.Now()
 	if err := q.Send(ctx, bodies); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
+	sent := time.Now()
 	got := receiveN(t, q, len(bodies))
 	for _, m := range got {
 		if m.ID == "" || m.Receipt == "" {
@@ -120,6 +122,10 @@ func testRoundTrip(t *testing.T, newPair NewPair) {
 		}
 		if m.ReceiveCount != 1 {
 			t.Errorf("first receive of %s: ReceiveCount = %d, want 1", m.ID, m.ReceiveCount)
+		}
+		// When the queue accepted it: during Send (by the queue's clock).
+		if m.SentAt.Before(before.Add(-slack)) || m.SentAt.After(sent.Add(slack)) {
+			t.Errorf("message %s: SentAt = %v, want during the Send (%v to %v)", m.ID, m.SentAt, before, sent)
 		}
 	}
 	if diff := cmp.Diff(sortedBodies(bodies), sortedBodies(messageBodies(got))); diff != "" {
@@ -506,6 +512,7 @@ func testDelayed(t *testing.T, newPair NewPair) {
 	if err := q.SendDelayed(ctx, [][]byte{[]byte("later")}, 2*time.Second); err != nil {
 		t.Fatalf("SendDelayed: %v", err)
 	}
+	sentBy := time.Now()
 	if err := q.Send(ctx, [][]byte{[]byte("now")}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -524,6 +531,10 @@ func testDelayed(t *testing.T, newPair NewPair) {
 	}
 	if len(later) != 1 || string(later[0].Body) != "later" {
 		t.Fatalf("Receive after the delay = %q, want the delayed message", sortedBodies(messageBodies(later)))
+	}
+	// SentAt is the send, as SQS's SentTimestamp, not the end of the delay.
+	if at := later[0].SentAt; at.Before(start.Add(-slack)) || at.After(sentBy.Add(slack)) {
+		t.Errorf("delayed message: SentAt = %v, want during SendDelayed (%v to %v)", at, start, sentBy)
 	}
 	if took := time.Since(start); took < 1500*time.Millisecond {
 		t.Errorf("the delayed message arrived after %v, want about 2 s", took)

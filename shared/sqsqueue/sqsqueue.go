@@ -159,7 +159,7 @@ func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]not
 			QueueUrl:                    &q.url,
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             int32(waitSeconds),
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 		})
 		if err != nil {
 			// Messages already gathered come back after their
@@ -168,12 +168,17 @@ func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]not
 		}
 		for _, m := range out.Messages {
 			count, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-			msgs = append(msgs, notify.QueueMessage{
+			qm := notify.QueueMessage{
 				ID:           aws.ToString(m.MessageId),
 				Body:         []byte(aws.ToString(m.Body)),
 				Receipt:      aws.ToString(m.ReceiptHandle),
 				ReceiveCount: count,
-			})
+			}
+			// Milliseconds since the epoch.
+			if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil && ms > 0 {
+				qm.SentAt = time.UnixMilli(ms)
+			}
+			msgs = append(msgs, qm)
 		}
 		if len(msgs) == 0 && time.Now().Before(deadline) {
 			continue // a wait longer than one long poll

@@ -138,7 +138,7 @@ func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out := struct{ Messages []message }{Messages: []message{}}
 		n := min(in.MaxNumberOfMessages, len(f.visible))
 		for _, b := range f.visible[:n] {
-			out.Messages = append(out.Messages, message{"m-" + b, "r-" + b, md5Hex(b), b, map[string]string{"ApproximateReceiveCount": "3"}})
+			out.Messages = append(out.Messages, message{"m-" + b, "r-" + b, md5Hex(b), b, map[string]string{"ApproximateReceiveCount": "3", "SentTimestamp": "1767225600123"}})
 		}
 		f.visible = f.visible[n:]
 		reply = out
@@ -425,12 +425,12 @@ func TestReceiveGathersUpToMax(t *testing.T) {
 				t.Errorf("Receive(max %d) = %d messages, want %d", tt.max, len(got), want)
 			}
 			for i := range tt.want {
-				tt.want[i].MessageSystemAttributeNames = []string{"ApproximateReceiveCount"}
+				tt.want[i].MessageSystemAttributeNames = []string{"ApproximateReceiveCount", "SentTimestamp"}
 			}
 			if diff := cmp.Diff(tt.want, f.receives); diff != "" {
 				t.Errorf("ReceiveMessage requests (-want +got):\n%s", diff)
 			}
-			wantFirst := notify.QueueMessage{ID: "m-v00", Body: []byte("v00"), Receipt: "r-v00", ReceiveCount: 3}
+			wantFirst := notify.QueueMessage{ID: "m-v00", Body: []byte("v00"), Receipt: "r-v00", ReceiveCount: 3, SentAt: time.UnixMilli(1767225600123)}
 			if diff := cmp.Diff(wantFirst, got[0]); diff != "" {
 				t.Errorf("first message (-want +got):\n%s", diff)
 			}

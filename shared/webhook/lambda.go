@@ -32,6 +32,10 @@ type LambdaConfig struct {
 	SNS []SNSReceiver
 	// Log takes the invocations the function cannot use.
 	Log *slog.Logger
+	// Metrics, the figures the endpoints count (their Metrics), is flushed
+	// at the end of each invocation, before the handler returns and
+	// Lambda may freeze the process; nil flushes nothing.
+	Metrics Flusher
 }
 
 // Lambda is the callbacks function's handler. The function is invoked
@@ -40,15 +44,16 @@ type LambdaConfig struct {
 // with notifications of the topics LambdaConfig.SNS take. It implements
 // lambda.Handler.
 type Lambda struct {
-	http http.Handler
-	sms  *SMS
-	sns  []snsReceiver
-	log  *slog.Logger
+	http    http.Handler
+	sms     *SMS
+	sns     []snsReceiver
+	log     *slog.Logger
+	metrics Flusher
 }
 
 // NewLambda returns the handler of the callbacks function.
 func NewLambda(c LambdaConfig) *Lambda {
-	l := &Lambda{http: c.HTTP, sms: c.SMSLogs, log: c.Log}
+	l := &Lambda{http: c.HTTP, sms: c.SMSLogs, log: c.Log, metrics: c.Metrics}
 	if l.http == nil {
 		l.http = http.NotFoundHandler()
 	}
@@ -72,6 +77,9 @@ var errUnknownInvocation = errors.New("callbacks: not an API Gateway HTTP API (p
 // aws:sns, and API Gateway HTTP API events carry version "2.0" and the
 // request's method.
 func (l *Lambda) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if l.metrics != nil {
+		defer l.metrics.Flush()
+	}
 	var probe struct {
 		AWSLogs        json.RawMessage `json:"awslogs"`
 		Records        json.RawMessage `json:"Records"`

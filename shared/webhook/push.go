@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/sns"
 )
@@ -41,6 +42,9 @@ type Push struct {
 	Store     userUpdater
 	Endpoints PushEndpoints
 	Log       *slog.Logger
+	// Metrics counts each push the platform reported failed for a dead
+	// token of Herald's (failed, invalid_token); nil counts none.
+	Metrics Metrics
 	SNSOptions
 }
 
@@ -81,6 +85,7 @@ func (h *Push) apply(ctx context.Context, m *snsMessage) error {
 		return nil
 	}
 	log = log.With("workspaceId", owner.WorkspaceID, "deviceId", owner.DeviceID)
+	count(h.Metrics, notify.ChannelPush, metrics.Failed, sns.CodeInvalidToken)
 	outcome, err := h.removeDevice(ctx, owner, token, e.EndpointArn)
 	if err != nil {
 		return err

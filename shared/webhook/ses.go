@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/ses"
 )
@@ -38,6 +39,8 @@ type SESStore interface {
 type SES struct {
 	Store SESStore
 	Log   *slog.Logger
+	// Metrics counts deliveries, bounces and complaints; nil counts none.
+	Metrics Metrics
 	SNSOptions
 }
 
@@ -119,17 +122,21 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 	}
 	var err error
 	outcome := "ignored"
+	if kind == "Complaint" {
+		// A complaint leaves the delivery as it is: it is counted apart.
+		count(h.Metrics, notify.ChannelEmail, metrics.Complaint, "")
+	}
 	switch {
 	case kind == "Delivery" && key != "":
 		var at string
 		if e.Delivery != nil {
 			at = e.Delivery.Timestamp
 		}
-		outcome, err = moveDelivery(ctx, h.Store, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
+		outcome, err = moveDelivery(ctx, h.Store, h.Metrics, notify.ChannelEmail, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
 			Status: notify.DeliveryDelivered, At: h.eventTime(at)})
 	case kind == "Bounce" && e.Bounce != nil && e.Bounce.BounceType == "Permanent":
 		if key != "" {
-			outcome, err = moveDelivery(ctx, h.Store, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
+			outcome, err = moveDelivery(ctx, h.Store, h.Metrics, notify.ChannelEmail, notify.DeliveryUpdate{WorkspaceID: ws, NotificationID: nid, Key: key,
 				Status: notify.DeliveryFailed, Reason: reasonBounce, At: h.eventTime(e.Bounce.Timestamp)})
 		}
 		if err == nil && user != "" {

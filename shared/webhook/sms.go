@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -49,6 +50,8 @@ type SMSStore interface {
 type SMS struct {
 	Store SMSStore
 	Log   *slog.Logger
+	// Metrics counts the statuses that move deliveries; nil counts none.
+	Metrics Metrics
 	SNSOptions
 }
 
@@ -127,7 +130,7 @@ func (h *SMS) Apply(ctx context.Context, record []byte) error {
 	log = log.With("workspaceId", ref.WorkspaceID, "notificationId", ref.NotificationID)
 	u.WorkspaceID, u.NotificationID, u.Key = ref.WorkspaceID, ref.NotificationID, ref.Key
 	u.At = h.recordTime(st.Notification.Timestamp)
-	outcome, err := moveDelivery(ctx, h.Store, u)
+	outcome, err := moveDelivery(ctx, h.Store, h.Metrics, notify.ChannelSMS, u)
 	if err != nil {
 		return err
 	}
@@ -200,8 +203,11 @@ func isE164(s string) bool {
 	return true
 }
 
-// moveDelivery applies u; a delivery the store does not know is ignored.
-func moveDelivery(ctx context.Context, store Deliveries, u notify.DeliveryUpdate) (string, error) {
+// moveDelivery applies u, a status reported on channel ch, and counts it
+// in m when it moved the delivery (a report repeated, or of a delivery
+// further on already, counts once); a delivery the store does not know is
+// ignored.
+func moveDelivery(ctx context.Context, store Deliveries, m Metrics, ch notify.Channel, u notify.DeliveryUpdate) (string, error) {
 	changed, err := store.UpdateDeliveryStatus(ctx, u)
 	switch {
 	case notify.IsCode(err, notify.CodeNotFound):
@@ -209,6 +215,9 @@ func moveDelivery(ctx context.Context, store Deliveries, u notify.DeliveryUpdate
 	case err != nil:
 		return "", fmt.Errorf("update delivery: %w", err)
 	case changed:
+		if o, ok := metrics.OutcomeOf(u.Status); ok {
+			count(m, ch, o, u.Reason)
+		}
 		return "delivery " + string(u.Status), nil
 	}
 	return "delivery unchanged", nil

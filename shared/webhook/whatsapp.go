@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/whatsapp"
@@ -62,6 +63,9 @@ type WhatsApp struct {
 	ReplySecret []byte
 	Store       WhatsAppStore
 	Log         *slog.Logger
+	// Metrics counts the statuses that move deliveries (delivered, read,
+	// failed; "sent" is dispatch's to count); nil counts none.
+	Metrics Metrics
 }
 
 // ServeHTTP answers the handshake (GET) and status callbacks (POST).
@@ -177,6 +181,9 @@ func (h *WhatsApp) receive(w http.ResponseWriter, r *http.Request) {
 					return
 				case changed:
 					moved++
+					if o, ok := metrics.OutcomeOf(status); ok && status != notify.DeliverySent {
+						count(h.Metrics, notify.ChannelWhatsApp, o, u.Reason)
+					}
 				}
 			}
 		}
