@@ -70,6 +70,10 @@ type Error struct {
 	// when it has none; empty when the problem is not about one cell.
 	Column  string
 	Message string
+	// Inflated says that the file holds or unpacks to far more than any
+	// real spreadsheet does (a zip bomb): reading it again would waste the
+	// same work, so a caller may refuse to take another file in its place.
+	Inflated bool
 }
 
 // Error returns the message, which is meant for the operator as it is.
