@@ -156,7 +156,7 @@ func TestColumnLetter(t *testing.T) {
 		if got := ColumnLetter(i); got != want {
 			t.Errorf("ColumnLetter(%d) = %q, want %q", i, got, want)
 		}
-		if got, ok := columnOf(want + "7"); !ok || got != i+1 {
+		if got, ok := columnOf([]byte(want + "7")); !ok || got != i+1 {
 			t.Errorf("columnOf(%q) = %d, %t, want %d, true", want+"7", got, ok, i+1)
 		}
 	}

@@ -2,7 +2,6 @@ package spreadsheet
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
@@ -97,7 +96,7 @@ func boundsOf(lim Limits) xlsxBounds {
 
 // xlsxSource streams the rows of a workbook's first worksheet.
 type xlsxSource struct {
-	dec      *xml.Decoder
+	sc       *xmlScanner
 	strs     *sharedStrings
 	kinds    []numKind // by style (cellXfs) index
 	date1904 bool
@@ -191,7 +190,7 @@ func openXLSX(r io.ReaderAt, size int64, lim Limits) (*xlsxSource, error) {
 	if !ok {
 		return nil, fileError("the workbook has no worksheet; save it again from Excel as .xlsx, or as CSV UTF-8")
 	}
-	src.dec = xml.NewDecoder(bufio.NewReaderSize(pr, 64<<10))
+	src.sc = newXMLScanner(pr, max(maxToken, b.cellCap+64), func() error { return pr.(*partReader).tooLong() })
 	return src, nil
 }
 
@@ -437,13 +436,13 @@ func xmlError(what string, err error) error {
 	return ioError(err)
 }
 
-// decoder returns a decoder over a part, or nil when it is missing.
-func (p *xlsxPackage) decoder(name string, b partBounds, what string) (*xml.Decoder, error) {
+// scanner returns a scanner over a part, or nil when it is missing.
+func (p *xlsxPackage) scanner(name string, b partBounds, what string) (*xmlScanner, error) {
 	rd, ok, err := p.open(name, b, what)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return xml.NewDecoder(bufio.NewReaderSize(rd, 64<<10)), nil
+	return newXMLScanner(rd, b.maxRun, func() error { return rd.(*partReader).tooLong() }), nil
 }
 
 // otherBounds bound the parts read only up to what is needed.
@@ -470,23 +469,22 @@ func (r relationships) target(suffix string) (string, bool) {
 
 func (p *xlsxPackage) rels(name, base string) (relationships, error) {
 	rels := relationships{byID: map[string]relationship{}}
-	dec, err := p.decoder(name, otherBounds(), "the list of parts")
-	if err != nil || dec == nil {
+	sc, err := p.scanner(name, otherBounds(), "the list of parts")
+	if err != nil || sc == nil {
 		return rels, err
 	}
 	for {
-		tok, err := dec.RawToken()
+		tok, err := sc.next()
 		if err == io.EOF {
 			return rels, nil
 		}
 		if err != nil {
 			return rels, xmlError("the list of parts", err)
 		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "Relationship" || attr(se, "TargetMode") == "External" {
+		if !tok.is(startToken, "Relationship") || string(tok.attr("TargetMode")) == "External" {
 			continue
 		}
-		target := attr(se, "Target")
+		target := string(tok.attr("Target"))
 		if strings.HasPrefix(target, "/") {
 			target = strings.TrimPrefix(target, "/")
 		} else {
@@ -497,8 +495,8 @@ func (p *xlsxPackage) rels(name, base string) (relationships, error) {
 			// lists do not hold).
 			return rels, inflated("the list of parts of the workbook names more than %s parts, which no Excel workbook has; save it again from Excel as .xlsx, or as CSV UTF-8", group(maxParts))
 		}
-		rel := relationship{typ: attr(se, "Type"), target: target}
-		rels.byID[attr(se, "Id")] = rel
+		rel := relationship{typ: string(tok.attr("Type")), target: target}
+		rels.byID[string(tok.attr("Id"))] = rel
 		rels.list = append(rels.list, rel)
 	}
 }
@@ -515,41 +513,41 @@ type sheetEntry struct {
 
 func (p *xlsxPackage) workbook(name string) (workbook, error) {
 	var wb workbook
-	dec, err := p.decoder(name, otherBounds(), "the list of sheets")
+	sc, err := p.scanner(name, otherBounds(), "the list of sheets")
 	if err != nil {
 		return wb, err
 	}
-	if dec == nil {
+	if sc == nil {
 		return wb, p.notWorkbook()
 	}
 	for {
-		tok, err := dec.RawToken()
+		tok, err := sc.next()
 		if err == io.EOF {
 			return wb, nil
 		}
 		if err != nil {
 			return wb, xmlError("the list of sheets", err)
 		}
-		if ee, ok := tok.(xml.EndElement); ok && ee.Name.Local == "sheets" {
+		if tok.is(endToken, "sheets") {
 			// What follows (defined names, views, pivot caches) is of
 			// no use here, and may be large.
 			return wb, nil
 		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
+		if tok.kind != startToken {
 			continue
 		}
-		switch se.Name.Local {
+		switch string(tok.local) {
 		case "workbookPr":
-			v := attr(se, "date1904")
+			v := string(tok.attr("date1904"))
 			wb.date1904 = v == "1" || v == "true"
 		case "sheet":
-			s := sheetEntry{hidden: attr(se, "state") == "hidden" || attr(se, "state") == "veryHidden"}
-			for _, a := range se.Attr {
+			state := string(tok.attr("state"))
+			s := sheetEntry{hidden: state == "hidden" || state == "veryHidden"}
+			for _, a := range tok.attrs {
 				// r:id, whatever the prefix of the relationships
 				// namespace is called.
-				if a.Name.Local == "id" && a.Name.Space != "" {
-					s.rid = a.Value
+				if string(a.local) == "id" && len(a.space) > 0 {
+					s.rid = string(a.value)
 				}
 			}
 			if len(wb.sheets) == maxParts {
@@ -574,15 +572,6 @@ func (p *xlsxPackage) notWorkbook() error {
 		return fileError("this is an OpenDocument file (.ods), not an Excel workbook; save it as .xlsx or as CSV UTF-8")
 	}
 	return fileError("this is a zip file, not an Excel workbook; upload an .xlsx or CSV UTF-8 file")
-}
-
-func attr(se xml.StartElement, local string) string {
-	for _, a := range se.Attr {
-		if a.Name.Local == local && a.Name.Space == "" {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 // sharedStrings is the workbook's table of text, which cells refer to by
@@ -676,8 +665,8 @@ func (b *stringsBuilder) done() *sharedStrings {
 // refused as too long, which it is whatever its other bytes.
 func (p *xlsxPackage) sharedStrings(name string, maxCell int, bounds xlsxBounds) (*sharedStrings, error) {
 	const what = "the text"
-	dec, err := p.decoder(name, partBounds{limit: maxStringsXML, whole: true, ratio: true, maxRun: maxToken}, what)
-	if err != nil || dec == nil {
+	sc, err := p.scanner(name, partBounds{limit: maxStringsXML, whole: true, ratio: true, maxRun: maxToken}, what)
+	if err != nil || sc == nil {
 		return nil, err
 	}
 	var (
@@ -690,16 +679,16 @@ func (p *xlsxPackage) sharedStrings(name string, maxCell int, bounds xlsxBounds)
 		keepText = 8*maxCell + 8
 	)
 	for {
-		tok, err := dec.RawToken()
+		tok, err := sc.next()
 		if err == io.EOF {
 			return table.done(), nil
 		}
 		if err != nil {
 			return nil, xmlError(what, err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch tok.kind {
+		case startToken:
+			switch string(tok.local) {
 			case "si":
 				inSI, buf, tooLong = true, buf[:0], false
 			case "t":
@@ -707,8 +696,8 @@ func (p *xlsxPackage) sharedStrings(name string, maxCell int, bounds xlsxBounds)
 			case "rPh":
 				phon++
 			}
-		case xml.EndElement:
-			switch t.Name.Local {
+		case endToken:
+			switch string(tok.local) {
 			case "t":
 				inT = false
 			case "rPh":
@@ -726,9 +715,9 @@ func (p *xlsxPackage) sharedStrings(name string, maxCell int, bounds xlsxBounds)
 					return nil, err
 				}
 			}
-		case xml.CharData:
+		case textToken:
 			if inT {
-				buf, tooLong = appendCapped(buf, t, keepText, tooLong)
+				buf, tooLong = appendCapped(buf, tok.text, keepText, tooLong)
 			}
 		}
 	}
@@ -747,8 +736,8 @@ func appendCapped(dst, src []byte, limit int, over bool) ([]byte, bool) {
 // shows, so that date cells read as dates rather than serial numbers.
 func (p *xlsxPackage) styles(name string) ([]numKind, error) {
 	const what = "the styles"
-	dec, err := p.decoder(name, otherBounds(), what)
-	if err != nil || dec == nil {
+	sc, err := p.scanner(name, otherBounds(), what)
+	if err != nil || sc == nil {
 		return nil, err
 	}
 	custom := map[int]string{}
@@ -756,22 +745,22 @@ func (p *xlsxPackage) styles(name string) ([]numKind, error) {
 	inXfs := false
 read:
 	for {
-		tok, err := dec.RawToken()
+		tok, err := sc.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, xmlError(what, err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch tok.kind {
+		case startToken:
+			switch string(tok.local) {
 			case "numFmt":
 				if len(custom) == maxStyles {
 					return nil, inflated("the styles of the workbook have more than %s number formats, which Excel does not allow; save it again from Excel as .xlsx, or as CSV UTF-8", group(maxStyles))
 				}
-				if id, err := strconv.Atoi(attr(t, "numFmtId")); err == nil {
-					custom[id] = attr(t, "formatCode")
+				if id, err := strconv.Atoi(string(tok.attr("numFmtId"))); err == nil {
+					custom[id] = string(tok.attr("formatCode"))
 				}
 			case "cellXfs":
 				inXfs = true
@@ -780,12 +769,12 @@ read:
 					if len(formats) == maxStyles {
 						return nil, inflated("the styles of the workbook have more than %s cell formats, which Excel does not allow; save it again from Excel as .xlsx, or as CSV UTF-8", group(maxStyles))
 					}
-					id, _ := strconv.Atoi(attr(t, "numFmtId"))
+					id, _ := strconv.Atoi(string(tok.attr("numFmtId")))
 					formats = append(formats, id)
 				}
 			}
-		case xml.EndElement:
-			if t.Name.Local == "cellXfs" {
+		case endToken:
+			if string(tok.local) == "cellXfs" {
 				// Number formats come before the cell formats; what
 				// follows (cell styles, differential formats) is of no
 				// use here, and is where styles grow large.
@@ -810,7 +799,7 @@ func (s *xlsxSource) next() ([]string, int, error) {
 		return nil, 0, io.EOF
 	}
 	for {
-		tok, err := s.dec.RawToken()
+		tok, err := s.sc.next()
 		if err == io.EOF {
 			s.done = true
 			return nil, 0, io.EOF
@@ -818,19 +807,19 @@ func (s *xlsxSource) next() ([]string, int, error) {
 		if err != nil {
 			return nil, 0, xmlError("the first sheet", err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch tok.kind {
+		case startToken:
 			if !s.inData {
-				s.inData = t.Name.Local == "sheetData"
+				s.inData = string(tok.local) == "sheetData"
 				continue
 			}
-			switch t.Name.Local {
+			switch string(tok.local) {
 			case "row":
-				if err := s.startRow(t); err != nil {
+				if err := s.startRow(tok); err != nil {
 					return nil, 0, err
 				}
 			case "c":
-				s.startCell(t)
+				s.startCell(tok)
 			case "v":
 				s.inV = true
 			case "is":
@@ -840,11 +829,11 @@ func (s *xlsxSource) next() ([]string, int, error) {
 			case "rPh":
 				s.phon++
 			}
-		case xml.EndElement:
+		case endToken:
 			if !s.inData {
 				continue
 			}
-			switch t.Name.Local {
+			switch string(tok.local) {
 			case "v":
 				s.inV = false
 			case "t":
@@ -863,20 +852,20 @@ func (s *xlsxSource) next() ([]string, int, error) {
 				s.done = true
 				return nil, 0, io.EOF
 			}
-		case xml.CharData:
+		case textToken:
 			switch {
 			case s.inV:
-				s.v, s.tooLong = appendCapped(s.v, t, s.cellCap, s.tooLong)
+				s.v, s.tooLong = appendCapped(s.v, tok.text, s.cellCap, s.tooLong)
 			case s.inT:
-				s.t, s.tooLong = appendCapped(s.t, t, s.cellCap, s.tooLong)
+				s.t, s.tooLong = appendCapped(s.t, tok.text, s.cellCap, s.tooLong)
 			}
 		}
 	}
 }
 
-func (s *xlsxSource) startRow(se xml.StartElement) error {
+func (s *xlsxSource) startRow(tok *xmlToken) error {
 	prev := s.row
-	if n, err := strconv.Atoi(attr(se, "r")); err == nil && n > 0 {
+	if n, err := strconv.Atoi(string(tok.attr("r"))); err == nil && n > 0 {
 		s.row = n
 	} else {
 		s.row++
@@ -890,20 +879,20 @@ func (s *xlsxSource) startRow(se xml.StartElement) error {
 	return nil
 }
 
-func (s *xlsxSource) startCell(se xml.StartElement) {
+func (s *xlsxSource) startCell(tok *xmlToken) {
 	s.typ, s.style = "", 0
-	ref := ""
-	for _, a := range se.Attr {
-		if a.Name.Space != "" {
+	var ref []byte
+	for _, a := range tok.attrs {
+		if len(a.space) > 0 {
 			continue
 		}
-		switch a.Name.Local {
+		switch string(a.local) {
 		case "r":
-			ref = a.Value
+			ref = a.value
 		case "t":
-			s.typ = a.Value
+			s.typ = cellType(a.value)
 		case "s":
-			s.style, _ = strconv.Atoi(a.Value)
+			s.style, _ = strconv.Atoi(string(a.value))
 		}
 	}
 	if col, ok := columnOf(ref); ok {
@@ -913,6 +902,17 @@ func (s *xlsxSource) startCell(se xml.StartElement) {
 	}
 	s.v, s.t, s.tooLong = s.v[:0], s.t[:0], false
 	s.inV, s.inIs, s.inT, s.phon = false, false, false, 0
+}
+
+// cellType returns a cell's t attribute as one of the types value knows,
+// or "n" (a number, the default) for any other.
+func cellType(t []byte) string {
+	for _, known := range []string{"s", "inlineStr", "str", "e", "b", "d"} {
+		if string(t) == known {
+			return known
+		}
+	}
+	return "n"
 }
 
 // parseIndex parses a shared string index.
@@ -930,7 +930,7 @@ func parseIndex(b []byte) (int, bool) {
 // columnOf returns the column (1-based) of a cell reference such as "C5".
 // It reads more letters than Excel's three, so that a cell far beyond the
 // last column allowed is refused rather than misplaced.
-func columnOf(ref string) (int, bool) {
+func columnOf(ref []byte) (int, bool) {
 	col, i := 0, 0
 	for ; i < len(ref) && i < 8; i++ {
 		c := ref[i] &^ 0x20 // upper case
