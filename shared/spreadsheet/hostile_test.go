@@ -402,3 +402,74 @@ func TestHostileXLSXPeakHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileCSV reads CSV files made to take memory or time, of the most
+// an upload may be (50 MB): each is refused with its message, in constant
+// memory.
+func TestHostileCSV(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads files of 50 MB")
+	}
+	const size = 50_000_000
+	tests := []struct {
+		name string
+		data func() []byte
+		row  int
+		want string
+	}{
+		{
+			name: "one line",
+			data: func() []byte { return []byte("phone," + strings.Repeat("x", size)) },
+			row:  1,
+			want: "row 1 has a line longer than 1 MiB",
+		},
+		{
+			name: "a quote never closed",
+			data: func() []byte {
+				return []byte("phone,name\n1,\"" + strings.Repeat(strings.Repeat("x", 99)+"\n", size/100))
+			},
+			row:  2,
+			want: "row 2 is longer than 2,097,920 bytes; check for a quote",
+		},
+		{
+			name: "empty cells",
+			data: func() []byte {
+				return []byte("phone,name\n" + strings.Repeat(strings.Repeat(",", 1000)+"\n", size/1001))
+			},
+			want: "the file has a header but no rows",
+		},
+		{
+			name: "blank lines",
+			data: func() []byte { return []byte("phone,name\n" + strings.Repeat("\n", size)) },
+			want: "the file has a header but no rows",
+		},
+		{
+			name: "a cell of a megabyte",
+			data: func() []byte { return []byte("phone,name\n1,\"" + strings.Repeat("x", 1<<20-100) + "\"\n") },
+			row:  2,
+			want: `row 2, column "name" has a cell of 1,048,476 bytes`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := os.CreateTemp(t.TempDir(), "hostile-*.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			data := tt.data()
+			if _, err := f.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			n := int64(len(data))
+			data = nil
+			start := time.Now()
+			grew := peakHeap(func() { err = readFrom(f, n, Limits{}) })
+			t.Logf("refused in %v; heap grew by %.1f MiB", time.Since(start).Round(time.Millisecond), mb(grew))
+			wantError(t, err, tt.row, tt.want)
+			if grew > 16<<20 {
+				t.Errorf("heap grew by %.1f MiB, want at most 16 MiB", mb(grew))
+			}
+		})
+	}
+}
