@@ -46,6 +46,12 @@ func TestReadCSV(t *testing.T) {
 			want:       []row{{2, []string{"+34600000000", "", "10"}}},
 		},
 		{
+			name:       "control characters are removed, tab and line breaks kept",
+			data:       "pho\x1bne,name\n+34600\x01000000,\"\x1b[31mAna\x7f\tM.\r\nGil\x0b\"\n\x1b,\x08\n" + strings.Repeat("+34600000001,Luis\n", 50),
+			wantHeader: []string{"phone", "name"},
+			want:       append([]row{{2, []string{"+34600000000", "[31mAna\tM.\nGil"}}}, repeatRow(4, 50, []string{"+34600000001", "Luis"})...),
+		},
+		{
 			name:       "a tie goes to the comma",
 			data:       "a,b;c\n1,2;3\n",
 			wantHeader: []string{"a", "b;c"},
@@ -281,4 +287,13 @@ func TestReadCSVHundredThousandColumns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// repeatRow returns n rows of cells numbered from first.
+func repeatRow(first, n int, cells []string) []row {
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{first + i, cells}
+	}
+	return rows
 }

@@ -242,8 +242,9 @@ func (r *Reader) Next() (cells []string, row int, err error) {
 	}
 }
 
-// read returns the next row with its cells trimmed and its trailing empty
-// cells dropped, or nil cells for a blank row.
+// read returns the next row with its cells trimmed of spaces and control
+// characters and its trailing empty cells dropped, or nil cells for a blank
+// row.
 func (r *Reader) read() ([]string, int, error) {
 	cells, row, err := r.src.next()
 	if err != nil {
@@ -257,7 +258,7 @@ func (r *Reader) read() ([]string, int, error) {
 				"row %d, column %s has a cell of %s bytes; at most %s are allowed, shorten it",
 				row, shown, group(len(c)), group(r.lim.MaxCellBytes))}
 		}
-		c = strings.TrimSpace(c)
+		c = strings.TrimSpace(StripControls(c))
 		cells[i] = c
 		if c != "" {
 			last = i
@@ -287,6 +288,40 @@ func (r *Reader) column(i int) (name, shown string) {
 	}
 	l := ColumnLetter(i)
 	return l, l
+}
+
+// StripControls returns s without the control characters a cell may not
+// carry into a message or a report: those below U+0020 other than tab,
+// line feed and carriage return, and DEL.
+//
+// They are removed rather than refused, row by row: no spreadsheet program
+// shows them or lets them be typed, so the operator cannot have meant them
+// (they come from text pasted out of terminals, PDFs or old databases, or
+// from the _x001B_ escapes of a workbook), and cannot see which cells to
+// fix; removing them changes nothing the operator sees. A NUL in a CSV file
+// is the exception, refused before this: it says the file is not text.
+func StripControls(s string) string {
+	i := 0
+	for i < len(s) && !isControl(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s)
+	for ; i < len(s); i++ {
+		if c := s[i]; !isControl(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// isControl reports whether c is a control character StripControls
+// removes. Bytes of multi-byte UTF-8 characters are never below 0x80.
+func isControl(c byte) bool {
+	return c < ' ' && c != '\t' && c != '\n' && c != '\r' || c == 0x7F
 }
 
 // ColumnLetter returns the letters a spreadsheet program names column i

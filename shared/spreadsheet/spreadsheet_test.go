@@ -237,7 +237,7 @@ func checkReader(t *testing.T, data []byte) {
 			t.Fatalf("row %d = %q", n, cells)
 		}
 		for _, c := range cells {
-			if len(c) > lim.MaxCellBytes || c != strings.TrimSpace(c) {
+			if len(c) > lim.MaxCellBytes || c != strings.TrimSpace(c) || c != StripControls(c) {
 				t.Fatalf("row %d has cell %q", n, c)
 			}
 		}
