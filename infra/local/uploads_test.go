@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,14 +275,16 @@ func (s *sheetServer) report(nid, format string) []byte {
 }
 
 // readCSVReport reads a CSV report exactly as written: a UTF-8 byte order
-// mark, then comma-separated records.
-func readCSVReport(t *testing.T, b []byte) [][]string {
+// mark, then records separated by delim (the upload's, for a file
+// separated by semicolons; else commas).
+func readCSVReport(t *testing.T, b []byte, delim rune) [][]string {
 	t.Helper()
 	body, ok := bytes.CutPrefix(b, []byte("\xEF\xBB\xBF"))
 	if !ok {
 		t.Errorf("the CSV report does not start with a UTF-8 byte order mark: %q", b[:min(len(b), 20)])
 	}
 	r := csv.NewReader(bytes.NewReader(body))
+	r.Comma = delim
 	r.FieldsPerRecord = -1
 	recs, err := r.ReadAll()
 	if err != nil {
@@ -392,7 +395,7 @@ func smsOffersFile(n int) ([]byte, []sheetRow) {
 			r.cells, r.address, r.errColumn, r.errSays = append(r.cells, "extra"), "", "D", "4 cells"
 		case 50:
 			r.cells[1] = `=HYPERLINK("http://evil.example/","Gana")`
-			r.report = []string{r.cells[0], `'=HYPERLINK("http://evil.example/","Gana")`, r.cells[2]}
+			r.report = []string{csvCell(r.cells[0]), `'=HYPERLINK("http://evil.example/","Gana")`, r.cells[2]}
 		case 60:
 			r.cells[2] = "2x1\nen tienda"
 		case 70:
@@ -403,7 +406,7 @@ func smsOffersFile(n int) ([]byte, []sheetRow) {
 			r.cells[1] = "   Lola   "
 		case 95:
 			r.cells[1] = "@lucia"
-			r.report = []string{r.cells[0], "'@lucia", r.cells[2]}
+			r.report = []string{csvCell(r.cells[0]), "'@lucia", r.cells[2]}
 		case n - 50: // a row without a number
 			r.cells[0], r.address, r.errColumn, r.errSays = "", "", "telefono", "empty"
 		}
@@ -475,7 +478,7 @@ func checkReport(t *testing.T, recs [][]string, header []string, rows []sheetRow
 		want := r.report
 		if want == nil {
 			for _, c := range r.cells[:cols] {
-				want = append(want, strings.TrimSpace(c))
+				want = append(want, csvCell(strings.TrimSpace(c)))
 			}
 		}
 		if !cmp.Equal(rec[:cols], want) {
@@ -496,13 +499,31 @@ func checkReport(t *testing.T, recs [][]string, header []string, rows []sheetRow
 	}
 }
 
-// normalise trims every cell and drops empty trailing cells, as
-// spreadsheet.Reader reads rows.
+// signedNumber is a number that starts with + or -, as a phone number may.
+var signedNumber = regexp.MustCompile(`^[+-][0-9][0-9 .,]*$`)
+
+// csvCell is a file's cell as a CSV report holds it in any column but the
+// last: a number that starts with + or - gets a quote, as a formula does
+// (in a program that splits on another delimiter, the cells after it are
+// part of it).
+func csvCell(c string) string {
+	if signedNumber.MatchString(c) {
+		return "'" + c
+	}
+	return c
+}
+
+// normalise trims every cell of a CSV report and drops empty trailing
+// cells, as spreadsheet.Reader reads rows, and takes off the quote numbers
+// get in CSV only (see csvCell).
 func normalise(rows [][]string) [][]string {
 	out := make([][]string, len(rows))
 	for i, r := range rows {
 		var cells []string
 		for _, c := range r {
+			if n, ok := strings.CutPrefix(c, "'"); ok && signedNumber.MatchString(n) {
+				c = n
+			}
 			cells = append(cells, strings.TrimSpace(c))
 		}
 		for len(cells) > 0 && cells[len(cells)-1] == "" {
@@ -568,7 +589,7 @@ func TestSpreadsheetCSVSend(t *testing.T) {
 	}
 
 	report := s.report(n.ID, "csv")
-	recs := readCSVReport(t, report)
+	recs := readCSVReport(t, report, ';')
 	checkReport(t, recs, []string{"telefono", "name", "offer"}, rows, sent)
 	xlsx := readSheet(t, s.report(n.ID, "xlsx"), spreadsheet.XLSX)
 	if diff := cmp.Diff(normalise(recs), xlsx); diff != "" {
@@ -627,7 +648,7 @@ func TestSpreadsheetXLSXSends(t *testing.T) {
 				t.Errorf("row %d: the outbox holds %+v for %s, want one email %q: %q", r.row, msgs, r.address, title, body)
 			}
 		}
-		checkReport(t, readCSVReport(t, s.report(n.ID, "csv")), []string{"Email", "Name", "Plan"}, rows, sent)
+		checkReport(t, readCSVReport(t, s.report(n.ID, "csv"), ','), []string{"Email", "Name", "Plan"}, rows, sent)
 	})
 
 	t.Run("whatsapp", func(t *testing.T) {
@@ -671,7 +692,7 @@ func TestSpreadsheetXLSXSends(t *testing.T) {
 				t.Errorf("row %d: the outbox holds %+v for %s, want one template message %v", r.row, msgs, r.address, want)
 			}
 		}
-		checkReport(t, readCSVReport(t, s.report(n.ID, "csv")), []string{"phone", "name", "date"}, rows, sent)
+		checkReport(t, readCSVReport(t, s.report(n.ID, "csv"), ','), []string{"phone", "name", "date"}, rows, sent)
 	})
 }
 

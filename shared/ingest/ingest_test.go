@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltstore"
@@ -494,9 +497,59 @@ func TestReport(t *testing.T) {
 		if err := rp.Report(t.Context(), &buf, format, n); err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
+		want := slices.Clone(want)
+		if format == spreadsheet.CSV {
+			// A CSV cell that starts with + and is followed by others
+			// gets a quote: in a program that splits on another
+			// delimiter, the cells after it are part of it.
+			for i := 1; i < len(want); i++ {
+				if strings.HasPrefix(want[i][0], "+") {
+					want[i] = append([]string{"'" + want[i][0]}, want[i][1:]...)
+				}
+			}
+		}
 		got := readSheet(t, buf.Bytes())
 		if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
 			t.Errorf("%s report:\n got %q\nwant %q", format, got, want)
+		}
+	}
+}
+
+// TestReportInTheUploadsDelimiter checks that the CSV report of a file
+// separated by semicolons is separated by semicolons, and that a cell whose
+// pieces are formulas in some delimiter is neutralised in every piece.
+func TestReportInTheUploadsDelimiter(t *testing.T) {
+	for _, tt := range []struct {
+		file  string
+		delim rune
+	}{
+		{"phone;name;offer\n600000001;\"x,=1+1\";\"a;@SUM(A1)\"\n", ';'},
+		{"phone,name,offer\n600000001,\"x,=1+1\",\"a;@SUM(A1)\"\n", ','},
+		{"phone\tname\toffer\n600000001\t\"x,=1+1\"\t\"a;@SUM(A1)\"\n", ','},
+	} {
+		f := newFixture(t)
+		up := f.ingest(f.upload(notify.UploadPurposeSend, []byte(tt.file)))
+		n, err := f.store.GetNotification(t.Context(), ws, up.NotificationID)
+		if err != nil {
+			t.Fatalf("%v; upload %+v", err, up)
+		}
+		rp := &Reporter{Store: f.store, Blobs: f.blobs, Config: f.g.Config}
+		var buf bytes.Buffer
+		if err := rp.Report(t.Context(), &buf, spreadsheet.CSV, n); err != nil {
+			t.Fatal(err)
+		}
+		cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\uFEFF")))
+		cr.Comma = tt.delim
+		got, err := cr.ReadAll()
+		if err != nil {
+			t.Fatalf("report of %q read with %q: %v\n%s", tt.file, tt.delim, err, buf.Bytes())
+		}
+		want := [][]string{
+			{"phone", "name", "offer", "status", "reason", "provider_message_id"},
+			{"600000001", "x,'=1+1", "a;'@SUM(A1)", "queued", "", ""},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("report of %q read with %q (-want +got):\n%s", tt.file, tt.delim, diff)
 		}
 	}
 }

@@ -203,7 +203,7 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 					// The delimiters of a row are one fewer than its
 					// cells.
 					if g.delims++; g.delims >= g.maxCells {
-						g.err = rowError(g.row, "row %d has more than %s cells, more than a spreadsheet's row; check that the file is a CSV file of text", g.row, group(g.maxCells))
+						g.err = rowError(g.row, "row %d has more than %s columns, more than any spreadsheet has; check that the file is a CSV file of text", g.row, group(g.maxCells))
 						return w, g.err
 					}
 				}

@@ -266,10 +266,10 @@ func TestReadCSVHundredThousandColumns(t *testing.T) {
 		wantRow int
 		want    string
 	}{
-		{"a header of 100,000 columns", strings.Repeat("col,", 99_999) + "col\n1\n", Limits{}, 1, "row 1 has more than 16,384 cells"},
+		{"a header of 100,000 columns", strings.Repeat("col,", 99_999) + "col\n1\n", Limits{}, 1, "row 1 has more than 16,384 columns"},
 		{"a header of 300 columns", strings.Repeat("col,", 299) + "col\n1\n", Limits{}, 1, "the file has 300 columns; at most 256 are allowed"},
-		{"a row of a million empty cells", "phone,name\n1,a\n" + strings.Repeat(",", 1<<20-1) + "\n", Limits{}, 3, "row 3 has more than 16,384 cells"},
-		{"a row of 20,000 empty cells with 20,000 columns allowed", "phone,name\n" + strings.Repeat(",", 20_001) + "\n", Limits{MaxColumns: 20_000}, 2, "row 2 has more than 20,000 cells"},
+		{"a row of a million empty cells", "phone,name\n1,a\n" + strings.Repeat(",", 1<<20-1) + "\n", Limits{}, 3, "row 3 has more than 16,384 columns"},
+		{"a row of 20,000 empty cells with 20,000 columns allowed", "phone,name\n" + strings.Repeat(",", 20_001) + "\n", Limits{MaxColumns: 20_000}, 2, "row 2 has more than 20,000 columns"},
 		{"delimiters in quotes are not cells", "phone,name\n1,\"" + strings.Repeat(",", 20_000) + "\"\n", Limits{}, 2, `row 2, column "name" has a cell of 20,000 bytes`},
 	}
 	for _, tt := range tests {

@@ -206,6 +206,15 @@ func sniffText(head []byte) error {
 // Format is the format the content was found to be.
 func (r *Reader) Format() Format { return r.format }
 
+// Delimiter is the delimiter of a CSV file (a comma, a semicolon, a tab or
+// a bar), or 0 for a workbook.
+func (r *Reader) Delimiter() rune {
+	if s, ok := r.src.(*csvSource); ok {
+		return s.cr.Comma
+	}
+	return 0
+}
+
 // Header returns the header row: its cells trimmed of surrounding spaces,
 // without the empty cells that trail it. Columns without a header are "".
 func (r *Reader) Header() []string { return slices.Clone(r.header) }

@@ -91,13 +91,16 @@ func TestOpenSniffsContent(t *testing.T) {
 
 func TestOpenFormat(t *testing.T) {
 	tests := []struct {
-		name string
-		data []byte
-		want Format
+		name  string
+		data  []byte
+		want  Format
+		delim rune
 	}{
-		{"csv", []byte("phone\n1\n"), CSV},
+		{"csv", []byte("phone\n1\n"), CSV, ','},
+		{"csv with semicolons", []byte("phone;name\n1;a\n"), CSV, ';'},
+		{"csv with tabs", []byte("phone\tname\n1\ta\n"), CSV, '\t'},
 		// The content decides, whatever the upload was called.
-		{"xlsx", sheetZip(t, `<row r="1"><c r="A1" t="inlineStr"><is><t>phone</t></is></c></row>`), XLSX},
+		{"xlsx", sheetZip(t, `<row r="1"><c r="A1" t="inlineStr"><is><t>phone</t></is></c></row>`), XLSX, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +110,9 @@ func TestOpenFormat(t *testing.T) {
 			}
 			if got := r.Format(); got != tt.want {
 				t.Errorf("Format() = %q, want %q", got, tt.want)
+			}
+			if got := r.Delimiter(); got != tt.delim {
+				t.Errorf("Delimiter() = %q, want %q", got, tt.delim)
 			}
 		})
 	}
