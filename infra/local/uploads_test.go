@@ -852,3 +852,42 @@ func TestSpreadsheetUploadSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSpreadsheetUploadURLIsThePublicURL: the upload URL, a credential,
+// starts with HERALD_PUBLIC_URL (by default the listen address) whatever
+// Host the request that created the upload names.
+func TestSpreadsheetUploadURLIsThePublicURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server; skipped with -short")
+	}
+	for _, public := range []string{"", "https://herald.example.com"} {
+		l := startLocal(t, t.TempDir(), map[string]string{"HERALD_PUBLIC_URL": public})
+		s := &sheetServer{t: t, base: l.base, stop: l.stop}
+		want := public
+		if want == "" {
+			want = l.base
+		}
+		tpl := s.template(map[string]any{"name": "T", "channel": "sms", "body": "Hola {{name}}"})
+		body, err := json.Marshal(map[string]any{"templateId": tpl, "channel": "sms", "filename": "a.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest("POST", l.base+"/v1/uploads", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "evil.example"
+		req.Header.Set("Authorization", "Bearer "+sheetKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up sheetUpload
+		err = json.NewDecoder(res.Body).Decode(&up)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 201 || !strings.HasPrefix(up.UploadURL, want+"/v1/uploads/"+up.ID+"/file?") {
+			t.Errorf("HERALD_PUBLIC_URL %q: POST /v1/uploads with Host evil.example = %d %+v (%v), want an upload URL under %s", public, res.StatusCode, up, err, want)
+		}
+		l.stop()
+	}
+}

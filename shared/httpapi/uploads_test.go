@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -203,5 +206,60 @@ func TestUploadAudienceExplainsTheUploadRoute(t *testing.T) {
 	r := e.do("POST", "/v1/notifications", e.admin, map[string]any{"channel": "sms", "content": map[string]any{"body": "x"}, "audience": map[string]any{"uploadId": "U1"}})
 	if r.status != 422 || r.errField() != "audience.uploadId" || !strings.Contains(r.raw, "POST /v1/uploads") {
 		t.Errorf("uploadId audience = %d %s", r.status, r.raw)
+	}
+}
+
+// TestUploadURLIsThePublicURL checks that the local route's upload URLs,
+// which are credentials, start with the configured public URL whatever
+// the request says its host is: a forged Host would otherwise have them
+// point at the forger's server.
+func TestUploadURLIsThePublicURL(t *testing.T) {
+	e := newEnv(t)
+	tpl := e.must(201, "POST", "/v1/templates", e.admin, map[string]any{"name": "T", "channel": "sms", "body": "Hi {{name}}"})
+	body := `{"templateId": "` + tpl.body["id"].(string) + `", "channel": "sms", "filename": "a.csv"}`
+	create := func(srv string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", srv+"/v1/uploads", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "evil.example"
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		req.Header.Set("X-Forwarded-Host", "evil.example")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("Forwarded", "host=evil.example;proto=https")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct {
+			UploadURL string `json:"uploadUrl"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, out.UploadURL
+	}
+	if status, got := create(e.srv.URL); status != 201 || !strings.HasPrefix(got, e.srv.URL+"/v1/uploads/") {
+		t.Errorf("POST /v1/uploads with Host evil.example = %d, uploadUrl %q, want one under %s", status, got, e.srv.URL)
+	}
+
+	// Another public URL, with a path (a reverse proxy's), is used as
+	// configured; none is a configuration error, not the Host.
+	for _, tt := range []struct {
+		public, want string
+		status       int
+	}{
+		{"https://herald.example.com/api/", "https://herald.example.com/api/v1/uploads/", 201},
+		{"", "", 503},
+	} {
+		api := New(e.store, e.queue, Options{Uploads: &Uploads{Blobs: e.blobs, URLSecret: []byte("s"), PublicURL: tt.public}})
+		srv := httptest.NewServer(api)
+		status, got := create(srv.URL)
+		srv.Close()
+		if status != tt.status || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("POST /v1/uploads, public URL %q = %d, uploadUrl %q, want %d and one under %q", tt.public, status, got, tt.status, tt.want)
+		}
 	}
 }
