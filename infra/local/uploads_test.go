@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -889,5 +890,43 @@ func TestSpreadsheetUploadURLIsThePublicURL(t *testing.T) {
 			t.Errorf("HERALD_PUBLIC_URL %q: POST /v1/uploads with Host evil.example = %d %+v (%v), want an upload URL under %s", public, res.StatusCode, up, err, want)
 		}
 		l.stop()
+	}
+}
+
+// TestSpreadsheetZipBombClosesTheUpload: a workbook whose sheet inflates a
+// thousand times is refused at once, and its upload takes no other file:
+// the same URL cannot be used to make the server read bomb after bomb.
+func TestSpreadsheetZipBombClosesTheUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server; skipped with -short")
+	}
+	s := startSheetServer(t, t.TempDir())
+	tpl := s.template(map[string]any{"name": "Oferta", "channel": "sms", "body": "Hola {{name}}"})
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	for name, body := range map[string]string{
+		"xl/workbook.xml":          `<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>`,
+		"xl/worksheets/sheet1.xml": "<worksheet><sheetData>" + strings.Repeat("<row/>", 256<<20/6) + "</sheetData></worksheet>",
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	up := s.upload(map[string]any{"templateId": tpl, "channel": "sms", "filename": "bomba.xlsx"}, bomb.Bytes())
+	got := s.waitUpload(up.ID, "rejected")
+	if len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Message, "more than 100 times its size") || !strings.Contains(got.Errors[0].Message, "takes no other file") {
+		t.Errorf("rejected upload = %+v, want one error saying the file inflates too much and the upload takes no other file", got)
+	}
+	fixed := "telefono,name\r\n+34612000001,Ana\r\n"
+	if status, b := s.do("PUT", up.UploadURL, strings.NewReader(fixed), "text/csv"); status != 409 || !strings.Contains(string(b), "takes no other file") {
+		t.Errorf("PUT of another file after the bomb = %d %s, want 409 saying the upload takes no other file", status, b)
+	}
+	if again := s.waitUpload(up.ID, "rejected"); again.NotificationID != "" {
+		t.Errorf("upload after the refused PUT = %+v, want it rejected as the bomb left it", again)
 	}
 }

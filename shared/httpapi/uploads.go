@@ -253,6 +253,8 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 			return err
 		}
 		return notify.Errorf(notify.CodeConflict, "upload %s is %s: it takes no other file; create a new upload", up.ID, shown.Status)
+	case ingest.Closed(up):
+		return notify.Errorf(notify.CodeConflict, "upload %s was rejected and takes no other file (its errors say why); create a new upload", up.ID)
 	case now.After(up.ExpiresAt):
 		return notify.Errorf(notify.CodeConflict, "the upload URL expired at %s; create a new upload", up.ExpiresAt.Format(time.RFC3339))
 	}

@@ -263,3 +263,38 @@ func TestUploadURLIsThePublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestClosedUploadTakesNoFile checks that an upload ingestion closed (a
+// file that unpacked to far more than any spreadsheet) refuses another
+// file with a message, and starts no ingestion, while an upload rejected
+// for anything else takes a fixed one.
+func TestClosedUploadTakesNoFile(t *testing.T) {
+	e := newEnv(t)
+	for _, closed := range []bool{false, true} {
+		up := e.must(201, "POST", "/v1/uploads", e.admin, map[string]any{"purpose": "users", "filename": "users.xlsx"})
+		id := up.body["id"].(string)
+		u, err := url.Parse(up.body["uploadUrl"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.UpdateUpload(context.Background(), "ws1", id, func(u *notify.Upload) error {
+			u.Status, u.UpdatedAt = notify.UploadRejected, time.Now().UTC().Truncate(time.Millisecond)
+			if closed {
+				u.ExpiresAt = u.UpdatedAt
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for len(e.received) > 0 {
+			<-e.received
+		}
+		r := e.do("PUT", u.RequestURI(), "", "id\nu1\n")
+		switch {
+		case closed && (r.status != 409 || !strings.Contains(r.raw, "takes no other file") || len(e.received) != 0):
+			t.Errorf("PUT to a closed upload = %d %s (%d ingestions started), want 409 saying it takes no other file, and none", r.status, r.raw, len(e.received))
+		case !closed && (r.status != 202 || len(e.received) != 1):
+			t.Errorf("PUT to a rejected upload = %d %s (%d ingestions started), want 202 and one", r.status, r.raw, len(e.received))
+		}
+	}
+}

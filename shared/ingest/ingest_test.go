@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -572,5 +573,75 @@ func readSheet(t *testing.T, b []byte) [][]string {
 		}
 		// Readers may drop empty trailing cells.
 		out = append(out, padTo(slices.Clone(cells), len(out[0])))
+	}
+}
+
+// zipBomb is a workbook whose sheet is 64 MiB of empty rows in some 64 KB:
+// it inflates a thousand times.
+func zipBomb(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("xl/workbook.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>`)
+	if w, err = zw.Create("xl/worksheets/sheet1.xml"); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "<worksheet><sheetData>"+strings.Repeat("<row/>", 64<<20/6)+"</sheetData></worksheet>")
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestInflatedFileClosesTheUpload checks that a file that unpacks to far
+// more than any spreadsheet closes its upload: the URL expires at the
+// rejection, which says so, and a file stored after it is not read.
+func TestInflatedFileClosesTheUpload(t *testing.T) {
+	for _, purpose := range []string{notify.UploadPurposeSend, notify.UploadPurposeUsers} {
+		t.Run(purpose, func(t *testing.T) {
+			f := newFixture(t)
+			up := f.upload(purpose, zipBomb(t))
+			got := f.ingest(up)
+			if got.Status != notify.UploadRejected || len(got.Errors) != 1 ||
+				!strings.Contains(got.Errors[0].Message, "more than 100 times its size") ||
+				!strings.Contains(got.Errors[0].Message, "This upload takes no other file: create a new upload") {
+				t.Fatalf("bomb: %+v, want rejected with an error that says it takes no other file", got)
+			}
+			if !got.ExpiresAt.Equal(got.UpdatedAt) || !Closed(got) {
+				t.Errorf("bomb: expiresAt %v, updatedAt %v, want the URL to expire at the rejection", got.ExpiresAt, got.UpdatedAt)
+			}
+			f.now = f.now.Add(time.Minute)
+			f.put(up, []byte("phone,name,offer,id\n+34600000001,Ana,10%,u1\n"))
+			again := f.ingest(up)
+			if again.Status != notify.UploadRejected || again.Version != got.Version || again.NotificationID != "" || len(f.queue.bodies) != 0 {
+				t.Errorf("a file after the bomb: %+v, want the upload left as the bomb left it", again)
+			}
+			if _, err := f.store.GetUser(t.Context(), ws, "u1"); !notify.IsCode(err, notify.CodeNotFound) {
+				t.Errorf("a file after the bomb imported user u1 (%v)", err)
+			}
+		})
+	}
+}
+
+func TestClosed(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		up   notify.Upload
+		want bool
+	}{
+		{"rejected, URL valid", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at.Add(time.Hour)}, false},
+		{"rejected by a bomb", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at}, true},
+		{"rejected after the URL expired", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at.Add(-time.Second)}, true},
+		{"waiting, URL expired", notify.Upload{Status: notify.UploadWaiting, UpdatedAt: at, ExpiresAt: at}, false},
+	}
+	for _, tt := range tests {
+		if got := Closed(tt.up); got != tt.want {
+			t.Errorf("Closed(%s) = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

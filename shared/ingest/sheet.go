@@ -17,7 +17,13 @@ import (
 )
 
 // rejection is a problem with a whole upload: nothing in it is used.
-type rejection struct{ errs []notify.RowError }
+// final says that the upload takes no other file: its file unpacks to far
+// more than any spreadsheet (spreadsheet.Error's Inflated), and another
+// would be read only to waste the same work.
+type rejection struct {
+	errs  []notify.RowError
+	final bool
+}
 
 func (r *rejection) Error() string {
 	msgs := make([]string, len(r.errs))
@@ -34,10 +40,16 @@ func reject(row int, column, format string, args ...any) *rejection {
 // fileProblem turns a *spreadsheet.Error, a file that may not be used, into
 // a rejection; other errors (reading the copy, io.EOF) pass through.
 func fileProblem(err error) error {
-	if se, ok := err.(*spreadsheet.Error); ok {
-		return reject(se.Row, se.Column, "%s", se.Message)
+	se, ok := err.(*spreadsheet.Error)
+	if !ok {
+		return err
 	}
-	return err
+	if se.Inflated {
+		r := reject(se.Row, se.Column, "%s. This upload takes no other file: create a new upload", strings.TrimSuffix(se.Message, "."))
+		r.final = true
+		return r
+	}
+	return reject(se.Row, se.Column, "%s", se.Message)
 }
 
 // column is a template variable and the column that fills it.
