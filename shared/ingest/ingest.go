@@ -289,11 +289,12 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 		return reject(0, "", "%s; then upload the file again", p)
 	}
 	region := g.Config.region(up)
+	seen := newFirstRows()
 	openSheet := func() (*sendSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return openSend(f, size, g.Config.Limits, t, up.Channel, region)
+		return openSend(f, size, g.Config.Limits, t, up.Channel, region, seen)
 	}
 
 	// Pass 1: validate everything before anything is queued.

@@ -69,7 +69,7 @@ func (rp *Reporter) sheetReport(ctx context.Context, w io.Writer, f spreadsheet.
 		return err
 	}
 	defer removeTemp(file)
-	s, err := openSend(file, size, rp.Config.Limits, n.Content, n.Channel, rp.Config.region(up))
+	s, err := openSend(file, size, rp.Config.Limits, n.Content, n.Channel, rp.Config.region(up), newFirstRows())
 	if err != nil {
 		return fmt.Errorf("read upload %s again: %w", up.ID, err)
 	}

@@ -254,7 +254,7 @@ func TestReadXLSXMillionRows(t *testing.T) {
 		t.Fatalf("read %d rows, want %d", got, rows)
 	}
 	t.Logf("read %d rows (%d MB) in %v; heap grew by %.1f MiB", rows, info.Size()>>20, time.Since(start).Round(time.Millisecond), mb(grew))
-	if grew > 96<<20 {
-		t.Errorf("heap grew by %.1f MiB reading %d rows, want at most 96 MiB", mb(grew), rows)
+	if bound := uint64(2*stringsMemory + 8<<20); grew > bound {
+		t.Errorf("heap grew by %.1f MiB reading %d rows, want at most %.0f MiB", mb(grew), rows, mb(bound))
 	}
 }

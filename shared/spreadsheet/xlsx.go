@@ -60,11 +60,11 @@ const (
 	// read: its text plus 4 bytes an entry. It is the one part of a
 	// workbook held whole, and an upload's peak memory must stay under
 	// 150 MB with the garbage collector letting the heap reach twice what
-	// is live, beside the duplicate check of a million rows (under 60 MB).
-	// A million rows of two unique text columns (names and e-mail
-	// addresses) fit; a workbook of more text is refused with the advice
-	// to save it as CSV, which is read as it streams.
-	stringsMemory = 48 << 20
+	// is live, beside ingestion's duplicate check of a million rows (28
+	// MB) and what streams (under 10 MB). A million rows of a unique name
+	// each fit; a workbook of more text is refused with the advice to save
+	// it as CSV, which is read as it streams.
+	stringsMemory = 32 << 20
 	// maxStringsXML bounds the XML of the table of text: escapes, rich
 	// text runs and phonetic guides make it up to several times its text.
 	maxStringsXML = 256 << 20
