@@ -2,9 +2,8 @@ package ingest
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -248,12 +247,17 @@ func describeAddressError(kind, v string, err error) string {
 }
 
 // firstRows remembers the row each value was first seen on, by a 96-bit
-// fingerprint of the value (two values share one once in 10^16 files of a
-// million rows): 16 bytes a slot rather than the value itself. It is
-// open-addressed in shards, so that it takes some 28 MB for a million rows
-// where a Go map of 128-bit keys takes 42, and grows a shard at a time
-// rather than doubling all at once. Use newFirstRows.
+// fingerprint of the value (two of a million values share one with a
+// probability of 10^-17): 16 bytes a slot rather than the value itself. It
+// is open-addressed in shards, so that it takes some 28 MB for a million
+// rows where a Go map of 128-bit keys takes 42, and grows a shard at a
+// time rather than doubling all at once. The fingerprints are keyed with
+// seeds of its own, as a Go map's hashes are, so that nobody can choose
+// values (user ids are any text) that crowd one slot and make each add
+// walk all of them. Use newFirstRows; the passes over one file share one,
+// so that they give each row the same verdict.
 type firstRows struct {
+	seeds  [2]maphash.Seed
 	shards [firstRowsShards]firstRowsShard
 }
 
@@ -272,7 +276,9 @@ type firstRowsSlot struct {
 	row   int32
 }
 
-func newFirstRows() *firstRows { return &firstRows{} }
+func newFirstRows() *firstRows {
+	return &firstRows{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
 
 // reset forgets every value and keeps the memory, for the next pass over
 // the same file.
@@ -286,13 +292,7 @@ func (m *firstRows) reset() {
 // add records v as seen on row n, unless it was seen before: then it
 // returns the row it was first seen on, and true.
 func (m *firstRows) add(v string, n int) (int, bool) {
-	h := fnv.New128a()
-	h.Write([]byte(v))
-	var sum [16]byte
-	h.Sum(sum[:0])
-	// FNV's high bits are its best mixed: they pick the shard and slot.
-	key := binary.BigEndian.Uint64(sum[:8])
-	check := binary.BigEndian.Uint32(sum[8:12])
+	key, check := maphash.String(m.seeds[0], v), uint32(maphash.String(m.seeds[1], v))
 	sh := &m.shards[key>>56]
 	if 4*(sh.used+1) > 3*len(sh.slots) {
 		sh.grow()
