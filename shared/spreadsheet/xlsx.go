@@ -52,9 +52,9 @@ const (
 	maxOtherBytes = 40 << 20
 	// maxStyles is Excel's own limit on cell formats in a workbook.
 	maxStyles = 65_490
-	// maxToken bounds the text between two '<' of a part: encoding/xml
-	// buffers a whole text or tag. A cell of Excel's 32,767 characters
-	// takes under 256 KiB of XML even with every character escaped.
+	// maxToken bounds a token of a part (a text, a tag, a comment):
+	// xmlScanner buffers one whole. A cell of Excel's 32,767 characters
+	// takes at most 330 KB of XML, every character escaped (&#x10FFFF;).
 	maxToken = 1 << 20
 	// stringsMemory bounds the table of text held while the sheet is
 	// read: its text plus 4 bytes an entry. It is the one part of a

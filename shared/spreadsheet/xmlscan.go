@@ -18,11 +18,11 @@ import (
 // which the Open Packaging Conventions forbid in a package and which are
 // how XML entity bombs are made, and it returns comments and processing
 // instructions as nothing. It exists for speed: encoding/xml allocates for
-// every name, attribute and text and reads some 20 MB of a sheet a second,
+// every name, attribute and text and read some 20 MB of a sheet a second,
 // which made a sheet at the row limit take a quarter of a minute to read
-// (and a zip bomb within the bounds as long to refuse). This one returns
-// slices of its buffer, valid until the next call, and reads sheets about
-// ten times as fast.
+// (and a file within the bounds as long to refuse). This one returns
+// slices of its buffer, valid until the next call: a sheet takes about a
+// quarter of the CPU and a twentieth of the allocations.
 type xmlScanner struct {
 	r   io.Reader
 	buf []byte
