@@ -206,7 +206,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	api := httpapi.New(store, queue, httpapi.Options{
 		Audience: steps, Outbox: store, Metrics: figures, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
 		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
-			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret)},
+			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret), PublicURL: cfg.PublicURL},
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
 			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints},
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,14 +276,16 @@ func (s *sheetServer) report(nid, format string) []byte {
 }
 
 // readCSVReport reads a CSV report exactly as written: a UTF-8 byte order
-// mark, then comma-separated records.
-func readCSVReport(t *testing.T, b []byte) [][]string {
+// mark, then records separated by delim (the upload's, for a file
+// separated by semicolons; else commas).
+func readCSVReport(t *testing.T, b []byte, delim rune) [][]string {
 	t.Helper()
 	body, ok := bytes.CutPrefix(b, []byte("\xEF\xBB\xBF"))
 	if !ok {
 		t.Errorf("the CSV report does not start with a UTF-8 byte order mark: %q", b[:min(len(b), 20)])
 	}
 	r := csv.NewReader(bytes.NewReader(body))
+	r.Comma = delim
 	r.FieldsPerRecord = -1
 	recs, err := r.ReadAll()
 	if err != nil {
@@ -392,7 +396,7 @@ func smsOffersFile(n int) ([]byte, []sheetRow) {
 			r.cells, r.address, r.errColumn, r.errSays = append(r.cells, "extra"), "", "D", "4 cells"
 		case 50:
 			r.cells[1] = `=HYPERLINK("http://evil.example/","Gana")`
-			r.report = []string{r.cells[0], `'=HYPERLINK("http://evil.example/","Gana")`, r.cells[2]}
+			r.report = []string{csvCell(r.cells[0]), `'=HYPERLINK("http://evil.example/","Gana")`, r.cells[2]}
 		case 60:
 			r.cells[2] = "2x1\nen tienda"
 		case 70:
@@ -403,7 +407,7 @@ func smsOffersFile(n int) ([]byte, []sheetRow) {
 			r.cells[1] = "   Lola   "
 		case 95:
 			r.cells[1] = "@lucia"
-			r.report = []string{r.cells[0], "'@lucia", r.cells[2]}
+			r.report = []string{csvCell(r.cells[0]), "'@lucia", r.cells[2]}
 		case n - 50: // a row without a number
 			r.cells[0], r.address, r.errColumn, r.errSays = "", "", "telefono", "empty"
 		}
@@ -475,7 +479,7 @@ func checkReport(t *testing.T, recs [][]string, header []string, rows []sheetRow
 		want := r.report
 		if want == nil {
 			for _, c := range r.cells[:cols] {
-				want = append(want, strings.TrimSpace(c))
+				want = append(want, csvCell(strings.TrimSpace(c)))
 			}
 		}
 		if !cmp.Equal(rec[:cols], want) {
@@ -496,13 +500,31 @@ func checkReport(t *testing.T, recs [][]string, header []string, rows []sheetRow
 	}
 }
 
-// normalise trims every cell and drops empty trailing cells, as
-// spreadsheet.Reader reads rows.
+// signedNumber is a number that starts with + or -, as a phone number may.
+var signedNumber = regexp.MustCompile(`^[+-][0-9][0-9 .,]*$`)
+
+// csvCell is a file's cell as a CSV report holds it in any column but the
+// last: a number that starts with + or - gets a quote, as a formula does
+// (in a program that splits on another delimiter, the cells after it are
+// part of it).
+func csvCell(c string) string {
+	if signedNumber.MatchString(c) {
+		return "'" + c
+	}
+	return c
+}
+
+// normalise trims every cell of a CSV report and drops empty trailing
+// cells, as spreadsheet.Reader reads rows, and takes off the quote numbers
+// get in CSV only (see csvCell).
 func normalise(rows [][]string) [][]string {
 	out := make([][]string, len(rows))
 	for i, r := range rows {
 		var cells []string
 		for _, c := range r {
+			if n, ok := strings.CutPrefix(c, "'"); ok && signedNumber.MatchString(n) {
+				c = n
+			}
 			cells = append(cells, strings.TrimSpace(c))
 		}
 		for len(cells) > 0 && cells[len(cells)-1] == "" {
@@ -568,7 +590,7 @@ func TestSpreadsheetCSVSend(t *testing.T) {
 	}
 
 	report := s.report(n.ID, "csv")
-	recs := readCSVReport(t, report)
+	recs := readCSVReport(t, report, ';')
 	checkReport(t, recs, []string{"telefono", "name", "offer"}, rows, sent)
 	xlsx := readSheet(t, s.report(n.ID, "xlsx"), spreadsheet.XLSX)
 	if diff := cmp.Diff(normalise(recs), xlsx); diff != "" {
@@ -627,7 +649,7 @@ func TestSpreadsheetXLSXSends(t *testing.T) {
 				t.Errorf("row %d: the outbox holds %+v for %s, want one email %q: %q", r.row, msgs, r.address, title, body)
 			}
 		}
-		checkReport(t, readCSVReport(t, s.report(n.ID, "csv")), []string{"Email", "Name", "Plan"}, rows, sent)
+		checkReport(t, readCSVReport(t, s.report(n.ID, "csv"), ','), []string{"Email", "Name", "Plan"}, rows, sent)
 	})
 
 	t.Run("whatsapp", func(t *testing.T) {
@@ -671,7 +693,7 @@ func TestSpreadsheetXLSXSends(t *testing.T) {
 				t.Errorf("row %d: the outbox holds %+v for %s, want one template message %v", r.row, msgs, r.address, want)
 			}
 		}
-		checkReport(t, readCSVReport(t, s.report(n.ID, "csv")), []string{"phone", "name", "date"}, rows, sent)
+		checkReport(t, readCSVReport(t, s.report(n.ID, "csv"), ','), []string{"phone", "name", "date"}, rows, sent)
 	})
 }
 
@@ -829,5 +851,82 @@ func TestSpreadsheetUploadSurvivesRestart(t *testing.T) {
 		if r.valid() && seen[r.address] != 1 {
 			t.Errorf("row %d: %s got %d sms, want 1", r.row, r.address, seen[r.address])
 		}
+	}
+}
+
+// TestSpreadsheetUploadURLIsThePublicURL: the upload URL, a credential,
+// starts with HERALD_PUBLIC_URL (by default the listen address) whatever
+// Host the request that created the upload names.
+func TestSpreadsheetUploadURLIsThePublicURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server; skipped with -short")
+	}
+	for _, public := range []string{"", "https://herald.example.com"} {
+		l := startLocal(t, t.TempDir(), map[string]string{"HERALD_PUBLIC_URL": public})
+		s := &sheetServer{t: t, base: l.base, stop: l.stop}
+		want := public
+		if want == "" {
+			want = l.base
+		}
+		tpl := s.template(map[string]any{"name": "T", "channel": "sms", "body": "Hola {{name}}"})
+		body, err := json.Marshal(map[string]any{"templateId": tpl, "channel": "sms", "filename": "a.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest("POST", l.base+"/v1/uploads", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "evil.example"
+		req.Header.Set("Authorization", "Bearer "+sheetKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up sheetUpload
+		err = json.NewDecoder(res.Body).Decode(&up)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 201 || !strings.HasPrefix(up.UploadURL, want+"/v1/uploads/"+up.ID+"/file?") {
+			t.Errorf("HERALD_PUBLIC_URL %q: POST /v1/uploads with Host evil.example = %d %+v (%v), want an upload URL under %s", public, res.StatusCode, up, err, want)
+		}
+		l.stop()
+	}
+}
+
+// TestSpreadsheetZipBombClosesTheUpload: a workbook whose sheet inflates a
+// thousand times is refused at once, and its upload takes no other file:
+// the same URL cannot be used to make the server read bomb after bomb.
+func TestSpreadsheetZipBombClosesTheUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server; skipped with -short")
+	}
+	s := startSheetServer(t, t.TempDir())
+	tpl := s.template(map[string]any{"name": "Oferta", "channel": "sms", "body": "Hola {{name}}"})
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	for name, body := range map[string]string{
+		"xl/workbook.xml":          `<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>`,
+		"xl/worksheets/sheet1.xml": "<worksheet><sheetData>" + strings.Repeat("<row/>", 256<<20/6) + "</sheetData></worksheet>",
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	up := s.upload(map[string]any{"templateId": tpl, "channel": "sms", "filename": "bomba.xlsx"}, bomb.Bytes())
+	got := s.waitUpload(up.ID, "rejected")
+	if len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Message, "more than 100 times its size") || !strings.Contains(got.Errors[0].Message, "takes no other file") {
+		t.Errorf("rejected upload = %+v, want one error saying the file inflates too much and the upload takes no other file", got)
+	}
+	fixed := "telefono,name\r\n+34612000001,Ana\r\n"
+	if status, b := s.do("PUT", up.UploadURL, strings.NewReader(fixed), "text/csv"); status != 409 || !strings.Contains(string(b), "takes no other file") {
+		t.Errorf("PUT of another file after the bomb = %d %s, want 409 saying the upload takes no other file", status, b)
+	}
+	if again := s.waitUpload(up.ID, "rejected"); again.NotificationID != "" {
+		t.Errorf("upload after the refused PUT = %+v, want it rejected as the bomb left it", again)
 	}
 }

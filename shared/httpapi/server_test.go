@@ -92,6 +92,7 @@ func newEnv(t *testing.T) *env {
 		Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
+	uploads.PublicURL = srv.URL
 	e := &env{t: t, srv: srv, store: store, queue: q, steps: steps, blobs: blobs, received: received, sched: sched}
 	e.admin = e.key("ws1", "k1", notify.ScopeAdmin)
 	e.other = e.key("ws2", "k2", notify.ScopeAdmin)

@@ -38,6 +38,12 @@ type Uploads struct {
 	// presigned URLs, are the credential: the same client code PUTs to
 	// either without an API key.
 	URLSecret []byte
+	// PublicURL is where clients reach this server (HERALD_PUBLIC_URL,
+	// by default its listen address), which the local route's upload URLs
+	// start with. Never the request's Host header: whoever sends the
+	// request chooses that, and would have an upload URL, a credential,
+	// handed out pointing at their own server.
+	PublicURL string
 	// Ingest holds the limits and the default region ingestion uses.
 	Ingest ingest.Config
 	// URLTTL is how long an upload URL takes the file (1 hour when 0).
@@ -134,7 +140,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, k notify.A
 		ObjectKey: ingest.ObjectKey(k.WorkspaceID, id), CreatedBy: k.Name + " (" + k.ID + ")",
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(ttl),
 	}
-	url, err := s.uploadURL(r, up, ttl)
+	url, err := s.uploadURL(r.Context(), up, ttl)
 	if err != nil {
 		return err
 	}
@@ -146,18 +152,18 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, k notify.A
 }
 
 // uploadURL is where the file of up goes: a presigned S3 PUT, or this
-// server's own route in local mode.
-func (s *Server) uploadURL(r *http.Request, up notify.Upload, ttl time.Duration) (string, error) {
+// server's own route in local mode, under its configured public URL.
+func (s *Server) uploadURL(ctx context.Context, up notify.Upload, ttl time.Duration) (string, error) {
 	if s.uploads.PresignPut != nil {
-		return s.uploads.PresignPut(r.Context(), up.ObjectKey, ttl)
+		return s.uploads.PresignPut(ctx, up.ObjectKey, ttl)
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	base := strings.TrimRight(s.uploads.PublicURL, "/")
+	if base == "" {
+		return "", notify.Errorf(notify.CodeNotConfigured, "upload URLs of the local server need its public address (HERALD_PUBLIC_URL)")
 	}
 	exp := strconv.FormatInt(up.ExpiresAt.Unix(), 10)
 	q := url.Values{"workspace": {up.WorkspaceID}, "expires": {exp}, "signature": {s.uploadSignature(up.WorkspaceID, up.ID, exp)}}
-	return scheme + "://" + r.Host + "/v1/uploads/" + up.ID + "/file?" + q.Encode(), nil
+	return base + "/v1/uploads/" + up.ID + "/file?" + q.Encode(), nil
 }
 
 // uploadSignature signs a local upload URL: the workspace, the upload and
@@ -247,6 +253,8 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 			return err
 		}
 		return notify.Errorf(notify.CodeConflict, "upload %s is %s: it takes no other file; create a new upload", up.ID, shown.Status)
+	case ingest.Closed(up):
+		return notify.Errorf(notify.CodeConflict, "upload %s was rejected and takes no other file (its errors say why); create a new upload", up.ID)
 	case now.After(up.ExpiresAt):
 		return notify.Errorf(notify.CodeConflict, "the upload URL expired at %s; create a new upload", up.ExpiresAt.Format(time.RFC3339))
 	}

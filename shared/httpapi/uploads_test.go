@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -179,7 +182,10 @@ func TestReportOfAnAPISend(t *testing.T) {
 		!strings.Contains(r.header.Get("Content-Disposition"), "herald-"+nid+".csv") {
 		t.Fatalf("report = %d %v", r.status, r.header)
 	}
-	want := "\ufeffuser_id,address,channel,status,reason,provider_message_id,updated_at\r\n,+34600000001,sms,sent,,'=cmd," + now.Format(time.RFC3339) + "\r\n"
+	// A number that starts with + and is followed by other cells gets a
+	// quote too: a program that splits on ; reads the cells after it as
+	// part of it.
+	want := "\ufeffuser_id,address,channel,status,reason,provider_message_id,updated_at\r\n,'+34600000001,sms,sent,,'=cmd," + now.Format(time.RFC3339) + "\r\n"
 	if strings.ReplaceAll(r.raw, "\r\n", "\n") != strings.ReplaceAll(want, "\r\n", "\n") {
 		t.Errorf("report:\n%q\nwant\n%q", r.raw, want)
 	}
@@ -200,5 +206,95 @@ func TestUploadAudienceExplainsTheUploadRoute(t *testing.T) {
 	r := e.do("POST", "/v1/notifications", e.admin, map[string]any{"channel": "sms", "content": map[string]any{"body": "x"}, "audience": map[string]any{"uploadId": "U1"}})
 	if r.status != 422 || r.errField() != "audience.uploadId" || !strings.Contains(r.raw, "POST /v1/uploads") {
 		t.Errorf("uploadId audience = %d %s", r.status, r.raw)
+	}
+}
+
+// TestUploadURLIsThePublicURL checks that the local route's upload URLs,
+// which are credentials, start with the configured public URL whatever
+// the request says its host is: a forged Host would otherwise have them
+// point at the forger's server.
+func TestUploadURLIsThePublicURL(t *testing.T) {
+	e := newEnv(t)
+	tpl := e.must(201, "POST", "/v1/templates", e.admin, map[string]any{"name": "T", "channel": "sms", "body": "Hi {{name}}"})
+	body := `{"templateId": "` + tpl.body["id"].(string) + `", "channel": "sms", "filename": "a.csv"}`
+	create := func(srv string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", srv+"/v1/uploads", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "evil.example"
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		req.Header.Set("X-Forwarded-Host", "evil.example")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("Forwarded", "host=evil.example;proto=https")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct {
+			UploadURL string `json:"uploadUrl"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, out.UploadURL
+	}
+	if status, got := create(e.srv.URL); status != 201 || !strings.HasPrefix(got, e.srv.URL+"/v1/uploads/") {
+		t.Errorf("POST /v1/uploads with Host evil.example = %d, uploadUrl %q, want one under %s", status, got, e.srv.URL)
+	}
+
+	// Another public URL, with a path (a reverse proxy's), is used as
+	// configured; none is a configuration error, not the Host.
+	for _, tt := range []struct {
+		public, want string
+		status       int
+	}{
+		{"https://herald.example.com/api/", "https://herald.example.com/api/v1/uploads/", 201},
+		{"", "", 503},
+	} {
+		api := New(e.store, e.queue, Options{Uploads: &Uploads{Blobs: e.blobs, URLSecret: []byte("s"), PublicURL: tt.public}})
+		srv := httptest.NewServer(api)
+		status, got := create(srv.URL)
+		srv.Close()
+		if status != tt.status || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("POST /v1/uploads, public URL %q = %d, uploadUrl %q, want %d and one under %q", tt.public, status, got, tt.status, tt.want)
+		}
+	}
+}
+
+// TestClosedUploadTakesNoFile checks that an upload ingestion closed (a
+// file that unpacked to far more than any spreadsheet) refuses another
+// file with a message, and starts no ingestion, while an upload rejected
+// for anything else takes a fixed one.
+func TestClosedUploadTakesNoFile(t *testing.T) {
+	e := newEnv(t)
+	for _, closed := range []bool{false, true} {
+		up := e.must(201, "POST", "/v1/uploads", e.admin, map[string]any{"purpose": "users", "filename": "users.xlsx"})
+		id := up.body["id"].(string)
+		u, err := url.Parse(up.body["uploadUrl"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.UpdateUpload(context.Background(), "ws1", id, func(u *notify.Upload) error {
+			u.Status, u.UpdatedAt = notify.UploadRejected, time.Now().UTC().Truncate(time.Millisecond)
+			if closed {
+				u.ExpiresAt = u.UpdatedAt
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for len(e.received) > 0 {
+			<-e.received
+		}
+		r := e.do("PUT", u.RequestURI(), "", "id\nu1\n")
+		switch {
+		case closed && (r.status != 409 || !strings.Contains(r.raw, "takes no other file") || len(e.received) != 0):
+			t.Errorf("PUT to a closed upload = %d %s (%d ingestions started), want 409 saying it takes no other file, and none", r.status, r.raw, len(e.received))
+		case !closed && (r.status != 202 || len(e.received) != 1):
+			t.Errorf("PUT to a rejected upload = %d %s (%d ingestions started), want 202 and one", r.status, r.raw, len(e.received))
+		}
 	}
 }

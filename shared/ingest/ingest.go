@@ -149,6 +149,10 @@ func (g *Ingester) Ingest(ctx context.Context, key string) error {
 		}
 		return g.finish(ctx, up, func(u *notify.Upload) {
 			u.Status, u.Errors, u.NotificationID = notify.UploadRejected, errs, ""
+			if rej.final {
+				// The upload URL ends here; see Closed.
+				u.ExpiresAt = u.UpdatedAt
+			}
 		})
 	}
 	if err != nil {
@@ -157,15 +161,28 @@ func (g *Ingester) Ingest(ctx context.Context, key string) error {
 	return nil
 }
 
+// Closed reports whether a rejected upload takes no other file: its URL
+// had expired when it was rejected. A file that unpacks to far more than
+// any spreadsheet (a zip bomb) expires it at once, so that nobody holding
+// the URL (which is its own credential, as S3's presigned URLs are, and
+// on AWS cannot be revoked) makes ingestion read bomb after bomb; any
+// other rejection leaves it to take a fixed file until it expires.
+func Closed(up notify.Upload) bool {
+	return up.Status == notify.UploadRejected && !up.ExpiresAt.After(up.UpdatedAt)
+}
+
 // claim moves the upload to validating for this version of its file. A
-// waiting or rejected upload is claimed fresh; one validating this same
-// version is a retry of a run that did not finish and resumes with the
-// same notification id; one validating another version is taken over only
-// when its run has gone quiet for longer than a run can last.
+// waiting or rejected upload is claimed fresh, unless it is Closed; one
+// validating this same version is a retry of a run that did not finish
+// and resumes with the same notification id; one validating another
+// version is taken over only when its run has gone quiet for longer than
+// a run can last.
 func (g *Ingester) claim(ctx context.Context, ws, id string, info notify.BlobInfo) (notify.Upload, error) {
 	now := g.now()
 	return g.Store.UpdateUpload(ctx, ws, id, func(u *notify.Upload) error {
 		switch {
+		case Closed(*u):
+			return fmt.Errorf("%w: upload is rejected and takes no other file", errSkip)
 		case u.Status == notify.UploadWaiting, u.Status == notify.UploadRejected,
 			u.Status == notify.UploadValidating && u.ETag != info.ETag && now.Sub(u.UpdatedAt) > staleClaim:
 			u.NotificationID = ""
@@ -186,14 +203,15 @@ func (g *Ingester) claim(ctx context.Context, ws, id string, info notify.BlobInf
 }
 
 // finish writes the outcome of a run, unless another run has claimed the
-// upload for a newer file since.
+// upload for a newer file since. set sees the time of the outcome in
+// UpdatedAt.
 func (g *Ingester) finish(ctx context.Context, up notify.Upload, set func(*notify.Upload)) error {
 	_, err := g.Store.UpdateUpload(ctx, up.WorkspaceID, up.ID, func(u *notify.Upload) error {
 		if u.ETag != up.ETag || u.Status != notify.UploadValidating && u.Status != notify.UploadQueued {
 			return errSkip
 		}
-		set(u)
 		u.UpdatedAt = g.now()
+		set(u)
 		return nil
 	})
 	if errors.Is(err, errSkip) {
@@ -271,11 +289,12 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 		return reject(0, "", "%s; then upload the file again", p)
 	}
 	region := g.Config.region(up)
+	seen := newFirstRows()
 	openSheet := func() (*sendSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return openSend(f, size, g.Config.Limits, t, up.Channel, region)
+		return openSend(f, size, g.Config.Limits, t, up.Channel, region, seen)
 	}
 
 	// Pass 1: validate everything before anything is queued.

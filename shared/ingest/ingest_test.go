@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltstore"
@@ -494,9 +498,59 @@ func TestReport(t *testing.T) {
 		if err := rp.Report(t.Context(), &buf, format, n); err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
+		want := slices.Clone(want)
+		if format == spreadsheet.CSV {
+			// A CSV cell that starts with + and is followed by others
+			// gets a quote: in a program that splits on another
+			// delimiter, the cells after it are part of it.
+			for i := 1; i < len(want); i++ {
+				if strings.HasPrefix(want[i][0], "+") {
+					want[i] = append([]string{"'" + want[i][0]}, want[i][1:]...)
+				}
+			}
+		}
 		got := readSheet(t, buf.Bytes())
 		if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
 			t.Errorf("%s report:\n got %q\nwant %q", format, got, want)
+		}
+	}
+}
+
+// TestReportInTheUploadsDelimiter checks that the CSV report of a file
+// separated by semicolons is separated by semicolons, and that a cell whose
+// pieces are formulas in some delimiter is neutralised in every piece.
+func TestReportInTheUploadsDelimiter(t *testing.T) {
+	for _, tt := range []struct {
+		file  string
+		delim rune
+	}{
+		{"phone;name;offer\n600000001;\"x,=1+1\";\"a;@SUM(A1)\"\n", ';'},
+		{"phone,name,offer\n600000001,\"x,=1+1\",\"a;@SUM(A1)\"\n", ','},
+		{"phone\tname\toffer\n600000001\t\"x,=1+1\"\t\"a;@SUM(A1)\"\n", ','},
+	} {
+		f := newFixture(t)
+		up := f.ingest(f.upload(notify.UploadPurposeSend, []byte(tt.file)))
+		n, err := f.store.GetNotification(t.Context(), ws, up.NotificationID)
+		if err != nil {
+			t.Fatalf("%v; upload %+v", err, up)
+		}
+		rp := &Reporter{Store: f.store, Blobs: f.blobs, Config: f.g.Config}
+		var buf bytes.Buffer
+		if err := rp.Report(t.Context(), &buf, spreadsheet.CSV, n); err != nil {
+			t.Fatal(err)
+		}
+		cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\uFEFF")))
+		cr.Comma = tt.delim
+		got, err := cr.ReadAll()
+		if err != nil {
+			t.Fatalf("report of %q read with %q: %v\n%s", tt.file, tt.delim, err, buf.Bytes())
+		}
+		want := [][]string{
+			{"phone", "name", "offer", "status", "reason", "provider_message_id"},
+			{"600000001", "x,'=1+1", "a;'@SUM(A1)", "queued", "", ""},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("report of %q read with %q (-want +got):\n%s", tt.file, tt.delim, diff)
 		}
 	}
 }
@@ -519,5 +573,75 @@ func readSheet(t *testing.T, b []byte) [][]string {
 		}
 		// Readers may drop empty trailing cells.
 		out = append(out, padTo(slices.Clone(cells), len(out[0])))
+	}
+}
+
+// zipBomb is a workbook whose sheet is 64 MiB of empty rows in some 64 KB:
+// it inflates a thousand times.
+func zipBomb(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("xl/workbook.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `<workbook><sheets><sheet name="S" sheetId="1"/></sheets></workbook>`)
+	if w, err = zw.Create("xl/worksheets/sheet1.xml"); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "<worksheet><sheetData>"+strings.Repeat("<row/>", 64<<20/6)+"</sheetData></worksheet>")
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestInflatedFileClosesTheUpload checks that a file that unpacks to far
+// more than any spreadsheet closes its upload: the URL expires at the
+// rejection, which says so, and a file stored after it is not read.
+func TestInflatedFileClosesTheUpload(t *testing.T) {
+	for _, purpose := range []string{notify.UploadPurposeSend, notify.UploadPurposeUsers} {
+		t.Run(purpose, func(t *testing.T) {
+			f := newFixture(t)
+			up := f.upload(purpose, zipBomb(t))
+			got := f.ingest(up)
+			if got.Status != notify.UploadRejected || len(got.Errors) != 1 ||
+				!strings.Contains(got.Errors[0].Message, "more than 100 times its size") ||
+				!strings.Contains(got.Errors[0].Message, "This upload takes no other file: create a new upload") {
+				t.Fatalf("bomb: %+v, want rejected with an error that says it takes no other file", got)
+			}
+			if !got.ExpiresAt.Equal(got.UpdatedAt) || !Closed(got) {
+				t.Errorf("bomb: expiresAt %v, updatedAt %v, want the URL to expire at the rejection", got.ExpiresAt, got.UpdatedAt)
+			}
+			f.now = f.now.Add(time.Minute)
+			f.put(up, []byte("phone,name,offer,id\n+34600000001,Ana,10%,u1\n"))
+			again := f.ingest(up)
+			if again.Status != notify.UploadRejected || again.Version != got.Version || again.NotificationID != "" || len(f.queue.bodies) != 0 {
+				t.Errorf("a file after the bomb: %+v, want the upload left as the bomb left it", again)
+			}
+			if _, err := f.store.GetUser(t.Context(), ws, "u1"); !notify.IsCode(err, notify.CodeNotFound) {
+				t.Errorf("a file after the bomb imported user u1 (%v)", err)
+			}
+		})
+	}
+}
+
+func TestClosed(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		up   notify.Upload
+		want bool
+	}{
+		{"rejected, URL valid", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at.Add(time.Hour)}, false},
+		{"rejected by a bomb", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at}, true},
+		{"rejected after the URL expired", notify.Upload{Status: notify.UploadRejected, UpdatedAt: at, ExpiresAt: at.Add(-time.Second)}, true},
+		{"waiting, URL expired", notify.Upload{Status: notify.UploadWaiting, UpdatedAt: at, ExpiresAt: at}, false},
+	}
+	for _, tt := range tests {
+		if got := Closed(tt.up); got != tt.want {
+			t.Errorf("Closed(%s) = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

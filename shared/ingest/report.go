@@ -35,17 +35,20 @@ const (
 // from a spreadsheet gets the file's own rows, in order, each with its
 // status, reason and provider message id (rows that were not valid say
 // why); any other send gets one row per delivery.
+//
+// A CSV report of a CSV file separated by semicolons is separated by
+// semicolons too: the operator's spreadsheet program is set to them (as
+// Excel is where a comma is the decimal mark, in Spain), and opens a file
+// separated by commas as one column. Other CSV reports use commas.
 func (rp *Reporter) Report(ctx context.Context, w io.Writer, f spreadsheet.Format, n notify.Notification) error {
+	if n.Source == notify.SourceSpreadsheet && n.Audience.UploadID != "" {
+		return rp.sheetReport(ctx, w, f, n)
+	}
 	out, err := spreadsheet.NewWriter(w, f)
 	if err != nil {
 		return err
 	}
-	if n.Source == notify.SourceSpreadsheet && n.Audience.UploadID != "" {
-		err = rp.sheetReport(ctx, out, n)
-	} else {
-		err = rp.deliveriesReport(ctx, out, n)
-	}
-	if err != nil {
+	if err := rp.deliveriesReport(ctx, out, n); err != nil {
 		return err
 	}
 	return out.Close()
@@ -53,22 +56,31 @@ func (rp *Reporter) Report(ctx context.Context, w io.Writer, f spreadsheet.Forma
 
 // sheetReport reads the upload's file again, judges every row as ingestion
 // did, and looks up the deliveries of the valid rows a hundred at a time.
-func (rp *Reporter) sheetReport(ctx context.Context, out *spreadsheet.Writer, n notify.Notification) error {
+func (rp *Reporter) sheetReport(ctx context.Context, w io.Writer, f spreadsheet.Format, n notify.Notification) error {
 	up, err := rp.Store.GetUpload(ctx, n.WorkspaceID, n.Audience.UploadID)
 	if err != nil {
 		return fmt.Errorf("the upload of notification %s: %w", n.ID, err)
 	}
-	f, size, err := copyBlob(ctx, rp.Blobs, up.ObjectKey, rp.Config)
+	file, size, err := copyBlob(ctx, rp.Blobs, up.ObjectKey, rp.Config)
 	if notify.IsCode(err, notify.CodeNotFound) {
 		return notify.Errorf(notify.CodeNotFound, "the file of upload %s is no longer kept (uploads expire after 30 days); GET /v1/notifications/%s/deliveries still lists every recipient", up.ID, n.ID)
 	}
 	if err != nil {
 		return err
 	}
-	defer removeTemp(f)
-	s, err := openSend(f, size, rp.Config.Limits, n.Content, n.Channel, rp.Config.region(up))
+	defer removeTemp(file)
+	s, err := openSend(file, size, rp.Config.Limits, n.Content, n.Channel, rp.Config.region(up), newFirstRows())
 	if err != nil {
 		return fmt.Errorf("read upload %s again: %w", up.ID, err)
+	}
+	var out *spreadsheet.Writer
+	if f == spreadsheet.CSV && s.r.Delimiter() == ';' {
+		out, err = spreadsheet.NewCSVWriter(w, ';')
+	} else {
+		out, err = spreadsheet.NewWriter(w, f)
+	}
+	if err != nil {
+		return err
 	}
 	if err := out.Write(append(slices.Clone(s.header), "status", "reason", "provider_message_id")); err != nil {
 		return err
@@ -122,7 +134,10 @@ func (rp *Reporter) sheetReport(ctx context.Context, out *spreadsheet.Writer, n 
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return out.Close()
 }
 
 // padTo returns cells with as many cells as the header at least, so the

@@ -3,7 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -17,7 +17,13 @@ import (
 )
 
 // rejection is a problem with a whole upload: nothing in it is used.
-type rejection struct{ errs []notify.RowError }
+// final says that the upload takes no other file: its file unpacks to far
+// more than any spreadsheet (spreadsheet.Error's Inflated), and another
+// would be read only to waste the same work.
+type rejection struct {
+	errs  []notify.RowError
+	final bool
+}
 
 func (r *rejection) Error() string {
 	msgs := make([]string, len(r.errs))
@@ -34,10 +40,16 @@ func reject(row int, column, format string, args ...any) *rejection {
 // fileProblem turns a *spreadsheet.Error, a file that may not be used, into
 // a rejection; other errors (reading the copy, io.EOF) pass through.
 func fileProblem(err error) error {
-	if se, ok := err.(*spreadsheet.Error); ok {
-		return reject(se.Row, se.Column, "%s", se.Message)
+	se, ok := err.(*spreadsheet.Error)
+	if !ok {
+		return err
 	}
-	return err
+	if se.Inflated {
+		r := reject(se.Row, se.Column, "%s. This upload takes no other file: create a new upload", strings.TrimSuffix(se.Message, "."))
+		r.final = true
+		return r
+	}
+	return reject(se.Row, se.Column, "%s", se.Message)
 }
 
 // column is a template variable and the column that fills it.
@@ -57,7 +69,7 @@ type sendSheet struct {
 	region string
 	cols   []column
 	// seen holds the valid addresses, to report duplicates.
-	seen firstRows
+	seen *firstRows
 }
 
 // row is one data row and its verdict.
@@ -69,13 +81,16 @@ type row struct {
 }
 
 // openSend opens the file for a send of t on channel ch and checks its
-// columns against the template's variables.
-func openSend(f *os.File, size int64, lim spreadsheet.Limits, t notify.Template, ch notify.Channel, region string) (*sendSheet, error) {
+// columns against the template's variables. seen, emptied, holds the
+// addresses met: the passes over a file share one, so that the second
+// grows none of its own beside the first's (a million rows take 40 MB).
+func openSend(f *os.File, size int64, lim spreadsheet.Limits, t notify.Template, ch notify.Channel, region string, seen *firstRows) (*sendSheet, error) {
 	r, header, err := open(f, size, lim)
 	if err != nil {
 		return nil, err
 	}
-	s := &sendSheet{r: r, header: header, kind: ch.AddressKind(), region: region, seen: firstRows{}}
+	seen.reset()
+	s := &sendSheet{r: r, header: header, kind: ch.AddressKind(), region: region, seen: seen}
 	var missing []string
 	for _, v := range requiredVariables(t) {
 		i := findColumn(header[1:], v)
@@ -231,22 +246,86 @@ func describeAddressError(kind, v string, err error) string {
 	return fmt.Sprintf("%q: %s", v, err.Error())
 }
 
-// firstRows remembers the row each value was first seen on, by a 128-bit
-// hash of the value: 16 bytes a row rather than the value itself.
-type firstRows map[[16]byte]int32
+// firstRows remembers the row each value was first seen on, by a 96-bit
+// fingerprint of the value (two of a million values share one with a
+// probability of 10^-17): 16 bytes a slot rather than the value itself. It
+// is open-addressed in shards, so that it takes some 28 MB for a million
+// rows where a Go map of 128-bit keys takes 42, and grows a shard at a
+// time rather than doubling all at once. The fingerprints are keyed with
+// seeds of its own, as a Go map's hashes are, so that nobody can choose
+// values (user ids are any text) that crowd one slot and make each add
+// walk all of them. Use newFirstRows; the passes over one file share one,
+// so that they give each row the same verdict.
+type firstRows struct {
+	seeds  [2]maphash.Seed
+	shards [firstRowsShards]firstRowsShard
+}
+
+const firstRowsShards = 256
+
+type firstRowsShard struct {
+	slots []firstRowsSlot // a power of two of them, or none
+	used  int
+}
+
+// firstRowsSlot is a fingerprint and its row; row 0 is an empty slot (rows
+// are numbered from 1).
+type firstRowsSlot struct {
+	key   uint64
+	check uint32
+	row   int32
+}
+
+func newFirstRows() *firstRows {
+	return &firstRows{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
+
+// reset forgets every value and keeps the memory, for the next pass over
+// the same file.
+func (m *firstRows) reset() {
+	for i := range m.shards {
+		clear(m.shards[i].slots)
+		m.shards[i].used = 0
+	}
+}
 
 // add records v as seen on row n, unless it was seen before: then it
 // returns the row it was first seen on, and true.
-func (m firstRows) add(v string, n int) (int, bool) {
-	h := fnv.New128a()
-	h.Write([]byte(v))
-	var k [16]byte
-	h.Sum(k[:0])
-	if first, ok := m[k]; ok {
-		return int(first), true
+func (m *firstRows) add(v string, n int) (int, bool) {
+	key, check := maphash.String(m.seeds[0], v), uint32(maphash.String(m.seeds[1], v))
+	sh := &m.shards[key>>56]
+	if 4*(sh.used+1) > 3*len(sh.slots) {
+		sh.grow()
 	}
-	m[k] = int32(n)
-	return 0, false
+	mask := uint64(len(sh.slots) - 1)
+	for i := key & mask; ; i = (i + 1) & mask {
+		s := &sh.slots[i]
+		switch {
+		case s.row == 0:
+			*s = firstRowsSlot{key: key, check: check, row: int32(n)}
+			sh.used++
+			return 0, false
+		case s.key == key && s.check == check:
+			return int(s.row), true
+		}
+	}
+}
+
+// grow doubles a shard's slots (16 to start with) and puts its entries back.
+func (sh *firstRowsShard) grow() {
+	old := sh.slots
+	sh.slots = make([]firstRowsSlot, max(16, 2*len(old)))
+	mask := uint64(len(sh.slots) - 1)
+	for _, s := range old {
+		if s.row == 0 {
+			continue
+		}
+		i := s.key & mask
+		for sh.slots[i].row != 0 {
+			i = (i + 1) & mask
+		}
+		sh.slots[i] = s
+	}
 }
 
 // judged is a row with its verdict: nil, or why it is refused.

@@ -32,15 +32,17 @@ type usersSheet struct {
 	fields map[int]string // column → profile field
 	attrs  map[int]string // column → attribute name
 	region string
-	seen   firstRows // the valid ids, to report repeats
+	seen   *firstRows // the valid ids, to report repeats
 }
 
-func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string) (*usersSheet, error) {
+// openUsers opens the file of a users import; seen is as openSend's.
+func openUsers(f *os.File, size int64, lim spreadsheet.Limits, region string, seen *firstRows) (*usersSheet, error) {
 	r, header, err := open(f, size, lim)
 	if err != nil {
 		return nil, err
 	}
-	s := &usersSheet{r: r, header: header, id: -1, fields: map[int]string{}, attrs: map[int]string{}, region: region, seen: firstRows{}}
+	seen.reset()
+	s := &usersSheet{r: r, header: header, id: -1, fields: map[int]string{}, attrs: map[int]string{}, region: region, seen: seen}
 	for i, h := range header {
 		k := strings.ToLower(h)
 		switch {
@@ -174,11 +176,12 @@ func (s *usersSheet) fieldError(n int, err error) *notify.RowError {
 // gives the same user, so a retried run simply writes them again.
 func (g *Ingester) importUsers(ctx context.Context, up notify.Upload, f *os.File, size int64, log *slog.Logger) error {
 	region := g.Config.region(up)
+	seen := newFirstRows()
 	openSheet := func() (*usersSheet, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return openUsers(f, size, g.Config.Limits, region)
+		return openUsers(f, size, g.Config.Limits, region, seen)
 	}
 	s, err := openSheet()
 	if err != nil {

@@ -1,8 +1,10 @@
 package spreadsheet
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -171,3 +173,88 @@ func TestReadCSVMillionRowsPeakHeap(t *testing.T) {
 }
 
 func mb(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// writeXLSXRows writes a workbook as Excel saves one: a header and n rows
+// of a phone number, a name of its own and an offer all rows share, the
+// text in the table of shared strings.
+func writeXLSXRows(w io.Writer, n int) error {
+	zw := zip.NewWriter(w)
+	part := func(name, body string) error {
+		pw, err := zw.Create(name)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(pw, body)
+		return err
+	}
+	if err := part("xl/workbook.xml", testWorkbook); err != nil {
+		return err
+	}
+	if err := part("xl/_rels/workbook.xml.rels", testWorkbookRels); err != nil {
+		return err
+	}
+	pw, err := zw.Create("xl/sharedStrings.xml")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(pw)
+	bw.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
+		`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>phone</t></si><si><t>name</t></si><si><t>offer</t></si><si><t>Oferta 10%, válida</t></si>`)
+	for i := range n {
+		fmt.Fprintf(bw, "<si><t>Nombre Apellido %d</t></si>", i)
+	}
+	bw.WriteString(`</sst>`)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if pw, err = zw.Create("xl/worksheets/sheet1.xml"); err != nil {
+		return err
+	}
+	bw = bufio.NewWriter(pw)
+	bw.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
+		`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` +
+		`<row r="1" spans="1:3"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>`)
+	for i := range n {
+		r := i + 2
+		fmt.Fprintf(bw, `<row r="%d" spans="1:3" x14ac:dyDescent="0.25"><c r="A%[1]d"><v>%[2]d</v></c><c r="B%[1]d" t="s"><v>%[3]d</v></c><c r="C%[1]d" t="s"><v>3</v></c></row>`,
+			r, 34_610_000_000+i, i+4)
+	}
+	bw.WriteString(`</sheetData></worksheet>`)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// TestReadXLSXMillionRows reads a workbook of 1,000,000 rows, the row
+// limit, as Excel saves it: the bounds on what a workbook may unpack to
+// must let it through, and memory must not grow with it beyond its table
+// of text.
+func TestReadXLSXMillionRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a workbook of a million rows")
+	}
+	const rows = 1_000_000
+	file, err := os.Create(filepath.Join(t.TempDir(), "million.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if err := writeXLSXRows(file, rows); err != nil {
+		t.Fatal(err)
+	}
+	info, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	start := time.Now()
+	grew := peakHeap(func() { got = countRows(t, file, info.Size()) })
+	if got != rows {
+		t.Fatalf("read %d rows, want %d", got, rows)
+	}
+	t.Logf("read %d rows (%d MB) in %v; heap grew by %.1f MiB", rows, info.Size()>>20, time.Since(start).Round(time.Millisecond), mb(grew))
+	if bound := uint64(2*stringsMemory + 8<<20); grew > bound {
+		t.Errorf("heap grew by %.1f MiB reading %d rows, want at most %.0f MiB", mb(grew), rows, mb(bound))
+	}
+}

@@ -14,6 +14,13 @@ import (
 // be buffered whole.
 const maxLine = 1 << 20
 
+// maxSheetCells is the most cells a row of a spreadsheet program has
+// (Excel's 16,384 columns): a row may end in empty cells up to it, which
+// the reader drops, but no further. encoding/csv holds a row's cells and
+// their positions at once, 40 bytes a cell, so a line of a million
+// delimiters would take 40 MB.
+const maxSheetCells = 16_384
+
 // csvSource reads CSV rows through encoding/csv.
 type csvSource struct {
 	cr *csv.Reader
@@ -37,6 +44,8 @@ func openCSV(r io.ReaderAt, size int64, head []byte, lim Limits) (*csvSource, er
 	g := &lineGuard{
 		src:       io.NewSectionReader(r, start, size-start),
 		maxRecord: max(maxLine, lim.MaxColumns*(2*lim.MaxCellBytes+3)),
+		delim:     byte(delim),
+		maxCells:  max(lim.MaxColumns, maxSheetCells),
 		row:       1,
 	}
 	// A *bufio.Reader of at least 4 KiB is used by csv.NewReader as it is,
@@ -147,16 +156,20 @@ func pick(comma, semi, tab int) rune {
 	}
 }
 
-// lineGuard sits between the file and encoding/csv. It bounds physical lines
-// and logical rows, so binary junk or a quote left open cannot make the
-// parser buffer the rest of the file, and it turns the lone carriage returns
-// of old Mac files into newlines. It follows quotes to know which newlines
-// end rows, so its errors name the row Excel shows.
+// lineGuard sits between the file and encoding/csv. It bounds physical lines,
+// logical rows and the cells of a row, so binary junk, a quote left open or
+// a line of delimiters cannot make the parser buffer the rest of the file,
+// and it turns the lone carriage returns of old Mac files into newlines. It
+// follows quotes to know which newlines end rows and which delimiters end
+// cells, so its errors name the row Excel shows.
 type lineGuard struct {
 	src       io.Reader
 	maxRecord int
+	delim     byte
+	maxCells  int
 	line      int // bytes in the current physical line
 	record    int // bytes in the current row
+	delims    int // delimiters of the current row so far
 	row       int // row number of the byte being read
 	quoted    bool
 	cr        bool // the last byte was a carriage return, sent as a newline
@@ -185,6 +198,15 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 				g.cr = true
 			case '"':
 				g.quoted = !g.quoted
+			case g.delim:
+				if !g.quoted {
+					// The delimiters of a row are one fewer than its
+					// cells.
+					if g.delims++; g.delims >= g.maxCells {
+						g.err = rowError(g.row, "row %d has more than %s columns, more than any spreadsheet has; check that the file is a CSV file of text", g.row, group(g.maxCells))
+						return w, g.err
+					}
+				}
 			}
 			if c == '\n' {
 				p[w] = '\n'
@@ -194,11 +216,12 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 				if !g.quoted {
 					g.row++
 					g.record = 0
+					g.delims = 0
 				}
 				continue
 			}
 			j := i + 1
-			for j < n && p[j] != '"' && p[j] != '\n' && p[j] != '\r' {
+			for j < n && p[j] != '"' && p[j] != '\n' && p[j] != '\r' && p[j] != g.delim {
 				j++
 			}
 			if w != i {

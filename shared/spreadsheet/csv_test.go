@@ -46,6 +46,12 @@ func TestReadCSV(t *testing.T) {
 			want:       []row{{2, []string{"+34600000000", "", "10"}}},
 		},
 		{
+			name:       "control characters are removed, tab and line breaks kept",
+			data:       "pho\x1bne,name\n+34600\x01000000,\"\x1b[31mAna\x7f\tM.\r\nGil\x0b\"\n\x1b,\x08\n" + strings.Repeat("+34600000001,Luis\n", 50),
+			wantHeader: []string{"phone", "name"},
+			want:       append([]row{{2, []string{"+34600000000", "[31mAna\tM.\nGil"}}}, repeatRow(4, 50, []string{"+34600000001", "Luis"})...),
+		},
+		{
 			name:       "a tie goes to the comma",
 			data:       "a,b;c\n1,2;3\n",
 			wantHeader: []string{"a", "b;c"},
@@ -250,17 +256,44 @@ func TestReadCSVErrors(t *testing.T) {
 }
 
 // TestReadCSVHundredThousandColumns checks that a header of 100,000 columns
-// is refused quickly and without a lot of memory.
+// is refused quickly and without a lot of memory, and so is a row of a
+// million empty cells (encoding/csv would hold 40 MB of them).
 func TestReadCSVHundredThousandColumns(t *testing.T) {
-	data := []byte(strings.Repeat("col,", 99_999) + "col\n1\n")
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, _, err := readAll(data, Limits{})
-	runtime.ReadMemStats(&after)
-	wantError(t, err, 1, "the file has 100000 columns; at most 256 are allowed")
-	allocated := after.TotalAlloc - before.TotalAlloc
-	t.Logf("allocated %d KiB reading a %d KiB header", allocated>>10, len(data)>>10)
-	if allocated > 32<<20 {
-		t.Errorf("allocated %d MiB reading a header of 100,000 columns, want under 32 MiB", allocated>>20)
+	tests := []struct {
+		name    string
+		data    string
+		lim     Limits
+		wantRow int
+		want    string
+	}{
+		{"a header of 100,000 columns", strings.Repeat("col,", 99_999) + "col\n1\n", Limits{}, 1, "row 1 has more than 16,384 columns"},
+		{"a header of 300 columns", strings.Repeat("col,", 299) + "col\n1\n", Limits{}, 1, "the file has 300 columns; at most 256 are allowed"},
+		{"a row of a million empty cells", "phone,name\n1,a\n" + strings.Repeat(",", 1<<20-1) + "\n", Limits{}, 3, "row 3 has more than 16,384 columns"},
+		{"a row of 20,000 empty cells with 20,000 columns allowed", "phone,name\n" + strings.Repeat(",", 20_001) + "\n", Limits{MaxColumns: 20_000}, 2, "row 2 has more than 20,000 columns"},
+		{"delimiters in quotes are not cells", "phone,name\n1,\"" + strings.Repeat(",", 20_000) + "\"\n", Limits{}, 2, `row 2, column "name" has a cell of 20,000 bytes`},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := []byte(tt.data)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, _, err := readAll(data, tt.lim)
+			runtime.ReadMemStats(&after)
+			wantError(t, err, tt.wantRow, tt.want)
+			allocated := after.TotalAlloc - before.TotalAlloc
+			t.Logf("allocated %d KiB reading %d KiB", allocated>>10, len(data)>>10)
+			if allocated > 32<<20 {
+				t.Errorf("allocated %d MiB, want under 32 MiB", allocated>>20)
+			}
+		})
+	}
+}
+
+// repeatRow returns n rows of cells numbered from first.
+func repeatRow(first, n int, cells []string) []row {
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{first + i, cells}
+	}
+	return rows
 }

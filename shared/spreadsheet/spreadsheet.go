@@ -70,6 +70,10 @@ type Error struct {
 	// when it has none; empty when the problem is not about one cell.
 	Column  string
 	Message string
+	// Inflated says that the file holds or unpacks to far more than any
+	// real spreadsheet does (a zip bomb): reading it again would waste the
+	// same work, so a caller may refuse to take another file in its place.
+	Inflated bool
 }
 
 // Error returns the message, which is meant for the operator as it is.
@@ -202,6 +206,15 @@ func sniffText(head []byte) error {
 // Format is the format the content was found to be.
 func (r *Reader) Format() Format { return r.format }
 
+// Delimiter is the delimiter of a CSV file (a comma, a semicolon, a tab or
+// a bar), or 0 for a workbook.
+func (r *Reader) Delimiter() rune {
+	if s, ok := r.src.(*csvSource); ok {
+		return s.cr.Comma
+	}
+	return 0
+}
+
 // Header returns the header row: its cells trimmed of surrounding spaces,
 // without the empty cells that trail it. Columns without a header are "".
 func (r *Reader) Header() []string { return slices.Clone(r.header) }
@@ -238,8 +251,9 @@ func (r *Reader) Next() (cells []string, row int, err error) {
 	}
 }
 
-// read returns the next row with its cells trimmed and its trailing empty
-// cells dropped, or nil cells for a blank row.
+// read returns the next row with its cells trimmed of spaces and control
+// characters and its trailing empty cells dropped, or nil cells for a blank
+// row.
 func (r *Reader) read() ([]string, int, error) {
 	cells, row, err := r.src.next()
 	if err != nil {
@@ -253,7 +267,7 @@ func (r *Reader) read() ([]string, int, error) {
 				"row %d, column %s has a cell of %s bytes; at most %s are allowed, shorten it",
 				row, shown, group(len(c)), group(r.lim.MaxCellBytes))}
 		}
-		c = strings.TrimSpace(c)
+		c = strings.TrimSpace(StripControls(c))
 		cells[i] = c
 		if c != "" {
 			last = i
@@ -283,6 +297,40 @@ func (r *Reader) column(i int) (name, shown string) {
 	}
 	l := ColumnLetter(i)
 	return l, l
+}
+
+// StripControls returns s without the control characters a cell may not
+// carry into a message or a report: those below U+0020 other than tab,
+// line feed and carriage return, and DEL.
+//
+// They are removed rather than refused, row by row: no spreadsheet program
+// shows them or lets them be typed, so the operator cannot have meant them
+// (they come from text pasted out of terminals, PDFs or old databases, or
+// from the _x001B_ escapes of a workbook), and cannot see which cells to
+// fix; removing them changes nothing the operator sees. A NUL in a CSV file
+// is the exception, refused before this: it says the file is not text.
+func StripControls(s string) string {
+	i := 0
+	for i < len(s) && !isControl(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s)
+	for ; i < len(s); i++ {
+		if c := s[i]; !isControl(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// isControl reports whether c is a control character StripControls
+// removes. Bytes of multi-byte UTF-8 characters are never below 0x80.
+func isControl(c byte) bool {
+	return c < ' ' && c != '\t' && c != '\n' && c != '\r' || c == 0x7F
 }
 
 // ColumnLetter returns the letters a spreadsheet program names column i

@@ -91,13 +91,16 @@ func TestOpenSniffsContent(t *testing.T) {
 
 func TestOpenFormat(t *testing.T) {
 	tests := []struct {
-		name string
-		data []byte
-		want Format
+		name  string
+		data  []byte
+		want  Format
+		delim rune
 	}{
-		{"csv", []byte("phone\n1\n"), CSV},
+		{"csv", []byte("phone\n1\n"), CSV, ','},
+		{"csv with semicolons", []byte("phone;name\n1;a\n"), CSV, ';'},
+		{"csv with tabs", []byte("phone\tname\n1\ta\n"), CSV, '\t'},
 		// The content decides, whatever the upload was called.
-		{"xlsx", sheetZip(t, `<row r="1"><c r="A1" t="inlineStr"><is><t>phone</t></is></c></row>`), XLSX},
+		{"xlsx", sheetZip(t, `<row r="1"><c r="A1" t="inlineStr"><is><t>phone</t></is></c></row>`), XLSX, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +110,9 @@ func TestOpenFormat(t *testing.T) {
 			}
 			if got := r.Format(); got != tt.want {
 				t.Errorf("Format() = %q, want %q", got, tt.want)
+			}
+			if got := r.Delimiter(); got != tt.delim {
+				t.Errorf("Delimiter() = %q, want %q", got, tt.delim)
 			}
 		})
 	}
@@ -156,7 +162,7 @@ func TestColumnLetter(t *testing.T) {
 		if got := ColumnLetter(i); got != want {
 			t.Errorf("ColumnLetter(%d) = %q, want %q", i, got, want)
 		}
-		if got, ok := columnOf(want + "7"); !ok || got != i+1 {
+		if got, ok := columnOf([]byte(want + "7")); !ok || got != i+1 {
 			t.Errorf("columnOf(%q) = %d, %t, want %d, true", want+"7", got, ok, i+1)
 		}
 	}
@@ -237,7 +243,7 @@ func checkReader(t *testing.T, data []byte) {
 			t.Fatalf("row %d = %q", n, cells)
 		}
 		for _, c := range cells {
-			if len(c) > lim.MaxCellBytes || c != strings.TrimSpace(c) {
+			if len(c) > lim.MaxCellBytes || c != strings.TrimSpace(c) || c != StripControls(c) {
 				t.Fatalf("row %d has cell %q", n, c)
 			}
 		}

@@ -3,40 +3,122 @@ package spreadsheet
 import (
 	"archive/zip"
 	"bufio"
-	"encoding/csv"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Neutralise returns cell as it is safe to write into a file an operator
-// will open in a spreadsheet program. A cell that begins with =, +, -, @, a
-// tab or a carriage return could run as a formula ("=HYPERLINK(…)",
-// "+cmd|' /C calc'!A0"), so it gets a leading single quote, as OWASP's
-// guidance on CSV injection says.
+// will open in a spreadsheet program: no part of it can be read as a
+// formula ("=HYPERLINK(…)", "+cmd|' /C calc'!A0").
 //
-// The exception is a cell that is a plain number: an optional + or -, then
-// digits in groups separated by single spaces, then optionally a decimal
-// part after one . or , ("+34600000000", "-12.5", "+34 600 000 000"). A
-// spreadsheet program reads those as numbers, never as formulas, and phone
-// numbers must stay readable.
-func Neutralise(cell string) string {
+// A formula starts with =, +, - or @, or with their full-width forms, which
+// East Asian input methods type and Excel takes as the same. A program may
+// see one at the start of the cell; after the spaces it trims (Google
+// Sheets trims them on import, and a quote a reader drops); and, in a CSV
+// file opened with another delimiter than it was written with (a Spanish
+// Excel splits on ;, a file written with , holds "x;=1+1;y") or by a
+// program that ignores quotes, at the start of any piece the cell splits
+// into after a comma, a semicolon, a tab or a line break. Each of those
+// starts gets a single quote before its first character, as OWASP's
+// guidance on CSV injection says: "=1+1" becomes "'=1+1", " =1" becomes
+// " '=1", "x;=1+1;y" becomes "x;'=1+1;y". A cell that starts with a tab
+// or a carriage return, which some programs drop, gets one at its start.
+//
+// The exception is a piece that is a plain number: an optional + or -,
+// then digits in groups separated by single spaces, then optionally a
+// decimal part after one . or , ("+34600000000", "-12.5", "+34 600 000
+// 000"). A spreadsheet program reads those as numbers, never as formulas,
+// and phone numbers must stay readable. It must be one however the piece
+// ends: in a program that splits on semicolons a comma is a decimal mark,
+// so "-1,1+HYPERLINK(…)" is a formula there although "-1" is a number.
+func Neutralise(cell string) string { return neutralise(cell, false) }
+
+// neutralise is Neutralise; more says that the cell is followed by others
+// on its line of a CSV file, which a program splitting on another
+// delimiter reads as part of the cell's last piece: "+34600000000" then
+// ",5+WEBSERVICE(B3&C4)" is a formula in a Spanish Excel, where the comma
+// is a decimal mark. A number that ends the cell is then no exception.
+func neutralise(cell string, more bool) string {
 	if cell == "" {
 		return cell
 	}
-	switch cell[0] {
-	case '=', '@', '\t', '\r':
-		return "'" + cell
-	case '+', '-':
-		if !isPlainNumber(cell[1:]) {
-			return "'" + cell
-		}
+	var out []byte // nil until a quote is added
+	done := 0      // cell[:done] is in out
+	if cell[0] == '\t' || cell[0] == '\r' {
+		out = append(out, '\'')
 	}
-	return cell
+	piece := true // at the start of a piece, spaces skipped
+	first := true // in the cell's first piece
+	for i := 0; i < len(cell); {
+		r, size := utf8.DecodeRuneInString(cell[i:])
+		switch {
+		case isPieceEnd(r):
+			piece, first = true, false
+		case !piece, unicode.IsSpace(r), r == '"':
+		default:
+			piece = false
+			if startsFormula(cell[i:], first, more) {
+				out = append(append(out, cell[done:i]...), '\'')
+				done = i
+			}
+		}
+		i += size
+	}
+	if out == nil {
+		return cell
+	}
+	return string(append(out, cell[done:]...))
+}
+
+// isPieceEnd reports whether r ends a piece of a cell as some program may
+// split it: a delimiter of CSV (, ; tab) or a line break.
+func isPieceEnd(r rune) bool {
+	return r == ',' || r == ';' || r == '\t' || r == '\n' || r == '\r'
+}
+
+// startsFormula reports whether the piece at the start of s, the rest of a
+// cell, starts a formula; first says it is the cell's first piece, which a
+// program that keeps quoted cells whole reads to the end of the cell, and
+// more that the cell is followed by others on its line (see neutralise).
+func startsFormula(s string, first, more bool) bool {
+	r, size := utf8.DecodeRuneInString(s)
+	switch r {
+	case '=', '@', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20': // and ＝ ＋ － ＠
+		return true
+	case '+', '-':
+		rest := s[size:]
+		// Only the run of what numbers are made of can be a number:
+		// looking no further keeps a cell of many pieces linear.
+		run := 0
+		for run < len(rest) && (rest[run] >= '0' && rest[run] <= '9' || rest[run] == ' ' || rest[run] == '.' || rest[run] == ',') {
+			run++
+		}
+		// Where the piece ends when the file is split on each delimiter.
+		for _, delim := range []byte{',', ';', '\t'} {
+			end := strings.IndexByte(rest[:run], delim)
+			if end < 0 {
+				switch {
+				case run == len(rest) && more:
+					return true
+				case run == len(rest), rest[run] == delim, rest[run] == '\r', rest[run] == '\n':
+					end = run
+				default:
+					return true // the piece goes on past the number
+				}
+			}
+			if !isPlainNumber(rest[:end]) {
+				return true
+			}
+		}
+		return first && (run < len(rest) || !isPlainNumber(rest))
+	}
+	return false
 }
 
 // isPlainNumber reports whether s is digits in groups separated by single
@@ -69,15 +151,16 @@ func isPlainNumber(s string) bool {
 }
 
 // Writer writes a result sheet, a row at a time, in constant memory. Every
-// cell is passed through Neutralise.
+// cell is cleaned (StripControls, invalid UTF-8 made U+FFFD) and passed
+// through Neutralise.
 type Writer struct {
 	format Format
-	csv    *csv.Writer
+	out    *bufio.Writer // CSV
+	comma  byte
 	zip    *zip.Writer
 	sheet  *bufio.Writer
 	row    int
 	buf    []byte
-	cells  []string
 	err    error
 }
 
@@ -96,12 +179,7 @@ const (
 func NewWriter(w io.Writer, f Format) (*Writer, error) {
 	switch f {
 	case CSV:
-		if _, err := io.WriteString(w, utf8BOM); err != nil {
-			return nil, fmt.Errorf("write spreadsheet: %w", err)
-		}
-		cw := csv.NewWriter(w)
-		cw.UseCRLF = true
-		return &Writer{format: f, csv: cw}, nil
+		return NewCSVWriter(w, ',')
 	case XLSX:
 		zw := zip.NewWriter(w)
 		for _, p := range xlsxParts() {
@@ -124,11 +202,28 @@ func NewWriter(w io.Writer, f Format) (*Writer, error) {
 	return nil, fmt.Errorf("write spreadsheet: unknown format %q", f)
 }
 
-// Write writes a row, every cell through Neutralise. In CSV, invalid UTF-8
-// becomes U+FFFD and a carriage return inside a cell a line break. In XLSX,
-// characters XML 1.0 cannot hold are dropped, a cell is cut to the 32,767
-// characters Excel holds, and a row beyond Excel's 1,048,576 rows or 16,384
-// columns is an error.
+// NewCSVWriter starts a CSV sheet on w, as NewWriter does, separated by
+// comma: a comma, a semicolon (what Excel uses where the decimal mark is a
+// comma, as in Spain) or a tab. A cell that holds any of the three is
+// quoted whatever the file's delimiter, so that no program splits it.
+func NewCSVWriter(w io.Writer, comma rune) (*Writer, error) {
+	if comma != ',' && comma != ';' && comma != '\t' {
+		return nil, fmt.Errorf("write spreadsheet: delimiter %q is not a comma, a semicolon or a tab", comma)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(utf8BOM)
+	return &Writer{format: CSV, out: bw, comma: byte(comma)}, nil
+}
+
+// Write writes a row. Every cell is cleaned: control characters other than
+// tab and line breaks removed (StripControls), invalid UTF-8 made U+FFFD,
+// then passed through Neutralise. In CSV, a line break inside a cell is
+// written CRLF, and a number that starts with + or - gets a quote too
+// unless it is the row's last cell (see neutralise): in a spreadsheet
+// program that shows "'+34600000000" as the text it is, where without it
+// a phone number would turn into 3.46E+10. In XLSX, characters XML 1.0 cannot hold are dropped too, a
+// cell is cut to the 32,767 characters Excel holds, and a row beyond
+// Excel's 1,048,576 rows or 16,384 columns is an error.
 func (w *Writer) Write(cells []string) error {
 	if w.err != nil {
 		return w.err
@@ -136,27 +231,72 @@ func (w *Writer) Write(cells []string) error {
 	w.row++
 	switch w.format {
 	case CSV:
-		w.cells = w.cells[:0]
-		for _, c := range cells {
-			if !utf8.ValidString(c) {
-				c = strings.ToValidUTF8(c, "\uFFFD")
-			}
-			c = Neutralise(c)
-			if strings.IndexByte(c, '\r') >= 0 {
-				// encoding/csv drops a carriage return that is
-				// not part of a line end (and writes newlines as
-				// CRLF): keep the line break.
-				c = strings.ReplaceAll(strings.ReplaceAll(c, "\r\n", "\n"), "\r", "\n")
-			}
-			w.cells = append(w.cells, c)
-		}
-		if err := w.csv.Write(w.cells); err != nil {
-			w.err = fmt.Errorf("write spreadsheet: %w", err)
-		}
+		w.err = w.writeCSV(cells)
 	case XLSX:
 		w.err = w.writeRow(cells)
 	}
 	return w.err
+}
+
+// clean returns a cell as Write writes it, before what a format adds; more
+// says that other cells follow it on its line of a CSV file.
+func clean(c string, more bool) string {
+	if !utf8.ValidString(c) {
+		c = strings.ToValidUTF8(c, "\uFFFD")
+	}
+	return neutralise(StripControls(c), more)
+}
+
+func (w *Writer) writeCSV(cells []string) error {
+	b := w.buf[:0]
+	for i, c := range cells {
+		if i > 0 {
+			b = append(b, w.comma)
+		}
+		c = clean(c, i+1 < len(cells))
+		if !csvNeedsQuotes(c) {
+			b = append(b, c...)
+			continue
+		}
+		b = append(b, '"')
+		for j := 0; j < len(c); j++ {
+			switch ch := c[j]; ch {
+			case '"':
+				b = append(b, '"', '"')
+			case '\r':
+				// A line break, however it is written, is CRLF.
+				if j+1 < len(c) && c[j+1] == '\n' {
+					j++
+				}
+				b = append(b, '\r', '\n')
+			case '\n':
+				b = append(b, '\r', '\n')
+			default:
+				b = append(b, ch)
+			}
+		}
+		b = append(b, '"')
+	}
+	b = append(b, '\r', '\n')
+	w.buf = b
+	if _, err := w.out.Write(b); err != nil {
+		return fmt.Errorf("write spreadsheet: %w", err)
+	}
+	return nil
+}
+
+// csvNeedsQuotes reports whether a CSV cell must be quoted: it holds a
+// quote, a line break or any of the three delimiters (not only the file's:
+// see NewCSVWriter), or it starts with a space, which some readers trim.
+func csvNeedsQuotes(c string) bool {
+	if c == "" {
+		return false
+	}
+	if strings.ContainsAny(c, "\",;\t\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(c)
+	return unicode.IsSpace(r)
 }
 
 func (w *Writer) writeRow(cells []string) error {
@@ -170,7 +310,7 @@ func (w *Writer) writeRow(cells []string) error {
 	b = strconv.AppendInt(b, int64(w.row), 10)
 	b = append(b, `">`...)
 	for i, c := range cells {
-		c = cutCell(Neutralise(xmlText(c)))
+		c = cutCell(clean(xmlText(c), false))
 		if c == "" {
 			continue
 		}
@@ -201,8 +341,7 @@ func (w *Writer) Close() error {
 	w.err = errors.New("write spreadsheet: writer is closed")
 	switch w.format {
 	case CSV:
-		w.csv.Flush()
-		if err := w.csv.Error(); err != nil {
+		if err := w.out.Flush(); err != nil {
 			return fmt.Errorf("write spreadsheet: %w", err)
 		}
 	case XLSX:

@@ -2,9 +2,13 @@ package spreadsheet
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
@@ -17,7 +21,32 @@ func TestNeutralise(t *testing.T) {
 		{"", ""},
 		{"hello", "hello"},
 		{"a=b", "a=b"},
-		{" =1+1", " =1+1"},
+		{" =1+1", " '=1+1"},
+		{"\u00a0\u3000@x", "\u00a0\u3000'@x"},
+		{"\"=1+1\"", "\"'=1+1\""},
+		{"x;=1+1;y", "x;'=1+1;y"},
+		{"x,=1+1", "x,'=1+1"},
+		{"x\t=1+1", "x\t'=1+1"},
+		{"x\n=1+1", "x\n'=1+1"},
+		{"x\r\n -2+3", "x\r\n '-2+3"},
+		{"a; b, c", "a; b, c"},
+		{"=a;=b,@c", "'=a;'=b,'@c"},
+		{"\t=1", "'\t'=1"},
+		{"\uff1d1+1", "'\uff1d1+1"},
+		{"x; \uff0bcmd", "x; '\uff0bcmd"},
+		{"\uff0d1", "'\uff0d1"},
+		{"\uff20SUM(A1)", "'\uff20SUM(A1)"},
+		{"12;-5;+34 600", "12;'-5;+34 600"},
+		{"-1,1+HYPERLINK(\"http://x\",\"y\")", "'-1,1+HYPERLINK(\"http://x\",\"y\")"},
+		{"x;-1,1+A1", "x;'-1,1+A1"},
+		{"x,-1;1+A1", "x,'-1;1+A1"},
+		{"x;-5\t6", "x;'-5\t6"},
+		{"-12,5", "-12,5"},
+		{"x;-12,5", "x;-12,5"},
+		{"-5,6,7", "'-5,6,7"},
+		{"x,-5,6,7", "x,'-5,6,7"},
+		{"1;-a", "1;'-a"},
+		{"Oferta 10%, -20% en la segunda", "Oferta 10%, '-20% en la segunda"},
 		{"34600000000", "34600000000"},
 		{"=1+1", "'=1+1"},
 		{"=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"},
@@ -76,7 +105,7 @@ func TestWriteCSV(t *testing.T) {
 	if err := w.Write([]string{"late"}); err == nil {
 		t.Errorf("Write after Close = nil, want an error")
 	}
-	wantStart := "\xEF\xBB\xBFphone,name,status,error\r\n+34600000000,\"Ana, \"\"la jefa\"\"\",'=1+1,\"line1\r\nline2\"\r\n"
+	wantStart := "\xEF\xBB\xBFphone,name,status,error\r\n'+34600000000,\"Ana, \"\"la jefa\"\"\",'=1+1,\"line1\r\nline2\"\r\n"
 	if got := buf.String(); !strings.HasPrefix(got, wantStart) {
 		t.Errorf("CSV starts %q, want %q", got[:min(len(got), len(wantStart))], wantStart)
 	}
@@ -89,9 +118,11 @@ func TestWriteCSV(t *testing.T) {
 		t.Errorf("Header() (-want +got):\n%s", diff)
 	}
 	want := []row{
-		{2, []string{"+34600000000", "Ana, \"la jefa\"", "'=1+1", "line1\nline2"}},
-		{3, []string{"+34 600 000 000", "ñ 😀", "'@SUM(A1)", "'-2+3"}},
-		{4, []string{"-12.5", "'\ttab", "'+cmd|' /C calc'!A0", "a;b"}},
+		// A number that starts with + or - and is followed by
+		// other cells gets a quote too (see neutralise).
+		{2, []string{"'+34600000000", "Ana, \"la jefa\"", "'=1+1", "line1\nline2"}},
+		{3, []string{"'+34 600 000 000", "ñ 😀", "'@SUM(A1)", "'-2+3"}},
+		{4, []string{"'-12.5", "'\ttab", "'+cmd|' /C calc'!A0", "a;b"}},
 		{5, []string{"", "", "", "only last"}},
 		{6, []string{"1", "<b>&amp;</b>", "_x0041_", "x"}},
 		// Line ends inside a cell read back as newlines.
@@ -269,7 +300,7 @@ func FuzzWriteXLSX(f *testing.F) {
 		if err != nil {
 			t.Fatalf("read back: %v", err)
 		}
-		cells := []string{strings.TrimSpace(Neutralise(xmlText(a))), strings.TrimSpace(Neutralise(xmlText(b)))}
+		cells := []string{strings.TrimSpace(clean(xmlText(a), false)), strings.TrimSpace(clean(xmlText(b), false))}
 		var want []row
 		switch {
 		case cells[1] != "":
@@ -281,4 +312,200 @@ func FuzzWriteXLSX(f *testing.F) {
 			t.Errorf("rows read back (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// hostileCells are cells made to run as formulas in some program, dialect
+// or locale.
+var hostileCells = []string{
+	"=1+1", "+1+1", "-1+1", "@SUM(A1)", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20A1",
+	"x;=1+1;y", "x,=1+1,y", "x\t=1+1\ty", "x\n=1+1", "x\r=1+1", "x\r\n=1+1",
+	" =1+1", "\u00a0=1", "\u3000=1", "\t=1", "\r=1", "\"=1+1\"", "x;\"=1+1\"",
+	"\x1b=1+1", "\x00@x", "x;\x07=1", "\x7f-1+1", "_x001B_=1",
+	"-1,1+HYPERLINK(\"http://x\",\"y\")", "x;-1,1+A1", "x,-1;1+A1", "-5\t6", "x;-5\t6",
+	"=HYPERLINK(\"http://x;=1\",\"y\")", "x\"\"=1", "\"\"\";=1",
+	"+34600000000", "+34 600 000 000", "-12.5", "-12,5", "12;-5", "bad\xff=1",
+}
+
+// formulaLike reports whether a cell, as a program reads it (spaces and
+// quotes around it dropped), would start a formula.
+func formulaLike(cell string) bool {
+	cell = strings.TrimLeftFunc(cell, func(r rune) bool { return unicode.IsSpace(r) || r == '"' })
+	cell = strings.TrimRightFunc(cell, func(r rune) bool { return unicode.IsSpace(r) || r == '"' })
+	r, size := utf8.DecodeRuneInString(cell)
+	switch r {
+	case '=', '@', '\uff1d', '\uff0b', '\uff0d', '\uff20':
+		return true
+	case '+', '-':
+		return !isPlainNumber(cell[size:])
+	}
+	return false
+}
+
+// splitLines splits a file at its line breaks, whatever they are.
+func splitLines(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+}
+
+// splitHonouringQuotes splits a line on delim as Excel does: a cell that
+// starts with a quote runs to its closing quote (a doubled quote is one),
+// and whatever follows it up to the delimiter is added to it.
+func splitHonouringQuotes(line string, delim byte) []string {
+	var cells []string
+	var b strings.Builder
+	quoted, start := false, true
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case start && c == '"':
+			quoted, start = true, false
+		case quoted && c == '"' && i+1 < len(line) && line[i+1] == '"':
+			b.WriteByte('"')
+			i++
+		case quoted && c == '"':
+			quoted = false
+		case !quoted && c == delim:
+			cells = append(cells, b.String())
+			b.Reset()
+			start = true
+		default:
+			b.WriteByte(c)
+			start = false
+		}
+	}
+	return append(cells, b.String())
+}
+
+// checkNoFormula reads a CSV written by Writer in every dialect, as
+// programs that honour quotes and programs that ignore them do, and fails
+// on any cell that would start a formula.
+func checkNoFormula(t *testing.T, data string) {
+	t.Helper()
+	for _, delim := range []byte{',', ';', '\t'} {
+		for _, line := range splitLines(data) {
+			for _, cell := range strings.Split(line, string(delim)) {
+				if formulaLike(cell) {
+					t.Errorf("split on %q ignoring quotes, line %q has the cell %q", delim, line, cell)
+				}
+			}
+		}
+		// Programs that honour quotes keep a quoted line break in its
+		// cell: split the file into rows as they do.
+		for _, line := range splitRows(data) {
+			for _, cell := range splitHonouringQuotes(line, delim) {
+				if formulaLike(cell) {
+					t.Errorf("split on %q honouring quotes, row %q has the cell %q", delim, line, cell)
+				}
+			}
+		}
+	}
+}
+
+// splitRows splits a CSV file into rows at the line breaks outside quotes.
+func splitRows(s string) []string {
+	var rows []string
+	quoted, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case '\r', '\n':
+			if !quoted {
+				rows = append(rows, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(rows, s[start:])
+}
+
+func TestWriteCSVEveryDialect(t *testing.T) {
+	for _, comma := range []rune{',', ';', '\t'} {
+		t.Run(fmt.Sprintf("%q", comma), func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := NewCSVWriter(&buf, comma)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := [][]string{{"a", "b"}}
+			for i, c := range hostileCells {
+				rows = append(rows, []string{c, hostileCells[(i+1)%len(hostileCells)]})
+			}
+			for _, r := range rows {
+				if err := w.Write(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data := strings.TrimPrefix(buf.String(), utf8BOM)
+			checkNoFormula(t, data)
+
+			// In its own dialect, the file holds the cells cleaned.
+			cr := csv.NewReader(strings.NewReader(data))
+			cr.Comma = comma
+			got, err := cr.ReadAll()
+			if err != nil {
+				t.Fatalf("encoding/csv with %q: %v", comma, err)
+			}
+			var want [][]string
+			for _, r := range rows {
+				var cells []string
+				for _, c := range r {
+					c = clean(c, len(cells)+1 < len(r))
+					c = strings.ReplaceAll(strings.ReplaceAll(c, "\r\n", "\n"), "\r", "\n")
+					cells = append(cells, c)
+				}
+				want = append(want, cells)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("cells read back (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewCSVWriterDelimiters(t *testing.T) {
+	if _, err := NewCSVWriter(&bytes.Buffer{}, '|'); err == nil {
+		t.Error("NewCSVWriter('|') = nil error, want one")
+	}
+}
+
+// FuzzWriteCSV checks that whatever cells are written, in whatever dialect,
+// no program reads a formula in the file.
+func FuzzWriteCSV(f *testing.F) {
+	for i, c := range hostileCells {
+		f.Add(c, hostileCells[(i+1)%len(hostileCells)], uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, a, b string, d uint8) {
+		comma := []rune{',', ';', '\t'}[int(d)%3]
+		var buf bytes.Buffer
+		w, err := NewCSVWriter(&buf, comma)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write([]string{a, b}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkNoFormula(t, strings.TrimPrefix(buf.String(), utf8BOM))
+	})
+}
+
+// TestNeutraliseIsLinear neutralises cells of a million pieces, which a
+// check of each piece to the end of its line made take hours.
+func TestNeutraliseIsLinear(t *testing.T) {
+	for _, piece := range []string{"-;", "+1;", "-1,", "\t-", "=\n"} {
+		cell := strings.Repeat(piece, 1_000_000/len(piece))
+		got := neutralise(cell, true)
+		want := strings.Count(cell, piece) + len(cell)
+		if cell[0] == '\t' {
+			want++ // and one at the start
+		}
+		if len(got) != want {
+			t.Errorf("neutralise(%q × %d) has %d bytes, want %d: a quote for each piece", piece, len(cell)/len(piece), len(got), want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -85,13 +86,14 @@ func sheetZip(t testing.TB, sheetData string) []byte {
 
 const (
 	testSharedStrings = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="6" uniqueCount="6">
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="7" uniqueCount="7">
 <si><t>phone</t></si>
 <si><t xml:space="preserve"> name </t></si>
 <si><r><rPr><b/></rPr><t xml:space="preserve">Ana </t></r><r><t>María</t></r></si>
 <si><t>line_x000D_break</t><rPh sb="0" eb="1"><t>フリガナ</t></rPh></si>
 <si><t>&lt;b&gt; &amp; "q"</t></si>
 <si><t>_x005F_x0041_ stays</t></si>
+<si><t>_x001B_[31mred_x0000__x0007_ _x0009_tab</t></si>
 </sst>`
 	// Styles: 0 general, 1 m/d/yyyy, 2 m/d/yyyy h:mm, 3 a custom date,
 	// 4 a custom number with a quoted d, 5 h:mm, 6 a custom date and time.
@@ -102,6 +104,17 @@ const (
 <cellXfs count="7"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="20"/><xf numFmtId="166"/></cellXfs>
 </styleSheet>`
 )
+
+// randomText returns n letters that do not compress much, so that a test
+// of another bound is not stopped by the compression ratio's.
+func randomText(n int) string {
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(rng.IntN(26))
+	}
+	return string(b)
+}
 
 func TestReadXLSX(t *testing.T) {
 	typed := `
@@ -115,7 +128,8 @@ func TestReadXLSX(t *testing.T) {
 <row r="10"><c r="A10" s="1"/><c r="B10" t="s" s="2"><v></v></c></row>
 <row r="11"><c r="A11" s="5"><v>0.5</v></c><c r="B11" s="6"><v>45356.604166666664</v></c><c r="C11" s="1"><v>60</v></c><c r="D11" s="1"><v>61</v></c></row>
 <row r="12"><c r="A12" s="1"><v>59</v></c><c r="B12" s="1"><v>1</v></c><c r="C12" t="d"><v>2024-03-05T00:00:00Z</v></c><c r="D12"><v>1.5E-3</v></c></row>
-<row r="13"><c r="A13"><v>12345678901234567890</v></c><c r="B13"><v>-0</v></c><c r="IV13"/><c r="ZZ13" s="1"/></row>`
+<row r="13"><c r="A13"><v>12345678901234567890</v></c><c r="B13"><v>-0</v></c><c r="IV13"/><c r="ZZ13" s="1"/></row>
+<row r="14"><c r="A14" t="s"><v>6</v></c><c r="B14" t="inlineStr"><is><t>_x0000_x_x001F_y_x007F_</t></is></c><c r="C14" t="str"><v>_x000B_</v></c></row>`
 
 	tests := []struct {
 		name       string
@@ -141,6 +155,8 @@ func TestReadXLSX(t *testing.T) {
 				{11, []string{"12:00", "2024-03-05 14:30", "1900-02-29", "1900-03-01"}},
 				{12, []string{"1900-02-28", "1900-01-01", "2024-03-05", "0.0015"}},
 				{13, []string{"12345678901234600000", "0"}},
+				// Control characters from escapes are removed.
+				{14, []string{"[31mred \ttab", "xy"}},
 			},
 		},
 		{
@@ -261,7 +277,7 @@ func TestReadXLSXErrors(t *testing.T) {
 		},
 		{
 			name:    "a giant cell",
-			data:    sheetZip(t, header+`<row r="2"><c r="A2" t="inlineStr"><is><t>`+strings.Repeat("x", 2<<20)+`</t></is></c></row>`),
+			data:    sheetZip(t, header+`<row r="2"><c r="A2" t="inlineStr"><is><t>`+randomText(2<<20)+`</t></is></c></row>`),
 			wantRow: 0,
 			want:    "the first sheet of the workbook has a cell or element longer than 1 MiB",
 		},
@@ -326,7 +342,7 @@ func TestPartReaderBounds(t *testing.T) {
 		want  string
 	}{
 		{"within bounds", strings.Repeat("<row/>", 100), 600, 10, ""},
-		{"unpacks too large", strings.Repeat("<row/>", 100), 599, 10, "the sheet of the workbook is larger than 599 bytes unpacked; split the file"},
+		{"unpacks too large", strings.Repeat("<row/>", 100), 599, 10, "the sheet of the workbook is larger than 599 bytes unpacked, more than a spreadsheet within the limits needs; split the file"},
 		{"a token too long", "<t>" + strings.Repeat("x", 11) + "</t>", 1000, 10, "the sheet of the workbook has a cell or element longer than 10 bytes"},
 		{"a token too long across reads", "<t>" + strings.Repeat("x", 50) + "</t>", 1000, 40, "longer than 40 bytes"},
 	}
