@@ -6,13 +6,12 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald/shared/address"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/spreadsheet"
 )
 
@@ -92,7 +91,7 @@ func openSend(f *os.File, size int64, lim spreadsheet.Limits, t notify.Template,
 	seen.reset()
 	s := &sendSheet{r: r, header: header, kind: ch.AddressKind(), region: region, seen: seen}
 	var missing []string
-	for _, v := range requiredVariables(t) {
+	for _, v := range render.Required(t) {
 		i := findColumn(header[1:], v)
 		if i < 0 {
 			missing = append(missing, v)
@@ -154,28 +153,6 @@ func findColumn(header []string, name string) int {
 		}
 	}
 	return -1
-}
-
-// requiredVariables lists the variables a template needs filled: those its
-// text uses and, for an approved WhatsApp template, those its numbered
-// parameters map to (in place of the numbers).
-func requiredVariables(t notify.Template) []string {
-	var out []string
-	numbered := t.WhatsApp != nil && len(t.WhatsApp.Parameters) > 0
-	for _, v := range t.Variables {
-		if _, err := strconv.Atoi(v); err == nil && numbered {
-			continue
-		}
-		out = append(out, v)
-	}
-	if t.WhatsApp != nil {
-		for _, p := range t.WhatsApp.Parameters {
-			if !slices.Contains(out, p) {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 // next reads the next row and judges it; io.EOF at the end. A row is
@@ -355,7 +332,7 @@ func tally[R judged](ctx context.Context, next func() (R, error), use string) (c
 		return c, reject(2, "", "the file has a header but no rows")
 	}
 	if c.rows.Valid == 0 {
-		return c, &rejection{errs: append([]notify.RowError{{Message: fmt.Sprintf("none of the %d rows can be %s; fix the rows below and upload the file again", c.rows.Total, use)}}, c.errors...)}
+		return c, &rejection{errs: append([]notify.RowError{{Message: fmt.Sprintf("none of the %s can be %s; fix the rows below and upload the file again", notify.Quantity(c.rows.Total, "row", "rows"), use)}}, c.errors...)}
 	}
 	return c, nil
 }
