@@ -100,9 +100,7 @@ func ingestPeak(t *testing.T, write func(io.Writer) error) (notify.Upload, uint6
 // workbook's table of text as full as it may be (a unique name a row).
 // The heap grows to about twice what is live before the collector runs.
 func TestIngestPeakHeap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ingests files of a million rows")
-	}
+	heavy(t)
 	const rows = 1_000_000
 	tests := []struct {
 		name  string

@@ -116,9 +116,7 @@ func BenchmarkReadXLSX100k(b *testing.B) {
 // TestReadCSVMillionRowsPeakHeap reads a CSV of 1,000,000 rows from a file,
 // sampling the heap: memory must not grow with the file.
 func TestReadCSVMillionRowsPeakHeap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes and reads a 50 MB file")
-	}
+	heavy(t)
 	const rows = 1_000_000
 	path := filepath.Join(t.TempDir(), "million.csv")
 	file, err := os.Create(path)
@@ -231,9 +229,7 @@ func writeXLSXRows(w io.Writer, n int) error {
 // must let it through, and memory must not grow with it beyond its table
 // of text.
 func TestReadXLSXMillionRows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes and reads a workbook of a million rows")
-	}
+	heavy(t)
 	const rows = 1_000_000
 	file, err := os.Create(filepath.Join(t.TempDir(), "million.xlsx"))
 	if err != nil {

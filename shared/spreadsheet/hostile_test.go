@@ -307,6 +307,7 @@ func readFrom(ra io.ReaderAt, size int64, lim Limits) error {
 // TestHostileXLSX reads files made to take memory or time: each is refused
 // with its message, within moments (logged; not asserted).
 func TestHostileXLSX(t *testing.T) {
+	heavy(t)
 	for _, tt := range hostileFiles() {
 		t.Run(tt.name, func(t *testing.T) {
 			data := tt.data(t)
@@ -375,9 +376,7 @@ func peakHeap(f func()) uint64 {
 // (stringsMemory) and the little a sheet takes as it streams, twice over,
 // as the collector lets it.
 func TestHostileXLSXPeakHeap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("makes and reads files of gigabytes")
-	}
+	heavy(t)
 	const bound = 2*stringsMemory + 8<<20
 	for _, tt := range hostileFiles() {
 		// From a file, as ingestion reads them: the file is not on the
@@ -408,9 +407,7 @@ func TestHostileXLSXPeakHeap(t *testing.T) {
 // an upload may be (50 MB): each is refused with its message, in constant
 // memory.
 func TestHostileCSV(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads files of 50 MB")
-	}
+	heavy(t)
 	const size = 50_000_000
 	tests := []struct {
 		name string
