@@ -9,6 +9,7 @@
 #                                         # ./infra/local on a free loopback port
 #                                         # with a fresh data dir, stops it after
 #   infra/schemathesis.sh --report junit  # extra arguments go to `st run`
+#   infra/schemathesis.sh --install-only  # install schemathesis, run nothing
 #
 # Environment:
 #   HERALD_BASE_URL    server to test; loopback only (127.0.0.0/8, localhost, [::1])
@@ -110,6 +111,10 @@ start_local() {
 	exit 1
 }
 
+if [ "${1:-}" = "--install-only" ]; then
+	install
+	exit 0
+fi
 if [ -n "${HERALD_BASE_URL:-}" ]; then
 	loopback_only "${HERALD_BASE_URL%/}"
 	: "${HERALD_API_KEY:?HERALD_API_KEY is required with HERALD_BASE_URL}"
