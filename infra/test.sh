@@ -95,7 +95,12 @@ wait_installs() {
 }
 
 step "lint" make --no-print-directory lint
-step "tools" wait_installs
+# Not through step: the installs are this shell's children, and only it
+# may wait for them.
+echo "==> tools" >&2
+t=$SECONDS
+wait_installs
+echo "<== tools (waited $((SECONDS - t)) s)" >&2
 
 # Not through step: start_emulator must run in this shell to record what it
 # started.
