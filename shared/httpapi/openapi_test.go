@@ -451,19 +451,47 @@ func TestOpenAPIExamplesAreValid(t *testing.T) {
 			t.Errorf("%s %s: schema %s has no example", tt.method, tt.route, name)
 			continue
 		}
-		raw, err := json.Marshal(example)
-		if err != nil {
-			t.Fatal(err)
+		examples := map[string]any{name: example}
+		for k, ex := range mediaExamples(t, doc, tt.method, tt.route) {
+			examples[name+" "+k] = ex
 		}
-		// The example's template is one of this workspace's, of its channel.
-		body := regexp.MustCompile(`"tpl_[0-9a-z]{26}"`).ReplaceAllString(string(raw), `"`+tpl+`"`)
-		if bad := v.validate(schema, decodeJSON(t, body), name); bad != nil {
-			t.Errorf("%s example: %v", name, bad)
-		}
-		if r := e.do(tt.method, tt.path, e.admin, body); r.status != tt.status {
-			t.Errorf("%s %s with the example of %s = %d, want %d: %s", tt.method, tt.path, name, r.status, tt.status, r.raw)
+		for _, k := range sortedKeys(examples) {
+			raw, err := json.Marshal(examples[k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The example's template is one of this workspace's, of its channel.
+			body := regexp.MustCompile(`"tpl_[0-9a-z]{26}"`).ReplaceAllString(string(raw), `"`+tpl+`"`)
+			if bad := v.validate(schema, decodeJSON(t, body), k); bad != nil {
+				t.Errorf("example %s: %v", k, bad)
+			}
+			if r := e.do(tt.method, tt.path, e.admin, body); r.status != tt.status {
+				t.Errorf("%s %s with the example %s = %d, want %d: %s", tt.method, tt.path, k, r.status, tt.status, r.raw)
+			}
 		}
 	}
+}
+
+// mediaExamples are the named examples of method path's JSON body.
+func mediaExamples(t *testing.T, doc openapiDocument, method, path string) map[string]any {
+	t.Helper()
+	var op struct {
+		RequestBody struct {
+			Content map[string]struct {
+				Examples map[string]struct {
+					Value any `json:"value"`
+				} `json:"examples"`
+			} `json:"content"`
+		} `json:"requestBody"`
+	}
+	if err := json.Unmarshal(doc.Paths[path][strings.ToLower(method)], &op); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for k, ex := range op.RequestBody.Content["application/json"].Examples {
+		out[k] = ex.Value
+	}
+	return out
 }
 
 // requestSchemas walks every schema a JSON request body reaches, calling
