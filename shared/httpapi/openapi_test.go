@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // as the mains load zones: the same names everywhere
 	"unicode/utf8"
 )
 
@@ -735,5 +736,22 @@ func TestOpenAPILinks(t *testing.T) {
 	}
 	if links == 0 {
 		t.Fatal("no links")
+	}
+}
+
+// TestOpenAPITimeZones: every zone the document lists is one the server
+// loads (the mains embed the zone database, as this test does).
+func TestOpenAPITimeZones(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	zones := list(doc.Components.Schemas["TimeZone"].(map[string]any)["enum"])
+	if len(zones) < 400 {
+		t.Fatalf("TimeZone lists %d zones, want the zone database's", len(zones))
+	}
+	for _, z := range zones {
+		name := z.(string)
+		if _, err := time.LoadLocation(name); err != nil || name == "Local" {
+			t.Errorf("TimeZone lists %q, which does not load: %v", name, err)
+		}
 	}
 }
