@@ -2,7 +2,10 @@
 # Property-based API conformance test: Schemathesis generates requests from the
 # server's own OpenAPI document (GET /v1/openapi.json) and checks that every
 # answer is documented, is not a 5xx, has the documented content type and
-# matches the documented schema. Exits non-zero on any failure.
+# matches the documented schema; its stateful phase follows the document's
+# links (a template into a send, a send into its cancel, an upload into its
+# file). Exits non-zero on any failure and on any warning (an operation
+# whose valid requests were all refused, or that no request reached).
 #
 #   HERALD_BASE_URL=http://127.0.0.1:8089 HERALD_API_KEY=hk_... infra/schemathesis.sh
 #   infra/schemathesis.sh                 # no HERALD_BASE_URL: builds and starts
@@ -14,12 +17,16 @@
 # Environment:
 #   HERALD_BASE_URL    server to test; loopback only (127.0.0.0/8, localhost, [::1])
 #   HERALD_API_KEY     an admin key of that server (generated when we start it)
-#   ST_MAX_EXAMPLES    test cases per operation and phase (default 30)
+#   ST_MAX_EXAMPLES    test cases per operation and phase (default 30; three
+#                      times as many for the bodies with the most rules, eight
+#                      times as many stateful scenarios)
+#   ST_STATEFUL_STEPS  steps of a stateful scenario at most (default 10)
 #   ST_SEED            Hypothesis seed (default 20261121)
 #   ST_WORKERS         concurrent workers (default 1: same seed, same run)
 #   ST_PHASES          default examples,coverage,fuzzing,stateful
 #
-# Schemathesis is installed (pinned) into .tools/venv on first use.
+# Schemathesis is installed (pinned) into .tools/venv on first use;
+# infra/schemathesis_hooks.py gives it what the document cannot say.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -130,9 +137,55 @@ loopback_only "$HERALD_BASE_URL"
 # the cross-run cache off: it would write .schemathesis/ into the working
 # directory and feed earlier runs' findings into this one.
 CONFIG="$(mktemp "${TMPDIR:-/tmp}/herald-st-config.XXXXXX")"
+cat >"$CONFIG" <<TOML
+[cache]
+enabled = false
+
+# Stateful scenarios chain what one request makes into the next (a
+# template into a send, a send into its cancel, an upload into its file):
+# more of them, and longer, than the unit phases' test cases.
+# Only the document's own links: the links Schemathesis infers from
+# names and shapes (a notification's id into an upload's file, say) take
+# most of the budget and lead nowhere.
+[phases.stateful]
+max-steps = ${ST_STATEFUL_STEPS:-10}
+inference.algorithms = []
+
+[phases.stateful.generation]
+max-examples = $((${ST_MAX_EXAMPLES:-30} * 8))
+
+# A warning fails the run: an operation whose valid requests are all
+# refused, or that no request reaches, is tested only in name.
+[warnings]
+fail-on = true
+
+# The bodies with the most rules (a send, a campaign, a template, an
+# upload, a user) get more test cases: some of their rules are beyond a
+# schema (a variable the message needs, a map key without control
+# characters, a filter that selects someone), so a few valid-looking bodies
+# are refused, and too few cases could all be.
+[[operations]]
+include-operation-id = ["sendNotification", "dryRunNotification", "createCampaign", "updateCampaign", "createTemplate", "updateTemplate", "createUpload", "putUser", "batchUpsertUsers"]
+generation.max-examples = $((${ST_MAX_EXAMPLES:-30} * 3))
+
 # POST /v1/compose answers its documented 503 not_configured here (no
 # model in the local server): still checked, that 503 accepted.
-printf '[cache]\nenabled = false\n\n[[operations]]\ninclude-path = "/v1/compose"\ninclude-method = "POST"\nchecks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]\n' >"$CONFIG"
+[[operations]]
+include-path = "/v1/compose"
+include-method = "POST"
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
+
+# The upload URL's signature is the credential of PUT /v1/uploads/{id}/file,
+# and only POST /v1/uploads makes one: a request that does not follow that
+# link is refused 403 by design (the examples, coverage and fuzzing phases
+# check exactly that). The stateful phase follows the link and must get
+# the file taken (202), else missing_test_data fails the run.
+[[operations]]
+include-path = "/v1/uploads/{id}/file"
+include-method = "PUT"
+warnings.display = ["missing_test_data", "validation_mismatch", "method_not_allowed", "unsupported_regex", "unresolvable_reference", "rate_limited", "timeout_units"]
+warnings.fail-on = true
+TOML
 args=(
 	--url "$HERALD_BASE_URL"
 	--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
@@ -153,4 +206,4 @@ args=(
 )
 log "st run $HERALD_BASE_URL/v1/openapi.json --header 'Authorization: Bearer ***' ${args[*]}"
 # Not exec: the EXIT trap must still stop the server we started.
-"$ST" --config-file "$CONFIG" run "$HERALD_BASE_URL/v1/openapi.json" --header "Authorization: Bearer $HERALD_API_KEY" "${args[@]}"
+SCHEMATHESIS_HOOKS="$ROOT/infra/schemathesis_hooks.py" "$ST" --config-file "$CONFIG" run "$HERALD_BASE_URL/v1/openapi.json" --header "Authorization: Bearer $HERALD_API_KEY" "${args[@]}"

@@ -48,6 +48,11 @@ type RepairQueue interface {
 	SendDelayed(ctx context.Context, bodies [][]byte, delay time.Duration) error
 }
 
+// maxRunYear is the last year a run may fall in: RFC 3339, and so JSON
+// and the scheduler, write no later time, and a campaign whose runs could
+// not be written would break every answer that shows it.
+const maxRunYear = 9999
+
 // MaxNotificationBytes bounds a campaign's notification (the body of a
 // send), so that a campaign stays one DynamoDB item (400 KB) with room for
 // the rest of it.
@@ -92,8 +97,11 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 	case err != nil:
 		add("schedule", err.Error())
 	default:
-		if _, ok := sched.Next(start, s.now()); !ok {
+		switch next, ok := sched.Next(start, s.now()); {
+		case !ok:
 			add("schedule", in.Schedule+" has no run after now")
+		case next.Year() > maxRunYear:
+			add("schedule", fmt.Sprintf("%s first runs after the year %d", in.Schedule, maxRunYear))
 		}
 	}
 	body := compact(in.Notification)
@@ -438,7 +446,7 @@ func (s *Service) NextRuns(c notify.Campaign, n int) []time.Time {
 	t := s.now()
 	for len(out) < n {
 		next, ok := sched.Next(c.CreatedAt, t)
-		if !ok {
+		if !ok || next.Year() > maxRunYear {
 			break
 		}
 		out = append(out, next)

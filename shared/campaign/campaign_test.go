@@ -223,3 +223,30 @@ func TestResumePastOneOff(t *testing.T) {
 		t.Errorf("resume of an at() whose time passed while paused = %v, want conflict", err)
 	}
 }
+
+// TestRunsAfterYear9999 keeps runs within what RFC 3339 writes: a schedule
+// whose first run is later is refused (the scheduler could not take it),
+// and later runs are not shown (the answer could not be written).
+func TestRunsAfterYear9999(t *testing.T) {
+	s, _, _, _ := newService(t)
+	ctx := t.Context()
+	// 23:00 on 31 December 9999 in New York is 10000 in UTC.
+	_, err := s.Create(ctx, "ws1", "ops", Input{Name: "Far", Schedule: "at(9999-12-31T23:00:00)", Timezone: "America/New_York", Notification: json.RawMessage(pushToTwo)})
+	var ne *notify.Error
+	if !errors.As(err, &ne) || len(ne.Details) != 1 || ne.Details[0].Field != "schedule" {
+		t.Fatalf("Create at(9999-12-31T23:00:00) in New York = %v, want 422 on schedule", err)
+	}
+	// Every 900000 days (about 2464 years): runs in 4491, 6955, 9419, then
+	// after 9999.
+	c, err := s.Create(ctx, "ws1", "ops", Input{Name: "Rare", Schedule: "rate(900000 days)", Notification: json.RawMessage(pushToTwo)})
+	if err != nil {
+		t.Fatalf("Create rate(900000 days): %v", err)
+	}
+	next := s.NextRuns(c, 5)
+	if len(next) != 3 {
+		t.Errorf("NextRuns = %v, want the 3 runs before the year 10000", next)
+	}
+	if _, err := json.Marshal(next); err != nil {
+		t.Errorf("NextRuns cannot be written: %v", err)
+	}
+}
