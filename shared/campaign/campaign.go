@@ -193,7 +193,7 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.C
 			}
 			return notify.Campaign{}, fmt.Errorf("undo campaign %s the scheduler refused: %w", c.ID, derr)
 		}
-		return notify.Campaign{}, refused.report("the campaign could not be scheduled (%s); nothing was saved: repeat the request to retry")
+		return notify.Campaign{}, refused.report(s.log(), "the campaign could not be scheduled (%s); nothing was saved: repeat the request to retry")
 	}
 	return synced, err
 }
@@ -293,7 +293,7 @@ func (s *Service) Sync(ctx context.Context, c notify.Campaign) (notify.Campaign,
 	c, err := s.sync(ctx, c)
 	var refused *pushError
 	if errors.As(err, &refused) {
-		return c, refused.report("the campaign is saved but its schedule could not be updated (%s); it stays pending: repeat the request to retry")
+		return c, refused.report(s.log(), "the campaign is saved but its schedule could not be updated (%s); it stays pending: repeat the request to retry")
 	}
 	return c, err
 }
@@ -307,13 +307,16 @@ func (e *pushError) Unwrap() error { return e.err }
 
 // report is the refusal as the API answers it: the scheduler's own
 // notify.Error as it is (an invalid schedule, say), otherwise a 503
-// schedule_failed whose message is format with the scheduler's error.
-func (e *pushError) report(format string) error {
+// schedule_failed whose message is format with a plain reason. The
+// scheduler's own words (an AWS error names accounts and roles) go to the
+// log, never to the caller.
+func (e *pushError) report(log *slog.Logger, format string) error {
 	var ne *notify.Error
 	if errors.As(e.err, &ne) {
 		return ne
 	}
-	return &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second, Message: fmt.Sprintf(format, e.err.Error())}
+	log.Warn("scheduler refused a change", "err", e.err.Error())
+	return &notify.Error{Code: notify.CodeScheduleFailed, RetryAfter: 5 * time.Second, Message: fmt.Sprintf(format, "the scheduler is unavailable")}
 }
 
 // sync is Sync with a refusal returned as a *pushError.

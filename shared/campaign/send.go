@@ -76,7 +76,7 @@ func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input
 		s.abandon(ctx, n, c.ID)
 		var refused *pushError
 		if errors.As(err, &refused) {
-			return n, refused.report("the send could not be scheduled (%s); nothing will be sent: repeat the request to retry")
+			return n, refused.report(s.log(), "the send could not be scheduled (%s); nothing will be sent: repeat the request to retry")
 		}
 		return n, err
 	}

@@ -355,10 +355,13 @@ func TestCampaignFinalStates(t *testing.T) {
 func TestCampaignSchedulerFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.sched.Fail(errors.New("throttled"))
+	e.sched.Fail(errors.New("AccessDeniedException: arn:aws:iam::123456789012:role/herald-scheduler is not authorized"))
 	r := e.do("POST", "/v1/campaigns", e.admin, campaignInput(nil))
 	if r.status != 503 || r.errCode() != "schedule_failed" {
 		t.Fatalf("POST with a failing scheduler = %d %s, want 503 schedule_failed", r.status, r.raw)
+	}
+	if strings.Contains(r.raw, "123456789012") || strings.Contains(r.raw, "AccessDenied") {
+		t.Errorf("POST with a failing scheduler = %s, which tells the caller the scheduler's own error", r.raw)
 	}
 	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("Retry-After = %q, want a positive number of seconds", r.header.Get("Retry-After"))

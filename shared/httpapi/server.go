@@ -418,12 +418,20 @@ func writeError(w http.ResponseWriter, e *notify.Error) {
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: msg, Details: details, CurrentCount: e.CurrentCount}})
 }
 
+// writeJSON encodes v before it writes anything, so that a value that
+// cannot be encoded is a 500 in the API's error shape, never a success
+// with an empty body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status, buf = http.StatusInternalServerError, bytes.Buffer{}
+		_ = json.NewEncoder(&buf).Encode(errorBody{Error: errorDetail{Code: notify.CodeInternal, Message: "internal error"}})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 type statusRecorder struct {

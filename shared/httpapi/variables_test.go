@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -165,5 +168,16 @@ func TestFailedEnqueueCountsWhatWent(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%s: counts %+v, want %+v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestUnencodableAnswerIsAnError: an answer that cannot be encoded (a
+// time past year 9999, say) is a 500 in the error shape, not a 2xx with an
+// empty body.
+func TestUnencodableAnswerIsAnError(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeJSON(rec, http.StatusCreated, map[string]any{"at": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
+		t.Errorf("writeJSON of a year-10000 time = %d %q, want 500 internal", rec.Code, rec.Body.String())
 	}
 }
