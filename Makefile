@@ -86,8 +86,10 @@ lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# Built without the caller's GOFLAGS (make test lints with -race, which
+# would make staticcheck itself slow).
 $(STATICCHECK):
-	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	GOFLAGS= GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 .PHONY: tools
 tools: ## Install aws-sam-cli and cfn-lint into .tools/venv
