@@ -96,7 +96,7 @@ func BenchmarkPutOutbox(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := n.Add(1)
-					e := OutboxEntry{WorkspaceID: "ws", NotificationID: "n-1", RecipientKey: fmt.Sprintf("cust-%d", i), Channel: notify.ChannelSMS, Address: "+34600000000", Body: "Hola Ana, tu factura está lista"}
+					e := notify.OutboxEntry{WorkspaceID: "ws", NotificationID: "n-1", RecipientKey: fmt.Sprintf("cust-%d", i), Channel: notify.ChannelSMS, Address: "+34600000000", Body: "Hola Ana, tu factura está lista"}
 					if err := s.PutOutbox(ctx, e); err != nil {
 						b.Error(err)
 						return

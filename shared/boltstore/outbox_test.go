@@ -11,7 +11,7 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-func entryIDs(es []OutboxEntry) []string {
+func entryIDs(es []notify.OutboxEntry) []string {
 	ids := make([]string, 0, len(es))
 	for _, e := range es {
 		ids = append(ids, e.ID)
@@ -19,9 +19,9 @@ func entryIDs(es []OutboxEntry) []string {
 	return ids
 }
 
-func listOutbox(t *testing.T, s *Store, ws string, ch notify.Channel, addr string, limit int) ([]OutboxEntry, int) {
+func listOutbox(t *testing.T, s *Store, ws string, ch notify.Channel, addr string, limit int) ([]notify.OutboxEntry, int) {
 	t.Helper()
-	var all []OutboxEntry
+	var all []notify.OutboxEntry
 	p := notify.Page{Limit: limit}
 	for pages := 1; ; pages++ {
 		es, next, err := s.ListOutbox(t.Context(), ws, ch, addr, p)
@@ -45,11 +45,11 @@ func TestOutbox(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	var ids notify.IDs
 	channels := []notify.Channel{notify.ChannelSMS, notify.ChannelEmail, notify.ChannelPush}
-	var all []OutboxEntry // newest first
+	var all []notify.OutboxEntry // newest first
 	for i := range 12 {
 		at := t0.Add(time.Duration(i) * time.Second)
 		ch := channels[i%len(channels)]
-		e := OutboxEntry{
+		e := notify.OutboxEntry{
 			ID: ids.New(at), WorkspaceID: "ws-a", NotificationID: "n-1", RecipientKey: fmt.Sprintf("cust-%d", i),
 			UserID: fmt.Sprintf("cust-%d", i), Channel: ch, Address: fmt.Sprintf("addr-%d", i%2),
 			Title: "Hola", Body: fmt.Sprintf("Mensaje %d", i), Route: "home", Data: map[string]string{"i": fmt.Sprint(i)},
@@ -59,7 +59,7 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("PutOutbox: %v", err)
 		}
 		e.Attempts = 1
-		all = append([]OutboxEntry{e}, all...)
+		all = append([]notify.OutboxEntry{e}, all...)
 	}
 	// The same recipient, notification and channel again: kept once.
 	again := all[0]
@@ -69,7 +69,7 @@ func TestOutbox(t *testing.T) {
 	}
 	all[0].Attempts = 2 // kept once, but the repeat is counted
 	// The same recipient on another channel or notification is a new entry.
-	other := OutboxEntry{WorkspaceID: "ws-b", NotificationID: "n-1", RecipientKey: "cust-0", Channel: notify.ChannelSMS, Address: "addr-0", Body: "b"}
+	other := notify.OutboxEntry{WorkspaceID: "ws-b", NotificationID: "n-1", RecipientKey: "cust-0", Channel: notify.ChannelSMS, Address: "addr-0", Body: "b"}
 	if err := s.PutOutbox(ctx, other); err != nil {
 		t.Fatalf("PutOutbox other workspace: %v", err)
 	}
@@ -86,16 +86,16 @@ func TestOutbox(t *testing.T) {
 		name    string
 		channel notify.Channel
 		address string
-		want    func(e OutboxEntry) bool
+		want    func(e notify.OutboxEntry) bool
 	}{
-		{"channel", notify.ChannelEmail, "", func(e OutboxEntry) bool { return e.Channel == notify.ChannelEmail }},
-		{"address", "", "addr-1", func(e OutboxEntry) bool { return e.Address == "addr-1" }},
-		{"both", notify.ChannelSMS, "addr-0", func(e OutboxEntry) bool { return e.Channel == notify.ChannelSMS && e.Address == "addr-0" }},
-		{"none", notify.ChannelWhatsApp, "", func(OutboxEntry) bool { return false }},
+		{"channel", notify.ChannelEmail, "", func(e notify.OutboxEntry) bool { return e.Channel == notify.ChannelEmail }},
+		{"address", "", "addr-1", func(e notify.OutboxEntry) bool { return e.Address == "addr-1" }},
+		{"both", notify.ChannelSMS, "addr-0", func(e notify.OutboxEntry) bool { return e.Channel == notify.ChannelSMS && e.Address == "addr-0" }},
+		{"none", notify.ChannelWhatsApp, "", func(notify.OutboxEntry) bool { return false }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want []OutboxEntry
+			var want []notify.OutboxEntry
 			for _, e := range all {
 				if tt.want(e) {
 					want = append(want, e)
@@ -125,7 +125,7 @@ func TestOutboxConcurrent(t *testing.T) {
 			// Every writer delivers the same recipients, as a redelivered
 			// queue message would.
 			for i := range recipients {
-				errs <- s.PutOutbox(ctx, OutboxEntry{
+				errs <- s.PutOutbox(ctx, notify.OutboxEntry{
 					WorkspaceID: "ws-a", NotificationID: "n-1", RecipientKey: fmt.Sprintf("cust-%d", i),
 					Channel: notify.ChannelSMS, Address: "+34600000000", Body: "hola",
 				})

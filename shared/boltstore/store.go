@@ -64,7 +64,10 @@ type Store struct {
 	ids   notify.IDs // outbox entry ids
 }
 
-var _ notify.Store = (*Store)(nil)
+var (
+	_ notify.Store  = (*Store)(nil)
+	_ notify.Outbox = (*Store)(nil)
+)
 
 type options struct {
 	noSync bool

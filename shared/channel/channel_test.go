@@ -50,7 +50,7 @@ func TestOutbox(t *testing.T) {
 	if len(entries) != 2 {
 		t.Fatalf("outbox has %d entries, want 2 (the retry kept once)", len(entries))
 	}
-	byChannel := map[notify.Channel]boltstore.OutboxEntry{}
+	byChannel := map[notify.Channel]notify.OutboxEntry{}
 	for _, e := range entries {
 		byChannel[e.Channel] = e
 	}

@@ -9,13 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-// OutboxStore keeps what the outbox delivered; boltstore.Store is one.
+// OutboxStore keeps what the outbox delivered (the notify.Outbox port).
 type OutboxStore interface {
-	PutOutbox(ctx context.Context, e boltstore.OutboxEntry) error
+	PutOutbox(ctx context.Context, e notify.OutboxEntry) error
 }
 
 // Outbox is the local mode's provider for every channel: it "delivers" by
@@ -33,7 +32,7 @@ func NewOutbox(store OutboxStore, now func() time.Time) *Outbox {
 
 func (o *Outbox) put(ctx context.Context, env Envelope, ch notify.Channel, address, title, body, route string, data map[string]string) (Receipt, error) {
 	id := outboxID(env, ch)
-	e := boltstore.OutboxEntry{
+	e := notify.OutboxEntry{
 		ProviderMessageID: id,
 		WorkspaceID:       env.WorkspaceID,
 		NotificationID:    env.NotificationID,

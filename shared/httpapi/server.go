@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/apikey"
-	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
@@ -36,7 +35,7 @@ type Enqueuer = send.Enqueuer
 
 // Outbox lists what the local outbox delivered; only the local mode has one.
 type Outbox interface {
-	ListOutbox(ctx context.Context, workspaceID string, ch notify.Channel, address string, p notify.Page) ([]boltstore.OutboxEntry, string, error)
+	ListOutbox(ctx context.Context, workspaceID string, ch notify.Channel, address string, p notify.Page) ([]notify.OutboxEntry, string, error)
 }
 
 // Config holds the API's limits and settings.
