@@ -120,11 +120,28 @@ type NotificationQuery struct {
 	From, To      time.Time
 }
 
-// Store is the persistence port. Every method is scoped to one workspace;
-// nothing crosses workspaces. A missing item is a not_found *Error, a failed
-// precondition a conflict *Error. Both adapters (embedded, DynamoDB) pass the
-// same contract suite.
+// Store is the whole persistence port: one interface per aggregate, so a
+// service declares (or takes) only the ones it calls. Every method is scoped
+// to one workspace unless it says otherwise; nothing crosses workspaces. A
+// missing item is a not_found *Error, a failed precondition a conflict
+// *Error. Both adapters (embedded, DynamoDB) implement all of it and pass
+// the same contract suite (shared/storetest, one file per aggregate); only
+// wiring and the contract suite name Store itself.
 type Store interface {
+	Workspaces
+	Users
+	Templates
+	Notifications
+	Deliveries
+	Uploads
+	Compose
+	Rates
+	Campaigns
+	Idempotency
+}
+
+// Workspaces keeps workspaces and their API keys.
+type Workspaces interface {
 	// CreateWorkspace fails with conflict when the id exists.
 	CreateWorkspace(ctx context.Context, w Workspace) error
 	GetWorkspace(ctx context.Context, id string) (Workspace, error)
@@ -137,7 +154,10 @@ type Store interface {
 	ListAPIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
 	// RevokeAPIKey marks a key revoked; not_found for another workspace's key.
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+}
 
+// Users keeps the workspace's users: their profile and what their apps reported.
+type Users interface {
 	// PutUser creates or updates a user's profile fields (name, email, phone,
 	// status, type, language, timezone, attributes, tags) and keeps what the
 	// user's apps reported (devices, permission, preferences, presence,
@@ -157,7 +177,10 @@ type Store interface {
 	// workspace: a WhatsApp message from a phone names no workspace. Only
 	// provider callbacks use it; it may lag a write by a moment.
 	FindUsersByPhone(ctx context.Context, phone string) ([]UserRef, error)
+}
 
+// Templates keeps templates and every version of them.
+type Templates interface {
 	// SaveTemplate stores t as its latest version and keeps that version.
 	// t.Version must be 1 for a new template (conflict if the id exists) or
 	// exactly one more than the stored version (conflict otherwise).
@@ -168,7 +191,10 @@ type Store interface {
 	ListTemplates(ctx context.Context, workspaceID string, f TemplateFilter, p Page) ([]Template, string, error)
 	// DeleteTemplate deletes the template and its versions.
 	DeleteTemplate(ctx context.Context, workspaceID, id string) error
+}
 
+// Notifications keeps notifications (the history) and their counts.
+type Notifications interface {
 	// CreateNotification stores n and indexes the words of its title and
 	// body; conflict when the id exists.
 	CreateNotification(ctx context.Context, n Notification) error
@@ -186,7 +212,10 @@ type Store interface {
 	// before, and remembers the markers: applying the same part twice counts
 	// it once. Returns the updated notification.
 	ApplyCounts(ctx context.Context, workspaceID, id string, parts []CountPart) (Notification, error)
+}
 
+// Deliveries keeps each recipient's delivery of a notification, moved forward by providers' reports.
+type Deliveries interface {
 	// RecordDeliveries inserts each delivery unless one with the same
 	// (workspace, notification, key) exists; created[i] says which were new.
 	// Chunk is stored with the delivery (GetDeliveries returns it).
@@ -214,7 +243,10 @@ type Store interface {
 	FindDeliveryByMessageID(ctx context.Context, ch Channel, messageID string) (DeliveryRef, error)
 	// ListDeliveries lists a notification's deliveries, optionally of one status.
 	ListDeliveries(ctx context.Context, workspaceID, notificationID string, status DeliveryStatus, p Page) ([]Delivery, string, error)
+}
 
+// Uploads keeps the spreadsheet uploads and their validation state.
+type Uploads interface {
 	// CreateUpload stores a new upload; conflict when the id exists.
 	CreateUpload(ctx context.Context, u Upload) error
 	GetUpload(ctx context.Context, workspaceID, id string) (Upload, error)
@@ -226,7 +258,10 @@ type Store interface {
 	// ListUploads lists a workspace's uploads, newest first (ids sort by
 	// creation time).
 	ListUploads(ctx context.Context, workspaceID string, p Page) ([]Upload, string, error)
+}
 
+// Compose keeps a workspace's AI composition settings and usage.
+type Compose interface {
 	// GetComposeSettings returns what the workspace changed of AI
 	// composition; not_found when it never saved any.
 	GetComposeSettings(ctx context.Context, workspaceID string) (ComposeSettings, error)
@@ -238,7 +273,10 @@ type Store interface {
 	// ListComposeUsage returns the totals of the days from..to (inclusive,
 	// YYYY-MM-DD; another form is validation_failed), by day then model.
 	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]ComposeUsage, error)
+}
 
+// Rates counts events against a workspace's fixed-window limits.
+type Rates interface {
 	// TakeRate counts one event against the workspace's limit for name in
 	// the fixed window starting at window: when fewer than limit were
 	// counted it counts this one and returns true; otherwise it counts
@@ -246,7 +284,10 @@ type Store interface {
 	// Windows are at most an hour long and start on a whole second: a
 	// window's count is forgotten an hour after it starts.
 	TakeRate(ctx context.Context, workspaceID, name string, window time.Time, limit int) (bool, error)
+}
 
+// Campaigns keeps campaigns and their runs.
+type Campaigns interface {
 	// CreateCampaign stores a new campaign at Version 1; conflict when the
 	// id exists.
 	CreateCampaign(ctx context.Context, c Campaign) error
@@ -273,7 +314,10 @@ type Store interface {
 	FinishRun(ctx context.Context, r CampaignRun) error
 	// ListRuns lists a campaign's runs, newest scheduled time first.
 	ListRuns(ctx context.Context, workspaceID, campaignID string, p Page) ([]CampaignRun, string, error)
+}
 
+// Idempotency keeps the Idempotency-Key records of POST requests.
+type Idempotency interface {
 	// ClaimIdempotencyKey stores rec unless an unexpired record with the same
 	// key exists; it returns the record that is stored and whether it was
 	// this call that stored it.
