@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/template"
 )
 
 // ComposeRoutes are the path prefixes the compose function serves; the
@@ -127,7 +128,7 @@ func (s *Server) draftOf(ctx context.Context, in composeInput, res compose.Resul
 	if !slices.Contains(labels, "ai-generated") {
 		labels = append(labels, "ai-generated")
 	}
-	ti := templateInput{Name: in.Save.Name, Channel: in.Channel, Title: v.Title, Body: v.Body, Labels: labels, Status: notify.TemplateDraft}
+	ti := template.Input{Name: in.Save.Name, Channel: in.Channel, Title: v.Title, Body: v.Body, Labels: labels, Status: notify.TemplateDraft}
 	if in.Channel == notify.ChannelWhatsApp {
 		name := in.Save.WhatsAppName
 		if name == "" {
@@ -140,12 +141,9 @@ func (s *Server) draftOf(ctx context.Context, in composeInput, res compose.Resul
 		ti.Body = compose.Named(v.Body, v.Parameters)
 		ti.WhatsApp = &notify.WhatsAppTemplate{Name: name, Language: strings.ReplaceAll(res.Language, "-", "_"), Category: category, Parameters: v.Parameters}
 	}
-	t, err := s.templateFrom(ti)
+	t, err := s.templates.Create(ctx, k.WorkspaceID, ti)
 	if err != nil {
 		return t, fmt.Errorf("draft template of a composed variant: %w", err)
-	}
-	if err := s.insertTemplate(ctx, k, &t); err != nil {
-		return t, err
 	}
 	return t, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/send"
+	"github.com/heraldhq/herald/shared/template"
 )
 
 //go:embed openapi.json
@@ -65,6 +66,9 @@ type Server struct {
 	// composer writes AI text; nil answers POST /v1/compose with 503.
 	composer *compose.Composer
 	sender   *send.Sender
+	// templates keeps the workspace's templates (built in New from the
+	// store, for now).
+	templates *template.Service
 	// campaigns keeps campaigns and scheduled sends; nil (no scheduler)
 	// answers their routes with 503 not_configured.
 	campaigns *campaign.Service
@@ -127,6 +131,7 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
 		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
+	s.templates = &template.Service{Store: store, IDs: o.IDs, Now: o.Now}
 	if o.Scheduler != nil {
 		s.campaigns = &campaign.Service{Store: store, Scheduler: o.Scheduler, Sender: s.sender, IDs: o.IDs, Now: o.Now, Log: o.Log, Repairs: o.Repairs}
 	}
