@@ -5,10 +5,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -26,10 +26,9 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/heraldhq/herald/infra/embedded"
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/audience"
-	"github.com/heraldhq/herald/shared/blobfs"
-	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
@@ -39,13 +38,11 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
-	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/memmetrics"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
-	"github.com/heraldhq/herald/shared/unsubscribe"
-	"github.com/heraldhq/herald/shared/webhook"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 // WorkspaceID is the workspace the local mode creates on first start.
@@ -68,76 +65,21 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 		return err
 	}
 	log := cfg.Logger(logOut)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	var storeOpts []boltstore.Option
-	if !cfg.Fsync {
-		storeOpts = append(storeOpts, boltstore.WithNoSync())
-	}
-	store, err := boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"), storeOpts...)
-	if err != nil {
-		return fmt.Errorf("open store (is another Herald running on %s?): %w", cfg.DataDir, err)
-	}
-	defer store.Close()
-	queue, err := boltqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), boltqueue.Options{
-		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	// The scheduler fires campaigns with the graph's own campaign service,
+	// which exists once the graph does (below, before the scheduler runs).
+	var campaigns *campaign.Service
+	backend, err := embedded.Open(cfg, log, func(ctx context.Context, f boltscheduler.Firing) error {
+		_, err := campaigns.Run(ctx, campaign.Invocation{WorkspaceID: f.Target.WorkspaceID, CampaignID: f.Target.CampaignID, ScheduledAt: f.ScheduledAt, Missed: f.Missed})
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("open queue: %w", err)
-	}
-	defer queue.Close()
-	steps, err := boltqueue.Open(filepath.Join(cfg.DataDir, "audience.db"), boltqueue.Options{
-		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
-	})
-	if err != nil {
-		return fmt.Errorf("open audience queue: %w", err)
-	}
-	defer steps.Close()
-	if _, err := steps.RequeueInFlight(); err != nil {
-		return fmt.Errorf("requeue in-flight audience steps: %w", err)
-	}
-	ingestQ, err := boltqueue.Open(filepath.Join(cfg.DataDir, "ingest.db"), boltqueue.Options{
-		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
-	})
-	if err != nil {
-		return fmt.Errorf("open ingest queue: %w", err)
-	}
-	defer ingestQ.Close()
-	if _, err := ingestQ.RequeueInFlight(); err != nil {
-		return fmt.Errorf("requeue in-flight uploads: %w", err)
-	}
-	repairs, err := boltqueue.Open(filepath.Join(cfg.DataDir, "repairs.db"), boltqueue.Options{
-		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
-	})
-	if err != nil {
-		return fmt.Errorf("open schedule repair queue: %w", err)
-	}
-	defer repairs.Close()
-	if _, err := repairs.RequeueInFlight(); err != nil {
-		return fmt.Errorf("requeue in-flight schedule repairs: %w", err)
-	}
-	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"))
-	if err != nil {
-		return fmt.Errorf("open blobs: %w", err)
-	}
-	// No consumer from before a crash is alive: what it had in flight is
-	// visible again at once, and dispatch's dedupe keeps anyone from getting
-	// a message twice.
-	if n, err := queue.RequeueInFlight(); err != nil {
-		return fmt.Errorf("requeue in-flight messages: %w", err)
-	} else if n > 0 {
-		log.Info("resuming unfinished sends", "messages", n)
-	}
-	if _, err := queue.DeadLetter().RequeueInFlight(); err != nil {
-		return fmt.Errorf("requeue in-flight dead letters: %w", err)
-	}
-
-	created, err := bootstrap(ctx, store, cfg, time.Now())
 	if err != nil {
 		return err
 	}
-
+	defer backend.Close()
+	created, err := bootstrap(ctx, backend.Store, cfg, time.Now())
+	if err != nil {
+		return err
+	}
 	if cfg.UnsubscribeSecret == "" {
 		if cfg.UnsubscribeSecret, err = localSecret(filepath.Join(cfg.DataDir, "unsubscribe-secret")); err != nil {
 			return err
@@ -151,165 +93,22 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-
 	if cfg.TestAllowPrivateEndpoints {
 		log.Warn("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS is on: Web Push endpoints may be private addresses; for tests only")
 	}
-	outbox := channel.NewOutbox(store, time.Now)
-	channels, err := provider.Senders(ctx, cfg, outbox, "local outbox", func(ctx context.Context) (aws.Config, error) {
-		return awsconfig.LoadDefaultConfig(ctx)
-	})
+	ports, used, err := localPorts(ctx, cfg, backend)
 	if err != nil {
 		return err
 	}
-	used := channels.Used
-	// The delivery figures, in memory since this start: the dispatch
-	// workers and the webhooks count them, GET /v1/metrics serves them.
-	figures := memmetrics.New(time.Now())
-	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: queue,
-		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, Metrics: figures})
-	ingestCfg := ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion)
-	ids := &notify.IDs{}
-	ingester := &ingest.Ingester{Store: store, Blobs: blobs, Dispatch: queue, Config: ingestCfg, IDs: ids, Log: log}
-	// The local route stands in for S3: a stored file is an event on the
-	// ingest queue, as S3's ObjectCreated starts the ingest function.
-	received := func(ctx context.Context, key string) error {
-		b, err := json.Marshal(ingest.Event{Key: key})
-		if err != nil {
-			return err
-		}
-		return ingestQ.Send(ctx, [][]byte{b})
-	}
-	model, err := composemodel.New(ctx, cfg.Compose, func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
-	if err != nil {
-		return err
-	}
-	var composer *compose.Composer
-	if model != nil {
-		composer = compose.New(model, store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
-	}
-	// Campaigns: the in-process scheduler stands in for EventBridge
-	// Scheduler and the scheduler function, running campaigns with the
-	// API's own service (set below, before the scheduler runs).
-	var campaigns *campaign.Service
-	sched, err := boltscheduler.Open(filepath.Join(cfg.DataDir, "scheduler.db"), boltscheduler.Options{
-		Grace: cfg.ScheduleGrace, NoSync: !cfg.Fsync, Log: log,
-		Fire: func(ctx context.Context, f boltscheduler.Firing) error {
-			_, err := campaigns.Run(ctx, campaign.Invocation{WorkspaceID: f.Target.WorkspaceID, CampaignID: f.Target.CampaignID, ScheduledAt: f.ScheduledAt, Missed: f.Missed})
-			return err
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("open scheduler: %w", err)
-	}
-	defer sched.Close()
-	api := httpapi.New(store, queue, httpapi.Options{
-		Audience: steps, Outbox: store, Metrics: figures, Log: log, IDs: ids, Compose: composer, Scheduler: sched, Repairs: repairs,
-		Uploads: &httpapi.Uploads{Blobs: blobs, Received: received, Ingest: ingestCfg,
-			URLSecret: []byte("upload-url\n" + cfg.UnsubscribeSecret), PublicURL: cfg.PublicURL},
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
-			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints},
-	})
-	campaigns = api.Campaigns()
-
-	// Provider webhooks (no API key: the provider's signature) beside the API,
-	// as API Gateway routes them to the callbacks function.
-	root := http.NewServeMux()
-	root.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,
-		ReplySecret: []byte(cfg.UnsubscribeSecret), Store: store, Log: log, Metrics: figures})
-	snsOpts, err := snsOptions(cfg)
-	if err != nil {
-		return err
-	}
-	if len(cfg.SESEventTopics) > 0 {
-		root.Handle("/webhooks/ses", &webhook.SES{Store: store, Log: log, Metrics: figures, SNSOptions: snsOpts(cfg.SESEventTopics)})
-	}
-	if len(cfg.SMSStatusTopics) > 0 {
-		root.Handle("/webhooks/sms", &webhook.SMS{Store: store, Log: log, Metrics: figures, SNSOptions: snsOpts(cfg.SMSStatusTopics)})
-	}
-	if len(cfg.PushEventTopics) > 0 && cfg.SNSEnabled {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return fmt.Errorf("aws config for push events: %w", err)
-		}
-		root.Handle("/webhooks/push", &webhook.Push{Store: store, Endpoints: heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg)), Log: log, Metrics: figures,
-			SNSOptions: snsOpts(cfg.PushEventTopics)})
-	}
-	root.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
-	root.Handle("/", api)
-	// Slow clients are cut off: headers within 10 s, bodies at a pace
-	// (bodyPace), idle keep-alive connections after 2 minutes. The root
-	// mux would redirect //v1/… and other uncleaned paths (HTML 307)
-	// before the API could answer them in its error shape.
-	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(root)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
-	switch {
-	case created != "":
-		fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n  %s\n", filepath.Join(cfg.DataDir, "admin-key"), created)
-	case cfg.APIKey != "":
-		fmt.Fprintln(stdout, "Admin API key: the one in HERALD_API_KEY")
-	default:
-		fmt.Fprintf(stdout, "Admin API key: see %s\n", filepath.Join(cfg.DataDir, "admin-key"))
-	}
-	fmt.Fprintf(stdout, "Channels: push → %s, webpush → %s, sms → %s, email → %s, whatsapp → %s\n",
-		used["push"], used["webpush"], used["sms"], used["email"], used["whatsapp"])
-	if model != nil {
-		fmt.Fprintf(stdout, "AI composition: %s (%s)\n", model.ID(), cfg.Compose.Provider)
-	} else {
-		fmt.Fprintln(stdout, "AI composition: off (set HERALD_COMPOSE_PROVIDER; see the README)")
-	}
-	fmt.Fprintf(stdout, "Try: curl -s %s/v1/health\n", base)
+	graph := wiring.New(cfg, ports, log)
+	campaigns = graph.Campaigns()
+	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(graph))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	greet(stdout, cfg, base, created, used, ports.Model)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-
 	workCtx, stopWork := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for i := 0; i < cfg.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			(&dispatch.Worker{Queue: queue, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
-		}()
-	}
-	// What dies on its last receive (a crash, a store that failed) is
-	// settled from the dead-letter queue, so its counts still add up and
-	// its notification completes; the dispatch function does the same on
-	// AWS.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		(&dispatch.Worker{Queue: queue.DeadLetter(), Dispatcher: d, DeadLetter: true, Visibility: cfg.VisibilityTime, Log: log}).Run(workCtx)
-	}()
-	// Audience walks: every segment in parallel, as the audience function
-	// does on AWS.
-	walker := &audience.Walker{Store: store, Dispatch: queue, Steps: steps, Log: log}
-	for range audience.Segments {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			walker.Run(workCtx, steps)
-		}()
-	}
-	// Spreadsheets: two at a time, as a few ingest functions would run.
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ingester.Run(workCtx, ingestQ)
-		}()
-	}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := sched.Run(workCtx); err != nil {
-			log.Error("scheduler stopped", "err", err.Error())
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		campaigns.RunRepairs(workCtx, repairs)
-	}()
+	wg := startWorkers(workCtx, cfg, graph, backend, log)
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {
 		// Profiling for benchmarks and debugging, on its own listener so it
 		// is never reachable through the API's address.
@@ -336,6 +135,112 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	}
 	log.Info("stopped")
 	return err
+}
+
+// localPorts are the embedded backend's ports with the local mode's
+// providers (the outbox for every channel no provider is configured for),
+// the AI model when one is configured, and the delivery figures in memory
+// (GET /v1/metrics serves them). used names what delivers each channel.
+func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backend) (ports wiring.Ports, used map[string]string, err error) {
+	ports = backend.Ports(cfg.PublicURL, []byte("upload-url\n"+cfg.UnsubscribeSecret))
+	loadAWS := func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
+	channels, err := provider.Senders(ctx, cfg, channel.NewOutbox(backend.Store, time.Now), "local outbox", loadAWS)
+	if err != nil {
+		return ports, nil, err
+	}
+	ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
+	if ports.Model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
+		return ports, nil, err
+	}
+	figures := memmetrics.New(time.Now())
+	ports.Figures, ports.MetricsView = figures, figures
+	if cfg.SNSTestCert != "" {
+		// Scripted callbacks are signed locally with this certificate,
+		// whatever the (still SNS-looking) SigningCertURL says.
+		pem, err := os.ReadFile(cfg.SNSTestCert)
+		if err != nil {
+			return ports, nil, fmt.Errorf("HERALD_SNS_TEST_CERT: %w", err)
+		}
+		ports.SNSCerts = func(context.Context, string) ([]byte, error) { return pem, nil }
+	}
+	if len(cfg.PushEventTopics) > 0 && cfg.SNSEnabled {
+		awsCfg, err := loadAWS(ctx)
+		if err != nil {
+			return ports, nil, fmt.Errorf("aws config for push events: %w", err)
+		}
+		ports.PushEndpoints = heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg))
+	}
+	return ports, channels.Used, nil
+}
+
+// rootMux serves the API and, beside it, the routes API Gateway sends to
+// the callbacks function (provider webhooks, unsubscribe links), which
+// carry no API key.
+func rootMux(graph *wiring.Graph) *http.ServeMux {
+	root := graph.Callbacks().HTTP
+	root.Handle("/", graph.API())
+	return root
+}
+
+// greet prints where Herald runs, its admin key and what delivers each
+// channel.
+func greet(stdout io.Writer, cfg config.Config, base, created string, used map[string]string, model compose.Model) {
+	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
+	switch {
+	case created != "":
+		fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n  %s\n", filepath.Join(cfg.DataDir, "admin-key"), created)
+	case cfg.APIKey != "":
+		fmt.Fprintln(stdout, "Admin API key: the one in HERALD_API_KEY")
+	default:
+		fmt.Fprintf(stdout, "Admin API key: see %s\n", filepath.Join(cfg.DataDir, "admin-key"))
+	}
+	fmt.Fprintf(stdout, "Channels: push → %s, webpush → %s, sms → %s, email → %s, whatsapp → %s\n",
+		used["push"], used["webpush"], used["sms"], used["email"], used["whatsapp"])
+	if model != nil {
+		fmt.Fprintf(stdout, "AI composition: %s (%s)\n", model.ID(), cfg.Compose.Provider)
+	} else {
+		fmt.Fprintln(stdout, "AI composition: off (set HERALD_COMPOSE_PROVIDER; see the README)")
+	}
+	fmt.Fprintf(stdout, "Try: curl -s %s/v1/health\n", base)
+}
+
+// startWorkers runs, until ctx is done, what the SQS-triggered functions
+// and EventBridge Scheduler do on AWS: dispatch workers, the dead-letter
+// settling, audience walks, spreadsheet ingestion, the scheduler and the
+// schedule repairs.
+func startWorkers(ctx context.Context, cfg config.Config, graph *wiring.Graph, backend *embedded.Backend, log *slog.Logger) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	d := graph.Dispatcher()
+	for i := 0; i < cfg.Workers; i++ {
+		wg.Go(func() {
+			(&dispatch.Worker{Queue: backend.Dispatch, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(ctx)
+		})
+	}
+	// What dies on its last receive (a crash, a store that failed) is
+	// settled from the dead-letter queue, so its counts still add up and
+	// its notification completes; the dispatch function does the same on
+	// AWS.
+	wg.Go(func() {
+		(&dispatch.Worker{Queue: backend.Dispatch.DeadLetter(), Dispatcher: d, DeadLetter: true, Visibility: cfg.VisibilityTime, Log: log}).Run(ctx)
+	})
+	// Audience walks: every segment in parallel, as the audience function
+	// does on AWS.
+	walker := graph.Walker()
+	for range audience.Segments {
+		wg.Go(func() { walker.Run(ctx, backend.Audience) })
+	}
+	// Spreadsheets: two at a time, as a few ingest functions would run.
+	ingester := graph.Ingester()
+	for range 2 {
+		wg.Go(func() { ingester.Run(ctx, backend.Ingest) })
+	}
+	wg.Go(func() {
+		if err := backend.Scheduler.Run(ctx); err != nil {
+			log.Error("scheduler stopped", "err", err.Error())
+		}
+	})
+	wg.Go(func() { graph.Campaigns().RunRepairs(ctx, backend.Repairs) })
+	return &wg
 }
 
 // bootstrap creates the local workspace and makes sure an admin key exists:
@@ -405,22 +310,4 @@ func pprofMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	return mux
-}
-
-// snsOptions returns how the SNS webhooks authenticate messages of topics:
-// by SNS's own certificates, or, with HERALD_SNS_TEST_CERT, by that PEM
-// certificate whatever the (still SNS-looking) SigningCertURL says, so
-// that scripted callbacks can be signed locally.
-func snsOptions(cfg config.Config) (func(topics []string) webhook.SNSOptions, error) {
-	var certs func(context.Context, string) ([]byte, error)
-	if cfg.SNSTestCert != "" {
-		pem, err := os.ReadFile(cfg.SNSTestCert)
-		if err != nil {
-			return nil, fmt.Errorf("HERALD_SNS_TEST_CERT: %w", err)
-		}
-		certs = func(context.Context, string) ([]byte, error) { return pem, nil }
-	}
-	return func(topics []string) webhook.SNSOptions {
-		return webhook.SNSOptions{TopicARNs: topics, Certs: certs}
-	}, nil
 }

@@ -1,0 +1,147 @@
+// Package embedded opens Herald's embedded adapters in a data directory
+// (one bbolt store, the bbolt queues and scheduler, files for uploads): the
+// ports of the local mode, handed to package wiring by the local server
+// and by the invoke tool's -backend embedded. It lives under infra/
+// because no Lambda may link an embedded adapter.
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/heraldhq/herald/shared/blobfs"
+	"github.com/heraldhq/herald/shared/boltqueue"
+	"github.com/heraldhq/herald/shared/boltscheduler"
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/wiring"
+)
+
+// Backend is the data directory's adapters, open.
+type Backend struct {
+	Store *boltstore.Store
+	// Dispatch, Audience, Ingest and Repairs are the queues the functions'
+	// SQS queues stand for: dispatch messages, audience walk steps, stored
+	// spreadsheets (S3's ObjectCreated) and schedule repairs.
+	Dispatch, Audience, Ingest, Repairs *boltqueue.Queue
+	Blobs                               *blobfs.Store
+	// Scheduler stands in for EventBridge Scheduler: it fires campaigns in
+	// process through the Fire given to Open, once its Run is called.
+	Scheduler *boltscheduler.Scheduler
+
+	closers []func() error
+}
+
+// Open opens (creating it when new) the data directory cfg.DataDir. fire
+// runs a campaign's scheduled time when the scheduler's Run is called; the
+// invoke tool never calls it. Whatever was in flight in a queue is made
+// visible again: bbolt locks its files, so no consumer from before is
+// alive, and dispatch's dedupe keeps anyone from getting a message twice.
+func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltscheduler.Firing) error) (b *Backend, err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	b = &Backend{}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	var storeOpts []boltstore.Option
+	if !cfg.Fsync {
+		storeOpts = append(storeOpts, boltstore.WithNoSync())
+	}
+	if b.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"), storeOpts...); err != nil {
+		return nil, fmt.Errorf("open store (is another Herald running on %s?): %w", cfg.DataDir, err)
+	}
+	b.closers = append(b.closers, b.Store.Close)
+	queues := []struct {
+		q    **boltqueue.Queue
+		file string
+		what string
+	}{
+		{&b.Dispatch, "queue.db", "dispatch queue"},
+		{&b.Audience, "audience.db", "audience queue"},
+		{&b.Ingest, "ingest.db", "ingest queue"},
+		{&b.Repairs, "repairs.db", "schedule repair queue"},
+	}
+	for _, q := range queues {
+		if *q.q, err = openQueue(cfg, q.file, q.what); err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, (*q.q).Close)
+	}
+	if n, err := b.Dispatch.RequeueInFlight(); err != nil {
+		return nil, fmt.Errorf("requeue in-flight dispatch messages: %w", err)
+	} else if n > 0 {
+		log.Info("resuming unfinished sends", "messages", n)
+	}
+	if _, err := b.Dispatch.DeadLetter().RequeueInFlight(); err != nil {
+		return nil, fmt.Errorf("requeue in-flight dead letters: %w", err)
+	}
+	if b.Blobs, err = blobfs.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return nil, fmt.Errorf("open blobs: %w", err)
+	}
+	if b.Scheduler, err = boltscheduler.Open(filepath.Join(cfg.DataDir, "scheduler.db"), boltscheduler.Options{
+		Grace: cfg.ScheduleGrace, NoSync: !cfg.Fsync, Log: log, Fire: fire,
+	}); err != nil {
+		return nil, fmt.Errorf("open scheduler: %w", err)
+	}
+	b.closers = append(b.closers, b.Scheduler.Close)
+	return b, nil
+}
+
+// openQueue opens one of the data directory's queues, every one with the
+// same visibility and receive limit, and makes what it had in flight
+// visible again.
+func openQueue(cfg config.Config, file, what string) (*boltqueue.Queue, error) {
+	q, err := boltqueue.Open(filepath.Join(cfg.DataDir, file), boltqueue.Options{
+		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	if what != "dispatch queue" {
+		if _, err := q.RequeueInFlight(); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("requeue in-flight messages of the %s: %w", what, err)
+		}
+	}
+	return q, nil
+}
+
+// Ports are the backend as wiring's ports. Uploads go through the local
+// signed route (publicURL, signed with urlSecret); a stored file is a
+// message on the ingest queue, as S3's ObjectCreated starts the ingest
+// function.
+func (b *Backend) Ports(publicURL string, urlSecret []byte) wiring.Ports {
+	received := func(ctx context.Context, key string) error {
+		body, err := json.Marshal(ingest.Event{Key: key})
+		if err != nil {
+			return err
+		}
+		return b.Ingest.Send(ctx, [][]byte{body})
+	}
+	return wiring.Ports{
+		Store: b.Store, Dispatch: b.Dispatch, Audience: b.Audience, Scheduler: b.Scheduler, Repairs: b.Repairs,
+		Blobs: b.Blobs, Outbox: b.Store,
+		Uploads: &httpapi.Uploads{Blobs: b.Blobs, Received: received, URLSecret: urlSecret, PublicURL: publicURL},
+	}
+}
+
+// Close closes what Open opened, last first.
+func (b *Backend) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	b.closers = nil
+	return errors.Join(errs...)
+}
