@@ -1,6 +1,8 @@
-// Package apikey makes API keys and checks them. A key is "hk_" followed by
-// 32 random bytes in base32; only its SHA-256 is stored, so a leaked table
-// leaks no usable key. The keys are random enough that a fast hash is safe.
+// Package apikey makes API keys and checks them, and holds the rules of a
+// workspace's keys (Keys) that the API and the operator console share. A
+// key is "hk_" followed by 32 random bytes in base32; only its SHA-256 is
+// stored, so a leaked table leaks no usable key. The keys are random
+// enough that a fast hash is safe.
 package apikey
 
 import (

@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/template"
 )
@@ -63,6 +64,10 @@ type Config struct {
 type Server struct {
 	store   notify.Store
 	uploads *Uploads
+	// users and keys hold the rules about users and API keys; the
+	// handlers of users.go only decode, call them and encode.
+	users *profile.Service
+	keys  *apikey.Keys
 	// composer writes AI text; nil answers POST /v1/compose with 503.
 	composer *compose.Composer
 	sender   *send.Sender
@@ -129,6 +134,8 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 		o.Config.MaxListRecipients = 10000
 	}
 	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+	s.users = &profile.Service{Store: store, DefaultRegion: o.Config.DefaultRegion, AllowPrivateEndpoints: o.Config.AllowPrivateEndpoints, Now: o.Now}
+	s.keys = &apikey.Keys{Store: store, IDs: o.IDs, Now: o.Now}
 	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
 		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
 	s.templates = &template.Service{Store: store, IDs: o.IDs, Now: o.Now}

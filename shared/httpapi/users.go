@@ -1,33 +1,19 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/heraldhq/herald/shared/apikey"
-	"github.com/heraldhq/herald/shared/egress"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
 )
 
-// Limits on what one call may carry.
-const (
-	maxDevices        = 20
-	maxBatchUsers     = 1000
-	maxShortString    = 128
-	maxAttributeValue = profile.MaxAttributeValue
-)
+// The rules about users and keys live in s.users (package profile) and
+// s.keys (package apikey); these handlers decode, call and encode.
 
 func validID(field, id string) error { return profile.ValidID(field, id) }
 
@@ -54,28 +40,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, caller notify
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	var bad []notify.FieldError
-	if strings.TrimSpace(in.Name) == "" || len(in.Name) > maxShortString {
-		bad = append(bad, notify.FieldError{Field: "name", Problem: "required, at most 128 characters"})
-	}
-	if len(in.Scopes) == 0 {
-		bad = append(bad, notify.FieldError{Field: "scopes", Problem: "at least one of send, read, admin"})
-	}
-	for i, sc := range in.Scopes {
-		if sc != notify.ScopeSend && sc != notify.ScopeRead && sc != notify.ScopeAdmin {
-			bad = append(bad, notify.FieldError{Field: fmt.Sprintf("scopes[%d]", i), Problem: "must be send, read or admin"})
-		}
-	}
-	if len(bad) > 0 {
-		return notify.Invalid(bad...)
-	}
-	secret := apikey.New()
-	now := s.now().UTC().Truncate(time.Millisecond)
-	k := notify.APIKey{
-		ID: "key_" + strings.ToLower(s.ids.New(now)), WorkspaceID: caller.WorkspaceID, Name: in.Name,
-		Scopes: dedupeScopes(in.Scopes), Hash: apikey.Hash(secret), Prefix: apikey.Display(secret), CreatedAt: now,
-	}
-	if err := s.store.CreateAPIKey(r.Context(), k); err != nil {
+	k, secret, err := s.keys.Create(r.Context(), caller.WorkspaceID, in.Name, in.Scopes)
+	if err != nil {
 		return err
 	}
 	v := viewKey(k)
@@ -84,20 +50,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, caller notify
 	return nil
 }
 
-func dedupeScopes(in []notify.Scope) []notify.Scope {
-	seen := map[notify.Scope]bool{}
-	var out []notify.Scope
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, caller notify.APIKey) error {
-	keys, err := s.store.ListAPIKeys(r.Context(), caller.WorkspaceID)
+	keys, err := s.keys.List(r.Context(), caller.WorkspaceID)
 	if err != nil {
 		return err
 	}
@@ -110,39 +64,10 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, caller notify.
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, caller notify.APIKey) error {
-	if err := s.keepsAnAdmin(r, caller.WorkspaceID, r.PathValue("id")); err != nil {
-		return err
-	}
-	if err := s.store.RevokeAPIKey(r.Context(), caller.WorkspaceID, r.PathValue("id"), s.now().UTC()); err != nil {
+	if err := s.keys.Revoke(r.Context(), caller.WorkspaceID, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// keepsAnAdmin refuses to revoke the workspace's last working admin key:
-// without one nobody can make keys again, and the workspace is locked out.
-// (Two admins revoking each other at the same instant can still both
-// succeed; `go run ./infra/admin` makes a new key from outside the API.)
-func (s *Server) keepsAnAdmin(r *http.Request, workspaceID, id string) error {
-	keys, err := s.store.ListAPIKeys(r.Context(), workspaceID)
-	if err != nil {
-		return err
-	}
-	revoking, others := false, 0
-	for _, k := range keys {
-		if k.RevokedAt != nil || !slices.Contains(k.Scopes, notify.ScopeAdmin) {
-			continue
-		}
-		if k.ID == id {
-			revoking = true
-		} else {
-			others++
-		}
-	}
-	if revoking && others == 0 {
-		return notify.Errorf(notify.CodeConflict, "key %s is the workspace's last admin key: create another admin key before revoking it", id)
-	}
 	return nil
 }
 
@@ -151,11 +76,7 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request, k notify.APIKey
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if in.ID != nil && *in.ID != id {
-		return notify.Invalid(notify.FieldError{Field: "id", Problem: "must match the id in the path"})
-	}
-	u, err := profile.Upsert(r.Context(), s.store, k.WorkspaceID, id, in, s.cfg.DefaultRegion, "", s.now())
+	u, err := s.users.Put(r.Context(), k.WorkspaceID, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
@@ -191,46 +112,23 @@ func (s *Server) batchUsers(w http.ResponseWriter, r *http.Request, k notify.API
 		if err := decodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
-		if in.Users == nil {
-			return 0, nil, notify.Invalid(notify.FieldError{Field: "users", Problem: "required"})
-		}
-		if len(in.Users) > maxBatchUsers {
-			return 0, nil, notify.Invalid(notify.FieldError{Field: "users", Problem: fmt.Sprintf("at most %d users per request", maxBatchUsers)})
+		res, err := s.users.Batch(r.Context(), k.WorkspaceID, in.Users)
+		if err != nil {
+			return 0, nil, err
 		}
 		out := struct {
 			Upserted int          `json:"upserted"`
 			Errors   []batchError `json:"errors"`
-		}{Errors: []batchError{}}
-		seen := map[string]int{}
-		for i, u := range in.Users {
-			prefix := fmt.Sprintf("users[%d].", i)
-			if u.ID == nil {
-				out.Errors = append(out.Errors, batchError{i, notify.CodeValidation, prefix + "id: required"})
-				continue
-			}
-			if j, dup := seen[*u.ID]; dup {
-				out.Errors = append(out.Errors, batchError{i, notify.CodeValidation, fmt.Sprintf("%sid: duplicate of users[%d]", prefix, j)})
-				continue
-			}
-			seen[*u.ID] = i
-			if _, err := profile.Upsert(r.Context(), s.store, k.WorkspaceID, *u.ID, u, s.cfg.DefaultRegion, prefix, s.now()); err != nil {
-				code := notify.ErrorCode(err)
-				if code == notify.CodeInternal {
-					return 0, nil, err
-				}
-				var e *notify.Error
-				errors.As(err, &e)
-				out.Errors = append(out.Errors, batchError{i, code, e.Message})
-				continue
-			}
-			out.Upserted++
+		}{Upserted: res.Upserted, Errors: make([]batchError, len(res.Errors))}
+		for i, e := range res.Errors {
+			out.Errors[i] = batchError{e.Index, e.Code, e.Message}
 		}
 		return http.StatusOK, out, nil
 	})
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	u, err := s.store.GetUser(r.Context(), k.WorkspaceID, r.PathValue("id"))
+	u, err := s.users.Get(r.Context(), k.WorkspaceID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -239,7 +137,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, k notify.APIKey
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	if err := s.store.DeleteUser(r.Context(), k.WorkspaceID, r.PathValue("id")); err != nil {
+	if err := s.users.Delete(r.Context(), k.WorkspaceID, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -267,7 +165,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, k notify.APIK
 	if err != nil {
 		return err
 	}
-	users, next, err := s.store.ListUsers(r.Context(), k.WorkspaceID, f, p)
+	users, next, err := s.users.List(r.Context(), k.WorkspaceID, f, p)
 	if err != nil {
 		return cursorError(err)
 	}
@@ -279,107 +177,20 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, k notify.APIK
 }
 
 func (s *Server) addDevice(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	var in struct {
-		Kind         string                      `json:"kind"`
-		Token        string                      `json:"token"`
-		Subscription *notify.WebPushSubscription `json:"subscription"`
-	}
+	var in profile.DeviceInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	d := notify.Device{Kind: in.Kind, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	var identity string
-	switch in.Kind {
-	case notify.DeviceFCM, notify.DeviceAPNs:
-		if in.Subscription != nil {
-			return notify.Invalid(notify.FieldError{Field: "subscription", Problem: "only for kind webpush"})
-		}
-		tok := strings.TrimSpace(in.Token)
-		if tok == "" || len(tok) > 4096 || strings.ContainsAny(tok, " \t\r\n") {
-			return notify.Invalid(notify.FieldError{Field: "token", Problem: "required: the device's push token"})
-		}
-		d.Token, identity = tok, tok
-	case notify.DeviceWebPush:
-		if in.Token != "" {
-			return notify.Invalid(notify.FieldError{Field: "token", Problem: "webpush takes a subscription, not a token"})
-		}
-		if err := validSubscription(in.Subscription, s.cfg.AllowPrivateEndpoints); err != nil {
-			return err
-		}
-		d.Subscription, identity = in.Subscription, in.Subscription.Endpoint
-	default:
-		return notify.Invalid(notify.FieldError{Field: "kind", Problem: "must be fcm, apns or webpush"})
-	}
-	sum := sha256.Sum256([]byte(d.Kind + "\x00" + identity))
-	d.ID = "dev_" + hex.EncodeToString(sum[:8])
-	var stored notify.Device
-	_, err := s.store.UpdateUser(r.Context(), k.WorkspaceID, r.PathValue("id"), func(u *notify.User) error {
-		kept := u.Devices[:0:0]
-		for _, have := range u.Devices {
-			if have.ID == d.ID {
-				continue // re-registering the same token replaces it
-			}
-			kept = append(kept, have)
-		}
-		if len(kept) >= maxDevices {
-			kept = kept[len(kept)-maxDevices+1:] // the oldest registration goes
-		}
-		u.Devices = append(kept, d)
-		u.UpdatedAt = d.CreatedAt
-		stored = d
-		return nil
-	})
+	d, err := s.users.AddDevice(r.Context(), k.WorkspaceID, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, stored)
-	return nil
-}
-
-// maxEndpoint bounds a Web Push endpoint; push services' are a few
-// hundred characters.
-const maxEndpoint = 2048
-
-// validSubscription checks a Web Push subscription before it is stored.
-// Herald will POST to the endpoint on the say-so of whoever holds a send
-// key, so it must be an https URL without user info on the public
-// internet (egress.CheckURL: literal private addresses in any spelling and
-// local names; names resolving to private addresses are refused when the
-// push is sent). allowPrivate lifts the last rule for tests.
-func validSubscription(sub *notify.WebPushSubscription, allowPrivate bool) error {
-	if sub == nil {
-		return notify.Invalid(notify.FieldError{Field: "subscription", Problem: "required for kind webpush"})
-	}
-	u, err := url.Parse(sub.Endpoint)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(sub.Endpoint) > maxEndpoint {
-		return notify.Invalid(notify.FieldError{Field: "subscription.endpoint", Problem: "must be the https URL of the push service"})
-	}
-	if !allowPrivate {
-		if err := egress.CheckURL(u); err != nil {
-			return notify.Invalid(notify.FieldError{Field: "subscription.endpoint", Problem: "must be a push service on the public internet, not a private, loopback or local address"})
-		}
-	}
-	for field, v := range map[string]string{"subscription.keys.p256dh": sub.Keys.P256dh, "subscription.keys.auth": sub.Keys.Auth} {
-		if _, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err != nil || v == "" || len(v) > 256 {
-			return notify.Invalid(notify.FieldError{Field: field, Problem: "must be the base64url key from the browser"})
-		}
-	}
+	writeJSON(w, http.StatusCreated, d)
 	return nil
 }
 
 func (s *Server) removeDevice(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	id := r.PathValue("deviceId")
-	_, err := s.store.UpdateUser(r.Context(), k.WorkspaceID, r.PathValue("id"), func(u *notify.User) error {
-		for i, d := range u.Devices {
-			if d.ID == id {
-				u.Devices = append(u.Devices[:i:i], u.Devices[i+1:]...)
-				u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-				return nil
-			}
-		}
-		return notify.NotFound("device", id)
-	})
-	if err != nil {
+	if err := s.users.RemoveDevice(r.Context(), k.WorkspaceID, r.PathValue("id"), r.PathValue("deviceId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -393,16 +204,7 @@ func (s *Server) putPushPermission(w http.ResponseWriter, r *http.Request, k not
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	switch in.Status {
-	case notify.PermissionAsk, notify.PermissionAllowed, notify.PermissionBlocked:
-	default:
-		return notify.Invalid(notify.FieldError{Field: "status", Problem: "must be ask, allowed or blocked"})
-	}
-	u, err := s.store.UpdateUser(r.Context(), k.WorkspaceID, r.PathValue("id"), func(u *notify.User) error {
-		u.PushPermission = in.Status
-		u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		return nil
-	})
+	u, err := s.users.SetPushPermission(r.Context(), k.WorkspaceID, r.PathValue("id"), in.Status)
 	if err != nil {
 		return err
 	}
@@ -411,14 +213,15 @@ func (s *Server) putPushPermission(w http.ResponseWriter, r *http.Request, k not
 }
 
 func (s *Server) getPreferences(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	u, err := s.store.GetUser(r.Context(), k.WorkspaceID, r.PathValue("id"))
+	p, err := s.users.Preferences(r.Context(), k.WorkspaceID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, prefsView(u.Preferences))
+	writeJSON(w, http.StatusOK, prefsView(p))
 	return nil
 }
 
+// prefsView makes nil maps empty so the JSON always has objects.
 func prefsView(p notify.Preferences) notify.Preferences {
 	if p.Channels == nil {
 		p.Channels = map[notify.Channel]bool{}
@@ -429,90 +232,37 @@ func prefsView(p notify.Preferences) notify.Preferences {
 	return p
 }
 
-var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-
 func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
 	var in notify.Preferences
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	var bad []notify.FieldError
-	for ch := range in.Channels {
-		if !ch.Valid() {
-			bad = append(bad, notify.FieldError{Field: "channels." + string(ch), Problem: "not a channel: push, webpush, sms, email or whatsapp"})
-		}
-	}
-	if len(in.Categories) > 100 {
-		bad = append(bad, notify.FieldError{Field: "categories", Problem: "at most 100 categories"})
-	}
-	for c := range in.Categories {
-		if c == "" || len(c) > 64 {
-			bad = append(bad, notify.FieldError{Field: "categories", Problem: "names must be 1–64 characters"})
-			break
-		}
-	}
-	if q := in.QuietHours; q != nil {
-		if !clockPattern.MatchString(q.Start) {
-			bad = append(bad, notify.FieldError{Field: "quietHours.start", Problem: "must be HH:MM"})
-		}
-		if !clockPattern.MatchString(q.End) {
-			bad = append(bad, notify.FieldError{Field: "quietHours.end", Problem: "must be HH:MM"})
-		}
-	}
-	if len(bad) > 0 {
-		return notify.Invalid(bad...)
-	}
-	u, err := s.store.UpdateUser(r.Context(), k.WorkspaceID, r.PathValue("id"), func(u *notify.User) error {
-		u.Preferences = in
-		u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		return nil
-	})
+	p, err := s.users.SetPreferences(r.Context(), k.WorkspaceID, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, prefsView(u.Preferences))
+	writeJSON(w, http.StatusOK, prefsView(p))
 	return nil
 }
 
 func (s *Server) postPresence(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	var in struct {
-		Active     *bool `json:"active"`
-		TTLSeconds *int  `json:"ttlSeconds"`
-	}
+	var in profile.PresenceInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Active == nil {
-		return notify.Invalid(notify.FieldError{Field: "active", Problem: "required"})
-	}
-	ttl := 120
-	if in.TTLSeconds != nil {
-		ttl = *in.TTLSeconds
-		if ttl < 1 || ttl > 86400 {
-			return notify.Invalid(notify.FieldError{Field: "ttlSeconds", Problem: "must be from 1 to 86400"})
-		}
-	}
-	var until *time.Time
-	if *in.Active {
-		t := s.now().UTC().Add(time.Duration(ttl) * time.Second).Truncate(time.Millisecond)
-		until = &t
-	}
-	_, err := s.store.UpdateUser(r.Context(), k.WorkspaceID, r.PathValue("id"), func(u *notify.User) error {
-		u.PresenceUntil = until
-		return nil
-	})
+	p, err := s.users.SetPresence(r.Context(), k.WorkspaceID, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Active bool       `json:"active"`
 		Until  *time.Time `json:"until,omitempty"`
-	}{*in.Active, until})
+	}{p.Active, p.Until})
 	return nil
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
-	u, err := s.store.GetUser(r.Context(), k.WorkspaceID, r.PathValue("id"))
+	c, err := s.users.Conversation(r.Context(), k.WorkspaceID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -520,15 +270,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, k notif
 		State     string     `json:"state"`
 		OpenUntil *time.Time `json:"openUntil,omitempty"`
 	}
-	st := state{State: "none"}
-	if last := u.WhatsAppLastInbound; last != nil {
-		until := last.Add(24 * time.Hour)
-		st.State = "expired"
-		if s.now().Before(until) {
-			st.State, st.OpenUntil = "open", &until
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]state{"whatsapp": st})
+	writeJSON(w, http.StatusOK, map[string]state{"whatsapp": {c.WhatsApp.State, c.WhatsApp.OpenUntil}})
 	return nil
 }
 

@@ -1,5 +1,8 @@
-// Package profile validates users' profile fields as callers give them:
-// the API (one user or a batch) and the spreadsheet users import share it.
+// Package profile is the user service: the rules about a workspace's users
+// (their profile fields, devices, push permission, preferences, presence
+// and WhatsApp conversation window) written once, so that every edge that
+// changes users (the HTTP API, the spreadsheet users import, the operator
+// console) applies the same ones. The edges only decode, call and encode.
 package profile
 
 import (
@@ -191,15 +194,16 @@ func (in Input) Apply(u *notify.User, region, prefix string) error {
 	return nil
 }
 
-// Store is what Upsert needs of the store.
-type Store interface {
+// UpsertStore is what Upsert needs of the store: the users import calls
+// Upsert with a store that has only these.
+type UpsertStore interface {
 	GetUser(ctx context.Context, workspaceID, id string) (notify.User, error)
 	PutUser(ctx context.Context, u notify.User) (notify.User, error)
 }
 
 // Upsert merges in into user id of workspace ws, or into a new user, and
 // stores the result. prefix names the fields in a validation error.
-func Upsert(ctx context.Context, store Store, ws, id string, in Input, region, prefix string, now time.Time) (notify.User, error) {
+func Upsert(ctx context.Context, store UpsertStore, ws, id string, in Input, region, prefix string, now time.Time) (notify.User, error) {
 	if err := ValidID(prefix+"id", id); err != nil {
 		return notify.User{}, err
 	}
