@@ -10,13 +10,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/heraldhq/herald/shared/audience"
+	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/dynamo"
-	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 func main() {
@@ -28,12 +25,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	client := sqs.NewFromConfig(aws)
-	w := &audience.Walker{
-		Store:    dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
-		Dispatch: sqsqueue.New(client, cfg.DispatchQueue),
-		Steps:    sqsqueue.New(client, cfg.AudienceQueue),
-		Log:      cfg.Logger(os.Stdout),
-	}
-	lambda.Start(w.HandleSQS)
+	open := awsports.New(cfg, aws)
+	ports := wiring.Ports{Store: open.Store(), Dispatch: open.Queue(cfg.DispatchQueue), Audience: open.Queue(cfg.AudienceQueue)}
+	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Walker().HandleSQS)
 }

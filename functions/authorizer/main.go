@@ -8,11 +8,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/dynamo"
 )
 
 func main() {
@@ -21,6 +20,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	a := &apikey.Authorizer{Keys: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Log: cfg.Logger(os.Stdout)}
+	a := &apikey.Authorizer{Keys: awsports.New(cfg, aws).Store(), Log: cfg.Logger(os.Stdout)}
 	lambda.Start(a.Handle)
 }

@@ -9,16 +9,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/dynamo"
-	"github.com/heraldhq/herald/shared/ingest"
-	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/s3blob"
-	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 func main() {
@@ -30,13 +24,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	g := &ingest.Ingester{
-		Store:    dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
-		Blobs:    s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket),
-		Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue),
-		Config:   ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion),
-		IDs:      &notify.IDs{},
-		Log:      cfg.Logger(os.Stdout),
-	}
-	lambda.Start(g.HandleS3)
+	open := awsports.New(cfg, aws)
+	_, blobs := open.Uploads()
+	ports := wiring.Ports{Store: open.Store(), Dispatch: open.Queue(cfg.DispatchQueue), Blobs: blobs}
+	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Ingester().HandleS3)
 }

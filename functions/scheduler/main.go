@@ -11,19 +11,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	_ "time/tzdata" // campaigns' time zones must resolve on provided.al2023
+	_ "time/tzdata" // campaign time zones must resolve on provided.al2023
 
-	"github.com/heraldhq/herald/shared/campaign"
+	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/dynamo"
-	"github.com/heraldhq/herald/shared/ebscheduler"
-	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/send"
-	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 func main() {
@@ -35,20 +28,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	log := cfg.Logger(os.Stdout)
-	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
-	client := sqs.NewFromConfig(aws)
-	ids := &notify.IDs{}
-	sender := &send.Sender{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue), IDs: ids, Log: log, DefaultRegion: cfg.DefaultRegion}
-	if cfg.AudienceQueue != "" {
-		sender.Steps = sqsqueue.New(client, cfg.AudienceQueue)
-	}
-	svc := &campaign.Service{
-		Store: store, Sender: sender, IDs: ids, Log: log,
-		Scheduler: ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler)),
-	}
-	if cfg.Scheduler.RepairQueue != "" {
-		svc.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
-	}
-	lambda.Start(svc.HandleEvent)
+	ports := awsports.New(cfg, aws).Senders()
+	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Campaigns().HandleEvent)
 }

@@ -18,11 +18,12 @@ import (
 	"github.com/heraldhq/herald/infra/harness"
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
-	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 // benchAWS runs one list send through the AWS adapters against the
@@ -73,7 +74,7 @@ func benchAWS(ctx context.Context, users int) error {
 
 	// The API call, in process, on the AWS adapters.
 	log := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(httpapi.New(store, queue, httpapi.Options{Log: log}))
+	srv := httptest.NewServer(wiring.New(config.Config{}, wiring.Ports{Store: store, Dispatch: queue}, log).API())
 	defer srv.Close()
 	p := &harness.Proc{Base: srv.URL, Key: secret}
 	t1 := time.Now()

@@ -20,9 +20,11 @@ import (
 
 	"github.com/heraldhq/herald/infra/harness"
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 // counter is an email sender that counts sends per recipient.
@@ -104,7 +106,7 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(httpapi.New(env.Store, env.Queue, httpapi.Options{})))}
+	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil).API()))}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)
 	}

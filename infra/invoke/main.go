@@ -16,39 +16,29 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/heraldhq/herald/infra/embedded"
 	"github.com/heraldhq/herald/shared/apikey"
-	"github.com/heraldhq/herald/shared/boltqueue"
-	"github.com/heraldhq/herald/shared/boltstore"
-	"github.com/heraldhq/herald/shared/campaign"
+	"github.com/heraldhq/herald/shared/awsports"
+	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/channel"
-	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/dispatch"
-	"github.com/heraldhq/herald/shared/dynamo"
-	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
-	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/send"
-	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/provider"
 	"github.com/heraldhq/herald/shared/webhook"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks or scheduler")
+	fn := flag.String("fn", "", "function: "+functions)
 	event := flag.String("event", "", "event file, e.g. events/api-health.json")
 	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
 	flag.Parse()
@@ -58,57 +48,56 @@ func main() {
 	}
 }
 
-type backends struct {
-	store  notify.Store
-	queue  notify.Queue
-	outbox interface {
-		dispatch.PushSender
-		dispatch.WebPushSender
-		dispatch.SMSSender
-		dispatch.EmailSender
-		dispatch.WhatsAppSender
-	}
-	listOutbox httpapi.Outbox
-	close      func()
-}
-
-func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (backends, error) {
+// open opens the backend's ports: the data directory's embedded adapters
+// (with the local outbox for every channel), or the AWS ones as the
+// functions open them (with the sandbox for channels no provider is
+// configured for).
+func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (wiring.Ports, func(), error) {
 	switch backend {
 	case "embedded":
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return backends{}, err
-		}
-		store, err := boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"))
+		b, err := embedded.Open(cfg, log, func(context.Context, boltscheduler.Firing) error {
+			return fmt.Errorf("invoke runs no scheduler; make run fires campaigns")
+		})
 		if err != nil {
-			return backends{}, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
+			return wiring.Ports{}, nil, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
 		}
-		queue, err := boltqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), boltqueue.Options{Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives})
+		ports := b.Ports(cfg.PublicURL, []byte("upload-url\n"+cfg.UnsubscribeSecret))
+		channels, err := provider.Senders(ctx, cfg, channel.NewOutbox(b.Store, time.Now), "local outbox", loadAWS)
 		if err != nil {
-			store.Close()
-			return backends{}, err
+			b.Close()
+			return wiring.Ports{}, nil, err
 		}
-		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store,
-			close: func() { queue.Close(); store.Close() }}, nil
+		ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
+		return ports, func() { b.Close() }, nil
 	case "aws":
 		if err := cfg.RequireAWS(false); err != nil {
-			return backends{}, err
+			return wiring.Ports{}, nil, err
 		}
-		aws, err := awsconfig.LoadDefaultConfig(ctx)
+		awsCfg, err := loadAWS(ctx)
 		if err != nil {
-			return backends{}, err
+			return wiring.Ports{}, nil, err
 		}
-		b := backends{store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), outbox: channel.NewSandbox(log), close: func() {}}
-		if cfg.DispatchQueue != "" {
-			b.queue = sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
+		o := awsports.New(cfg, awsCfg)
+		ports := o.Senders()
+		channels, err := o.Channels(ctx, log)
+		if err != nil {
+			return wiring.Ports{}, nil, err
 		}
-		return b, nil
+		ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
+		ports.PushEndpoints = o.PushEndpoints()
+		return ports, func() {}, nil
 	}
-	return backends{}, fmt.Errorf("-backend %q: want embedded or aws", backend)
+	return wiring.Ports{}, nil, fmt.Errorf("-backend %q: want embedded or aws", backend)
 }
+
+func loadAWS(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
+
+// functions names the functions invoke can run.
+const functions = "api, compose, dispatch, audience, ingest, authorizer, callbacks or scheduler"
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|audience|ingest|authorizer|callbacks|scheduler -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -119,58 +108,61 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		return err
 	}
 	log := cfg.Logger(stderr)
-	// The figures' EMF lines go with the logs, as in the function's log.
-	figures := emf.New(stderr, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
-	b, err := open(ctx, backend, cfg, log)
+	ports, closePorts, err := open(ctx, backend, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer b.close()
-
+	defer closePorts()
+	// The figures' EMF lines go with the logs, as in the function's log.
+	figures := emf.New(stderr, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
+	ports.Figures = figures
+	if fn == "compose" {
+		if ports.Model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
+			return err
+		}
+	}
+	if fn != "api" && fn != "compose" && fn != "callbacks" && fn != "authorizer" && ports.Dispatch == nil {
+		return fmt.Errorf("the %s function needs HERALD_DISPATCH_QUEUE_URL with -backend aws", fn)
+	}
+	// The same graph as the functions build: package wiring.
+	graph := wiring.New(cfg, ports, log)
 	var handler any
 	switch fn {
 	case "api":
-		if b.queue == nil {
+		if ports.Dispatch == nil {
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
-		handler = httpapi.LambdaHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log}))
+		handler = httpapi.LambdaHandler(graph.API())
 	case "compose":
-		model, err := composemodel.New(ctx, cfg.Compose, func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
-		if err != nil {
-			return err
-		}
-		opts := httpapi.Options{Log: log, Routes: httpapi.ComposeRoutes}
-		if model != nil {
-			opts.Compose = compose.New(model, b.store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
-		}
-		handler = httpapi.LambdaHandler(httpapi.New(b.store, nil, opts))
+		handler = httpapi.LambdaHandler(graph.API(httpapi.ComposeRoutes...))
 	case "dispatch":
-		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
 		// eventSourceARN) the dead-letter records are settled.
-		opts := dispatch.Options{Log: log, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ, Metrics: figures}
-		if b.queue != nil {
-			opts.Requeue = b.queue
+		handler = graph.Dispatcher().HandleSQS
+	case "audience":
+		if ports.Audience == nil {
+			return fmt.Errorf("the audience function needs HERALD_AUDIENCE_QUEUE_URL with -backend aws")
 		}
-		handler = dispatch.New(b.store, s, opts).HandleSQS
+		handler = graph.Walker().HandleSQS
+	case "ingest":
+		if ports.Blobs == nil {
+			return fmt.Errorf("the ingest function needs HERALD_UPLOADS_BUCKET with -backend aws")
+		}
+		handler = graph.Ingester().HandleS3
 	case "authorizer":
-		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
+		handler = (&apikey.Authorizer{Keys: ports.Store, Log: log}).Handle
 	case "callbacks":
-		mux := http.NewServeMux()
-		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log, Metrics: figures})
-		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: &webhook.SMS{Store: b.store, Log: log, Metrics: figures}, Log: log, Metrics: figures})
+		c := graph.Callbacks()
+		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: c.HTTP, SMSLogs: c.SMS, SNS: c.SNS, Log: log, Metrics: figures})
 	case "scheduler":
-		if b.queue == nil {
-			return fmt.Errorf("the scheduler function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
+		campaigns := graph.Campaigns()
+		if campaigns == nil {
+			return fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
 		}
-		svc, err := campaignService(ctx, backend, cfg, b, log)
-		if err != nil {
-			return err
-		}
-		handler = svc.HandleEvent
+		handler = campaigns.HandleEvent
 	default:
-		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks or scheduler", fn)
+		return fmt.Errorf("-fn %q: want %s", fn, functions)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
@@ -184,49 +176,3 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	_, err = fmt.Fprintln(stdout, pretty.String())
 	return err
 }
-
-// campaignService wires the scheduler function's service as
-// functions/scheduler does. With -backend aws it keeps schedules in
-// EventBridge Scheduler (HERALD_SCHEDULER_* as the stack sets them); the
-// embedded backend has none (noScheduler), so a run that must write its
-// campaign's schedule fails.
-func campaignService(ctx context.Context, backend string, cfg config.Config, b backends, log *slog.Logger) (*campaign.Service, error) {
-	ids := &notify.IDs{}
-	sender := &send.Sender{Store: b.store, Dispatch: b.queue, IDs: ids, Log: log, DefaultRegion: cfg.DefaultRegion}
-	svc := &campaign.Service{Store: b.store, Sender: sender, IDs: ids, Log: log, Scheduler: noScheduler{}}
-	if backend != "aws" {
-		return svc, nil
-	}
-	if !cfg.Scheduler.Configured() {
-		return nil, fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	svc.Scheduler = ebscheduler.New(scheduler.NewFromConfig(awsCfg), ebscheduler.ConfigFrom(cfg.Scheduler))
-	client := sqs.NewFromConfig(awsCfg)
-	if cfg.AudienceQueue != "" {
-		sender.Steps = sqsqueue.New(client, cfg.AudienceQueue)
-	}
-	if cfg.Scheduler.RepairQueue != "" {
-		svc.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
-	}
-	return svc, nil
-}
-
-// noScheduler is the embedded backend's notify.Scheduler: it keeps no
-// schedule, so every one is missing (GetSchedule is not_found, and
-// DeleteSchedule has nothing to do, as the port allows), and PutSchedule
-// says so rather than pretend.
-type noScheduler struct{}
-
-func (noScheduler) PutSchedule(_ context.Context, s notify.ScheduleSpec) error {
-	return fmt.Errorf("put schedule %s: -backend embedded has no scheduler; use -backend aws", s.Name)
-}
-
-func (noScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleSpec, error) {
-	return notify.ScheduleSpec{}, notify.NotFound("schedule", name)
-}
-
-func (noScheduler) DeleteSchedule(context.Context, string) error { return nil }

@@ -647,7 +647,7 @@ func TestScheduledSendSchedulerFailure(t *testing.T) {
 func TestCampaignsNotConfigured(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	srv := httptest.NewServer(New(e.store, e.queue, Options{}))
+	srv := httptest.NewServer(testServer(e.store, e.queue, deps{}, Options{}))
 	defer srv.Close()
 	e.srv = srv
 	for _, rq := range []struct {

@@ -93,7 +93,7 @@ func newComposeEnv(t *testing.T, rate int) (*env, *fakeModel) {
 	e := newEnv(t)
 	m := &fakeModel{}
 	c := compose.New(m, e.store, compose.Config{RatePerMinute: rate}, composeClock, nil)
-	srv := httptest.NewServer(New(e.store, e.queue, Options{Compose: c, Now: composeClock, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}}))
+	srv := httptest.NewServer(testServer(e.store, e.queue, deps{Compose: c}, Options{Now: composeClock, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}}))
 	t.Cleanup(srv.Close)
 	e.srv = srv
 	return e, m
@@ -640,7 +640,7 @@ func TestDraftTemplates(t *testing.T) {
 
 func TestComposeRoutesOnly(t *testing.T) {
 	e := newEnv(t)
-	srv := httptest.NewServer(New(e.store, e.queue, Options{Routes: ComposeRoutes}))
+	srv := httptest.NewServer(testServer(e.store, e.queue, deps{}, Options{Routes: ComposeRoutes}))
 	defer srv.Close()
 	e.srv = srv
 	e.must(200, "GET", "/v1/compose/options", e.admin, nil)

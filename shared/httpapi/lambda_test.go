@@ -50,7 +50,7 @@ func TestLambdaSampleEvents(t *testing.T) {
 	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
 		t.Fatal(err)
 	}
-	h := lambda.NewHandler(LambdaHandler(New(e.store, e.queue, Options{})))
+	h := lambda.NewHandler(LambdaHandler(testServer(e.store, e.queue, deps{}, Options{})))
 
 	if res := invokeSample(t, h, "api-health.json", nil); res.StatusCode != 200 || res.Body != "{\"status\":\"ok\"}\n" {
 		t.Errorf("health = %d %q", res.StatusCode, res.Body)
@@ -107,7 +107,7 @@ func TestLambdaComposeSample(t *testing.T) {
 		compose.Variant{Title: "Tu consumo, hora a hora", Body: "{{name}}, ya puedes verlo en la app."},
 		compose.Variant{Title: "Nuevo en la app", Body: "{{name}}, consulta tu consumo por horas."}))
 	c := compose.New(m, e.store, compose.Config{}, composeClock, nil)
-	h := lambda.NewHandler(LambdaHandler(New(e.store, nil, Options{Compose: c, Routes: ComposeRoutes})))
+	h := lambda.NewHandler(LambdaHandler(testServer(e.store, nil, deps{Compose: c}, Options{Routes: ComposeRoutes})))
 	res := invokeSample(t, h, "compose-generate.json", nil)
 	if res.StatusCode != 200 {
 		t.Fatalf("compose = %d %s", res.StatusCode, res.Body)
@@ -136,7 +136,7 @@ func TestLambdaBadEvents(t *testing.T) {
 	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
 		t.Fatal(err)
 	}
-	h := lambda.NewHandler(LambdaHandler(New(e.store, e.queue, Options{})))
+	h := lambda.NewHandler(LambdaHandler(testServer(e.store, e.queue, deps{}, Options{})))
 	tests := []struct {
 		name       string
 		file       string

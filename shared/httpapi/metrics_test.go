@@ -39,7 +39,7 @@ func TestMetricsRoute(t *testing.T) {
 		{"aws", nil, 503, "DeliveryDashboardUrl"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(New(store, &fakeQueue{}, Options{Metrics: tt.figures}))
+			srv := httptest.NewServer(testServer(store, &fakeQueue{}, deps{}, Options{Metrics: tt.figures}))
 			defer srv.Close()
 			e := &env{t: t, srv: srv, store: store}
 			key := e.key("ws_"+tt.name, "k_"+tt.name, notify.ScopeRead)

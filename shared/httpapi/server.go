@@ -23,6 +23,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
@@ -45,8 +46,6 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (default 5 MiB: 10,000 user ids of
 	// 128 characters fit, and it stays under Lambda's 6 MB payload); larger → 413.
 	MaxBodyBytes int64
-	// MaxListRecipients bounds userIds and addresses of one send (10,000).
-	MaxListRecipients int
 	// DefaultRegion is the ISO region used to read phone numbers written
 	// without an international prefix; empty requires the + prefix.
 	DefaultRegion string
@@ -62,7 +61,7 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	store   notify.Store
+	store   Store
 	uploads *Uploads
 	// users and keys hold the rules about users and API keys; the
 	// handlers of users.go only decode, call them and encode.
@@ -86,22 +85,54 @@ type Server struct {
 	mux       *http.ServeMux
 }
 
-// Options are a Server's collaborators; Outbox is nil outside local mode.
+// Services are what the API serves. The rules live in them, so that they
+// hold the same whoever calls (the API, a campaign's run, the console);
+// the handlers decode a request, check its scopes, call a service and
+// encode its answer. Package wiring builds them.
+type Services struct {
+	// Store answers what the handlers read as it is stored (the history,
+	// uploads, keys by hash, idempotency records).
+	Store Store
+	Sends *send.Sender
+	Users *profile.Service
+	Keys  *apikey.Keys
+	// Templates keeps the workspace's templates.
+	Templates *template.Service
+	// Campaigns keeps campaigns and scheduled sends; nil (no scheduler)
+	// answers their routes with 503 not_configured.
+	Campaigns *campaign.Service
+	// Compose writes AI text; nil answers POST /v1/compose with 503
+	// not_configured (the options and usage routes still work).
+	Compose *compose.Composer
+}
+
+// Store is what the handlers read and write of the store themselves:
+// what has no rule beyond being stored.
+type Store interface {
+	apikey.Getter
+	notify.Idempotency
+	notify.Uploads
+	// ReportStore writes the result spreadsheets of uploads.
+	ingest.ReportStore
+	GetNotification(ctx context.Context, workspaceID, id string) (notify.Notification, error)
+	ListNotifications(ctx context.Context, workspaceID string, q notify.NotificationQuery, p notify.Page) ([]notify.Notification, string, error)
+	SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error)
+	GetTemplate(ctx context.Context, workspaceID, id string) (notify.Template, error)
+	GetUsers(ctx context.Context, workspaceID string, ids []string) (map[string]notify.User, error)
+	GetCampaign(ctx context.Context, workspaceID, id string) (notify.Campaign, error)
+	ListCampaigns(ctx context.Context, workspaceID, kind string, p notify.Page) ([]notify.Campaign, string, error)
+	ListRuns(ctx context.Context, workspaceID, campaignID string, p notify.Page) ([]notify.CampaignRun, string, error)
+	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
+	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
+	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
+}
+
+// Options are a Server's edge collaborators; Outbox is nil outside local
+// mode.
 type Options struct {
-	// Audience is the audience queue, where filter sends start their walks;
-	// without it filter audiences answer 422.
-	Audience Enqueuer
 	// Uploads serve spreadsheet sends and imports; without them the upload
 	// routes answer 503 not_configured.
 	Uploads *Uploads
-	// Compose writes AI text; without it POST /v1/compose answers 503
-	// not_configured (the options and usage routes still work).
-	Compose *compose.Composer
-	// Scheduler runs campaigns and scheduled sends (EventBridge Scheduler
-	// on AWS, the in-process one locally); without it their routes answer
-	// 503 not_configured. Repairs takes the schedule changes it failed.
-	Scheduler notify.Scheduler
-	Repairs   campaign.RepairQueue
 	// Routes, when set, limits the server to the routes whose path starts
 	// with one of these prefixes (the compose function serves
 	// ComposeRoutes); the others answer 404.
@@ -117,7 +148,7 @@ type Options struct {
 }
 
 // New returns a Server.
-func New(store notify.Store, queue Enqueuer, o Options) *Server {
+func New(svc Services, o Options) *Server {
 	if o.IDs == nil {
 		o.IDs = &notify.IDs{}
 	}
@@ -130,18 +161,8 @@ func New(store notify.Store, queue Enqueuer, o Options) *Server {
 	if o.Config.MaxBodyBytes <= 0 {
 		o.Config.MaxBodyBytes = 5 << 20
 	}
-	if o.Config.MaxListRecipients <= 0 {
-		o.Config.MaxListRecipients = 10000
-	}
-	s := &Server{store: store, uploads: o.Uploads, composer: o.Compose, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
-	s.users = &profile.Service{Store: store, DefaultRegion: o.Config.DefaultRegion, AllowPrivateEndpoints: o.Config.AllowPrivateEndpoints, Now: o.Now}
-	s.keys = &apikey.Keys{Store: store, IDs: o.IDs, Now: o.Now}
-	s.sender = &send.Sender{Store: store, Dispatch: queue, Steps: o.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log,
-		MaxListRecipients: o.Config.MaxListRecipients, DefaultRegion: o.Config.DefaultRegion}
-	s.templates = &template.Service{Store: store, IDs: o.IDs, Now: o.Now}
-	if o.Scheduler != nil {
-		s.campaigns = &campaign.Service{Store: store, Scheduler: o.Scheduler, Sender: s.sender, IDs: o.IDs, Now: o.Now, Log: o.Log, Repairs: o.Repairs}
-	}
+	s := &Server{store: svc.Store, users: svc.Users, keys: svc.Keys, sender: svc.Sends, templates: svc.Templates, campaigns: svc.Campaigns,
+		composer: svc.Compose, uploads: o.Uploads, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))

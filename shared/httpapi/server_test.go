@@ -88,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
 	sched := schedulertest.NewMemory()
-	api := New(store, q, Options{Audience: steps, Outbox: store, Uploads: uploads, Scheduler: sched, Metrics: memmetrics.New(time.Now()),
+	api := testServer(store, q, deps{Audience: steps, Scheduler: sched}, Options{Outbox: store, Uploads: uploads, Metrics: memmetrics.New(time.Now()),
 		Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
@@ -598,7 +598,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	api := New(store, &fakeQueue{}, Options{Outbox: store, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	api := testServer(store, &fakeQueue{}, deps{}, Options{Outbox: store, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	e := &env{t: t, srv: srv, store: store, queue: &fakeQueue{}}
@@ -760,7 +760,7 @@ func TestVAPIDPublicKey(t *testing.T) {
 	if r := e.do("GET", "/v1/webpush/vapid-public-key", e.admin, nil); r.status != 503 || r.errCode() != "not_configured" || !strings.Contains(r.raw, "HERALD_VAPID_PUBLIC_KEY") {
 		t.Errorf("unconfigured = %d %s, want 503 saying how to configure it", r.status, r.raw)
 	}
-	srv := httptest.NewServer(New(e.store, e.queue, Options{Config: Config{VAPIDPublicKey: "BPub"}}))
+	srv := httptest.NewServer(testServer(e.store, e.queue, deps{}, Options{Config: Config{VAPIDPublicKey: "BPub"}}))
 	defer srv.Close()
 	e.srv = srv
 	if r := e.must(200, "GET", "/v1/webpush/vapid-public-key", e.admin, nil); r.body["publicKey"] != "BPub" {

@@ -254,7 +254,7 @@ func TestUploadURLIsThePublicURL(t *testing.T) {
 		{"https://herald.example.com/api/", "https://herald.example.com/api/v1/uploads/", 201},
 		{"", "", 503},
 	} {
-		api := New(e.store, e.queue, Options{Uploads: &Uploads{Blobs: e.blobs, URLSecret: []byte("s"), PublicURL: tt.public}})
+		api := testServer(e.store, e.queue, deps{}, Options{Uploads: &Uploads{Blobs: e.blobs, URLSecret: []byte("s"), PublicURL: tt.public}})
 		srv := httptest.NewServer(api)
 		status, got := create(srv.URL)
 		srv.Close()

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
@@ -26,7 +27,9 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
+	"github.com/heraldhq/herald/shared/template"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 	"github.com/heraldhq/herald/shared/webhook"
 )
@@ -155,31 +158,38 @@ func (g *Graph) IngestConfig() ingest.Config {
 	return ingest.NewConfig(g.cfg.UploadMaxBytes, g.cfg.UploadMaxRows, g.cfg.UploadMaxColumns, g.cfg.DefaultRegion)
 }
 
+// Users is the user service: profiles, devices, permission, preferences,
+// presence.
+func (g *Graph) Users() *profile.Service {
+	return &profile.Service{Store: g.ports.Store, DefaultRegion: g.cfg.DefaultRegion, AllowPrivateEndpoints: g.cfg.TestAllowPrivateEndpoints, Now: g.now}
+}
+
+// Keys keeps the workspaces' API keys.
+func (g *Graph) Keys() *apikey.Keys {
+	return &apikey.Keys{Store: g.ports.Store, IDs: g.ids, Now: g.now}
+}
+
+// Templates is the template service.
+func (g *Graph) Templates() *template.Service {
+	return &template.Service{Store: g.ports.Store, IDs: g.ids, Now: g.now}
+}
+
 // API is the HTTP API: every route, or only those under routes when given
 // (the compose function serves httpapi.ComposeRoutes).
 func (g *Graph) API(routes ...string) *httpapi.Server {
+	svc := httpapi.Services{Store: g.ports.Store, Sends: g.Sends(), Users: g.Users(), Keys: g.Keys(), Templates: g.Templates(),
+		Campaigns: g.Campaigns(), Compose: g.Composer()}
 	opts := httpapi.Options{
-		Compose: g.Composer(), Scheduler: g.ports.Scheduler, Outbox: g.ports.Outbox, Metrics: g.ports.MetricsView,
-		Routes: routes, IDs: g.ids, Now: g.now, Log: g.log,
+		Outbox: g.ports.Outbox, Metrics: g.ports.MetricsView, Routes: routes, IDs: g.ids, Now: g.now, Log: g.log,
 		Config: httpapi.Config{MaxBodyBytes: g.cfg.MaxBodyBytes, DefaultRegion: g.cfg.DefaultRegion, VAPIDPublicKey: g.cfg.VAPID.PublicKey,
 			AllowPrivateEndpoints: g.cfg.TestAllowPrivateEndpoints},
-	}
-	if g.ports.Audience != nil {
-		opts.Audience = g.ports.Audience
-	}
-	if g.ports.Repairs != nil {
-		opts.Repairs = g.ports.Repairs
 	}
 	if g.ports.Uploads != nil {
 		u := *g.ports.Uploads
 		u.Ingest = g.IngestConfig()
 		opts.Uploads = &u
 	}
-	var queue httpapi.Enqueuer
-	if g.ports.Dispatch != nil {
-		queue = g.ports.Dispatch
-	}
-	return httpapi.New(g.ports.Store, queue, opts)
+	return httpapi.New(svc, opts)
 }
 
 // Dispatcher delivers the recipients of dispatch messages. On AWS a
