@@ -5,15 +5,24 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata" // user and campaign time zones must resolve on provided.al2023
 
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/s3blob"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 func main() {
@@ -22,6 +31,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ports := awsports.New(cfg, aws).Senders()
-	lambda.Start(httpapi.LambdaHandler(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).API()))
+	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
+	client := sqs.NewFromConfig(aws)
+	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue)}
+	if cfg.AudienceQueue != "" {
+		ports.Audience = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	if cfg.Scheduler.Configured() {
+		ports.Scheduler = ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler))
+		if cfg.Scheduler.RepairQueue != "" {
+			ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
+		}
+	}
+	if cfg.UploadsBucket != "" {
+		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
+		ports.Blobs = blobs
+		ports.Uploads = &wiring.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
+			PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {
+				return blobs.PresignPut(ctx, key, expires, "")
+			}}
+	}
+	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
+	lambda.Start(httpapi.LambdaHandler(services.API(services.New(graph, nil))))
 }

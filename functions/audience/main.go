@@ -10,9 +10,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
 )
 
@@ -25,7 +28,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	open := awsports.New(cfg, aws)
-	ports := wiring.Ports{Store: open.Store(), Dispatch: open.Queue(cfg.DispatchQueue), Audience: open.Queue(cfg.AudienceQueue)}
-	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Walker().HandleSQS)
+	client := sqs.NewFromConfig(aws)
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
+		Dispatch: sqsqueue.New(client, cfg.DispatchQueue), Audience: sqsqueue.New(client, cfg.AudienceQueue)}
+	lambda.Start(wiring.Walker(wiring.New(cfg, ports, cfg.Logger(os.Stdout))).HandleSQS)
 }

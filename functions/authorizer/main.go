@@ -8,10 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/heraldhq/herald/shared/apikey"
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 func main() {
@@ -20,6 +21,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	a := &apikey.Authorizer{Keys: awsports.New(cfg, aws).Store(), Log: cfg.Logger(os.Stdout)}
-	lambda.Start(a.Handle)
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
+	lambda.Start(wiring.Authorizer(wiring.New(cfg, ports, cfg.Logger(os.Stdout))).Handle)
 }

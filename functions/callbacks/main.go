@@ -12,30 +12,36 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/emf"
+	"github.com/heraldhq/herald/shared/secrets"
+	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/callbacks"
 )
 
 func main() {
 	ctx := context.Background()
 	cfg, aws, err := config.ForLambda(ctx, os.Getenv, false)
 	if err == nil {
-		err = awsports.LoadSecrets(ctx, &cfg, aws)
+		err = secrets.Load(ctx, &cfg, ssm.NewFromConfig(aws))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	log := cfg.Logger(os.Stdout)
-	open := awsports.New(cfg, aws)
 	// The figures of what providers report: CloudWatch embedded metric
 	// format lines on stdout, flushed at the end of each invocation.
-	figures := open.Figures(os.Stdout)
-	ports := wiring.Ports{Store: open.Store(), Figures: figures, PushEndpoints: open.PushEndpoints()}
-	c := wiring.New(cfg, ports, log).Callbacks()
+	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Figures: figures}
+	routes := callbacks.New(wiring.New(cfg, ports, log), heraldsns.NewEndpoints(sns.NewFromConfig(aws)))
 	// API Gateway requests, the SMS status logs subscription and SNS alike.
-	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: c.HTTP, SMSLogs: c.SMS, SNS: c.SNS, Log: log, Metrics: figures}))
+	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: routes.HTTP, SMSLogs: routes.SMS, SNS: routes.SNS, Log: log, Metrics: figures}))
 }

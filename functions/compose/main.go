@@ -9,11 +9,15 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/heraldhq/herald/shared/awsports"
+	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 func main() {
@@ -23,12 +27,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	open := awsports.New(cfg, aws)
-	model, err := open.Model(ctx)
+	model, err := composemodel.New(ctx, cfg.Compose, func(context.Context) (awssdk.Config, error) { return aws, nil })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ports := wiring.Ports{Store: open.Store(), Model: model}
-	lambda.Start(httpapi.LambdaHandler(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).API(httpapi.ComposeRoutes...)))
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
+	svc := services.New(wiring.New(cfg, ports, cfg.Logger(os.Stdout)), model)
+	lambda.Start(httpapi.LambdaHandler(services.API(svc, httpapi.ComposeRoutes...)))
 }

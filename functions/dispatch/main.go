@@ -9,11 +9,20 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	_ "time/tzdata" // user time zones must resolve on provided.al2023
 
-	"github.com/heraldhq/herald/shared/awsports"
+	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/emf"
+	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/secrets"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
 )
 
@@ -21,15 +30,16 @@ func main() {
 	ctx := context.Background()
 	cfg, aws, err := config.ForLambda(ctx, os.Getenv, true)
 	if err == nil {
-		err = awsports.LoadSecrets(ctx, &cfg, aws)
+		err = secrets.Load(ctx, &cfg, ssm.NewFromConfig(aws))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	log := cfg.Logger(os.Stdout)
-	open := awsports.New(cfg, aws)
-	channels, err := open.Channels(ctx, log)
+	// A channel whose provider is not configured goes to the sandbox, which
+	// records the delivery and sends nothing.
+	channels, err := provider.Senders(ctx, cfg, channel.NewSandbox(log), "sandbox", func(context.Context) (awssdk.Config, error) { return aws, nil })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "providers:", err)
 		os.Exit(1)
@@ -37,7 +47,8 @@ func main() {
 	log.Info("channels", "providers", channels.Used)
 	// The delivery figures: CloudWatch embedded metric format lines on
 	// stdout (the function's log), a few per invocation.
-	ports := wiring.Ports{Store: open.Store(), Dispatch: open.Queue(cfg.DispatchQueue), Figures: open.Figures(os.Stdout),
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue),
+		Figures:  emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage}),
 		Channels: channels.Senders, Rates: channels.Rates, RetryHints: channels.RetryHints}
-	lambda.Start(wiring.New(cfg, ports, log).Dispatcher().HandleSQS)
+	lambda.Start(wiring.Dispatcher(wiring.New(cfg, ports, log)).HandleSQS)
 }

@@ -9,10 +9,16 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/s3blob"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 func main() {
@@ -24,8 +30,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	open := awsports.New(cfg, aws)
-	_, blobs := open.Uploads()
-	ports := wiring.Ports{Store: open.Store(), Dispatch: open.Queue(cfg.DispatchQueue), Blobs: blobs}
-	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Ingester().HandleS3)
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
+		Blobs: s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)}
+	lambda.Start(services.Ingester(services.New(wiring.New(cfg, ports, cfg.Logger(os.Stdout)), nil)).HandleS3)
 }

@@ -11,12 +11,18 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	_ "time/tzdata" // campaign time zones must resolve on provided.al2023
 
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 func main() {
@@ -28,6 +34,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ports := awsports.New(cfg, aws).Senders()
-	lambda.Start(wiring.New(cfg, ports, cfg.Logger(os.Stdout)).Campaigns().HandleEvent)
+	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
+	client := sqs.NewFromConfig(aws)
+	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue)}
+	if cfg.AudienceQueue != "" {
+		ports.Audience = sqsqueue.New(client, cfg.AudienceQueue)
+	}
+	if cfg.Scheduler.Configured() {
+		ports.Scheduler = ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler))
+		if cfg.Scheduler.RepairQueue != "" {
+			ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
+		}
+	}
+	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
+	lambda.Start(services.Campaigns(services.New(graph, nil)).HandleEvent)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 // counter is an email sender that counts sends per recipient.
@@ -106,7 +107,7 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil).API()))}
+	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(services.API(services.New(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil), nil))))}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)
 	}

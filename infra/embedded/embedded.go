@@ -19,7 +19,6 @@ import (
 	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/config"
-	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/wiring"
 )
@@ -132,7 +131,7 @@ func (b *Backend) Ports(publicURL string, urlSecret []byte) wiring.Ports {
 	return wiring.Ports{
 		Store: b.Store, Dispatch: b.Dispatch, Audience: b.Audience, Scheduler: b.Scheduler, Repairs: b.Repairs,
 		Blobs: b.Blobs, Outbox: b.Store,
-		Uploads: &httpapi.Uploads{Blobs: b.Blobs, Received: received, URLSecret: urlSecret, PublicURL: publicURL},
+		Uploads: &wiring.Uploads{Blobs: b.Blobs, Received: received, URLSecret: urlSecret, PublicURL: publicURL},
 	}
 }
 

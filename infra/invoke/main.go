@@ -22,19 +22,31 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/infra/embedded"
-	"github.com/heraldhq/herald/shared/apikey"
-	"github.com/heraldhq/herald/shared/awsports"
 	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dynamo"
+	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/s3blob"
+	heraldsns "github.com/heraldhq/herald/shared/sns"
+	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/callbacks"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 func main() {
@@ -77,14 +89,27 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 		if err != nil {
 			return wiring.Ports{}, nil, err
 		}
-		o := awsports.New(cfg, awsCfg)
-		ports := o.Senders()
-		channels, err := o.Channels(ctx, log)
+		// As the functions open them (functions/*/main.go).
+		client := sqs.NewFromConfig(awsCfg)
+		queue := func(url string) notify.Queue {
+			if url == "" {
+				return nil
+			}
+			return sqsqueue.New(client, url)
+		}
+		ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.Table), Dispatch: queue(cfg.DispatchQueue),
+			Audience: queue(cfg.AudienceQueue), Repairs: queue(cfg.Scheduler.RepairQueue)}
+		if cfg.Scheduler.Configured() {
+			ports.Scheduler = ebscheduler.New(scheduler.NewFromConfig(awsCfg), ebscheduler.ConfigFrom(cfg.Scheduler))
+		}
+		if cfg.UploadsBucket != "" {
+			ports.Blobs = s3blob.New(s3.NewFromConfig(awsCfg), cfg.UploadsBucket)
+		}
+		channels, err := provider.Senders(ctx, cfg, channel.NewSandbox(log), "sandbox", loadAWS)
 		if err != nil {
 			return wiring.Ports{}, nil, err
 		}
 		ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
-		ports.PushEndpoints = o.PushEndpoints()
 		return ports, func() {}, nil
 	}
 	return wiring.Ports{}, nil, fmt.Errorf("-backend %q: want embedded or aws", backend)
@@ -116,8 +141,9 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	// The figures' EMF lines go with the logs, as in the function's log.
 	figures := emf.New(stderr, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	ports.Figures = figures
+	var model compose.Model // nil unless the compose function has a model
 	if fn == "compose" {
-		if ports.Model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
+		if model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
 			return err
 		}
 	}
@@ -132,31 +158,41 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if ports.Dispatch == nil {
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
-		handler = httpapi.LambdaHandler(graph.API())
+		handler = httpapi.LambdaHandler(services.API(services.New(graph, nil)))
 	case "compose":
-		handler = httpapi.LambdaHandler(graph.API(httpapi.ComposeRoutes...))
+		handler = httpapi.LambdaHandler(services.API(services.New(graph, model), httpapi.ComposeRoutes...))
 	case "dispatch":
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
 		// eventSourceARN) the dead-letter records are settled.
-		handler = graph.Dispatcher().HandleSQS
+		handler = wiring.Dispatcher(graph).HandleSQS
 	case "audience":
 		if ports.Audience == nil {
 			return fmt.Errorf("the audience function needs HERALD_AUDIENCE_QUEUE_URL with -backend aws")
 		}
-		handler = graph.Walker().HandleSQS
+		handler = wiring.Walker(graph).HandleSQS
 	case "ingest":
 		if ports.Blobs == nil {
 			return fmt.Errorf("the ingest function needs HERALD_UPLOADS_BUCKET with -backend aws")
 		}
-		handler = graph.Ingester().HandleS3
+		handler = services.Ingester(services.New(graph, nil)).HandleS3
 	case "authorizer":
-		handler = (&apikey.Authorizer{Keys: ports.Store, Log: log}).Handle
+		handler = wiring.Authorizer(graph).Handle
 	case "callbacks":
-		c := graph.Callbacks()
+		// SNS's platform endpoints answer the push webhook, as in the
+		// function (the embedded backend has no SNS).
+		var push webhook.PushEndpoints
+		if backend == "aws" {
+			awsCfg, err := loadAWS(ctx)
+			if err != nil {
+				return err
+			}
+			push = heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg))
+		}
+		c := callbacks.New(graph, push)
 		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: c.HTTP, SMSLogs: c.SMS, SNS: c.SNS, Log: log, Metrics: figures})
 	case "scheduler":
-		campaigns := graph.Campaigns()
+		campaigns := services.Campaigns(services.New(graph, nil))
 		if campaigns == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
 		}

@@ -42,7 +42,10 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
+	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/callbacks"
+	"github.com/heraldhq/herald/shared/wiring/services"
 )
 
 // WorkspaceID is the workspace the local mode creates on first start.
@@ -96,19 +99,19 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if cfg.TestAllowPrivateEndpoints {
 		log.Warn("HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS is on: Web Push endpoints may be private addresses; for tests only")
 	}
-	ports, used, err := localPorts(ctx, cfg, backend)
+	ports, model, used, push, err := localPorts(ctx, cfg, backend)
 	if err != nil {
 		return err
 	}
-	graph := wiring.New(cfg, ports, log)
-	campaigns = graph.Campaigns()
-	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(graph))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	greet(stdout, cfg, base, created, used, ports.Model)
+	svc := services.New(wiring.New(cfg, ports, log), model)
+	campaigns = services.Campaigns(svc)
+	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	greet(stdout, cfg, base, created, used, model)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
-	wg := startWorkers(workCtx, cfg, graph, backend, log)
+	wg := startWorkers(workCtx, cfg, svc, backend, log)
 	if addr := getenv("HERALD_PPROF_ADDR"); addr != "" {
 		// Profiling for benchmarks and debugging, on its own listener so it
 		// is never reachable through the API's address.
@@ -141,44 +144,44 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 // providers (the outbox for every channel no provider is configured for),
 // the AI model when one is configured, and the delivery figures in memory
 // (GET /v1/metrics serves them). used names what delivers each channel.
-func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backend) (ports wiring.Ports, used map[string]string, err error) {
+func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backend) (ports wiring.Ports, model compose.Model, used map[string]string, push webhook.PushEndpoints, err error) {
 	ports = backend.Ports(cfg.PublicURL, []byte("upload-url\n"+cfg.UnsubscribeSecret))
 	loadAWS := func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
 	channels, err := provider.Senders(ctx, cfg, channel.NewOutbox(backend.Store, time.Now), "local outbox", loadAWS)
 	if err != nil {
-		return ports, nil, err
+		return ports, nil, nil, nil, err
 	}
 	ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
-	if ports.Model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
-		return ports, nil, err
+	if model, err = composemodel.New(ctx, cfg.Compose, loadAWS); err != nil {
+		return ports, nil, nil, nil, err
 	}
 	figures := memmetrics.New(time.Now())
-	ports.Figures, ports.MetricsView = figures, figures
+	ports.Figures, ports.Snapshot = figures, figures.Snapshot
 	if cfg.SNSTestCert != "" {
 		// Scripted callbacks are signed locally with this certificate,
 		// whatever the (still SNS-looking) SigningCertURL says.
 		pem, err := os.ReadFile(cfg.SNSTestCert)
 		if err != nil {
-			return ports, nil, fmt.Errorf("HERALD_SNS_TEST_CERT: %w", err)
+			return ports, nil, nil, nil, fmt.Errorf("HERALD_SNS_TEST_CERT: %w", err)
 		}
 		ports.SNSCerts = func(context.Context, string) ([]byte, error) { return pem, nil }
 	}
 	if len(cfg.PushEventTopics) > 0 && cfg.SNSEnabled {
 		awsCfg, err := loadAWS(ctx)
 		if err != nil {
-			return ports, nil, fmt.Errorf("aws config for push events: %w", err)
+			return ports, nil, nil, nil, fmt.Errorf("aws config for push events: %w", err)
 		}
-		ports.PushEndpoints = heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg))
+		push = heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg))
 	}
-	return ports, channels.Used, nil
+	return ports, model, channels.Used, push, nil
 }
 
 // rootMux serves the API and, beside it, the routes API Gateway sends to
 // the callbacks function (provider webhooks, unsubscribe links), which
 // carry no API key.
-func rootMux(graph *wiring.Graph) *http.ServeMux {
-	root := graph.Callbacks().HTTP
-	root.Handle("/", graph.API())
+func rootMux(svc *services.Set, push webhook.PushEndpoints) *http.ServeMux {
+	root := callbacks.New(svc.Graph, push).HTTP
+	root.Handle("/", services.API(svc))
 	return root
 }
 
@@ -208,9 +211,9 @@ func greet(stdout io.Writer, cfg config.Config, base, created string, used map[s
 // and EventBridge Scheduler do on AWS: dispatch workers, the dead-letter
 // settling, audience walks, spreadsheet ingestion, the scheduler and the
 // schedule repairs.
-func startWorkers(ctx context.Context, cfg config.Config, graph *wiring.Graph, backend *embedded.Backend, log *slog.Logger) *sync.WaitGroup {
+func startWorkers(ctx context.Context, cfg config.Config, svc *services.Set, backend *embedded.Backend, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	d := graph.Dispatcher()
+	d := wiring.Dispatcher(svc.Graph)
 	for i := 0; i < cfg.Workers; i++ {
 		wg.Go(func() {
 			(&dispatch.Worker{Queue: backend.Dispatch, Dispatcher: d, Visibility: cfg.VisibilityTime, Log: log}).Run(ctx)
@@ -225,12 +228,12 @@ func startWorkers(ctx context.Context, cfg config.Config, graph *wiring.Graph, b
 	})
 	// Audience walks: every segment in parallel, as the audience function
 	// does on AWS.
-	walker := graph.Walker()
+	walker := wiring.Walker(svc.Graph)
 	for range audience.Segments {
 		wg.Go(func() { walker.Run(ctx, backend.Audience) })
 	}
 	// Spreadsheets: two at a time, as a few ingest functions would run.
-	ingester := graph.Ingester()
+	ingester := services.Ingester(svc)
 	for range 2 {
 		wg.Go(func() { ingester.Run(ctx, backend.Ingest) })
 	}
@@ -239,7 +242,7 @@ func startWorkers(ctx context.Context, cfg config.Config, graph *wiring.Graph, b
 			log.Error("scheduler stopped", "err", err.Error())
 		}
 	})
-	wg.Go(func() { graph.Campaigns().RunRepairs(ctx, backend.Repairs) })
+	wg.Go(func() { services.Campaigns(svc).RunRepairs(ctx, backend.Repairs) })
 	return &wg
 }
 
