@@ -108,8 +108,6 @@ func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
 	return q.fail
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // users: u1 reachable by push, u2 never asked for push (no_consent), u3
 // blocked it; all active. u4 is inactive, outside the filter sends'
 // {"status": ["active"]}.
