@@ -26,6 +26,13 @@ type Store interface {
 	SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error)
 }
 
+// UserLister is what counting an audience needs of the store: the users a
+// filter selects, page by page. A sender that only counts (send's dry runs
+// and expectedCount checks) then needs no more of the store than that.
+type UserLister interface {
+	ListUsers(ctx context.Context, workspaceID string, f notify.UserFilter, p notify.Page) ([]notify.User, string, error)
+}
+
 const (
 	// Segments is how many parts a walk runs in parallel: the DynamoDB
 	// adapter's user shards, so each segment reads its own partitions.
@@ -62,7 +69,7 @@ type Count struct {
 // channel and category decide the rules), reading the segments in
 // parallel. It also finds which of the variables needs no matched user
 // supplies (Count.Lacking).
-func CountFilter(ctx context.Context, store Store, workspaceID string, f notify.UserFilter, n notify.Notification, needs ...string) (Count, error) {
+func CountFilter(ctx context.Context, store UserLister, workspaceID string, f notify.UserFilter, n notify.Notification, needs ...string) (Count, error) {
 	c := Count{Skipped: map[string]int{}}
 	supplied := map[string]bool{}
 	var mu sync.Mutex

@@ -28,9 +28,27 @@ import (
 	"github.com/heraldhq/herald/shared/send"
 )
 
+// Store is what campaigns need of the store: the campaigns and their runs,
+// and the notification of a scheduled send, which the service creates,
+// reads, moves between statuses and counts when it runs. Declared here, as
+// narrow as the calls, so that the service's needs are read in one place
+// and a fake of it need not be the whole notify.Store.
+type Store interface {
+	CreateCampaign(ctx context.Context, c notify.Campaign) error
+	GetCampaign(ctx context.Context, workspaceID, id string) (notify.Campaign, error)
+	UpdateCampaign(ctx context.Context, workspaceID, id string, fn func(*notify.Campaign) error) (notify.Campaign, error)
+	DeleteCampaign(ctx context.Context, workspaceID, id string) error
+	StartRun(ctx context.Context, r notify.CampaignRun) (notify.CampaignRun, bool, error)
+	FinishRun(ctx context.Context, r notify.CampaignRun) error
+	CreateNotification(ctx context.Context, n notify.Notification) error
+	GetNotification(ctx context.Context, workspaceID, id string) (notify.Notification, error)
+	SetNotificationStatus(ctx context.Context, workspaceID, id string, to notify.Status, from ...notify.Status) (notify.Notification, error)
+	ApplyCounts(ctx context.Context, workspaceID, id string, parts []notify.CountPart) (notify.Notification, error)
+}
+
 // Service keeps campaigns and runs them.
 type Service struct {
-	Store     notify.Store
+	Store     Store
 	Scheduler notify.Scheduler
 	Sender    *send.Sender
 	IDs       *notify.IDs

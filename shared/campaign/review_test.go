@@ -48,7 +48,7 @@ func TestSyncPushesTheStoresLastWord(t *testing.T) {
 // queued for retry (the invocation succeeds), and the retry from the queue
 // finishes it once.
 func TestRunHandedToRepairQueue(t *testing.T) {
-	s, _, q, _ := newService(t)
+	s, _, q, store := newService(t)
 	repairs := &fakeRepairs{}
 	s.Repairs = repairs
 	ctx := t.Context()
@@ -71,7 +71,7 @@ func TestRunHandedToRepairQueue(t *testing.T) {
 	if err := s.Repair(ctx, repairs.bodies[0]); err != nil {
 		t.Fatalf("Repair: %v", err)
 	}
-	runs, _, _ := s.Store.ListRuns(ctx, "ws1", c.ID, notify.Page{Limit: 10})
+	runs, _, _ := store.ListRuns(ctx, "ws1", c.ID, notify.Page{Limit: 10})
 	if len(runs) != 1 || runs[0].Status != notify.RunSucceeded || len(q.bodies) != 1 {
 		t.Errorf("runs = %+v, %d messages; want one succeeded run, one message", runs, len(q.bodies))
 	}

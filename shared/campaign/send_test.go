@@ -50,7 +50,7 @@ func saveTemplate(t *testing.T, store notify.Store, version int, body string) {
 // send of it to two users, as the tests of a scheduled send begin.
 func scheduleSend(t *testing.T, s *Service, body string) notify.Notification {
 	t.Helper()
-	saveTemplate(t, s.Store, 1, body)
+	saveTemplate(t, s.Store.(notify.Store), 1, body) // newService gives it the whole store
 	in, raw := scheduledInput(t, pushLater)
 	n, err := s.ScheduleSend(t.Context(), "ws1", "ops", in, raw)
 	if err != nil {

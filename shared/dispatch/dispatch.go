@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +17,6 @@ import (
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/render"
-	"github.com/heraldhq/herald/shared/seal"
 )
 
 // Store is what dispatch needs of the store.
@@ -222,10 +219,6 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 		maxReceives: o.MaxReceives, attempts: o.RecipientAttempts, deadLetter: o.DeadLetterARN}
 }
 
-// WhatsAppWindow is how long after the user's last message free-form
-// WhatsApp text is allowed.
-const WhatsAppWindow = 24 * time.Hour
-
 // Handle processes one batch of messages and returns, for each message, nil
 // or the error that means it must be retried (in SQS terms, a batch item
 // failure). Recipients already recorded are never sent again, so a retried
@@ -327,20 +320,78 @@ type outcome struct {
 	transient error // non-nil: not recorded, retry the message
 }
 
+// handleNotification processes the items of one notification, in the
+// order of its steps: load the notification, then what its recipients
+// already have (deliveries, users); decide each recipient (send now,
+// defer to the end of quiet hours, or already recorded); send and record
+// them; requeue the deferred; apply the counts of every chunk that is
+// fully recorded, completing the notification when nothing is left queued.
 func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, items []item) []error {
-	errs := make([]error, len(items))
-	fail := func(err error) []error {
-		for i := range errs {
-			errs[i] = err
-		}
+	log := d.log.With("workspaceId", ws, "notificationId", nid)
+	n, errs, ok := d.notificationOf(ctx, log, ws, nid, items)
+	if !ok {
 		return errs
 	}
-	log := d.log.With("workspaceId", ws, "notificationId", nid)
+	existing, users, err := d.recipientState(ctx, ws, nid, items)
+	if err != nil {
+		return failAll(errs, err)
+	}
+	d.markSending(ctx, log, n)
+	now := d.now()
+	pl := d.plan(n, items, existing, users, now)
+	for i, it := range items {
+		if age, ok := queueAge(it, now); ok && pl.sending[i] {
+			d.metrics.QueueAge(n.Channel, age)
+		}
+	}
+	outcomes, gaveUp := d.sendAll(ctx, n, items, users, pl.jobs)
+	d.collect(log, items, outcomes, pl.prior, errs)
+	// Recipients in their quiet hours go back on the queue, in chunks of
+	// their own, until the window ends.
+	for i, it := range items {
+		if errs[i] == nil && len(pl.deferred[i]) > 0 {
+			errs[i] = d.deferRecipients(ctx, it.msg, pl.deferred[i])
+		}
+	}
+	if parts := countParts(items, pl.prior, errs); len(parts) > 0 {
+		if err := d.applyCounts(ctx, log, ws, nid, parts); err != nil {
+			failRest(errs, err)
+		}
+	}
+	logGaveUp(log, items, gaveUp, errs)
+	return errs
+}
+
+// failAll gives every message of a group the same error: the group
+// failed before any of its recipients was decided.
+func failAll(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// failRest gives err to every message of a group that has no error yet:
+// a step after the sends (counts, completion) failed, and retrying the
+// messages retries it; what they recorded is not sent again.
+func failRest(errs []error, err error) {
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+}
+
+// notificationOf loads the notification of a group (see
+// loadNotification) and returns, with ok false, the errors of the group
+// when it ends there. A notification that does not exist is waited for on
+// every receive but the last: the API stores the notification a moment
+// after its messages, or, when that failed, never. Then there is nothing
+// to send nor count, and the message is dropped.
+func (d *Dispatcher) notificationOf(ctx context.Context, log *slog.Logger, ws, nid string, items []item) (_ notify.Notification, errs []error, ok bool) {
+	errs = make([]error, len(items))
 	n, err := d.loadNotification(ctx, ws, nid)
 	if notify.IsCode(err, notify.CodeNotFound) {
-		// Waited for on every receive but the last: the API stores the
-		// notification a moment after its messages, or, when that failed,
-		// never. Then there is nothing to send nor count.
 		for i, it := range items {
 			if it.mode == modeSend {
 				errs[i] = fmt.Errorf("load notification %s: %w", nid, err)
@@ -349,13 +400,19 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			}
 			log.Warn("dispatch message dropped: its notification does not exist", "messageId", it.id, "chunk", it.msg.Chunk, "deadLettered", it.mode == modeSettle)
 		}
-		return errs
+		return n, errs, false
 	}
 	if err != nil {
 		log.Error("load notification", "err", err.Error())
-		return fail(fmt.Errorf("load notification %s: %w", nid, err))
+		return n, failAll(errs, fmt.Errorf("load notification %s: %w", nid, err)), false
 	}
+	return n, errs, true
+}
 
+// recipientState reads, in two calls for the whole group, what decides
+// its recipients: their deliveries recorded already (by an earlier
+// receive, or another copy of a message) and their users.
+func (d *Dispatcher) recipientState(ctx context.Context, ws, nid string, items []item) (map[string]notify.Delivery, map[string]notify.User, error) {
 	var userIDs, keys []string
 	for _, it := range items {
 		for _, r := range it.msg.Recipients {
@@ -367,31 +424,53 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 	}
 	existing, err := d.store.GetDeliveries(ctx, ws, nid, keys)
 	if err != nil {
-		return fail(fmt.Errorf("load deliveries of %s: %w", nid, err))
+		return nil, nil, fmt.Errorf("load deliveries of %s: %w", nid, err)
 	}
 	users := map[string]notify.User{}
 	if len(userIDs) > 0 {
 		if users, err = d.store.GetUsers(ctx, ws, userIDs); err != nil {
-			return fail(fmt.Errorf("load users of %s: %w", nid, err))
+			return nil, nil, fmt.Errorf("load users of %s: %w", nid, err)
 		}
 	}
-	if n.Status == notify.StatusQueued {
-		if _, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusSending, notify.StatusQueued); err != nil && !notify.IsCode(err, notify.CodeConflict) {
-			log.Warn("mark notification sending", "err", err)
-		}
-	}
+	return existing, users, nil
+}
 
-	// Decide and send every recipient not yet recorded, concurrently.
-	type job struct {
-		msg int
-		r   notify.Recipient
+// markSending moves a queued notification to sending, so that the history
+// shows it under way. Another message may have done it first; any other
+// failure is logged and the sends go on (the status is news, not a rule).
+func (d *Dispatcher) markSending(ctx context.Context, log *slog.Logger, n notify.Notification) {
+	if n.Status != notify.StatusQueued {
+		return
 	}
-	var jobs []job
-	prior := make([][]notify.Delivery, len(items)) // recorded earlier by the same chunk
-	deferred := make([][]deferredRecipient, len(items))
-	now := d.now()
+	if _, err := d.store.SetNotificationStatus(ctx, n.WorkspaceID, n.ID, notify.StatusSending, notify.StatusQueued); err != nil && !notify.IsCode(err, notify.CodeConflict) {
+		log.Warn("mark notification sending", "err", err)
+	}
+}
+
+// job is one recipient to send now, of the item at index msg.
+type job struct {
+	msg int
+	r   notify.Recipient
+}
+
+// plan is what becomes of a group's recipients, decided before any send.
+type plan struct {
+	jobs []job
+	// prior holds, per item, the deliveries its own chunk recorded on an
+	// earlier receive: they count with the item's chunk again.
+	prior    [][]notify.Delivery
+	deferred [][]deferredRecipient
+	// sending says which items have a recipient to send now.
+	sending []bool
+}
+
+// plan decides every recipient of the group: one recorded already is not
+// sent again (and counts with its chunk if its chunk recorded it), one in
+// its quiet hours is deferred, the others are sent now. The same
+// recipient twice in one batch is decided once.
+func (d *Dispatcher) plan(n notify.Notification, items []item, existing map[string]notify.Delivery, users map[string]notify.User, now time.Time) plan {
+	pl := plan{prior: make([][]notify.Delivery, len(items)), deferred: make([][]deferredRecipient, len(items)), sending: make([]bool, len(items))}
 	seen := map[string]bool{}
-	sending := make([]bool, len(items)) // items with a recipient to send now
 	for i, it := range items {
 		for _, r := range it.msg.Recipients {
 			k := r.Key()
@@ -401,33 +480,34 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			seen[k] = true
 			if e, ok := existing[k]; ok {
 				if e.Chunk == it.msg.Chunk {
-					prior[i] = append(prior[i], e)
+					pl.prior[i] = append(pl.prior[i], e)
 				}
 				continue
 			}
 			if it.mode != modeSettle {
 				if until, ok := d.deferral(n, r, users, now); ok {
-					deferred[i] = append(deferred[i], deferredRecipient{r, until})
+					pl.deferred[i] = append(pl.deferred[i], deferredRecipient{r, until})
 					continue
 				}
 			}
-			jobs = append(jobs, job{i, r})
-			sending[i] = true
+			pl.jobs = append(pl.jobs, job{i, r})
+			pl.sending[i] = true
 		}
 	}
-	for i, it := range items {
-		if age, ok := queueAge(it, now); ok && sending[i] {
-			d.metrics.QueueAge(n.Channel, age)
-		}
-	}
-	// Each delivery is recorded as soon as it is decided, so a crash loses
-	// at most the sends in flight, not a whole batch of records. Sends stop
-	// a margin before the invocation's deadline; a record, once its send is
-	// done, is written even past it.
+	return pl
+}
+
+// sendAll sends and records the jobs, d.concurrency at a time, and
+// returns their outcomes and, per item, how many of its recipients were
+// recorded failed instead of retried. Each delivery is recorded as soon
+// as it is decided, so a crash loses at most the sends in flight, not a
+// whole batch of records. Sends stop a margin before the invocation's
+// deadline; a record, once its send is done, is written even past it.
+func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, items []item, users map[string]notify.User, jobs []job) ([]outcome, []atomic.Int32) {
 	sendCtx, cancel := sendContext(ctx)
 	defer cancel()
 	outcomes := make([]outcome, len(jobs))
-	gaveUp := make([]atomic.Int32, len(items)) // recipients recorded failed instead of retried
+	gaveUp := make([]atomic.Int32, len(items))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.concurrency)
 	for j, jb := range jobs {
@@ -435,75 +515,77 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			it := items[jb.msg]
-			chunk := it.msg.Chunk
-			giveUp := func(err error) string {
-				reason := d.giveUp(sendCtx, it, err)
-				if reason != "" {
-					gaveUp[jb.msg].Add(1)
-				}
-				return reason
-			}
-			var dl notify.Delivery
-			if sendCtx.Err() != nil && it.mode != modeSettle { // settling sends nothing: no deadline to keep
-				if it.mode == modeSend {
-					outcomes[j] = outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", sendCtx.Err())}
-					return
-				}
-				// The last chance is gone: not sent, and never will be.
-				dl = d.newDelivery(n, n.Channel, chunk, jb.r)
-				dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
-				gaveUp[jb.msg].Add(1)
-			} else {
-				var u *notify.User
-				if jb.r.UserID != "" {
-					if got, ok := users[jb.r.UserID]; ok {
-						u = &got
-					}
-				}
-				var err error
-				if dl, err = d.deliver(sendCtx, n, chunk, jb.r, u, it.mode == modeSettle, giveUp); err != nil {
-					outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
-					return
-				}
-			}
-			dl, created, err := d.record(ctx, dl)
-			if created {
-				d.metrics.Delivery(dl.Channel, dispatchOutcome(dl.Status), dl.Reason)
-			}
-			outcomes[j] = outcome{msg: jb.msg, delivery: dl, transient: err}
+			outcomes[j] = d.sendOne(ctx, sendCtx, n, items[jb.msg], jb, users, &gaveUp[jb.msg])
 		}()
 	}
 	wg.Wait()
+	return outcomes, gaveUp
+}
 
+// sendOne delivers one job's recipient (deliver) and records the
+// delivery, counting it in gaveUp when it was recorded failed instead of
+// retried. Once sendCtx is done nothing more is sent: the message is
+// retried, or, on its last receive, the recipient is recorded failed.
+func (d *Dispatcher) sendOne(ctx, sendCtx context.Context, n notify.Notification, it item, jb job, users map[string]notify.User, gaveUp *atomic.Int32) outcome {
+	giveUp := func(err error) string {
+		reason := d.giveUp(sendCtx, it, err)
+		if reason != "" {
+			gaveUp.Add(1)
+		}
+		return reason
+	}
+	var dl notify.Delivery
+	if sendCtx.Err() != nil && it.mode != modeSettle { // settling sends nothing: no deadline to keep
+		if it.mode == modeSend {
+			return outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", sendCtx.Err())}
+		}
+		// The last chance is gone: not sent, and never will be.
+		dl = d.newDelivery(n, n.Channel, it.msg.Chunk, jb.r)
+		dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
+		gaveUp.Add(1)
+	} else {
+		var u *notify.User
+		if jb.r.UserID != "" {
+			if got, ok := users[jb.r.UserID]; ok {
+				u = &got
+			}
+		}
+		var err error
+		if dl, err = d.deliver(sendCtx, n, it.msg.Chunk, jb.r, u, it.mode == modeSettle, giveUp); err != nil {
+			return outcome{msg: jb.msg, delivery: dl, transient: err}
+		}
+	}
+	dl, created, err := d.record(ctx, dl)
+	if created {
+		d.metrics.Delivery(dl.Channel, dispatchOutcome(dl.Status), dl.Reason)
+	}
+	return outcome{msg: jb.msg, delivery: dl, transient: err}
+}
+
+// collect gives each item the first transient error of its recipients
+// (the message is retried) and adds the deliveries its chunk recorded to
+// prior, to be counted. A delivery recorded by another copy of the same
+// chunk (SQS may hand one message to two invocations) counts here too:
+// both copies compute the chunk's full count, and its marker applies it
+// once. One recorded by another chunk is that chunk's to count.
+func (d *Dispatcher) collect(log *slog.Logger, items []item, outcomes []outcome, prior [][]notify.Delivery, errs []error) {
 	for _, o := range outcomes {
 		if o.transient != nil {
 			errs[o.msg] = o.transient
 			log.Warn("transient error, will retry", "chunk", items[o.msg].msg.Chunk, "receive", items[o.msg].receives, "err", o.transient.Error())
 			continue
 		}
-		// A delivery recorded by another copy of the same chunk (SQS may
-		// hand one message to two invocations) counts here too: both
-		// copies compute the chunk's full count, and its marker applies it
-		// once. One recorded by another chunk is that chunk's to count.
 		if o.delivery.Chunk == items[o.msg].msg.Chunk {
 			prior[o.msg] = append(prior[o.msg], o.delivery)
 		}
 	}
+}
 
-	// Recipients in their quiet hours go back on the queue, in chunks of
-	// their own, until the window ends.
-	for i, it := range items {
-		if errs[i] == nil && len(deferred[i]) > 0 {
-			if err := d.deferRecipients(ctx, it.msg, deferred[i]); err != nil {
-				errs[i] = err
-			}
-		}
-	}
-
-	// Counts: one part per fully recorded chunk, applied in one call. A
-	// chunk that recorded nothing (all deferred, or all recorded by another
-	// chunk) has nothing to count and leaves its marker free.
+// countParts makes one count part per fully recorded chunk (an item
+// without an error), to be applied in one call. A chunk that recorded
+// nothing (all deferred, or all recorded by another chunk) has nothing to
+// count and leaves its marker free.
+func countParts(items []item, prior [][]notify.Delivery, errs []error) []notify.CountPart {
 	var parts []notify.CountPart
 	for i, it := range items {
 		if errs[i] != nil {
@@ -518,33 +600,35 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			parts = append(parts, notify.CountPart{Marker: it.msg.Chunk, Delta: delta})
 		}
 	}
-	if len(parts) > 0 {
-		updated, err := d.store.ApplyCounts(ctx, ws, nid, parts)
-		if err != nil {
-			err = fmt.Errorf("apply counts of %s: %w", nid, err)
-			for i := range errs {
-				if errs[i] == nil {
-					errs[i] = err
-				}
-			}
-		} else if updated.Counts.Queued <= 0 && !updated.Status.Final() {
-			_, err := d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending)
-			switch {
-			case err == nil:
-				log.Info("notification completed", "total", updated.Counts.Total)
-			case !notify.IsCode(err, notify.CodeConflict):
-				// Retried with the messages: their counts are applied already
-				// (markers), so the retry only completes the notification.
-				err = fmt.Errorf("complete notification %s: %w", nid, err)
-				for i := range errs {
-					if errs[i] == nil {
-						errs[i] = err
-					}
-				}
-			}
-		}
-	}
+	return parts
+}
 
+// applyCounts applies the parts and completes the notification when none
+// of its recipients is left queued. The error means the messages are to
+// be retried: their counts are applied already (markers), so the retry
+// only completes the notification.
+func (d *Dispatcher) applyCounts(ctx context.Context, log *slog.Logger, ws, nid string, parts []notify.CountPart) error {
+	updated, err := d.store.ApplyCounts(ctx, ws, nid, parts)
+	if err != nil {
+		return fmt.Errorf("apply counts of %s: %w", nid, err)
+	}
+	if updated.Counts.Queued > 0 || updated.Status.Final() {
+		return nil
+	}
+	_, err = d.store.SetNotificationStatus(ctx, ws, nid, notify.StatusCompleted, notify.StatusQueued, notify.StatusSending)
+	switch {
+	case err == nil:
+		log.Info("notification completed", "total", updated.Counts.Total)
+	case !notify.IsCode(err, notify.CodeConflict):
+		return fmt.Errorf("complete notification %s: %w", nid, err)
+	}
+	return nil
+}
+
+// logGaveUp tells the operator about the messages that ended with
+// recipients recorded failed instead of retried: settled dead letters,
+// last receives, and recipients out of attempts.
+func logGaveUp(log *slog.Logger, items []item, gaveUp []atomic.Int32, errs []error) {
 	for i, it := range items {
 		given := gaveUp[i].Load()
 		switch {
@@ -557,7 +641,6 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			log.Info("recipients failed after their attempts", "messageId", it.id, "chunk", it.msg.Chunk, "receives", it.receives, "gaveUp", given)
 		}
 	}
-	return errs
 }
 
 // giveUp decides whether a recipient whose send failed transiently is
@@ -670,323 +753,4 @@ func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithDeadline(ctx, dl.Add(-sendMargin))
 	}
 	return context.WithCancel(ctx)
-}
-
-// deliver decides what to do with one recipient and does it, on the
-// notification's channel and then on its fallback channels in order while
-// a channel skips or fails permanently. It returns the delivery to record
-// (the first one sent; when none is, the primary channel's outcome, whose
-// reason explains why), or an error when the send must be retried later.
-// giveUp turns a transient send error into a failure with a reason (see
-// Dispatcher.giveUp); with noSend nothing is sent, and a recipient no rule
-// skips fails with ReasonDispatchFailed.
-func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User, noSend bool, giveUp func(error) string) (notify.Delivery, error) {
-	on := func(ch notify.Channel) (notify.Delivery, error) {
-		dl, err := d.deliverOn(ctx, n, ch, chunk, r, u, noSend)
-		if err != nil {
-			if reason := giveUp(err); reason != "" {
-				dl.Status, dl.Reason = notify.DeliveryFailed, reason
-				return dl, nil
-			}
-		}
-		return dl, err
-	}
-	primary, err := on(n.Channel)
-	if err != nil || primary.Status == notify.DeliverySent || primary.Status == notify.DeliveryDelivered || !fallsBack(primary.Reason) {
-		return primary, err
-	}
-	for _, ch := range n.Fallback {
-		dl, err := on(ch)
-		if err != nil {
-			return dl, err // retried later: the primary's skip is cheap to decide again
-		}
-		if dl.Status == notify.DeliverySent || dl.Status == notify.DeliveryDelivered {
-			return dl, nil
-		}
-	}
-	return primary, nil
-}
-
-// fallsBack reports whether a skip or failure with this reason may be
-// tried on a fallback channel: not when the send is cancelled, the user
-// unknown, or the content cannot be rendered on any channel.
-func fallsBack(reason string) bool {
-	switch reason {
-	case notify.ReasonCancelled, notify.ReasonUnknownUser, notify.ReasonMissingVariable:
-		return false
-	}
-	return true
-}
-
-// newDelivery is the delivery of r on ch, with no outcome yet.
-func (d *Dispatcher) newDelivery(n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient) notify.Delivery {
-	now := d.now().UTC()
-	return notify.Delivery{
-		WorkspaceID:    n.WorkspaceID,
-		NotificationID: n.ID,
-		Key:            r.Key(),
-		UserID:         r.UserID,
-		Channel:        ch,
-		Chunk:          chunk,
-		CreatedAt:      now,
-		UpdatedAt:      now,
-	}
-}
-
-// deliverOn is deliver on one channel.
-func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User, noSend bool) (notify.Delivery, error) {
-	dl := d.newDelivery(n, ch, chunk, r)
-	now := dl.CreatedAt
-	skip := func(reason string) (notify.Delivery, error) {
-		dl.Status, dl.Reason = notify.DeliverySkipped, reason
-		return dl, nil
-	}
-	if n.Status == notify.StatusCancelled || n.Status == notify.StatusFailed {
-		return skip(notify.ReasonCancelled)
-	}
-	if r.UserID != "" && u == nil {
-		return skip(notify.ReasonUnknownUser)
-	}
-	if u != nil {
-		if reason := ruleSkip(n, ch, *u, now); reason != "" {
-			return skip(reason)
-		}
-	}
-
-	vars := n.Variables
-	lang := ""
-	if u != nil {
-		vars = render.Merge(n.Variables, render.UserVariables(*u))
-		lang = u.Language
-	}
-	vars = render.Merge(vars, r.Variables)
-	if t := n.Content.WhatsApp; t != nil {
-		// An approved template's text numbers its parameters ({{1}}, {{2}}):
-		// they are the variables the template maps them to, in order.
-		numbered := make(map[string]string, len(t.Parameters))
-		for i, p := range t.Parameters {
-			if v, ok := vars[p]; ok {
-				numbered[strconv.Itoa(i+1)] = v
-			}
-		}
-		vars = render.Merge(vars, numbered)
-	}
-	// The address: the customer id for pushes (they go to every device),
-	// the phone or email otherwise, sealed with the user's key when stored.
-	// It is known before rendering, so that a recipient whose message
-	// lacks a variable is shown by address, as every other failure is.
-	var to string
-	var err error
-	switch ch {
-	case notify.ChannelPush, notify.ChannelWebPush:
-		dl.Address = r.UserID
-	default:
-		if to = addressOf(r, u, ch); to == "" {
-			return skip(notify.ReasonInvalidAddress)
-		}
-		if dl.Address, err = sealFor(u, to); err != nil {
-			return dl, err
-		}
-	}
-	msg, missing := render.Render(n.Content, lang, vars)
-	if len(missing) > 0 {
-		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
-		return dl, nil
-	}
-	env := channel.Envelope{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, RecipientKey: dl.Key, UserID: r.UserID, Category: n.Category}
-
-	var px notify.PushExtras
-	if n.Content.Push != nil {
-		px = *n.Content.Push
-	}
-	// Build the send first: what it finds wrong (a missing parameter, a
-	// closed window) is decided before the rate limit and noSend.
-	var send func(context.Context) (channel.Receipt, error)
-	switch ch {
-	case notify.ChannelPush:
-		m := channel.PushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceFCM, notify.DeviceAPNs),
-			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons}
-		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.Push.SendPush(ctx, m) }
-	case notify.ChannelWebPush:
-		m := channel.WebPushMessage{Envelope: env, Devices: devicesOf(u, notify.DeviceWebPush),
-			Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons}
-		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.WebPush.SendWebPush(ctx, m) }
-	case notify.ChannelSMS:
-		// What the operator pays for is known before sending.
-		enc, _, segments := channel.SMSSegments(msg.Body)
-		dl.Encoding, dl.Segments = string(enc), segments
-		m := channel.SMSMessage{Envelope: env, To: to, Text: msg.Body}
-		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.SMS.SendSMS(ctx, m) }
-	case notify.ChannelEmail:
-		m := channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML}
-		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.Email.SendEmail(ctx, m) }
-	case notify.ChannelWhatsApp:
-		wm := channel.WhatsAppMessage{Envelope: env, To: to}
-		if t := n.Content.WhatsApp; t != nil && t.Name != "" {
-			params := make([]string, len(t.Parameters))
-			for i, p := range t.Parameters {
-				v, ok := vars[p]
-				if !ok {
-					dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
-					return dl, nil
-				}
-				params[i] = v
-			}
-			wm.Template = &channel.WhatsAppTemplate{Name: t.Name, Language: t.Language, Parameters: params, Buttons: t.Buttons}
-		} else {
-			if u == nil || u.WhatsAppLastInbound == nil || now.After(u.WhatsAppLastInbound.Add(WhatsAppWindow)) {
-				return skip(notify.ReasonWindowExpired)
-			}
-			wm.Text = msg.Body
-		}
-		send = func(ctx context.Context) (channel.Receipt, error) { return d.senders.WhatsApp.SendWhatsApp(ctx, wm) }
-	default:
-		dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
-		return dl, nil
-	}
-	if noSend {
-		dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
-		return dl, nil
-	}
-	if lim := d.limits[ch]; lim != nil {
-		if err := lim.Wait(ctx); err != nil {
-			return dl, fmt.Errorf("waiting for the %s rate limit: %w", ch, err)
-		}
-	}
-	start := d.now()
-	rc, err := send(ctx)
-	d.metrics.ProviderCall(ch, d.now().Sub(start))
-	if dead := append(rc.InvalidDevices, channel.InvalidDevices(err)...); len(dead) > 0 && u != nil {
-		d.removeDevices(ctx, *u, dead)
-	}
-	if len(rc.Endpoints) > 0 && u != nil {
-		d.rememberEndpoints(ctx, *u, rc.Endpoints)
-	}
-	if err != nil {
-		// New gave every hinted channel a limiter.
-		if hint := d.hints[ch]; hint != nil {
-			if wait, ok := hint(err); ok && wait > 0 {
-				d.limits[ch].Pause(wait)
-			}
-		}
-		if code, ok := channel.IsPermanent(err); ok {
-			dl.Status, dl.Reason = notify.DeliveryFailed, code
-			return dl, nil
-		}
-		return dl, fmt.Errorf("send %s: %w", ch, err)
-	}
-	dl.ProviderMessageID = rc.ProviderMessageID
-	dl.Status = notify.DeliverySent
-	if rc.Delivered {
-		dl.Status = notify.DeliveryDelivered
-	}
-	return dl, nil
-}
-
-// removeDevices takes devices the provider reported dead off the user, so
-// no later send tries them. A failure is logged: the next send finds the
-// device dead again.
-func (d *Dispatcher) removeDevices(ctx context.Context, u notify.User, ids []string) {
-	dead := map[string]bool{}
-	for _, id := range ids {
-		dead[id] = true
-	}
-	_, err := d.store.UpdateUser(context.WithoutCancel(ctx), u.WorkspaceID, u.ID, func(cur *notify.User) error {
-		kept := cur.Devices[:0:0]
-		for _, dv := range cur.Devices {
-			if !dead[dv.ID] {
-				kept = append(kept, dv)
-			}
-		}
-		cur.Devices = kept
-		return nil
-	})
-	if err != nil {
-		d.log.Warn("remove dead devices", "workspaceId", u.WorkspaceID, "devices", len(ids), "err", err.Error())
-		return
-	}
-	d.log.Info("removed dead devices", "workspaceId", u.WorkspaceID, "devices", len(ids))
-}
-
-// rememberEndpoints keeps the provider endpoints created for the user's
-// devices on them, so the next send reuses them instead of creating them
-// again. A device removed or re-registered meanwhile is left alone; a
-// failure is logged: the next send creates (finds) the endpoint again.
-func (d *Dispatcher) rememberEndpoints(ctx context.Context, u notify.User, endpoints map[string]string) {
-	_, err := d.store.UpdateUser(context.WithoutCancel(ctx), u.WorkspaceID, u.ID, func(cur *notify.User) error {
-		changed := false
-		for i, dv := range cur.Devices {
-			if arn, ok := endpoints[dv.ID]; ok && dv.Endpoint != arn {
-				cur.Devices[i].Endpoint = arn
-				changed = true
-			}
-		}
-		if !changed {
-			return errNothingToRemember
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errNothingToRemember) {
-		d.log.Warn("remember device endpoints", "workspaceId", u.WorkspaceID, "devices", len(endpoints), "err", err.Error())
-	}
-}
-
-// errNothingToRemember stops an UpdateUser that would change nothing.
-var errNothingToRemember = errors.New("endpoints already remembered")
-
-// ruleSkip applies the delivery rules that depend on the user and returns the
-// reason to skip, or "".
-func ruleSkip(n notify.Notification, ch notify.Channel, u notify.User, now time.Time) string {
-	if reason := notify.PreferenceSkip(n, ch, u); reason != "" {
-		return reason
-	}
-	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
-		return notify.ReasonActiveInApp
-	}
-	// The address is checked with the recipient's, which may be raw.
-	if reason := notify.StandingSkip(n, ch, u); reason != notify.ReasonInvalidAddress {
-		return reason
-	}
-	return ""
-}
-
-func devicesOf(u *notify.User, kinds ...string) []notify.Device {
-	if u == nil {
-		return nil
-	}
-	var out []notify.Device
-	for _, dv := range u.Devices {
-		for _, k := range kinds {
-			if dv.Kind == k {
-				out = append(out, dv)
-			}
-		}
-	}
-	return out
-}
-
-func addressOf(r notify.Recipient, u *notify.User, ch notify.Channel) string {
-	if r.Address != "" {
-		return r.Address
-	}
-	if u == nil {
-		return ""
-	}
-	if ch == notify.ChannelEmail {
-		return u.Email
-	}
-	return u.Phone
-}
-
-// sealFor encrypts a user's address with the user's key before it is stored
-// on the delivery; raw addresses of non-users are kept as they are.
-func sealFor(u *notify.User, addr string) (string, error) {
-	if u == nil {
-		return addr, nil
-	}
-	if len(u.SealKey) != seal.KeySize {
-		// Without a key the address cannot be erased later: keep none.
-		return "", nil
-	}
-	return seal.Seal(u.SealKey, addr)
 }

@@ -17,6 +17,12 @@ func TestBadControl(t *testing.T) {
 		{"c1 \u0085 next line", 0x85, true},
 		{"c1 \u009b csi", 0x9b, true},
 		{"nbsp\u00a0 is text", 0, false},
+		{"unit separator\x1f", 0x1f, true},
+		{"first C1 \u0080", 0x80, true},
+		{"last C1 \u009f", 0x9f, true},
+		{"space and tilde ~ are text", 0, false},
+		{"", 0, false},
+		{"first of two: \x01\x02", 0x01, true},
 	}
 	for _, tt := range tests {
 		if got, bad := BadControl(tt.in); got != tt.want || bad != tt.bad {

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/heraldhq/herald/shared/address"
 	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
@@ -59,9 +58,21 @@ type Enqueuer interface {
 	Send(ctx context.Context, bodies [][]byte) error
 }
 
+// Store is what a send needs of the store: the template it names, the
+// users of a list audience (their variables, a dry run's rules), the users
+// a filter selects (counted, not read one by one) and the notification it
+// creates. Declared here, as narrow as the calls, so that a fake of it in
+// a test is four methods and not the whole notify.Store.
+type Store interface {
+	GetTemplate(ctx context.Context, workspaceID, id string) (notify.Template, error)
+	GetUsers(ctx context.Context, workspaceID string, ids []string) (map[string]notify.User, error)
+	ListUsers(ctx context.Context, workspaceID string, f notify.UserFilter, p notify.Page) ([]notify.User, string, error)
+	CreateNotification(ctx context.Context, n notify.Notification) error
+}
+
 // Sender prepares and starts sends.
 type Sender struct {
-	Store notify.Store
+	Store Store
 	// Dispatch is the dispatch queue; Steps the audience queue, where
 	// filter sends start their walks (nil: filter audiences are refused).
 	Dispatch Enqueuer
@@ -129,7 +140,81 @@ func (s *Sender) now() time.Time {
 }
 
 // Prepare validates a send and builds its notification and recipients.
+// Its steps: validate the body (nothing is read but the template), build
+// the notification, and then, by Mode, check that the recipients can fill
+// the variables and count and hold a filter audience.
 func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, error) {
+	v, err := s.validate(ctx, o, in)
+	if err != nil {
+		return Prepared{}, err
+	}
+	p := Prepared{N: s.notification(o, in, v), Recipients: v.recipients}
+	switch {
+	case o.Mode == ModeSave:
+		// A campaign's recipients are known when it runs, and checked then.
+		p.Filter = v.filter
+		return p, nil
+	case v.filter == nil:
+		if err := s.checkListVariables(ctx, o.WorkspaceID, v.recipients, v.unfilled); err != nil {
+			return Prepared{}, err
+		}
+		return p, nil
+	}
+	return s.countFilter(ctx, o.Mode, in.Audience.ExpectedCount, p, v.filter, v.unfilled)
+}
+
+// valid is a send that passed validate: what its notification is made of.
+type valid struct {
+	content    notify.Template
+	recipients []notify.Recipient
+	source     notify.Source
+	filter     *notify.UserFilter
+	// unfilled are the variables the content needs and the send does not
+	// give: the recipients' profiles must.
+	unfilled []string
+}
+
+// validate checks everything a send says, collecting every problem into
+// one validation error so the caller fixes them all at once; only the
+// template is read. A store error ends it early.
+func (s *Sender) validate(ctx context.Context, o Options, in Input) (valid, error) {
+	bad := checkFields(in)
+	content, cbad, err := s.content(ctx, o, in)
+	if err != nil {
+		return valid{}, err
+	}
+	bad = append(bad, cbad...)
+	recipients, source, abad := s.audience(in)
+	bad = append(bad, abad...)
+	var filter *notify.UserFilter
+	if in.Audience != nil && in.Audience.Filter != nil && len(abad) == 0 {
+		var fbad []notify.FieldError
+		if filter, fbad, err = s.audienceFilter(in.Audience.Filter); err != nil {
+			return valid{}, err
+		}
+		bad = append(bad, fbad...)
+	}
+	// Variables the send itself does not give must come from the
+	// recipients' profiles; recipients by address have none.
+	var unfilled []string
+	if len(bad) == 0 {
+		unfilled = unfilledVariables(content, in.Variables)
+		if in.Audience.Addresses != nil {
+			bad = append(bad, noValue(unfilled, "recipients by address have no profile to fill it")...)
+			unfilled = nil
+		}
+	}
+	if len(bad) > 0 {
+		return valid{}, notify.Invalid(bad...)
+	}
+	return valid{content: content, recipients: recipients, source: source, filter: filter, unfilled: unfilled}, nil
+}
+
+// checkFields checks the parts of a send that need nothing but the body
+// itself (channels, variables, category, recipient type, and that the
+// message is a template or inline content), so that their problems are
+// reported together with the content's and the audience's.
+func checkFields(in Input) []notify.FieldError {
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: f, Problem: p}) }
 	if !in.Channel.Valid() {
@@ -161,78 +246,98 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 	if (in.TemplateID == "") == (in.Content == nil) {
 		add("templateId", "give exactly one of templateId or content")
 	}
-	var content notify.Template
-	if in.Content != nil && in.Channel.Valid() {
-		c := in.Content
-		var cbad []notify.FieldError
-		content, cbad = ValidContent(in.Channel, c.Title, c.Body, c.Route, c.Push, c.Email, c.WhatsApp, nil, "content.")
-		bad = append(bad, cbad...)
-		content.Variables = render.TemplateVariables(content)
-		if in.Channel == notify.ChannelWhatsApp && c.WhatsApp == nil && in.Audience != nil && len(in.Audience.UserIDs)+len(in.Audience.Addresses) != 1 {
-			add("content", "free-form WhatsApp text may only go to one user inside the 24-hour window; use an approved template")
-		}
-	}
-	if in.TemplateID != "" && in.Content == nil && o.Template != nil && o.Template.ID == in.TemplateID {
-		content = *o.Template
-	} else if in.TemplateID != "" && in.Content == nil {
-		t, err := s.Store.GetTemplate(ctx, o.WorkspaceID, in.TemplateID)
-		switch {
-		case notify.IsCode(err, notify.CodeNotFound):
-			add("templateId", "no such template")
-		case err != nil:
-			return Prepared{}, err
-		case t.Channel != in.Channel:
-			add("templateId", fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
-		case t.SendProblem() != "":
-			add("templateId", t.SendProblem())
-		default:
-			content = t
-		}
-	}
-	recipients, source, abad := s.audience(in)
-	bad = append(bad, abad...)
-	var filter *notify.UserFilter
-	if in.Audience != nil && in.Audience.Filter != nil && len(abad) == 0 {
-		f, err := ParseFilter(in.Audience.Filter, "audience.filter.")
-		var ne *notify.Error
-		switch {
-		case errors.As(err, &ne):
-			bad = append(bad, ne.Details...)
-		case err != nil:
-			return Prepared{}, err
-		case s.Steps == nil:
-			add("audience.filter", "filter audiences need the audience queue, which this deployment lacks")
-		default:
-			filter = &f
-		}
-	}
-	// Variables the send itself does not give must come from the
-	// recipients' profiles; recipients by address have none.
-	var unfilled []string
-	if len(bad) == 0 {
-		unfilled = unfilledVariables(content, in.Variables)
-		if in.Audience.Addresses != nil {
-			bad = append(bad, noValue(unfilled, "recipients by address have no profile to fill it")...)
-			unfilled = nil
-		}
-	}
-	if len(bad) > 0 {
-		return Prepared{}, notify.Invalid(bad...)
-	}
+	return bad
+}
 
+// content is the message the send delivers: its inline content, checked
+// as a template is, or its template (the one Options fixed, or the stored
+// one). With neither, or both, there is none; checkFields says so.
+func (s *Sender) content(ctx context.Context, o Options, in Input) (notify.Template, []notify.FieldError, error) {
+	switch {
+	case in.Content != nil:
+		if !in.Channel.Valid() {
+			return notify.Template{}, nil, nil // checkFields names the channel
+		}
+		t, bad := inlineContent(in)
+		return t, bad, nil
+	case in.TemplateID == "":
+		return notify.Template{}, nil, nil
+	case o.Template != nil && o.Template.ID == in.TemplateID:
+		return *o.Template, nil, nil
+	}
+	return s.storedTemplate(ctx, o.WorkspaceID, in)
+}
+
+// inlineContent checks content written in the send, as a template is
+// checked when it is saved, and finds its variables. Free-form WhatsApp
+// text is refused for more than one recipient: Meta delivers it only
+// inside a user's 24-hour window, which a list does not share.
+func inlineContent(in Input) (notify.Template, []notify.FieldError) {
+	c := in.Content
+	t, bad := ValidContent(in.Channel, c.Title, c.Body, c.Route, c.Push, c.Email, c.WhatsApp, nil, "content.")
+	t.Variables = render.TemplateVariables(t)
+	if in.Channel == notify.ChannelWhatsApp && c.WhatsApp == nil && in.Audience != nil && len(in.Audience.UserIDs)+len(in.Audience.Addresses) != 1 {
+		bad = append(bad, notify.FieldError{Field: "content", Problem: "free-form WhatsApp text may only go to one user inside the 24-hour window; use an approved template"})
+	}
+	return t, bad
+}
+
+// storedTemplate reads the send's template and checks it may be sent on
+// the send's channel: a missing template, one for another channel or a
+// draft is the caller's mistake (a field error), a store error is not.
+func (s *Sender) storedTemplate(ctx context.Context, workspaceID string, in Input) (notify.Template, []notify.FieldError, error) {
+	problem := func(p string) (notify.Template, []notify.FieldError, error) {
+		return notify.Template{}, []notify.FieldError{{Field: "templateId", Problem: p}}, nil
+	}
+	t, err := s.Store.GetTemplate(ctx, workspaceID, in.TemplateID)
+	switch {
+	case notify.IsCode(err, notify.CodeNotFound):
+		return problem("no such template")
+	case err != nil:
+		return notify.Template{}, nil, fmt.Errorf("read template %s: %w", in.TemplateID, err)
+	case t.Channel != in.Channel:
+		return problem(fmt.Sprintf("the template is for %s, not %s", t.Channel, in.Channel))
+	case t.SendProblem() != "":
+		return problem(t.SendProblem())
+	}
+	return t, nil, nil
+}
+
+// audienceFilter parses a filter audience. It needs the audience queue,
+// where filter sends walk their users: a deployment without one refuses
+// them when they are written, not when they would run.
+func (s *Sender) audienceFilter(raw json.RawMessage) (*notify.UserFilter, []notify.FieldError, error) {
+	f, err := ParseFilter(raw, "audience.filter.")
+	var ne *notify.Error
+	switch {
+	case errors.As(err, &ne):
+		return nil, ne.Details, nil
+	case err != nil:
+		return nil, nil, err
+	case s.Steps == nil:
+		return nil, []notify.FieldError{{Field: "audience.filter", Problem: "filter audiences need the audience queue, which this deployment lacks"}}, nil
+	}
+	return &f, nil, nil
+}
+
+// notification is the notification a valid send makes, queued and counted
+// as its list; a filter's counts come from countFilter. Its id is the one
+// Options gives (a campaign's run, so that a retried run makes the same
+// notification) or a new one.
+func (s *Sender) notification(o Options, in Input, v valid) notify.Notification {
 	now := s.now().UTC().Truncate(time.Millisecond)
-	route := content.Route
-	if route == "" {
-		route = render.DefaultRoute
-		content.Route = route
+	content := v.content
+	if content.Route == "" {
+		content.Route = render.DefaultRoute
 	}
 	kind := "userIds"
 	switch {
-	case filter != nil:
+	case v.filter != nil:
 		kind = "filter"
 	case len(in.Audience.Addresses) > 0:
 		kind = "addresses"
 	}
+	source := v.source
 	if o.Source != "" {
 		source = o.Source
 	}
@@ -247,64 +352,81 @@ func (s *Sender) Prepare(ctx context.Context, o Options, in Input) (Prepared, er
 		Fallback:        in.Fallback,
 		Source:          source,
 		RecipientType:   in.RecipientType,
-		Route:           route,
+		Route:           content.Route,
 		TemplateID:      content.ID,
 		TemplateVersion: content.Version,
 		Variables:       in.Variables,
 		Category:        in.Category,
 		Urgent:          in.Urgent,
 		IgnorePresence:  in.IgnorePresence,
-		Audience:        notify.Audience{Kind: kind, Count: len(recipients)},
+		Audience:        notify.Audience{Kind: kind, Count: len(v.recipients)},
 		Status:          notify.StatusQueued,
-		Counts:          notify.Counts{Total: int64(len(recipients)), Queued: int64(len(recipients))},
+		Counts:          notify.Counts{Total: int64(len(v.recipients)), Queued: int64(len(v.recipients))},
 		CreatedAt:       now,
 		UpdatedAt:       now,
 		CreatedBy:       o.By,
 		Content:         content,
 	}
 	n.Title, n.Body = content.Summary()
-	p := Prepared{N: n, Recipients: recipients}
-	if o.Mode == ModeSave {
-		// A campaign's recipients are known when it runs, and checked then.
-		p.Filter = filter
-		return p, nil
+	return n
+}
+
+// checkListVariables refuses a list send when a variable it does not give
+// is supplied by none of its users: every delivery would fail.
+func (s *Sender) checkListVariables(ctx context.Context, workspaceID string, recipients []notify.Recipient, unfilled []string) error {
+	if len(unfilled) == 0 {
+		return nil
 	}
-	if filter == nil {
-		if len(unfilled) > 0 {
-			lacking, err := s.lackingVariables(ctx, o.WorkspaceID, recipients, unfilled)
-			if err != nil {
-				return Prepared{}, err
-			}
-			if len(lacking) > 0 {
-				return Prepared{}, notify.Invalid(noValue(lacking, "and none of the users has it in their profile or attributes")...)
-			}
-		}
-		return p, nil
+	lacking, err := s.lackingVariables(ctx, workspaceID, recipients, unfilled)
+	if err != nil {
+		return err
 	}
-	c, err := audience.CountFilter(ctx, s.Store, o.WorkspaceID, *filter, n, unfilled...)
+	if len(lacking) > 0 {
+		return notify.Invalid(noValue(lacking, "and none of the users has it in their profile or attributes")...)
+	}
+	return nil
+}
+
+// countFilter counts a filter audience for p and gives p its counts. A
+// send or a schedule is then held to the count the operator saw (want,
+// expectedCount), so that nobody sends to a million users by mistake; a
+// dry run only reports it and a campaign's run sends whatever it is.
+func (s *Sender) countFilter(ctx context.Context, mode Mode, want *int, p Prepared, f *notify.UserFilter, unfilled []string) (Prepared, error) {
+	c, err := audience.CountFilter(ctx, s.Store, p.N.WorkspaceID, *f, p.N, unfilled...)
 	if err != nil {
 		return Prepared{}, fmt.Errorf("count the audience: %w", err)
 	}
 	if c.Matched > 0 && len(c.Lacking) > 0 {
 		return Prepared{}, notify.Invalid(noValue(c.Lacking, "and none of the users the filter selects has it in their profile or attributes")...)
 	}
-	p.Filter, p.Count = filter, c
+	p.Filter, p.Count = f, c
 	p.N.Audience.Count = c.Matched
 	p.N.Counts = audience.InitialCounts(c)
-	if o.Mode == ModeDryRun || o.Mode == ModeRun {
+	if mode == ModeDryRun || mode == ModeRun {
 		return p, nil
 	}
-	if c.Matched == 0 {
-		return Prepared{}, notify.Invalid(notify.FieldError{Field: "audience.filter", Problem: "selects no users"})
+	if err := holdToExpected(c, want); err != nil {
+		return Prepared{}, err
 	}
-	if want := in.Audience.ExpectedCount; want == nil || *want != c.Recipients {
+	return p, nil
+}
+
+// holdToExpected refuses a filter send that selects nobody, or whose
+// count is not the expectedCount the operator gave: the audience changed
+// since the dry run, or the operator never looked (audience_changed
+// carries the count now).
+func holdToExpected(c audience.Count, want *int) error {
+	if c.Matched == 0 {
+		return notify.Invalid(notify.FieldError{Field: "audience.filter", Problem: "selects no users"})
+	}
+	if want == nil || *want != c.Recipients {
 		msg := fmt.Sprintf("the audience reaches %s now; check it with a dry run and send with expectedCount %d", notify.Quantity(c.Recipients, "user", "users"), c.Recipients)
 		if want == nil {
 			msg = fmt.Sprintf("a filter send needs expectedCount, the count the operator saw: %d now", c.Recipients)
 		}
-		return Prepared{}, &notify.Error{Code: notify.CodeAudienceChanged, Message: msg, CurrentCount: &c.Recipients}
+		return &notify.Error{Code: notify.CodeAudienceChanged, Message: msg, CurrentCount: &c.Recipients}
 	}
-	return p, nil
+	return nil
 }
 
 // Execute starts a prepared send: the messages go first and the
@@ -458,124 +580,4 @@ func (s *Sender) lackingVariables(ctx context.Context, workspaceID string, recip
 		}
 	}
 	return out, nil
-}
-
-// audienceForms names every form an audience takes.
-const audienceForms = `{"userIds": [...]} (up to 10,000 of your user ids), {"addresses": [...]} (phones or emails, up to 10,000), {"filter": {...}, "expectedCount": n} (users by status, type, tags, language, attributes, pushEnabled...; n from a dry run) or, for a spreadsheet, POST /v1/uploads`
-
-// audience validates the audience and returns its recipients, deduplicated.
-func (s *Sender) audience(in Input) ([]notify.Recipient, notify.Source, []notify.FieldError) {
-	a := in.Audience
-	if a == nil {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "required: one of " + audienceForms}}
-	}
-	given := 0
-	for _, set := range []bool{a.UserIDs != nil, a.Addresses != nil, a.Filter != nil, a.UploadID != ""} {
-		if set {
-			given++
-		}
-	}
-	if given != 1 {
-		return nil, "", []notify.FieldError{{Field: "audience", Problem: "give exactly one of " + audienceForms}}
-	}
-	if a.UploadID != "" {
-		return nil, "", []notify.FieldError{{Field: "audience.uploadId", Problem: "a spreadsheet is sent by its upload: POST /v1/uploads with the templateId and channel, then PUT the file to its uploadUrl; the upload creates the notification (GET /v1/uploads/{id} names it)"}}
-	}
-	if a.Filter != nil {
-		return nil, notify.SourceFilter, nil
-	}
-	max := s.MaxListRecipients
-	if max <= 0 {
-		max = 10000
-	}
-	var out []notify.Recipient
-	var bad []notify.FieldError
-	seen := map[string]bool{}
-	if a.UserIDs != nil {
-		if len(a.UserIDs) == 0 || len(a.UserIDs) > max {
-			return nil, "", []notify.FieldError{{Field: "audience.userIds", Problem: fmt.Sprintf("1 to %d user ids; larger audiences use a filter or an upload", max)}}
-		}
-		for i, id := range a.UserIDs {
-			if profile.ValidID("", id) != nil {
-				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.userIds[%d]", i), Problem: "not a valid user id"})
-				if len(bad) >= 10 {
-					break
-				}
-				continue
-			}
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, notify.Recipient{UserID: id})
-			}
-		}
-	} else {
-		if len(a.Addresses) == 0 || len(a.Addresses) > max {
-			return nil, "", []notify.FieldError{{Field: "audience.addresses", Problem: fmt.Sprintf("1 to %d addresses; larger audiences use an upload", max)}}
-		}
-		kind := in.Channel.AddressKind()
-		if kind == "" {
-			return nil, "", []notify.FieldError{{Field: "audience.addresses", Problem: "push and webpush go to users' devices: use userIds"}}
-		}
-		for i, addr := range a.Addresses {
-			norm, err := address.Normalize(kind, addr, s.DefaultRegion)
-			if err != nil {
-				bad = append(bad, notify.FieldError{Field: fmt.Sprintf("audience.addresses[%d]", i), Problem: err.Error()})
-				if len(bad) >= 10 {
-					break
-				}
-				continue
-			}
-			if !seen[norm] {
-				seen[norm] = true
-				out = append(out, notify.Recipient{Address: norm})
-			}
-		}
-	}
-	source := notify.SourceList
-	if len(out) == 1 {
-		source = notify.SourceSingle
-	}
-	return out, source, bad
-}
-
-// CountList applies the standing rules to a list audience: users by id
-// (unknown ones are skipped as unknown_user) or raw addresses (all reached).
-func (s *Sender) CountList(ctx context.Context, p Prepared) (audience.Count, error) {
-	c := audience.Count{Matched: len(p.Recipients), Skipped: map[string]int{}}
-	for i := 0; i < len(p.Recipients); i += 100 {
-		batch := p.Recipients[i:min(i+100, len(p.Recipients))]
-		var ids []string
-		for _, rc := range batch {
-			if rc.UserID != "" {
-				ids = append(ids, rc.UserID)
-			}
-		}
-		users := map[string]notify.User{}
-		if len(ids) > 0 {
-			var err error
-			if users, err = s.Store.GetUsers(ctx, p.N.WorkspaceID, ids); err != nil {
-				return c, err
-			}
-		}
-		for _, rc := range batch {
-			if rc.UserID == "" {
-				c.Recipients++
-				continue
-			}
-			u, ok := users[rc.UserID]
-			reason := notify.ReasonUnknownUser
-			if ok {
-				reason = notify.StandingSkip(p.N, p.N.Channel, u)
-			}
-			if reason != "" {
-				c.Skipped[reason]++
-				continue
-			}
-			c.Recipients++
-			if len(c.Sample) < audience.SampleSize {
-				c.Sample = append(c.Sample, u)
-			}
-		}
-	}
-	return c, nil
 }
