@@ -110,16 +110,25 @@ func New(cfg config.Config, ports Ports, log *slog.Logger) *Graph {
 }
 
 // Shared returns the graph's part named name, building it on first use,
-// so that every caller gets the same one.
+// so that every caller gets the same one. A part's build may ask for other
+// parts (campaigns send with the sends part); only the same part waits.
 func Shared[T any](g *Graph, name string, build func() T) T {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if p, ok := g.parts[name]; ok {
-		return p.(T)
+	p, ok := g.parts[name]
+	if !ok {
+		p = &part{}
+		g.parts[name] = p
 	}
-	p := build()
-	g.parts[name] = p
-	return p
+	g.mu.Unlock()
+	pt := p.(*part)
+	pt.once.Do(func() { pt.value = build() })
+	return pt.value.(T)
+}
+
+// part is one shared part of a graph, built once.
+type part struct {
+	once  sync.Once
+	value any
 }
 
 // Dispatcher delivers the recipients of dispatch messages. A record's last
