@@ -54,5 +54,5 @@ func main() {
 	// dead-letter queue (a second event source) are settled.
 	d := dispatch.New(store, channels.Senders, dispatch.Options{Concurrency: cfg.SendConcurrent, Log: log, Requeue: requeue, Retry: requeue,
 		Rates: channels.Rates, RetryHints: channels.RetryHints, MaxReceives: cfg.MaxReceives, DeadLetterARN: cfg.DispatchDLQ, Metrics: figures})
-	lambda.Start(d.HandleSQS)
+	lambda.Start(newHandler(d))
 }

@@ -6,6 +6,12 @@
 //	go run ./infra/invoke -fn dispatch -event events/dispatch-batch.json
 //	go run ./infra/invoke -fn api -event events/api-health.json -backend aws
 //	go run ./infra/invoke -fn scheduler -event events/scheduler-run.json
+//
+// The functions' own handlers (functions/<fn>/handler.go) are in their
+// main packages, which cannot be imported: each case below builds the
+// same handler from the same pieces (package lambdaedge and the service),
+// and the functions' handler tests run the sample events through the
+// handlers themselves.
 package main
 
 import (
@@ -21,6 +27,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -41,6 +48,7 @@ import (
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/lambdaedge"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/sqsqueue"
@@ -153,7 +161,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if b.queue != nil {
 			opts.Requeue = b.queue
 		}
-		handler = dispatch.New(b.store, s, opts).HandleSQS
+		handler = dispatchHandler(dispatch.New(b.store, s, opts))
 	case "authorizer":
 		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
 	case "callbacks":
@@ -230,3 +238,19 @@ func (noScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleS
 }
 
 func (noScheduler) DeleteSchedule(context.Context, string) error { return nil }
+
+// dispatchHandler is the dispatch function's handler
+// (functions/dispatch/handler.go).
+func dispatchHandler(d *dispatch.Dispatcher) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		batch := make([]dispatch.Received, len(ev.Records))
+		for i, r := range ev.Records {
+			batch[i] = dispatch.Received{
+				Message: dispatch.Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: lambdaedge.ReceiveCount(r), SentAt: lambdaedge.SentAt(r)},
+				Receipt: r.ReceiptHandle,
+				Queue:   r.EventSourceARN,
+			}
+		}
+		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
+	}
+}
