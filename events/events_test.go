@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/ebscheduler"
@@ -249,29 +250,11 @@ func checkDispatchRecords(t *testing.T, ev events.SQSEvent, queue string) {
 	}
 	seen := map[string]bool{}
 	for i, r := range ev.Records {
-		if r.EventSource != "aws:sqs" {
-			t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
-		}
-		wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:" + queue
-		if r.EventSourceARN != wantArn {
-			t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
-		}
-		if len(r.MessageId) != 36 || seen[r.MessageId] {
+		checkSQSRecord(t, i, r, queue)
+		if seen[r.MessageId] {
 			t.Errorf("record %d: messageId = %q, want a UUID unique in the batch", i, r.MessageId)
 		}
 		seen[r.MessageId] = true
-		if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
-			t.Errorf("record %d: receiptHandle = %.12q…, want one like SQS's", i, r.ReceiptHandle)
-		}
-		sum := md5.Sum([]byte(r.Body))
-		if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
-			t.Errorf("record %d: md5OfBody = %s, body's MD5 is %s", i, r.Md5OfBody, got)
-		}
-		for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
-			if n, err := strconv.ParseInt(r.Attributes[name], 10, 64); err != nil || n < 1 {
-				t.Errorf("record %d: attributes.%s = %q, want a positive integer", i, name, r.Attributes[name])
-			}
-		}
 
 		var msg notify.DispatchMessage
 		if err := decodeStrict([]byte(r.Body), &msg); err != nil {
@@ -286,6 +269,67 @@ func checkDispatchRecords(t *testing.T, ev events.SQSEvent, queue string) {
 		if len(msg.Recipients) == 0 || len(msg.Recipients) > notify.RecipientsPerMessage {
 			t.Errorf("record %d: %d recipients, want 1 to %d", i, len(msg.Recipients), notify.RecipientsPerMessage)
 		}
+	}
+}
+
+// checkSQSRecord checks what every record i of SQS queue queue (of
+// samconfig's stack herald) carries: its source, a message id, a receipt
+// handle, its body's MD5 and the receive attributes.
+func checkSQSRecord(t *testing.T, i int, r events.SQSMessage, queue string) {
+	t.Helper()
+	if r.EventSource != "aws:sqs" {
+		t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
+	}
+	wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:" + queue
+	if r.EventSourceARN != wantArn {
+		t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
+	}
+	if len(r.MessageId) != 36 {
+		t.Errorf("record %d: messageId = %q, want a UUID", i, r.MessageId)
+	}
+	if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
+		t.Errorf("record %d: receiptHandle = %.12q…, want one like SQS's", i, r.ReceiptHandle)
+	}
+	sum := md5.Sum([]byte(r.Body))
+	if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
+		t.Errorf("record %d: md5OfBody = %s, body's MD5 is %s", i, r.Md5OfBody, got)
+	}
+	for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
+		if n, err := strconv.ParseInt(r.Attributes[name], 10, 64); err != nil || n < 1 {
+			t.Errorf("record %d: attributes.%s = %q, want a positive integer", i, name, r.Attributes[name])
+		}
+	}
+}
+
+// TestAudienceStep: a batch of the audience queue as the audience
+// function's event source mapping delivers it (BatchSize 1): one step,
+// the first of its segment, byte for byte what a send of a filter audience
+// enqueues (audience.Jobs).
+func TestAudienceStep(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "audience-step.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1 (the event source's BatchSize)", len(ev.Records))
+	}
+	r := ev.Records[0]
+	// template.yaml names the queue ${AWS::StackName}-audience.
+	checkSQSRecord(t, 0, r, "herald-audience")
+
+	var j audience.Job
+	if err := decodeStrict([]byte(r.Body), &j); err != nil {
+		t.Fatalf("body is not an audience.Job: %v", err)
+	}
+	if j.WorkspaceID != "ws_example" || !isULID(j.NotificationID) {
+		t.Errorf("w, n = %q, %q; want ws_example and a notification ULID", j.WorkspaceID, j.NotificationID)
+	}
+	if j.Segments != audience.Segments || j.Segment < 0 || j.Segment >= j.Segments || j.Expected < 0 {
+		t.Errorf("segment %d of %d expecting %d, want one of audience.Segments (%d)", j.Segment, j.Segments, j.Expected, audience.Segments)
+	}
+	var c audience.Count
+	c.BySegment[j.Segment] = j.Expected
+	n := notify.Notification{WorkspaceID: j.WorkspaceID, ID: j.NotificationID}
+	if want := audience.Jobs(n, j.Filter, c)[j.Segment]; string(want) != r.Body {
+		t.Errorf("body is not the first step audience.Jobs writes:\n got %s\nwant %s", r.Body, want)
 	}
 }
 

@@ -29,11 +29,12 @@ func main() {
 		os.Exit(1)
 	}
 	client := sqs.NewFromConfig(aws)
+	log := cfg.Logger(os.Stdout)
 	w := &audience.Walker{
 		Store:    dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
 		Dispatch: sqsqueue.New(client, cfg.DispatchQueue),
 		Steps:    sqsqueue.New(client, cfg.AudienceQueue),
-		Log:      cfg.Logger(os.Stdout),
+		Log:      log,
 	}
-	lambda.Start(w.HandleSQS)
+	lambda.Start(newHandler(w, log))
 }

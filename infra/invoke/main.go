@@ -6,6 +6,7 @@
 //	go run ./infra/invoke -fn dispatch -event events/dispatch-batch.json
 //	go run ./infra/invoke -fn api -event events/api-health.json -backend aws
 //	go run ./infra/invoke -fn scheduler -event events/scheduler-run.json
+//	go run ./infra/invoke -fn audience -event events/audience-step.json
 //
 // The functions' own handlers (functions/<fn>/handler.go) are in their
 // main packages, which cannot be imported: each case below builds the
@@ -36,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
@@ -56,7 +58,7 @@ import (
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks or scheduler")
+	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks, scheduler or audience")
 	event := flag.String("event", "", "event file, e.g. events/api-health.json")
 	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
 	flag.Parse()
@@ -77,7 +79,10 @@ type backends struct {
 		dispatch.WhatsAppSender
 	}
 	listOutbox httpapi.Outbox
-	close      func()
+	// steps is the audience queue: the local server's (embedded), or
+	// HERALD_AUDIENCE_QUEUE_URL's (aws); nil when not set.
+	steps notify.Queue
+	close func()
 }
 
 func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (backends, error) {
@@ -95,8 +100,14 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 			store.Close()
 			return backends{}, err
 		}
-		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store,
-			close: func() { queue.Close(); store.Close() }}, nil
+		steps, err := boltqueue.Open(filepath.Join(cfg.DataDir, "audience.db"), boltqueue.Options{Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives})
+		if err != nil {
+			queue.Close()
+			store.Close()
+			return backends{}, err
+		}
+		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store, steps: steps,
+			close: func() { steps.Close(); queue.Close(); store.Close() }}, nil
 	case "aws":
 		if err := cfg.RequireAWS(false); err != nil {
 			return backends{}, err
@@ -109,6 +120,9 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 		if cfg.DispatchQueue != "" {
 			b.queue = sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)
 		}
+		if cfg.AudienceQueue != "" {
+			b.steps = sqsqueue.New(sqs.NewFromConfig(aws), cfg.AudienceQueue)
+		}
 		return b, nil
 	}
 	return backends{}, fmt.Errorf("-backend %q: want embedded or aws", backend)
@@ -116,7 +130,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler|audience -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -177,8 +191,16 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 			return err
 		}
 		handler = svc.HandleEvent
+	case "audience":
+		if b.queue == nil || b.steps == nil {
+			return fmt.Errorf("the audience function needs HERALD_DISPATCH_QUEUE_URL and HERALD_AUDIENCE_QUEUE_URL with -backend aws")
+		}
+		w := &audience.Walker{Store: b.store, Dispatch: b.queue, Steps: b.steps, Log: log}
+		handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return lambdaedge.EachRecord(ctx, ev, log, "audience step", w.HandleMessage), nil
+		}
 	default:
-		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks or scheduler", fn)
+		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks, scheduler or audience", fn)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
