@@ -33,6 +33,7 @@ import (
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/ses"
 )
@@ -330,6 +331,41 @@ func TestAudienceStep(t *testing.T) {
 	n := notify.Notification{WorkspaceID: j.WorkspaceID, ID: j.NotificationID}
 	if want := audience.Jobs(n, j.Filter, c)[j.Segment]; string(want) != r.Body {
 		t.Errorf("body is not the first step audience.Jobs writes:\n got %s\nwant %s", r.Body, want)
+	}
+}
+
+// TestIngestUpload: the S3 event of an upload's file landing in the
+// uploads bucket, as S3 invokes the ingest function with it (the
+// template's Upload event: s3:ObjectCreated:*, keys under uploads/).
+func TestIngestUpload(t *testing.T) {
+	var ev events.S3Event
+	decodeFile(t, "ingest-upload.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1 (S3 sends one per object)", len(ev.Records))
+	}
+	r := ev.Records[0]
+	if r.EventSource != "aws:s3" || r.EventVersion != "2.1" || !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+		t.Errorf("eventSource %q, eventVersion %q, eventName %q: want aws:s3, 2.1, ObjectCreated:*", r.EventSource, r.EventVersion, r.EventName)
+	}
+	// template.yaml names the bucket herald-uploads-<the stack id's UUID>.
+	b := r.S3.Bucket
+	uuid, ok := strings.CutPrefix(b.Name, "herald-uploads-")
+	if !ok || len(uuid) != 36 || strings.Count(uuid, "-") != 4 || b.Arn != "arn:aws:s3:::"+b.Name {
+		t.Errorf("bucket %q (%s), want herald-uploads-<uuid> and its ARN", b.Name, b.Arn)
+	}
+	o := r.S3.Object
+	if o.Key != o.URLDecodedKey {
+		t.Errorf("key %q decodes to %q; an upload's key has nothing to escape", o.Key, o.URLDecodedKey)
+	}
+	ws, id, ok := ingest.ParseObjectKey(o.URLDecodedKey)
+	if !ok || ws != "ws_example" || !isULID(id) || ingest.ObjectKey(ws, id) != o.Key {
+		t.Errorf("key %q, want ingest.ObjectKey of ws_example and an upload ULID", o.Key)
+	}
+	if o.Size <= 0 || len(o.ETag) != 32 || o.Sequencer == "" {
+		t.Errorf("object size %d, eTag %q, sequencer %q: want a file's", o.Size, o.ETag, o.Sequencer)
+	}
+	if r.EventTime.IsZero() || r.AWSRegion == "" || r.ResponseElements["x-amz-request-id"] == "" {
+		t.Errorf("eventTime %v, awsRegion %q, request id %q: want S3's", r.EventTime, r.AWSRegion, r.ResponseElements["x-amz-request-id"])
 	}
 }
 

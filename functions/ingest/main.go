@@ -38,5 +38,5 @@ func main() {
 		IDs:      &notify.IDs{},
 		Log:      cfg.Logger(os.Stdout),
 	}
-	lambda.Start(g.HandleS3)
+	lambda.Start(newHandler(g))
 }

@@ -7,6 +7,7 @@
 //	go run ./infra/invoke -fn api -event events/api-health.json -backend aws
 //	go run ./infra/invoke -fn scheduler -event events/scheduler-run.json
 //	go run ./infra/invoke -fn audience -event events/audience-step.json
+//	go run ./infra/invoke -fn ingest -event events/ingest-upload.json
 //
 // The functions' own handlers (functions/<fn>/handler.go) are in their
 // main packages, which cannot be imported: each case below builds the
@@ -19,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,11 +36,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/audience"
+	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
@@ -50,15 +55,17 @@ import (
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/lambdaedge"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/webhook"
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks, scheduler or audience")
+	fn := flag.String("fn", "", "function: api, compose, dispatch, authorizer, callbacks, scheduler, audience or ingest")
 	event := flag.String("event", "", "event file, e.g. events/api-health.json")
 	backend := flag.String("backend", "embedded", "embedded (HERALD_DATA_DIR) or aws (HERALD_TABLE, HERALD_DISPATCH_QUEUE_URL and the AWS SDK's environment)")
 	flag.Parse()
@@ -79,9 +86,11 @@ type backends struct {
 		dispatch.WhatsAppSender
 	}
 	listOutbox httpapi.Outbox
-	// steps is the audience queue: the local server's (embedded), or
-	// HERALD_AUDIENCE_QUEUE_URL's (aws); nil when not set.
+	// steps is the audience queue and blobs the uploads' files: the local
+	// server's (embedded), or HERALD_AUDIENCE_QUEUE_URL's and
+	// HERALD_UPLOADS_BUCKET's (aws); nil when not set.
 	steps notify.Queue
+	blobs notify.Blobs
 	close func()
 }
 
@@ -106,7 +115,14 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 			store.Close()
 			return backends{}, err
 		}
-		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store, steps: steps,
+		blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"))
+		if err != nil {
+			steps.Close()
+			queue.Close()
+			store.Close()
+			return backends{}, err
+		}
+		return backends{store: store, queue: queue, outbox: channel.NewOutbox(store, time.Now), listOutbox: store, steps: steps, blobs: blobs,
 			close: func() { steps.Close(); queue.Close(); store.Close() }}, nil
 	case "aws":
 		if err := cfg.RequireAWS(false); err != nil {
@@ -123,6 +139,9 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 		if cfg.AudienceQueue != "" {
 			b.steps = sqsqueue.New(sqs.NewFromConfig(aws), cfg.AudienceQueue)
 		}
+		if cfg.UploadsBucket != "" {
+			b.blobs = s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
+		}
 		return b, nil
 	}
 	return backends{}, fmt.Errorf("-backend %q: want embedded or aws", backend)
@@ -130,7 +149,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 
 func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.Writer) error {
 	if fn == "" || eventFile == "" {
-		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler|audience -event events/<file>.json [-backend embedded|aws]")
+		return fmt.Errorf("usage: invoke -fn api|compose|dispatch|authorizer|callbacks|scheduler|audience|ingest -event events/<file>.json [-backend embedded|aws]")
 	}
 	payload, err := os.ReadFile(eventFile)
 	if err != nil {
@@ -199,8 +218,14 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			return lambdaedge.EachRecord(ctx, ev, log, "audience step", w.HandleMessage), nil
 		}
+	case "ingest":
+		if b.queue == nil || b.blobs == nil {
+			return fmt.Errorf("the ingest function needs HERALD_DISPATCH_QUEUE_URL and HERALD_UPLOADS_BUCKET with -backend aws")
+		}
+		handler = ingestHandler(&ingest.Ingester{Store: b.store, Blobs: b.blobs, Dispatch: b.queue, IDs: &notify.IDs{}, Log: log,
+			Config: ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion)})
 	default:
-		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks, scheduler or audience", fn)
+		return fmt.Errorf("-fn %q: want api, compose, dispatch, authorizer, callbacks, scheduler, audience or ingest", fn)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
@@ -274,5 +299,22 @@ func dispatchHandler(d *dispatch.Dispatcher) func(context.Context, events.SQSEve
 			}
 		}
 		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
+	}
+}
+
+// ingestHandler is the ingest function's handler
+// (functions/ingest/handler.go).
+func ingestHandler(g *ingest.Ingester) func(context.Context, events.S3Event) error {
+	return func(ctx context.Context, ev events.S3Event) error {
+		var errs []error
+		for _, r := range ev.Records {
+			if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+				continue
+			}
+			if err := g.Ingest(ctx, r.S3.Object.URLDecodedKey); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
 	}
 }
