@@ -22,5 +22,5 @@ func main() {
 		os.Exit(1)
 	}
 	a := &apikey.Authorizer{Keys: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Log: cfg.Logger(os.Stdout)}
-	lambda.Start(a.Handle)
+	lambda.Start(newHandler(a))
 }

@@ -196,7 +196,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		}
 		handler = dispatchHandler(dispatch.New(b.store, s, opts))
 	case "authorizer":
-		handler = (&apikey.Authorizer{Keys: b.store, Log: log}).Handle
+		handler = authorizerHandler(&apikey.Authorizer{Keys: b.store, Log: log})
 	case "callbacks":
 		mux := http.NewServeMux()
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log, Metrics: figures})
@@ -299,6 +299,22 @@ func dispatchHandler(d *dispatch.Dispatcher) func(context.Context, events.SQSEve
 			}
 		}
 		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
+	}
+}
+
+// authorizerHandler is the authorizer function's handler
+// (functions/authorizer/handler.go).
+func authorizerHandler(a *apikey.Authorizer) func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		header := ev.Headers["authorization"]
+		if header == "" && len(ev.IdentitySource) > 0 {
+			header = ev.IdentitySource[0]
+		}
+		k, verified, err := a.Authorize(ctx, header, ev.RequestContext.RequestID)
+		if err != nil {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		}
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: lambdaedge.AuthorizerContext(k, verified)}, nil
 	}
 }
 
