@@ -15,22 +15,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/audience"
-	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/ingest"
@@ -606,59 +602,6 @@ func TestSchedulerRepair(t *testing.T) {
 	}
 	if body.WorkspaceID != "ws_example" || !isULID(body.CampaignID) {
 		t.Errorf("body = %+v, want ws_example and a campaign ULID", body)
-	}
-}
-
-// TestSchedulerRepairHandled feeds the batch to the scheduler function's
-// handler through the Lambda runtime's JSON round trip: it is taken for a
-// repair batch and its message is read (the campaign is not in the empty
-// store, so there is nothing to repair), while a message without a
-// campaign comes back as a batch item failure.
-func TestSchedulerRepairHandled(t *testing.T) {
-	data, err := os.ReadFile("scheduler-repair.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bad events.SQSEvent
-	if err := json.Unmarshal(data, &bad); err != nil {
-		t.Fatal(err)
-	}
-	bad.Records[0].Body = `{"workspaceId":"ws_example"}`
-	badData, err := json.Marshal(bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	svc := &campaign.Service{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := lambda.NewHandler(svc.HandleEvent)
-
-	tests := []struct {
-		name    string
-		payload []byte
-		want    []events.SQSBatchItemFailure
-	}{
-		{"sample", data, []events.SQSBatchItemFailure{}},
-		{"no campaignId", badData, []events.SQSBatchItemFailure{{ItemIdentifier: bad.Records[0].MessageId}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := h.Invoke(t.Context(), tt.payload)
-			if err != nil {
-				t.Fatalf("Invoke: %v", err)
-			}
-			var got events.SQSEventResponse
-			if err := decodeStrict(out, &got); err != nil {
-				t.Fatalf("response %s is not an SQSEventResponse: %v", out, err)
-			}
-			if diff := cmp.Diff(tt.want, got.BatchItemFailures); diff != "" {
-				t.Errorf("batchItemFailures (-want +got):\n%s", diff)
-			}
-		})
 	}
 }
 

@@ -50,5 +50,5 @@ func main() {
 	if cfg.Scheduler.RepairQueue != "" {
 		svc.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
 	}
-	lambda.Start(svc.HandleEvent)
+	lambda.Start(newHandler(svc, log))
 }

@@ -209,7 +209,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		handler = svc.HandleEvent
+		handler = schedulerHandler(svc, log)
 	case "audience":
 		if b.queue == nil || b.steps == nil {
 			return fmt.Errorf("the audience function needs HERALD_DISPATCH_QUEUE_URL and HERALD_AUDIENCE_QUEUE_URL with -backend aws")
@@ -316,6 +316,36 @@ func authorizerHandler(a *apikey.Authorizer) func(context.Context, events.APIGat
 		}
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: lambdaedge.AuthorizerContext(k, verified)}, nil
 	}
+}
+
+// schedulerHandler is the scheduler function's handler
+// (functions/scheduler/handler.go).
+func schedulerHandler(svc *campaign.Service, log *slog.Logger) lambdaedge.Sources {
+	return lambdaedge.Sources{
+		SQS: func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+			return lambdaedge.EachRecord(ctx, ev, log, "schedule repair", svc.Repair)
+		},
+		Other: func(ctx context.Context, payload []byte) (any, error) {
+			inv, err := ebscheduler.ParseInvocation(payload)
+			if err != nil {
+				return nil, err
+			}
+			run, err := svc.RunScheduled(ctx, campaign.Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime,
+				Attempt: inv.Attempt, ExecutionID: inv.ExecutionID})
+			if err != nil {
+				return nil, err
+			}
+			return runResult{Status: run.Status, NotificationID: run.NotificationID, Recipients: run.Recipients}, nil
+		},
+		Log: log,
+	}
+}
+
+// runResult is what a scheduler invocation answers.
+type runResult struct {
+	Status         notify.RunStatus `json:"status"`
+	NotificationID string           `json:"notificationId,omitempty"`
+	Recipients     int              `json:"recipients"`
 }
 
 // ingestHandler is the ingest function's handler
