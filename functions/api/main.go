@@ -54,5 +54,5 @@ func main() {
 			Ingest:     ingest.NewConfig(cfg.UploadMaxBytes, cfg.UploadMaxRows, cfg.UploadMaxColumns, cfg.DefaultRegion),
 		}
 	}
-	lambda.Start(httpapi.LambdaHandler(httpapi.New(store, queue, opts)))
+	lambda.Start(newHandler(httpapi.New(store, queue, opts)).Serve)
 }

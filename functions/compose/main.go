@@ -37,5 +37,5 @@ func main() {
 	if model != nil {
 		opts.Compose = compose.New(model, store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
 	}
-	lambda.Start(httpapi.LambdaHandler(httpapi.New(store, nil, opts)))
+	lambda.Start(newHandler(httpapi.New(store, nil, opts)).Serve)
 }

@@ -105,7 +105,9 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(httpapi.New(env.Store, env.Queue, httpapi.Options{})))}
+	// The api function's handler (functions/api/handler.go).
+	apiHandler := lambdaedge.HTTP{Handler: httpapi.New(env.Store, env.Queue, httpapi.Options{}), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+	a := &api{t: t, h: lambda.NewHandler(apiHandler.Serve)}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if b.queue == nil {
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
-		handler = httpapi.LambdaHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log}))
+		handler = apiHandler(httpapi.New(b.store, b.queue, httpapi.Options{Outbox: b.listOutbox, Log: log})).Serve
 	case "compose":
 		model, err := composemodel.New(ctx, cfg.Compose, func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
 		if err != nil {
@@ -184,7 +184,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if model != nil {
 			opts.Compose = compose.New(model, b.store, compose.Config{RatePerMinute: cfg.Compose.RatePerMinute, MaxTokens: cfg.Compose.MaxTokens}, nil, log)
 		}
-		handler = httpapi.LambdaHandler(httpapi.New(b.store, nil, opts))
+		handler = apiHandler(httpapi.New(b.store, nil, opts)).Serve
 	case "dispatch":
 		s := dispatch.Senders{Push: b.outbox, WebPush: b.outbox, SMS: b.outbox, Email: b.outbox, WhatsApp: b.outbox}
 		// As the function: the last receive settles, and with
@@ -285,6 +285,12 @@ func (noScheduler) GetSchedule(_ context.Context, name string) (notify.ScheduleS
 }
 
 func (noScheduler) DeleteSchedule(context.Context, string) error { return nil }
+
+// apiHandler is the api and compose functions' handler
+// (functions/api/handler.go).
+func apiHandler(api http.Handler) lambdaedge.HTTP {
+	return lambdaedge.HTTP{Handler: api, Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+}
 
 // dispatchHandler is the dispatch function's handler
 // (functions/dispatch/handler.go).
