@@ -67,5 +67,5 @@ func main() {
 		mux.Handle("/unsubscribe/", &unsubscribe.Handler{Secret: []byte(cfg.UnsubscribeSecret), Users: store, Log: log})
 	}
 	// API Gateway requests, the SMS status logs subscription and SNS alike.
-	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: sms, SNS: receivers, Log: log, Metrics: figures}))
+	lambda.Start(newHandler(callbacks{HTTP: mux, SMSLogs: sms, SNS: webhook.NewSNSRouter(log, receivers...), Log: log, Metrics: figures}))
 }

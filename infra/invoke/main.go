@@ -200,7 +200,8 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	case "callbacks":
 		mux := http.NewServeMux()
 		mux.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken, Store: b.store, Log: log, Metrics: figures})
-		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: mux, SMSLogs: &webhook.SMS{Store: b.store, Log: log, Metrics: figures}, Log: log, Metrics: figures})
+		handler = callbacksHandler(mux, &webhook.SMS{Store: b.store, Log: log, Metrics: figures}, log)
+		defer figures.Flush()
 	case "scheduler":
 		if b.queue == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
@@ -321,6 +322,22 @@ func authorizerHandler(a *apikey.Authorizer) func(context.Context, events.APIGat
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 		}
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: lambdaedge.AuthorizerContext(k, verified)}, nil
+	}
+}
+
+// callbacksHandler is the callbacks function's handler
+// (functions/callbacks/handler.go) without its SNS endpoints: every SNS
+// notification is refused, as no topic is configured here.
+func callbacksHandler(mux http.Handler, sms *webhook.SMS, log *slog.Logger) lambdaedge.Sources {
+	router := webhook.NewSNSRouter(log)
+	return lambdaedge.Sources{
+		HTTP: lambdaedge.HTTP{Handler: mux, CleanPathsOnly: true}.Serve,
+		Logs: sms.ApplyLogs,
+		SNS: func(ctx context.Context, e events.SNSEntity) error {
+			return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
+				Message: e.Message, Timestamp: e.Timestamp})
+		},
+		Log: log,
 	}
 }
 
