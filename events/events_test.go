@@ -15,23 +15,21 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/audience"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/ses"
 )
@@ -249,29 +247,11 @@ func checkDispatchRecords(t *testing.T, ev events.SQSEvent, queue string) {
 	}
 	seen := map[string]bool{}
 	for i, r := range ev.Records {
-		if r.EventSource != "aws:sqs" {
-			t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
-		}
-		wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:" + queue
-		if r.EventSourceARN != wantArn {
-			t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
-		}
-		if len(r.MessageId) != 36 || seen[r.MessageId] {
+		checkSQSRecord(t, i, r, queue)
+		if seen[r.MessageId] {
 			t.Errorf("record %d: messageId = %q, want a UUID unique in the batch", i, r.MessageId)
 		}
 		seen[r.MessageId] = true
-		if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
-			t.Errorf("record %d: receiptHandle = %.12q…, want one like SQS's", i, r.ReceiptHandle)
-		}
-		sum := md5.Sum([]byte(r.Body))
-		if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
-			t.Errorf("record %d: md5OfBody = %s, body's MD5 is %s", i, r.Md5OfBody, got)
-		}
-		for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
-			if n, err := strconv.ParseInt(r.Attributes[name], 10, 64); err != nil || n < 1 {
-				t.Errorf("record %d: attributes.%s = %q, want a positive integer", i, name, r.Attributes[name])
-			}
-		}
 
 		var msg notify.DispatchMessage
 		if err := decodeStrict([]byte(r.Body), &msg); err != nil {
@@ -286,6 +266,102 @@ func checkDispatchRecords(t *testing.T, ev events.SQSEvent, queue string) {
 		if len(msg.Recipients) == 0 || len(msg.Recipients) > notify.RecipientsPerMessage {
 			t.Errorf("record %d: %d recipients, want 1 to %d", i, len(msg.Recipients), notify.RecipientsPerMessage)
 		}
+	}
+}
+
+// checkSQSRecord checks what every record i of SQS queue queue (of
+// samconfig's stack herald) carries: its source, a message id, a receipt
+// handle, its body's MD5 and the receive attributes.
+func checkSQSRecord(t *testing.T, i int, r events.SQSMessage, queue string) {
+	t.Helper()
+	if r.EventSource != "aws:sqs" {
+		t.Errorf("record %d: eventSource = %q, want aws:sqs", i, r.EventSource)
+	}
+	wantArn := "arn:aws:sqs:" + r.AWSRegion + ":123456789012:" + queue
+	if r.EventSourceARN != wantArn {
+		t.Errorf("record %d: eventSourceARN = %q, want %q", i, r.EventSourceARN, wantArn)
+	}
+	if len(r.MessageId) != 36 {
+		t.Errorf("record %d: messageId = %q, want a UUID", i, r.MessageId)
+	}
+	if !strings.HasPrefix(r.ReceiptHandle, "AQEB") {
+		t.Errorf("record %d: receiptHandle = %.12q…, want one like SQS's", i, r.ReceiptHandle)
+	}
+	sum := md5.Sum([]byte(r.Body))
+	if got := hex.EncodeToString(sum[:]); r.Md5OfBody != got {
+		t.Errorf("record %d: md5OfBody = %s, body's MD5 is %s", i, r.Md5OfBody, got)
+	}
+	for _, name := range []string{"ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
+		if n, err := strconv.ParseInt(r.Attributes[name], 10, 64); err != nil || n < 1 {
+			t.Errorf("record %d: attributes.%s = %q, want a positive integer", i, name, r.Attributes[name])
+		}
+	}
+}
+
+// TestAudienceStep: a batch of the audience queue as the audience
+// function's event source mapping delivers it (BatchSize 1): one step,
+// the first of its segment, byte for byte what a send of a filter audience
+// enqueues (audience.Jobs).
+func TestAudienceStep(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "audience-step.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1 (the event source's BatchSize)", len(ev.Records))
+	}
+	r := ev.Records[0]
+	// template.yaml names the queue ${AWS::StackName}-audience.
+	checkSQSRecord(t, 0, r, "herald-audience")
+
+	var j audience.Job
+	if err := decodeStrict([]byte(r.Body), &j); err != nil {
+		t.Fatalf("body is not an audience.Job: %v", err)
+	}
+	if j.WorkspaceID != "ws_example" || !isULID(j.NotificationID) {
+		t.Errorf("w, n = %q, %q; want ws_example and a notification ULID", j.WorkspaceID, j.NotificationID)
+	}
+	if j.Segments != audience.Segments || j.Segment < 0 || j.Segment >= j.Segments || j.Expected < 0 {
+		t.Errorf("segment %d of %d expecting %d, want one of audience.Segments (%d)", j.Segment, j.Segments, j.Expected, audience.Segments)
+	}
+	var c audience.Count
+	c.BySegment[j.Segment] = j.Expected
+	n := notify.Notification{WorkspaceID: j.WorkspaceID, ID: j.NotificationID}
+	if want := audience.Jobs(n, j.Filter, c)[j.Segment]; string(want) != r.Body {
+		t.Errorf("body is not the first step audience.Jobs writes:\n got %s\nwant %s", r.Body, want)
+	}
+}
+
+// TestIngestUpload: the S3 event of an upload's file landing in the
+// uploads bucket, as S3 invokes the ingest function with it (the
+// template's Upload event: s3:ObjectCreated:*, keys under uploads/).
+func TestIngestUpload(t *testing.T) {
+	var ev events.S3Event
+	decodeFile(t, "ingest-upload.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1 (S3 sends one per object)", len(ev.Records))
+	}
+	r := ev.Records[0]
+	if r.EventSource != "aws:s3" || r.EventVersion != "2.1" || !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+		t.Errorf("eventSource %q, eventVersion %q, eventName %q: want aws:s3, 2.1, ObjectCreated:*", r.EventSource, r.EventVersion, r.EventName)
+	}
+	// template.yaml names the bucket herald-uploads-<the stack id's UUID>.
+	b := r.S3.Bucket
+	uuid, ok := strings.CutPrefix(b.Name, "herald-uploads-")
+	if !ok || len(uuid) != 36 || strings.Count(uuid, "-") != 4 || b.Arn != "arn:aws:s3:::"+b.Name {
+		t.Errorf("bucket %q (%s), want herald-uploads-<uuid> and its ARN", b.Name, b.Arn)
+	}
+	o := r.S3.Object
+	if o.Key != o.URLDecodedKey {
+		t.Errorf("key %q decodes to %q; an upload's key has nothing to escape", o.Key, o.URLDecodedKey)
+	}
+	ws, id, ok := ingest.ParseObjectKey(o.URLDecodedKey)
+	if !ok || ws != "ws_example" || !isULID(id) || ingest.ObjectKey(ws, id) != o.Key {
+		t.Errorf("key %q, want ingest.ObjectKey of ws_example and an upload ULID", o.Key)
+	}
+	if o.Size <= 0 || len(o.ETag) != 32 || o.Sequencer == "" {
+		t.Errorf("object size %d, eTag %q, sequencer %q: want a file's", o.Size, o.ETag, o.Sequencer)
+	}
+	if r.EventTime.IsZero() || r.AWSRegion == "" || r.ResponseElements["x-amz-request-id"] == "" {
+		t.Errorf("eventTime %v, awsRegion %q, request id %q: want S3's", r.EventTime, r.AWSRegion, r.ResponseElements["x-amz-request-id"])
 	}
 }
 
@@ -526,59 +602,6 @@ func TestSchedulerRepair(t *testing.T) {
 	}
 	if body.WorkspaceID != "ws_example" || !isULID(body.CampaignID) {
 		t.Errorf("body = %+v, want ws_example and a campaign ULID", body)
-	}
-}
-
-// TestSchedulerRepairHandled feeds the batch to the scheduler function's
-// handler through the Lambda runtime's JSON round trip: it is taken for a
-// repair batch and its message is read (the campaign is not in the empty
-// store, so there is nothing to repair), while a message without a
-// campaign comes back as a batch item failure.
-func TestSchedulerRepairHandled(t *testing.T) {
-	data, err := os.ReadFile("scheduler-repair.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bad events.SQSEvent
-	if err := json.Unmarshal(data, &bad); err != nil {
-		t.Fatal(err)
-	}
-	bad.Records[0].Body = `{"workspaceId":"ws_example"}`
-	badData, err := json.Marshal(bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	svc := &campaign.Service{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := lambda.NewHandler(svc.HandleEvent)
-
-	tests := []struct {
-		name    string
-		payload []byte
-		want    []events.SQSBatchItemFailure
-	}{
-		{"sample", data, []events.SQSBatchItemFailure{}},
-		{"no campaignId", badData, []events.SQSBatchItemFailure{{ItemIdentifier: bad.Records[0].MessageId}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := h.Invoke(t.Context(), tt.payload)
-			if err != nil {
-				t.Fatalf("Invoke: %v", err)
-			}
-			var got events.SQSEventResponse
-			if err := decodeStrict(out, &got); err != nil {
-				t.Fatalf("response %s is not an SQSEventResponse: %v", out, err)
-			}
-			if diff := cmp.Diff(tt.want, got.BatchItemFailures); diff != "" {
-				t.Errorf("batchItemFailures (-want +got):\n%s", diff)
-			}
-		})
 	}
 }
 

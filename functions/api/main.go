@@ -18,7 +18,6 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/ebscheduler"
-	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
@@ -52,5 +51,5 @@ func main() {
 			}}
 	}
 	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
-	lambda.Start(httpapi.LambdaHandler(services.API(services.New(graph, nil))))
+	lambda.Start(newHandler(services.API(services.New(graph, nil))).Serve)
 }

@@ -31,5 +31,6 @@ func main() {
 	client := sqs.NewFromConfig(aws)
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
 		Dispatch: sqsqueue.New(client, cfg.DispatchQueue), Audience: sqsqueue.New(client, cfg.AudienceQueue)}
-	lambda.Start(wiring.Walker(wiring.New(cfg, ports, cfg.Logger(os.Stdout))).HandleSQS)
+	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
+	lambda.Start(newHandler(wiring.Walker(graph), graph.Log))
 }

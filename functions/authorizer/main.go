@@ -22,5 +22,5 @@ func main() {
 		os.Exit(1)
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
-	lambda.Start(wiring.Authorizer(wiring.New(cfg, ports, cfg.Logger(os.Stdout))).Handle)
+	lambda.Start(newHandler(wiring.Authorizer(wiring.New(cfg, ports, cfg.Logger(os.Stdout)))))
 }

@@ -23,7 +23,7 @@ import (
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/callbacks"
+	callbackroutes "github.com/heraldhq/herald/shared/wiring/callbacks"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func main() {
 	// format lines on stdout, flushed at the end of each invocation.
 	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Figures: figures}
-	routes := callbacks.New(wiring.New(cfg, ports, log), heraldsns.NewEndpoints(sns.NewFromConfig(aws)))
+	routes := callbackroutes.New(wiring.New(cfg, ports, log), heraldsns.NewEndpoints(sns.NewFromConfig(aws)))
 	// API Gateway requests, the SMS status logs subscription and SNS alike.
-	lambda.Start(webhook.NewLambda(webhook.LambdaConfig{HTTP: routes.HTTP, SMSLogs: routes.SMS, SNS: routes.SNS, Log: log, Metrics: figures}))
+	lambda.Start(newHandler(callbacks{HTTP: routes.HTTP, SMSLogs: routes.SMS, SNS: webhook.NewSNSRouter(log, routes.SNS...), Log: log, Metrics: figures}))
 }

@@ -34,5 +34,5 @@ func main() {
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
 	svc := services.New(wiring.New(cfg, ports, cfg.Logger(os.Stdout)), model)
-	lambda.Start(httpapi.LambdaHandler(services.API(svc, httpapi.ComposeRoutes...)))
+	lambda.Start(newHandler(services.API(svc, httpapi.ComposeRoutes...)).Serve)
 }

@@ -50,5 +50,5 @@ func main() {
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue),
 		Figures:  emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage}),
 		Channels: channels.Senders, Rates: channels.Rates, RetryHints: channels.RetryHints}
-	lambda.Start(wiring.Dispatcher(wiring.New(cfg, ports, log)).HandleSQS)
+	lambda.Start(newHandler(wiring.Dispatcher(wiring.New(cfg, ports, log))))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/lambdaedge"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/wiring"
 	"github.com/heraldhq/herald/shared/wiring/services"
@@ -107,7 +108,9 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{t: t, h: lambda.NewHandler(httpapi.LambdaHandler(services.API(services.New(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil), nil))))}
+	// The api function's handler (functions/api/handler.go).
+	apiHandler := lambdaedge.HTTP{Handler: services.API(services.New(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil), nil)), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+	a := &api{t: t, h: lambda.NewHandler(apiHandler.Serve)}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +150,15 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 	c := &counter{sent: map[string]int{}, text: map[string]string{}}
 	sb := channel.NewSandbox(slog.New(slog.DiscardHandler))
 	d := dispatch.New(env.Store, dispatch.Senders{Push: sb, WebPush: sb, SMS: sb, Email: c, WhatsApp: sb}, dispatch.Options{})
-	h := lambda.NewHandler(d.HandleSQS)
+	// The dispatch function's handler (functions/dispatch/handler.go).
+	h := lambda.NewHandler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		batch := make([]dispatch.Received, len(ev.Records))
+		for i, r := range ev.Records {
+			batch[i] = dispatch.Received{Message: dispatch.Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: lambdaedge.ReceiveCount(r), SentAt: lambdaedge.SentAt(r)},
+				Receipt: r.ReceiptHandle, Queue: r.EventSourceARN}
+		}
+		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
+	})
 	for round := 0; round < 2; round++ {
 		out, err := h.Invoke(ctx, payload)
 		if err != nil {

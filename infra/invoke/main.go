@@ -12,13 +12,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -29,15 +33,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/infra/embedded"
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltscheduler"
+	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/composemodel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/emf"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/lambdaedge"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	"github.com/heraldhq/herald/shared/s3blob"
@@ -158,26 +167,29 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if ports.Dispatch == nil {
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
-		handler = httpapi.LambdaHandler(services.API(services.New(graph, nil)))
+		handler = apiHandler(services.API(services.New(graph, nil))).Serve
 	case "compose":
-		handler = httpapi.LambdaHandler(services.API(services.New(graph, model), httpapi.ComposeRoutes...))
+		handler = apiHandler(services.API(services.New(graph, model), httpapi.ComposeRoutes...)).Serve
 	case "dispatch":
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
 		// eventSourceARN) the dead-letter records are settled.
-		handler = wiring.Dispatcher(graph).HandleSQS
+		handler = dispatchHandler(wiring.Dispatcher(graph))
 	case "audience":
 		if ports.Audience == nil {
 			return fmt.Errorf("the audience function needs HERALD_AUDIENCE_QUEUE_URL with -backend aws")
 		}
-		handler = wiring.Walker(graph).HandleSQS
+		w := wiring.Walker(graph)
+		handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return lambdaedge.EachRecord(ctx, ev, log, "audience step", w.HandleMessage), nil
+		}
 	case "ingest":
 		if ports.Blobs == nil {
 			return fmt.Errorf("the ingest function needs HERALD_UPLOADS_BUCKET with -backend aws")
 		}
-		handler = services.Ingester(services.New(graph, nil)).HandleS3
+		handler = ingestHandler(services.Ingester(services.New(graph, nil)))
 	case "authorizer":
-		handler = wiring.Authorizer(graph).Handle
+		handler = authorizerHandler(wiring.Authorizer(graph))
 	case "callbacks":
 		// SNS's platform endpoints answer the push webhook, as in the
 		// function (the embedded backend has no SNS).
@@ -190,13 +202,13 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 			push = heraldsns.NewEndpoints(sns.NewFromConfig(awsCfg))
 		}
 		c := callbacks.New(graph, push)
-		handler = webhook.NewLambda(webhook.LambdaConfig{HTTP: c.HTTP, SMSLogs: c.SMS, SNS: c.SNS, Log: log, Metrics: figures})
+		handler = callbacksHandler(c, log)
 	case "scheduler":
 		campaigns := services.Campaigns(services.New(graph, nil))
 		if campaigns == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
 		}
-		handler = campaigns.HandleEvent
+		handler = schedulerHandler(campaigns, log)
 	default:
 		return fmt.Errorf("-fn %q: want %s", fn, functions)
 	}
@@ -211,4 +223,106 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	}
 	_, err = fmt.Fprintln(stdout, pretty.String())
 	return err
+}
+
+// apiHandler is the api and compose functions' handler
+// (functions/api/handler.go).
+func apiHandler(api http.Handler) lambdaedge.HTTP {
+	return lambdaedge.HTTP{Handler: api, Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+}
+
+// dispatchHandler is the dispatch function's handler
+// (functions/dispatch/handler.go).
+func dispatchHandler(d *dispatch.Dispatcher) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		batch := make([]dispatch.Received, len(ev.Records))
+		for i, r := range ev.Records {
+			batch[i] = dispatch.Received{
+				Message: dispatch.Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: lambdaedge.ReceiveCount(r), SentAt: lambdaedge.SentAt(r)},
+				Receipt: r.ReceiptHandle,
+				Queue:   r.EventSourceARN,
+			}
+		}
+		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
+	}
+}
+
+// authorizerHandler is the authorizer function's handler
+// (functions/authorizer/handler.go).
+func authorizerHandler(a *apikey.Authorizer) func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		header := ev.Headers["authorization"]
+		if header == "" && len(ev.IdentitySource) > 0 {
+			header = ev.IdentitySource[0]
+		}
+		k, verified, err := a.Authorize(ctx, header, ev.RequestContext.RequestID)
+		if err != nil {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		}
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: lambdaedge.AuthorizerContext(k, verified)}, nil
+	}
+}
+
+// callbacksHandler is the callbacks function's handler
+// (functions/callbacks/handler.go), with the SNS endpoints of the topics
+// configured.
+func callbacksHandler(c callbacks.Routes, log *slog.Logger) lambdaedge.Sources {
+	router := webhook.NewSNSRouter(log, c.SNS...)
+	mux, sms := c.HTTP, c.SMS
+	return lambdaedge.Sources{
+		HTTP: lambdaedge.HTTP{Handler: mux, CleanPathsOnly: true}.Serve,
+		Logs: sms.ApplyLogs,
+		SNS: func(ctx context.Context, e events.SNSEntity) error {
+			return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
+				Message: e.Message, Timestamp: e.Timestamp})
+		},
+		Log: log,
+	}
+}
+
+// schedulerHandler is the scheduler function's handler
+// (functions/scheduler/handler.go).
+func schedulerHandler(svc *campaign.Service, log *slog.Logger) lambdaedge.Sources {
+	return lambdaedge.Sources{
+		SQS: func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+			return lambdaedge.EachRecord(ctx, ev, log, "schedule repair", svc.Repair)
+		},
+		Other: func(ctx context.Context, payload []byte) (any, error) {
+			inv, err := ebscheduler.ParseInvocation(payload)
+			if err != nil {
+				return nil, err
+			}
+			run, err := svc.RunScheduled(ctx, campaign.Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime,
+				Attempt: inv.Attempt, ExecutionID: inv.ExecutionID})
+			if err != nil {
+				return nil, err
+			}
+			return runResult{Status: run.Status, NotificationID: run.NotificationID, Recipients: run.Recipients}, nil
+		},
+		Log: log,
+	}
+}
+
+// runResult is what a scheduler invocation answers.
+type runResult struct {
+	Status         notify.RunStatus `json:"status"`
+	NotificationID string           `json:"notificationId,omitempty"`
+	Recipients     int              `json:"recipients"`
+}
+
+// ingestHandler is the ingest function's handler
+// (functions/ingest/handler.go).
+func ingestHandler(g *ingest.Ingester) func(context.Context, events.S3Event) error {
+	return func(ctx context.Context, ev events.S3Event) error {
+		var errs []error
+		for _, r := range ev.Records {
+			if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+				continue
+			}
+			if err := g.Ingest(ctx, r.S3.Object.URLDecodedKey); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
 }

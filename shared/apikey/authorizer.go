@@ -3,17 +3,14 @@ package apikey
 import (
 	"context"
 	"log/slog"
-	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
 
-// Authorizer is the API Gateway HTTP API Lambda authorizer (REQUEST type,
-// payload 2.0, simple responses). The gateway caches its answer per key, so
-// most requests reach the API with the key already checked: the answer
-// carries the key's workspace and scopes, which the API trusts.
+// Authorizer checks the keys of the API Gateway HTTP API's Lambda
+// authorizer (the authorizer function). The gateway caches its answer per
+// key, so most requests reach the API with the key already checked: the
+// answer carries the key's workspace and scopes, which the API trusts.
 //
 // A key it cannot verify is let through without that context rather than
 // denied: a deny would make the gateway answer 403 in its own format, where
@@ -24,34 +21,19 @@ type Authorizer struct {
 	Log  *slog.Logger
 }
 
-// Handle answers one authorizer event. A store error is returned, so the
-// gateway answers 500 rather than caching an answer.
-func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	header := ev.Headers["authorization"]
-	if header == "" && len(ev.IdentitySource) > 0 {
-		header = ev.IdentitySource[0]
-	}
-	k, err := Authenticate(ctx, a.Keys, header)
+// Authorize checks the key of a request's Authorization header. verified
+// is false for a key it cannot verify, which is let through unverified
+// (see Authorizer). A store error is returned, so the gateway answers 500
+// rather than caching an answer. requestID, the gateway's, is for the logs.
+func (a *Authorizer) Authorize(ctx context.Context, header, requestID string) (k notify.APIKey, verified bool, err error) {
+	k, err = Authenticate(ctx, a.Keys, header)
 	if notify.IsCode(err, notify.CodeUnauthorized) {
-		a.Log.Info("unverified key passed on to the API", "requestId", ev.RequestContext.RequestID)
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"verified": "false"}}, nil
+		a.Log.Info("unverified key passed on to the API", "requestId", requestID)
+		return notify.APIKey{}, false, nil
 	}
 	if err != nil {
-		a.Log.Error("authorize", "requestId", ev.RequestContext.RequestID, "err", err.Error())
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		a.Log.Error("authorize", "requestId", requestID, "err", err.Error())
+		return notify.APIKey{}, false, err
 	}
-	scopes := make([]string, len(k.Scopes))
-	for i, s := range k.Scopes {
-		scopes[i] = string(s)
-	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{
-		IsAuthorized: true,
-		Context: map[string]any{
-			"workspaceId": k.WorkspaceID,
-			"keyId":       k.ID,
-			"keyName":     k.Name,
-			"scopes":      strings.Join(scopes, ","),
-			"verified":    "true",
-		},
-	}, nil
+	return k, true, nil
 }

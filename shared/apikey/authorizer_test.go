@@ -2,14 +2,10 @@ package apikey
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -21,36 +17,34 @@ func (failingKeys) GetAPIKeyByHash(context.Context, string) (notify.APIKey, erro
 	return notify.APIKey{}, errors.New("throttled")
 }
 
-// TestAuthorizerSampleEvent runs events/authorizer-request.json through the
-// authorizer as the Lambda runtime would.
-func TestAuthorizerSampleEvent(t *testing.T) {
-	payload, err := os.ReadFile("../../events/authorizer-request.json")
-	if err != nil {
-		t.Fatal(err)
+// TestAuthorize: a known key is verified; an unknown or malformed one goes
+// on unverified, for the API to answer 401 in its own error shape; a store
+// error is an error, so the gateway does not cache an answer.
+func TestAuthorize(t *testing.T) {
+	key := notify.APIKey{ID: "key_example", WorkspaceID: "ws_example", Name: "backend", Scopes: []notify.Scope{notify.ScopeSend, notify.ScopeRead}}
+	keys := keyMap{Hash("hk_example"): key}
+	a := &Authorizer{Keys: keys, Log: slog.New(slog.DiscardHandler)}
+	tests := []struct {
+		header       string
+		want         notify.APIKey
+		wantVerified bool
+	}{
+		{"Bearer hk_example", key, true},
+		{"Bearer hk_unknown", notify.APIKey{}, false},
+		{"", notify.APIKey{}, false},
+		{"Basic xyz", notify.APIKey{}, false},
 	}
-	log := slog.New(slog.DiscardHandler)
-	keys := keyMap{Hash("hk_example"): {ID: "key_example", WorkspaceID: "ws_example", Name: "backend", Scopes: []notify.Scope{notify.ScopeSend, notify.ScopeRead}}}
-	out, err := lambda.NewHandler((&Authorizer{Keys: keys, Log: log}).Handle).Invoke(context.Background(), payload)
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		got, verified, err := a.Authorize(context.Background(), tt.header, "req-1")
+		if err != nil || verified != tt.wantVerified {
+			t.Errorf("Authorize(%q) verified = %v, %v; want %v, nil", tt.header, verified, err, tt.wantVerified)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Authorize(%q) key (-want +got):\n%s", tt.header, diff)
+		}
 	}
-	var got events.APIGatewayV2CustomAuthorizerSimpleResponse
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
-	want := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{
-		"workspaceId": "ws_example", "keyId": "key_example", "keyName": "backend", "scopes": "send,read", "verified": "true"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("authorizer answer (-want +got):\n%s", diff)
-	}
-
-	// An unknown key goes on to the API unverified, which answers 401 in
-	// its own error shape.
-	out, err = lambda.NewHandler((&Authorizer{Keys: keyMap{}, Log: log}).Handle).Invoke(context.Background(), payload)
-	if err != nil || string(out) != `{"isAuthorized":true,"context":{"verified":"false"}}` {
-		t.Errorf("unknown key = %s, %v; want passed on unverified", out, err)
-	}
-	if _, err := lambda.NewHandler((&Authorizer{Keys: failingKeys{}, Log: log}).Handle).Invoke(context.Background(), payload); err == nil {
-		t.Errorf("store error = nil, want an error (so the gateway does not cache a deny)")
+	down := &Authorizer{Keys: failingKeys{}, Log: slog.New(slog.DiscardHandler)}
+	if _, _, err := down.Authorize(context.Background(), "Bearer hk_example", "req-1"); err == nil {
+		t.Error("store error = nil, want an error (so the gateway does not cache a deny)")
 	}
 }

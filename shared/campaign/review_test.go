@@ -3,7 +3,6 @@ package campaign
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -57,9 +56,9 @@ func TestRunHandedToRepairQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.fail = errors.New("sqs unavailable")
-	inv := fmt.Sprintf(`{"workspaceId": "ws1", "campaignId": %q, "scheduledTime": "2026-11-22T10:00:00Z", "executionId": "e-1", "attempt": "1"}`, c.ID)
-	if _, err := s.HandleEvent(ctx, json.RawMessage(inv)); err != nil {
-		t.Fatalf("HandleEvent with the queue down = %v, want the run handed to the repair queue", err)
+	inv := Invocation{WorkspaceID: "ws1", CampaignID: c.ID, ScheduledAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), ExecutionID: "e-1", Attempt: 1}
+	if run, err := s.RunScheduled(ctx, inv); err != nil || run.Status != notify.RunRunning {
+		t.Fatalf("RunScheduled with the queue down = %+v, %v; want the run handed to the repair queue, running", run, err)
 	}
 	if len(repairs.bodies) != 1 {
 		t.Fatalf("repair messages = %d, want 1", len(repairs.bodies))

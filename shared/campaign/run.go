@@ -22,6 +22,11 @@ type Invocation struct {
 	// scheduler was down longer than its grace period): the run is
 	// recorded missed, not sent.
 	Missed bool
+	// Attempt counts the scheduler's calls for this scheduled time (from
+	// 1), and ExecutionID names this call (EventBridge Scheduler's): both
+	// only for the logs; zero when the scheduler does not say.
+	Attempt     int
+	ExecutionID string
 }
 
 // Run runs a campaign's scheduled time, once: the run is recorded first,

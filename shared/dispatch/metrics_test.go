@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/channel"
@@ -200,23 +199,21 @@ func TestMetricsQueueAge(t *testing.T) {
 	}
 }
 
-// TestHandleSQSFlushesAndReadsSentTimestamp: the Lambda handler reads each
-// record's SentTimestamp for its age, and flushes the figures once per
-// invocation, before it returns.
-func TestHandleSQSFlushesAndReadsSentTimestamp(t *testing.T) {
+// TestHandleSQSFlushes: the Lambda batch reads each message's SentAt for
+// its age, and flushes the figures once per invocation, before it returns.
+func TestHandleSQSFlushes(t *testing.T) {
 	f := newFixture(t)
 	n := f.notification("NS1", notify.ChannelSMS, notify.Template{Body: "Hi"}, 2)
 	fig := newFigures()
 	d := New(f.store, Senders{SMS: f.rec}, Options{Now: func() time.Time { return now }, Metrics: fig})
-	var ev events.SQSEvent
+	var batch []Received
 	for i, addr := range []string{"+34600000001", "+34600000002"} {
 		m := message(t, n.ID, i, notify.Recipient{Address: addr})
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.ID, Body: string(m.Body), EventSourceARN: "arn:aws:sqs:us-east-1:1:dispatch",
-			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(now.Add(-time.Duration(i+1)*time.Second).UnixMilli(), 10)}})
+		m.ReceiveCount, m.SentAt = 1, now.Add(-time.Duration(i+1)*time.Second)
+		batch = append(batch, Received{Message: m, Queue: "arn:aws:sqs:us-east-1:1:dispatch"})
 	}
-	resp, err := d.HandleSQS(context.Background(), ev)
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS = %+v, %v", resp, err)
+	if errs := d.HandleSQS(context.Background(), batch); len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("HandleSQS = %v", errs)
 	}
 	slices.Sort(fig.ages)
 	if diff := cmp.Diff([]string{"sms 1s", "sms 2s"}, fig.ages); diff != "" {
@@ -225,28 +222,11 @@ func TestHandleSQSFlushesAndReadsSentTimestamp(t *testing.T) {
 	if fig.flushes != 1 || fig.deliveries["sms sent "] != 2 {
 		t.Errorf("flushes %d, deliveries %v; want one flush of two sends", fig.flushes, fig.deliveries)
 	}
-	// An empty event still flushes nothing amiss, once.
-	if _, err := d.HandleSQS(context.Background(), events.SQSEvent{}); err != nil {
-		t.Fatal(err)
+	// An empty batch still flushes nothing amiss, once.
+	if errs := d.HandleSQS(context.Background(), nil); len(errs) != 0 {
+		t.Fatal(errs)
 	}
 	if fig.flushes != 2 {
-		t.Errorf("flushes after an empty event = %d, want 2", fig.flushes)
-	}
-}
-
-func TestSentTimestamp(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-	}{
-		{"1767225600123", time.UnixMilli(1767225600123)},
-		{"", time.Time{}},
-		{"soon", time.Time{}},
-		{"-5", time.Time{}},
-	}
-	for _, tt := range tests {
-		if got := sentTimestamp(tt.in); !got.Equal(tt.want) {
-			t.Errorf("sentTimestamp(%q) = %v, want %v", tt.in, got, tt.want)
-		}
+		t.Errorf("flushes after an empty batch = %d, want 2", fig.flushes)
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/boltqueue"
@@ -277,28 +277,50 @@ func TestSettleDropsWhatCannotBeSettled(t *testing.T) {
 	}
 }
 
-// TestHandleSQSSettlesTheDeadLetterQueue: the dispatch function also
-// consumes its dead-letter queue; records from it (by their
-// eventSourceARN) are settled, the others handled, and a record on its
-// last receive is settled too.
-func TestHandleSQSSettlesTheDeadLetterQueue(t *testing.T) {
-	payload, err := os.ReadFile("../../events/dispatch-deadletter.json")
+// sampleRecords are the records of a sample SQS event of events/, as the
+// dispatch function's edge hands them over: message id, body, receive
+// count and queue.
+func sampleRecords(t *testing.T, name string) []Received {
+	t.Helper()
+	payload, err := os.ReadFile("../../events/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.SQSEvent
+	var ev struct {
+		Records []struct {
+			MessageID      string            `json:"messageId"`
+			ReceiptHandle  string            `json:"receiptHandle"`
+			Body           string            `json:"body"`
+			Attributes     map[string]string `json:"attributes"`
+			EventSourceARN string            `json:"eventSourceARN"`
+		}
+	}
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		t.Fatal(err)
 	}
+	out := make([]Received, len(ev.Records))
+	for i, r := range ev.Records {
+		n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		out[i] = Received{Message: Message{ID: r.MessageID, Body: []byte(r.Body), ReceiveCount: n}, Receipt: r.ReceiptHandle, Queue: r.EventSourceARN}
+	}
+	return out
+}
+
+// TestHandleSQSSettlesTheDeadLetterQueue: the dispatch function also
+// consumes its dead-letter queue; messages from it (by their queue's ARN)
+// are settled, the others handled, and a message on its last receive is
+// settled too.
+func TestHandleSQSSettlesTheDeadLetterQueue(t *testing.T) {
+	batch := sampleRecords(t, "dispatch-deadletter.json")
 	f := newFixture(t)
 	var first notify.DispatchMessage
-	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
+	if err := json.Unmarshal(batch[0].Body, &first); err != nil {
 		t.Fatal(err)
 	}
 	var total int
-	for _, r := range ev.Records {
+	for _, r := range batch {
 		var m notify.DispatchMessage
-		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		if err := json.Unmarshal(r.Body, &m); err != nil {
 			t.Fatal(err)
 		}
 		total += len(m.Recipients)
@@ -309,10 +331,9 @@ func TestHandleSQSSettlesTheDeadLetterQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := New(f.store, Senders{SMS: f.rec}, Options{Now: func() time.Time { return now }, NotFoundWait: time.Millisecond, MaxReceives: 5,
-		DeadLetterARN: ev.Records[0].EventSourceARN, Log: slog.New(slog.NewJSONHandler(f.logs, nil))})
-	resp, err := d.HandleSQS(context.Background(), ev)
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS = %v, %v; want no failures", resp.BatchItemFailures, err)
+		DeadLetterARN: batch[0].Queue, Log: slog.New(slog.NewJSONHandler(f.logs, nil))})
+	if errs := d.HandleSQS(context.Background(), batch); errors.Join(errs...) != nil {
+		t.Fatalf("HandleSQS = %v; want no failures", errs)
 	}
 	if len(f.rec.sent) != 0 {
 		t.Errorf("settling the dead-letter queue sent %v", f.rec.sent)
@@ -321,7 +342,7 @@ func TestHandleSQSSettlesTheDeadLetterQueue(t *testing.T) {
 		t.Error(err)
 	}
 
-	// The same records from the dispatch queue on their last receive are
+	// The same messages from the dispatch queue on their last receive are
 	// sent, and what fails is settled.
 	g := newFixture(t)
 	n.Status = notify.StatusQueued
@@ -330,12 +351,12 @@ func TestHandleSQSSettlesTheDeadLetterQueue(t *testing.T) {
 	}
 	g.rec.transient["addr#+34600000002"] = errors.New("503")
 	main := New(g.store, Senders{SMS: g.rec}, Options{Now: func() time.Time { return now }, NotFoundWait: time.Millisecond, MaxReceives: 5,
-		DeadLetterARN: ev.Records[0].EventSourceARN})
-	for i := range ev.Records {
-		ev.Records[i].EventSourceARN = "arn:aws:sqs:eu-west-1:123456789012:herald-dispatch"
+		DeadLetterARN: batch[0].Queue})
+	for i := range batch {
+		batch[i].Queue = "arn:aws:sqs:eu-west-1:123456789012:herald-dispatch"
 	}
-	if resp, err := main.HandleSQS(context.Background(), ev); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS on the last receive = %v, %v; want no failures", resp.BatchItemFailures, err)
+	if errs := main.HandleSQS(context.Background(), batch); errors.Join(errs...) != nil {
+		t.Fatalf("HandleSQS on the last receive = %v; want no failures", errs)
 	}
 	if len(g.rec.sent) != total-1 {
 		t.Errorf("sent %d, want %d", len(g.rec.sent), total-1)

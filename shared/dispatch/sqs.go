@@ -2,39 +2,49 @@ package dispatch
 
 import (
 	"context"
-	"strconv"
-	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
-// HandleSQS processes an SQS batch and reports the records to retry as
-// batch item failures (the event source has ReportBatchItemFailures), so one
-// bad record never makes the whole batch run again. With Options.Retry, a
-// failed record is first given a backoff (Backoff) as its visibility
-// timeout, instead of the queue's, so retries spread out and grow.
+// Received is a dispatch message as an SQS event source hands it to the
+// dispatch function: the message, and what the queue says of this
+// receive. The function's edge decodes it from the event.
+type Received struct {
+	Message
+	// Receipt is the receive's receipt handle: a failed message's
+	// visibility becomes its backoff (Options.Retry). Empty leaves the
+	// message to the queue's visibility timeout.
+	Receipt string
+	// Queue is the ARN of the queue the message came from: the messages
+	// of Options.DeadLetterARN are settled, the others handled.
+	Queue string
+}
+
+// HandleSQS processes a batch of received messages and returns the error
+// of each (errs[i] is batch[i]'s): the messages to retry, which the
+// function reports as batch item failures (the event source has
+// ReportBatchItemFailures), so one bad message never makes the whole batch
+// run again. With Options.Retry, a failed message is first given a
+// backoff (Backoff) as its visibility timeout, instead of the queue's, so
+// retries spread out and grow.
 //
-// The dispatch function consumes its dead-letter queue too: records whose
-// eventSourceARN is Options.DeadLetterARN are settled (Settle), the others
-// handled (Handle, which settles a record on its last receive, read from
-// its ApproximateReceiveCount).
+// The dispatch function consumes its dead-letter queue too: messages from
+// Options.DeadLetterARN are settled (Settle), the others handled (Handle,
+// which settles a message on its last receive, read from its
+// ReceiveCount).
 //
-// The invocation's figures are flushed (Options.Metrics) before it
-// returns: the EMF writer aggregates a batch into a few log lines.
-func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+// The batch's figures are flushed (Options.Metrics) before it returns:
+// the EMF writer aggregates a batch into a few log lines, written while
+// the invocation still runs.
+func (d *Dispatcher) HandleSQS(ctx context.Context, batch []Received) []error {
 	defer d.metrics.Flush()
 	var live, dead []int
-	msgs := make([]Message, len(ev.Records))
-	for i, r := range ev.Records {
-		count, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-		msgs[i] = Message{ID: r.MessageId, Body: []byte(r.Body), ReceiveCount: count, SentAt: sentTimestamp(r.Attributes["SentTimestamp"])}
-		if d.deadLetter != "" && r.EventSourceARN == d.deadLetter {
+	for i, r := range batch {
+		if d.deadLettered(r) {
 			dead = append(dead, i)
 		} else {
 			live = append(live, i)
 		}
 	}
-	errs := make([]error, len(msgs))
+	errs := make([]error, len(batch))
 	for _, part := range []struct {
 		idx []int
 		run func(context.Context, []Message) []error
@@ -44,48 +54,43 @@ func (d *Dispatcher) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.
 		}
 		in := make([]Message, len(part.idx))
 		for j, i := range part.idx {
-			in[j] = msgs[i]
+			in[j] = batch[i].Message
 		}
 		for j, err := range part.run(ctx, in) {
 			errs[part.idx[j]] = err
 		}
 	}
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	var failed int
 	for i, err := range errs {
 		if err == nil {
 			continue
 		}
-		rec := ev.Records[i]
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		failed++
+		r := batch[i]
 		switch {
-		case d.deadLetter != "" && rec.EventSourceARN == d.deadLetter:
+		case d.deadLettered(r):
 			// Settling failed (the store, most likely): it comes back after
 			// the dead-letter queue's visibility timeout. Options.Retry is
 			// the dispatch queue, which cannot change this receipt.
-			d.log.Error("settling a dead-lettered dispatch message failed; it comes back", "messageId", rec.MessageId, "err", err.Error())
+			d.log.Error("settling a dead-lettered dispatch message failed; it comes back", "messageId", r.ID, "err", err.Error())
 			continue
-		case d.maxReceives > 0 && msgs[i].ReceiveCount >= d.maxReceives:
-			d.log.Error("dispatch message failed on its last receive; it goes to the dead-letter queue", "messageId", rec.MessageId,
-				"receives", msgs[i].ReceiveCount, "err", err.Error())
+		case d.maxReceives > 0 && r.ReceiveCount >= d.maxReceives:
+			d.log.Error("dispatch message failed on its last receive; it goes to the dead-letter queue", "messageId", r.ID,
+				"receives", r.ReceiveCount, "err", err.Error())
 		}
-		if d.retry != nil && rec.ReceiptHandle != "" {
-			if verr := d.retry.ChangeVisibility(ctx, rec.ReceiptHandle, Backoff(msgs[i].ReceiveCount, nil)); verr != nil {
-				d.log.Warn("backoff of a failed record", "messageId", rec.MessageId, "err", verr.Error())
+		if d.retry != nil && r.Receipt != "" {
+			if verr := d.retry.ChangeVisibility(ctx, r.Receipt, Backoff(r.ReceiveCount, nil)); verr != nil {
+				d.log.Warn("backoff of a failed record", "messageId", r.ID, "err", verr.Error())
 			}
 		}
 	}
-	if n := len(resp.BatchItemFailures); n > 0 {
-		d.log.Warn("batch item failures", "failed", n, "records", len(ev.Records))
+	if failed > 0 {
+		d.log.Warn("batch item failures", "failed", failed, "records", len(batch))
 	}
-	return resp, nil
+	return errs
 }
 
-// sentTimestamp reads SQS's SentTimestamp attribute (milliseconds since
-// the epoch); zero when it is missing or malformed.
-func sentTimestamp(s string) time.Time {
-	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || ms <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
+// deadLettered reports whether r came from the dispatch dead-letter queue.
+func (d *Dispatcher) deadLettered(r Received) bool {
+	return d.deadLetter != "" && r.Queue == d.deadLetter
 }

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/channel"
@@ -63,7 +61,7 @@ func TestDispatchLinesCarryNoIDs(t *testing.T) {
 	var buf bytes.Buffer
 	w := New(&buf, Options{Stage: "prod", Now: func() time.Time { return now }})
 	d := dispatch.New(store, dispatch.Senders{Email: channel.NewOutbox(store, time.Now)}, dispatch.Options{Metrics: w})
-	var ev events.SQSEvent
+	var batch []dispatch.Received
 	for i := 0; i < len(rs); i += 10 {
 		body, err := json.Marshal(notify.DispatchMessage{WorkspaceID: ws, NotificationID: nid, Chunk: fmt.Sprintf("%s:%d", nid, i), Recipients: rs[i:min(i+10, len(rs))]})
 		if err != nil {
@@ -71,12 +69,11 @@ func TestDispatchLinesCarryNoIDs(t *testing.T) {
 		}
 		id := fmt.Sprintf("msg-secret-%d", i)
 		secrets = append(secrets, id)
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: string(body), EventSourceARN: "arn:aws:sqs:us-east-1:1:dispatch",
-			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(time.Now().Add(-3*time.Second).UnixMilli(), 10)}})
+		batch = append(batch, dispatch.Received{Message: dispatch.Message{ID: id, Body: body, ReceiveCount: 1, SentAt: time.Now().Add(-3 * time.Second)},
+			Queue: "arn:aws:sqs:us-east-1:1:dispatch"})
 	}
-	resp, err := d.HandleSQS(ctx, ev)
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("HandleSQS = %+v, %v", resp, err)
+	if errs := d.HandleSQS(ctx, batch); errors.Join(errs...) != nil {
+		t.Fatalf("HandleSQS = %v", errs)
 	}
 	out := buf.String()
 	docs := lines(t, out)
@@ -97,8 +94,8 @@ func TestDispatchLinesCarryNoIDs(t *testing.T) {
 			t.Errorf("Deliveries %v = %v, want %v:\n%s", dims, got, tt.want, out)
 		}
 	}
-	if _, n := sum(docs, MetricQueueAge, map[string]string{DimChannel: "email"}); n != len(ev.Records) {
-		t.Errorf("%d queue ages, want one per message (%d)", n, len(ev.Records))
+	if _, n := sum(docs, MetricQueueAge, map[string]string{DimChannel: "email"}); n != len(batch) {
+		t.Errorf("%d queue ages, want one per message (%d)", n, len(batch))
 	}
 	if _, n := sum(docs, MetricProviderLatency, map[string]string{DimChannel: "email"}); n != 24 {
 		t.Errorf("%d provider latencies, want one per send (24)", n)

@@ -23,8 +23,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/spreadsheet"
@@ -443,22 +441,6 @@ func (g *Ingester) Run(ctx context.Context, q notify.Queue) {
 		}
 		return g.Ingest(ctx, e.Key)
 	})
-}
-
-// HandleS3 is the ingest function's handler: S3 ObjectCreated events of
-// the uploads bucket. An error makes Lambda retry the event (twice, then
-// its on-failure destination); keys that need nothing are not errors.
-func (g *Ingester) HandleS3(ctx context.Context, e events.S3Event) error {
-	var errs []error
-	for _, r := range e.Records {
-		if !strings.HasPrefix(r.EventName, "ObjectCreated:") {
-			continue
-		}
-		if err := g.Ingest(ctx, r.S3.Object.URLDecodedKey); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // NewConfig is the Config of the settings Herald reads (config.Config's

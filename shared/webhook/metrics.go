@@ -16,11 +16,6 @@ type Metrics interface {
 	Callback(ch notify.Channel, outcome metrics.Outcome, reason string)
 }
 
-// Flusher writes out figures kept for an invocation (the EMF writer).
-type Flusher interface {
-	Flush()
-}
-
 // count counts a callback when m is set: every endpoint's Metrics is
 // optional.
 func count(m Metrics, ch notify.Channel, o metrics.Outcome, reason string) {

@@ -2,10 +2,8 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -18,11 +16,10 @@ import (
 	"github.com/heraldhq/herald/shared/sns"
 )
 
-// tally is a Metrics and a Flusher that keeps what it is told.
+// tally is a Metrics that keeps what it is told.
 type tally struct {
-	mu      sync.Mutex
-	counts  map[string]int // "channel outcome reason" → count
-	flushes int
+	mu     sync.Mutex
+	counts map[string]int // "channel outcome reason" → count
 }
 
 func newTally() *tally { return &tally{counts: map[string]int{}} }
@@ -31,12 +28,6 @@ func (t *tally) Callback(ch notify.Channel, o metrics.Outcome, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.counts[fmt.Sprint(ch, " ", o, " ", reason)]++
-}
-
-func (t *tally) Flush() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.flushes++
 }
 
 // TestWhatsAppCallbacksCounted: each status that moves a delivery is
@@ -148,26 +139,5 @@ func TestPushFeedbackCounted(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"push failed invalid_token": 1}, m.counts); diff != "" {
 		t.Errorf("callbacks counted (-want +got):\n%s", diff)
-	}
-}
-
-// TestLambdaFlushesEachInvocation: the callbacks function's figures are
-// flushed at the end of every invocation, served or refused.
-func TestLambdaFlushesEachInvocation(t *testing.T) {
-	store := seedSMS(t)
-	m := newTally()
-	l := NewLambda(LambdaConfig{HTTP: http.NewServeMux(), SMSLogs: &SMS{Store: store, Log: slog.New(slog.DiscardHandler), Metrics: m}, Metrics: m})
-	logs, _ := json.Marshal(logsEvent(t, smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted by phone carrier")))
-	if _, err := l.Invoke(context.Background(), logs); err != nil {
-		t.Fatal(err)
-	}
-	if m.flushes != 1 || m.counts["sms delivered "] != 1 {
-		t.Errorf("after a logs event: flushes %d, counts %v; want 1 flush of one delivery", m.flushes, m.counts)
-	}
-	if _, err := l.Invoke(context.Background(), []byte("not json")); err == nil {
-		t.Fatal("Invoke(not json) = nil error")
-	}
-	if m.flushes != 2 {
-		t.Errorf("flushes after a refused invocation = %d, want 2", m.flushes)
 	}
 }

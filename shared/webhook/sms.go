@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -28,13 +26,14 @@ type SMSStore interface {
 // DirectPublishToPhoneNumber and …/Failure) once the carrier answers,
 // which may take up to 72 hours. The records reach Herald two ways:
 //
-//   - HandleLogs: a CloudWatch Logs subscription filter on those log groups
+//   - ApplyLogs: a CloudWatch Logs subscription filter on those log groups
 //     invokes the callbacks function (template.yaml wires it);
 //   - ServeHTTP, POST /webhooks/sms: the same records as SNS notifications
 //     (the Message is the record), authenticated as SNSOptions says, for
 //     whoever forwards them through a topic (template.yaml subscribes the
 //     route to SmsStatusTopic), and for scripted tests; the same
-//     notifications delivered to the function itself go through Lambda.
+//     notifications delivered to the function itself go through
+//     SNSRouter.
 //
 // A record names the SMS by SNS's MessageId alone; the store indexed each
 // SMS delivery by it when it was recorded (notify.TrackedByMessageID).
@@ -65,22 +64,15 @@ func (h *SMS) applySNS(ctx context.Context, m *snsMessage) error {
 	return h.Apply(ctx, []byte(m.Message))
 }
 
-// HandleLogs applies the records of a CloudWatch Logs subscription event.
-// A store failure returns the error, so that Lambda invokes again (logs
-// subscriptions invoke asynchronously and retry); a payload that cannot be
-// decoded is logged and dropped, since retrying cannot help.
-func (h *SMS) HandleLogs(ctx context.Context, ev events.CloudwatchLogsEvent) error {
-	data, err := ev.AWSLogs.Parse()
-	if err != nil {
-		h.Log.Warn("sms status logs event that cannot be decoded", "err", err.Error())
-		return nil
-	}
-	if data.MessageType == "CONTROL_MESSAGE" {
-		return nil // CloudWatch Logs checking that the destination is reachable
-	}
-	for _, le := range data.LogEvents {
-		if err := h.Apply(ctx, []byte(le.Message)); err != nil {
-			return fmt.Errorf("sms status from %s: %w", data.LogGroup, err)
+// ApplyLogs applies the delivery-status records of a CloudWatch Logs
+// subscription event, the messages of log group group, in order. A store
+// failure returns the error, so that Lambda invokes again (logs
+// subscriptions invoke asynchronously and retry; every record is applied
+// idempotently).
+func (h *SMS) ApplyLogs(ctx context.Context, group string, records []string) error {
+	for _, r := range records {
+		if err := h.Apply(ctx, []byte(r)); err != nil {
+			return fmt.Errorf("sms status from %s: %w", group, err)
 		}
 	}
 	return nil

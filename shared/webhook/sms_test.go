@@ -1,17 +1,13 @@
 package webhook
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/boltstore"
@@ -134,7 +130,7 @@ func TestSMSStatus(t *testing.T) {
 							t.Fatalf("POST = %d, want 200", code)
 						}
 					}
-				} else if err := h.HandleLogs(context.Background(), logsEvent(t, tt.records...)); err != nil {
+				} else if err := h.ApplyLogs(context.Background(), smsLogGroup, tt.records); err != nil {
 					t.Fatal(err)
 				}
 				if d := cmp.Diff(tt.want, smsSnapshot(t, store)); d != "" {
@@ -149,11 +145,11 @@ func TestSMSStatus(t *testing.T) {
 func TestSMSCounts(t *testing.T) {
 	store := seedSMS(t)
 	h := &SMS{Store: store, Log: slog.New(slog.DiscardHandler)}
-	err := h.HandleLogs(context.Background(), logsEvent(t,
+	err := h.ApplyLogs(context.Background(), smsLogGroup, []string{
 		smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted by phone carrier"),
 		smsRecord(t, smsMsgID[smsLuis], "FAILURE", luisPhone, "Phone carrier has blocked this message"),
 		smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "Message has been accepted by phone carrier"),
-	))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +171,8 @@ func TestSMSRefusals(t *testing.T) {
 	certs := &certsFake{t: t, pem: signer.pem}
 	down := &SMS{Store: smsFailingStore{store}, Log: slog.New(slog.DiscardHandler), SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }}}
 	rec := smsRecord(t, smsMsgID[smsAna], "SUCCESS", anaPhone, "ok")
-	if err := down.HandleLogs(context.Background(), logsEvent(t, rec)); err == nil {
-		t.Error("HandleLogs with the store down = nil, want an error")
+	if err := down.ApplyLogs(context.Background(), smsLogGroup, []string{rec}); err == nil || !strings.Contains(err.Error(), smsLogGroup) {
+		t.Errorf("ApplyLogs with the store down = %v, want an error naming the log group", err)
 	}
 	m := signer.sign(t, notification(rec), "1")
 	if code := post(t, down, m); code != 500 {
@@ -194,9 +190,6 @@ func TestSMSRefusals(t *testing.T) {
 	if code := post(t, h, signer.sign(t, foreign, "2")); code != 403 {
 		t.Errorf("POST from another topic = %d, want 403", code)
 	}
-	if err := h.HandleLogs(context.Background(), events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: "not base64!"}}); err != nil {
-		t.Errorf("HandleLogs(undecodable) = %v, want nil (dropped: retrying cannot help)", err)
-	}
 	if d := cmp.Diff(smsUntouched(nil), smsSnapshot(t, store)); d != "" {
 		t.Errorf("after refused messages (-want +got):\n%s", d)
 	}
@@ -208,28 +201,5 @@ func (smsFailingStore) UpdateDeliveryStatus(context.Context, notify.DeliveryUpda
 	return false, errStoreDown
 }
 
-// logsEvent is a CloudWatch Logs subscription event carrying the records,
-// gzipped and base64-encoded as CloudWatch Logs sends it.
-func logsEvent(t *testing.T, records ...string) events.CloudwatchLogsEvent {
-	t.Helper()
-	data := events.CloudwatchLogsData{
-		Owner: "123456789012", LogGroup: "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber",
-		LogStream: "a1b2c3", MessageType: "DATA_MESSAGE", SubscriptionFilters: []string{"herald-sms-status"},
-	}
-	for i, r := range records {
-		data.LogEvents = append(data.LogEvents, events.CloudwatchLogsLogEvent{ID: fmt.Sprint(i), Timestamp: snsNow.UnixMilli(), Message: r})
-	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return events.CloudwatchLogsEvent{AWSLogs: events.CloudwatchLogsRawData{Data: base64.StdEncoding.EncodeToString(buf.Bytes())}}
-}
+// smsLogGroup is the log group SNS writes SMS delivery status to.
+const smsLogGroup = "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber"

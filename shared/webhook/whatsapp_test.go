@@ -11,13 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/channel"
@@ -160,36 +157,6 @@ func TestWhatsAppCallbacks(t *testing.T) {
 		if res.StatusCode != tt.code || (tt.body != "" && string(b) != tt.body) {
 			t.Errorf("GET ?%s = %d %q, want %d %q", tt.query, res.StatusCode, b, tt.code, tt.body)
 		}
-	}
-}
-
-// TestSampleEvent runs events/callbacks-whatsapp-status.json (signed with
-// "example-app-secret") through the Lambda adapter and the handler, as the
-// callbacks function does.
-func TestSampleEvent(t *testing.T) {
-	payload, err := os.ReadFile("../../events/callbacks-whatsapp-status.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := openStore(t)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	n := notify.Notification{WorkspaceID: "ws_example", ID: "01M7YWX24G4TFF59TDWH9EDD1R", Channel: notify.ChannelWhatsApp, Status: notify.StatusCompleted,
-		Counts: notify.Counts{Total: 1, Sent: 1}, CreatedAt: now, Content: notify.Template{Body: "x"}}
-	seedNotification(t, store, n, []notify.Delivery{{WorkspaceID: n.WorkspaceID, NotificationID: n.ID, Key: "u1", UserID: "u1", Channel: notify.ChannelWhatsApp, Status: notify.DeliverySent, CreatedAt: now, UpdatedAt: now}})
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/whatsapp", &WhatsApp{AppSecret: "example-app-secret", Store: store, Log: slog.New(slog.DiscardHandler)})
-	out, err := lambda.NewHandler(NewLambda(LambdaConfig{HTTP: mux})).Invoke(ctx, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(out, &res); err != nil || res.StatusCode != 200 {
-		t.Fatalf("sample callback = %d %s, %v", res.StatusCode, res.Body, err)
-	}
-	got, err := store.GetNotification(ctx, n.WorkspaceID, n.ID)
-	if err != nil || got.Counts != (notify.Counts{Total: 1, Delivered: 1}) {
-		t.Errorf("counts after the sample callback = %+v, %v; want 1 delivered", got.Counts, err)
 	}
 }
 

@@ -1,20 +1,70 @@
-package httpapi
+package main
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/send"
+	"github.com/heraldhq/herald/shared/template"
 )
+
+// fakeQueue keeps what the API enqueues.
+type fakeQueue struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (q *fakeQueue) Send(_ context.Context, bodies [][]byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.bodies = append(q.bodies, bodies...)
+	return nil
+}
+
+func (q *fakeQueue) messages(t *testing.T) []notify.DispatchMessage {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]notify.DispatchMessage, len(q.bodies))
+	for i, b := range q.bodies {
+		if err := json.Unmarshal(b, &out[i]); err != nil {
+			t.Fatalf("queued body %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// newAPI is the api function's handler over an empty store with workspace
+// ws_example (the sample events'), and the queue it sends to.
+func newAPI(t *testing.T) (lambda.Handler, *fakeQueue) {
+	t.Helper()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ws := notify.Workspace{ID: "ws_example", Name: "ws_example", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := store.CreateWorkspace(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeQueue{}
+	return lambda.NewHandler(newHandler(httpapi.New(apiServices(store, q), httpapi.Options{})).Serve), q
+}
 
 func invokeSample(t *testing.T, h lambda.Handler, file string, edit func(*events.APIGatewayV2HTTPRequest)) events.APIGatewayV2HTTPResponse {
 	t.Helper()
@@ -43,14 +93,10 @@ func invokeSample(t *testing.T, h lambda.Handler, file string, edit func(*events
 	return res
 }
 
-// TestLambdaSampleEvents runs the API's sample events through the Lambda
-// adapter with the same JSON round trip as the runtime.
-func TestLambdaSampleEvents(t *testing.T) {
-	e := newEnv(t)
-	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
-		t.Fatal(err)
-	}
-	h := lambda.NewHandler(LambdaHandler(testServer(e.store, e.queue, deps{}, Options{})))
+// TestSampleEvents runs the API's sample events through the handler with
+// the same JSON round trip as the runtime.
+func TestSampleEvents(t *testing.T) {
+	h, q := newAPI(t)
 
 	if res := invokeSample(t, h, "api-health.json", nil); res.StatusCode != 200 || res.Body != "{\"status\":\"ok\"}\n" {
 		t.Errorf("health = %d %q", res.StatusCode, res.Body)
@@ -60,7 +106,7 @@ func TestLambdaSampleEvents(t *testing.T) {
 	if res.StatusCode != 202 {
 		t.Fatalf("send = %d %s", res.StatusCode, res.Body)
 	}
-	msgs := e.queue.messages(t)
+	msgs := q.messages(t)
 	if len(msgs) != 1 || msgs[0].WorkspaceID != "ws_example" || len(msgs[0].Recipients) != 2 {
 		t.Errorf("enqueued %+v, want one message of ws_example with 2 recipients", msgs)
 	}
@@ -88,55 +134,12 @@ func TestLambdaSampleEvents(t *testing.T) {
 	}
 }
 
-func workspace(id string) notify.Workspace {
-	return notify.Workspace{ID: id, Name: id, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-}
-
-// TestLambdaComposeSample runs the compose function's sample event through
-// the Lambda adapter of a server limited to the compose routes, as the
-// compose function wires it: the authorizer's principal is the workspace,
-// and the answer is the variants.
-func TestLambdaComposeSample(t *testing.T) {
-	e := newEnv(t)
-	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
-		t.Fatal(err)
-	}
-	m := &fakeModel{}
-	m.answer(toolAnswer(t, "es",
-		compose.Variant{Title: "{{name}}, mira tu consumo", Body: "Descubre a qué horas gastas más."},
-		compose.Variant{Title: "Tu consumo, hora a hora", Body: "{{name}}, ya puedes verlo en la app."},
-		compose.Variant{Title: "Nuevo en la app", Body: "{{name}}, consulta tu consumo por horas."}))
-	c := compose.New(m, e.store, compose.Config{}, composeClock, nil)
-	h := lambda.NewHandler(LambdaHandler(testServer(e.store, nil, deps{Compose: c}, Options{Routes: ComposeRoutes})))
-	res := invokeSample(t, h, "compose-generate.json", nil)
-	if res.StatusCode != 200 {
-		t.Fatalf("compose = %d %s", res.StatusCode, res.Body)
-	}
-	var out compose.Result
-	if err := json.Unmarshal([]byte(res.Body), &out); err != nil || len(out.Variants) != 3 || out.Model != fakeModelID {
-		t.Errorf("compose answer = %s (%v), want 3 variants of %s", res.Body, err, fakeModelID)
-	}
-	usage, err := e.store.ListComposeUsage(context.Background(), "ws_example", "2000-01-01", "2100-01-01")
-	if err != nil || len(usage) != 1 || usage[0].InputTokens != 120 {
-		t.Errorf("usage of ws_example = %+v, %v; want the call recorded for the authorizer's workspace", usage, err)
-	}
-	// The api function's routes are not served here.
-	res = invokeSample(t, h, "api-send-notification.json", nil)
-	if res.StatusCode != 404 {
-		t.Errorf("send through the compose function = %d, want 404", res.StatusCode)
-	}
-}
-
-// TestLambdaBadEvents: events API Gateway passes on but no request can be
-// made of answer 400 in the API's error shape, with the gateway's request
-// id, instead of failing the invocation (the gateway's own 500, a Lambda
+// TestBadEvents: events API Gateway passes on but no request can be made
+// of answer 400 in the API's error shape, with the gateway's request id,
+// instead of failing the invocation (the gateway's own 500, a Lambda
 // error); a path a ServeMux would clean answers 404, not a redirect.
-func TestLambdaBadEvents(t *testing.T) {
-	e := newEnv(t)
-	if err := e.store.CreateWorkspace(context.Background(), workspace("ws_example")); err != nil {
-		t.Fatal(err)
-	}
-	h := lambda.NewHandler(LambdaHandler(testServer(e.store, e.queue, deps{}, Options{})))
+func TestBadEvents(t *testing.T) {
+	h, q := newAPI(t)
 	tests := []struct {
 		name       string
 		file       string
@@ -169,7 +172,7 @@ func TestLambdaBadEvents(t *testing.T) {
 			}
 		})
 	}
-	if msgs := e.queue.messages(t); len(msgs) != 0 {
+	if msgs := q.messages(t); len(msgs) != 0 {
 		t.Errorf("enqueued %d messages from refused events", len(msgs))
 	}
 	// A body that is base64 indeed is decoded for the API.
@@ -179,4 +182,13 @@ func TestLambdaBadEvents(t *testing.T) {
 	if res.StatusCode != 202 {
 		t.Errorf("send with a base64 body = %d %s, want 202", res.StatusCode, res.Body)
 	}
+}
+
+// apiServices are the API's services over store, sending to q, as package
+// wiring/services builds them (q is only a send queue, not a notify.Queue).
+func apiServices(store *boltstore.Store, q httpapi.Enqueuer) httpapi.Services {
+	ids := &notify.IDs{}
+	return httpapi.Services{Store: store, Sends: &send.Sender{Store: store, Dispatch: q, IDs: ids, Now: time.Now},
+		Users: &profile.Service{Store: store, Now: time.Now}, Keys: &apikey.Keys{Store: store, IDs: ids, Now: time.Now},
+		Templates: &template.Service{Store: store, IDs: ids, Now: time.Now}}
 }
