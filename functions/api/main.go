@@ -18,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/ebscheduler"
+	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
@@ -42,14 +43,13 @@ func main() {
 			ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
 		}
 	}
+	api := &services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))}
 	if cfg.UploadsBucket != "" {
 		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
-		ports.Blobs = blobs
-		ports.Uploads = &wiring.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
+		api.Uploads = &httpapi.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
 			PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {
 				return blobs.PresignPut(ctx, key, expires, "")
 			}}
 	}
-	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
-	lambda.Start(newHandler(services.API(services.New(graph, nil))).Serve)
+	lambda.Start(newHandler(services.API(api)).Serve)
 }

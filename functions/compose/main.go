@@ -33,6 +33,6 @@ func main() {
 		os.Exit(1)
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
-	svc := services.New(wiring.New(cfg, ports, cfg.Logger(os.Stdout)), model)
+	svc := &services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout)), Model: model}
 	lambda.Start(newHandler(services.API(svc, httpapi.ComposeRoutes...)).Serve)
 }

@@ -32,5 +32,5 @@ func main() {
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
 		Blobs: s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)}
-	lambda.Start(newHandler(services.Ingester(services.New(wiring.New(cfg, ports, cfg.Logger(os.Stdout)), nil))))
+	lambda.Start(newHandler(services.Ingester(&services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))})))
 }

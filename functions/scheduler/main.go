@@ -47,5 +47,5 @@ func main() {
 		}
 	}
 	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
-	lambda.Start(newHandler(services.Campaigns(services.New(graph, nil)), graph.Log))
+	lambda.Start(newHandler(services.Campaigns(&services.Set{Graph: graph}), graph.Log))
 }

@@ -75,7 +75,7 @@ func benchAWS(ctx context.Context, users int) error {
 
 	// The API call, in process, on the AWS adapters.
 	log := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(services.API(services.New(wiring.New(config.Config{}, wiring.Ports{Store: store, Dispatch: queue}, log), nil)))
+	srv := httptest.NewServer(services.API(&services.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: store, Dispatch: queue}, log)}))
 	defer srv.Close()
 	p := &harness.Proc{Base: srv.URL, Key: secret}
 	t1 := time.Now()

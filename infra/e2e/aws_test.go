@@ -109,7 +109,7 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The api function's handler (functions/api/handler.go).
-	apiHandler := lambdaedge.HTTP{Handler: services.API(services.New(wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil), nil)), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+	apiHandler := lambdaedge.HTTP{Handler: services.API(&services.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil)}), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
 	a := &api{t: t, h: lambda.NewHandler(apiHandler.Serve)}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)

@@ -13,12 +13,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/blobfs"
 	"github.com/heraldhq/herald/shared/boltqueue"
 	"github.com/heraldhq/herald/shared/boltscheduler"
 	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/wiring"
 )
@@ -34,6 +37,11 @@ type Backend struct {
 	// Scheduler stands in for EventBridge Scheduler: it fires campaigns in
 	// process through the Fire given to Open, once its Run is called.
 	Scheduler *boltscheduler.Scheduler
+	// Secret signs unsubscribe links, WhatsApp quick replies and local
+	// upload URLs: HERALD_UNSUBSCRIBE_SECRET, or one the data directory
+	// keeps (made on first start), so that make run and make invoke sign
+	// alike and links survive a restart.
+	Secret string
 
 	closers []func() error
 }
@@ -72,15 +80,14 @@ func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltsc
 		{&b.Repairs, "repairs.db", "schedule repair queue"},
 	}
 	for _, q := range queues {
-		if *q.q, err = openQueue(cfg, q.file, q.what); err != nil {
+		var resumed int
+		if *q.q, resumed, err = openQueue(cfg, q.file, q.what); err != nil {
 			return nil, err
 		}
 		b.closers = append(b.closers, (*q.q).Close)
-	}
-	if n, err := b.Dispatch.RequeueInFlight(); err != nil {
-		return nil, fmt.Errorf("requeue in-flight dispatch messages: %w", err)
-	} else if n > 0 {
-		log.Info("resuming unfinished sends", "messages", n)
+		if q.q == &b.Dispatch && resumed > 0 {
+			log.Info("resuming unfinished sends", "messages", resumed)
+		}
 	}
 	if _, err := b.Dispatch.DeadLetter().RequeueInFlight(); err != nil {
 		return nil, fmt.Errorf("requeue in-flight dead letters: %w", err)
@@ -94,33 +101,53 @@ func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltsc
 		return nil, fmt.Errorf("open scheduler: %w", err)
 	}
 	b.closers = append(b.closers, b.Scheduler.Close)
+	if b.Secret = cfg.UnsubscribeSecret; b.Secret == "" {
+		if b.Secret, err = keptSecret(filepath.Join(cfg.DataDir, "unsubscribe-secret")); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
+}
+
+// keptSecret reads a secret kept in the data dir, making it on first use.
+func keptSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	secret := apikey.New()
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save %s: %w", filepath.Base(path), err)
+	}
+	return secret, nil
 }
 
 // openQueue opens one of the data directory's queues, every one with the
 // same visibility and receive limit, and makes what it had in flight
-// visible again.
-func openQueue(cfg config.Config, file, what string) (*boltqueue.Queue, error) {
-	q, err := boltqueue.Open(filepath.Join(cfg.DataDir, file), boltqueue.Options{
+// visible again; resumed says how many messages that was.
+func openQueue(cfg config.Config, file, what string) (q *boltqueue.Queue, resumed int, err error) {
+	q, err = boltqueue.Open(filepath.Join(cfg.DataDir, file), boltqueue.Options{
 		Visibility: cfg.VisibilityTime, MaxReceives: cfg.MaxReceives, NoSync: !cfg.Fsync,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", what, err)
+		return nil, 0, fmt.Errorf("open %s: %w", what, err)
 	}
-	if what != "dispatch queue" {
-		if _, err := q.RequeueInFlight(); err != nil {
-			q.Close()
-			return nil, fmt.Errorf("requeue in-flight messages of the %s: %w", what, err)
-		}
+	if resumed, err = q.RequeueInFlight(); err != nil {
+		q.Close()
+		return nil, 0, fmt.Errorf("requeue in-flight messages of the %s: %w", what, err)
 	}
-	return q, nil
+	return q, resumed, nil
 }
 
-// Ports are the backend as wiring's ports. Uploads go through the local
-// signed route (publicURL, signed with urlSecret); a stored file is a
-// message on the ingest queue, as S3's ObjectCreated starts the ingest
-// function.
-func (b *Backend) Ports(publicURL string, urlSecret []byte) wiring.Ports {
+// Ports are the backend as wiring's ports.
+func (b *Backend) Ports() wiring.Ports {
+	return wiring.Ports{Store: b.Store, Dispatch: b.Dispatch, Audience: b.Audience, Scheduler: b.Scheduler, Repairs: b.Repairs,
+		Blobs: b.Blobs, Outbox: b.Store}
+}
+
+// Uploads go through the local signed route, reached at publicURL; a
+// stored file is a message on the ingest queue, as S3's ObjectCreated
+// starts the ingest function.
+func (b *Backend) Uploads(publicURL string) *httpapi.Uploads {
 	received := func(ctx context.Context, key string) error {
 		body, err := json.Marshal(ingest.Event{Key: key})
 		if err != nil {
@@ -128,11 +155,7 @@ func (b *Backend) Ports(publicURL string, urlSecret []byte) wiring.Ports {
 		}
 		return b.Ingest.Send(ctx, [][]byte{body})
 	}
-	return wiring.Ports{
-		Store: b.Store, Dispatch: b.Dispatch, Audience: b.Audience, Scheduler: b.Scheduler, Repairs: b.Repairs,
-		Blobs: b.Blobs, Outbox: b.Store,
-		Uploads: &wiring.Uploads{Blobs: b.Blobs, Received: received, URLSecret: urlSecret, PublicURL: publicURL},
-	}
+	return &httpapi.Uploads{Blobs: b.Blobs, Received: received, URLSecret: []byte("upload-url\n" + b.Secret), PublicURL: publicURL}
 }
 
 // Close closes what Open opened, last first.

@@ -73,17 +73,19 @@ func main() {
 // (with the local outbox for every channel), or the AWS ones as the
 // functions open them (with the sandbox for channels no provider is
 // configured for).
-func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logger) (wiring.Ports, func(), error) {
+func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Logger) (wiring.Ports, func(), error) {
 	switch backend {
 	case "embedded":
-		b, err := embedded.Open(cfg, log, func(context.Context, boltscheduler.Firing) error {
+		b, err := embedded.Open(*cfg, log, func(context.Context, boltscheduler.Firing) error {
 			return fmt.Errorf("invoke runs no scheduler; make run fires campaigns")
 		})
 		if err != nil {
 			return wiring.Ports{}, nil, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
 		}
-		ports := b.Ports(cfg.PublicURL, []byte("upload-url\n"+cfg.UnsubscribeSecret))
-		channels, err := provider.Senders(ctx, cfg, channel.NewOutbox(b.Store, time.Now), "local outbox", loadAWS)
+		// Signed as make run signs them (unsubscribe links, quick replies).
+		cfg.UnsubscribeSecret = b.Secret
+		ports := b.Ports()
+		channels, err := provider.Senders(ctx, *cfg, channel.NewOutbox(b.Store, time.Now), "local outbox", loadAWS)
 		if err != nil {
 			b.Close()
 			return wiring.Ports{}, nil, err
@@ -114,7 +116,7 @@ func open(ctx context.Context, backend string, cfg config.Config, log *slog.Logg
 		if cfg.UploadsBucket != "" {
 			ports.Blobs = s3blob.New(s3.NewFromConfig(awsCfg), cfg.UploadsBucket)
 		}
-		channels, err := provider.Senders(ctx, cfg, channel.NewSandbox(log), "sandbox", loadAWS)
+		channels, err := provider.Senders(ctx, *cfg, channel.NewSandbox(log), "sandbox", loadAWS)
 		if err != nil {
 			return wiring.Ports{}, nil, err
 		}
@@ -142,7 +144,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		return err
 	}
 	log := cfg.Logger(stderr)
-	ports, closePorts, err := open(ctx, backend, cfg, log)
+	ports, closePorts, err := open(ctx, backend, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -167,9 +169,9 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if ports.Dispatch == nil {
 			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
 		}
-		handler = apiHandler(services.API(services.New(graph, nil))).Serve
+		handler = apiHandler(services.API(&services.Set{Graph: graph})).Serve
 	case "compose":
-		handler = apiHandler(services.API(services.New(graph, model), httpapi.ComposeRoutes...)).Serve
+		handler = apiHandler(services.API(&services.Set{Graph: graph, Model: model}, httpapi.ComposeRoutes...)).Serve
 	case "dispatch":
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
@@ -187,7 +189,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if ports.Blobs == nil {
 			return fmt.Errorf("the ingest function needs HERALD_UPLOADS_BUCKET with -backend aws")
 		}
-		handler = ingestHandler(services.Ingester(services.New(graph, nil)))
+		handler = ingestHandler(services.Ingester(&services.Set{Graph: graph}))
 	case "authorizer":
 		handler = authorizerHandler(wiring.Authorizer(graph))
 	case "callbacks":
@@ -204,7 +206,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		c := callbacks.New(graph, push)
 		handler = callbacksHandler(c, log)
 	case "scheduler":
-		campaigns := services.Campaigns(services.New(graph, nil))
+		campaigns := services.Campaigns(&services.Set{Graph: graph})
 		if campaigns == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
 		}

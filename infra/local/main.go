@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -83,11 +82,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
-	if cfg.UnsubscribeSecret == "" {
-		if cfg.UnsubscribeSecret, err = localSecret(filepath.Join(cfg.DataDir, "unsubscribe-secret")); err != nil {
-			return err
-		}
-	}
+	cfg.UnsubscribeSecret = backend.Secret
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -103,7 +98,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
-	svc := services.New(wiring.New(cfg, ports, log), model)
+	svc := &services.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL)}
 	campaigns = services.Campaigns(svc)
 	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	greet(stdout, cfg, base, created, used, model)
@@ -145,7 +140,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 // the AI model when one is configured, and the delivery figures in memory
 // (GET /v1/metrics serves them). used names what delivers each channel.
 func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backend) (ports wiring.Ports, model compose.Model, used map[string]string, push webhook.PushEndpoints, err error) {
-	ports = backend.Ports(cfg.PublicURL, []byte("upload-url\n"+cfg.UnsubscribeSecret))
+	ports = backend.Ports()
 	loadAWS := func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
 	channels, err := provider.Senders(ctx, cfg, channel.NewOutbox(backend.Store, time.Now), "local outbox", loadAWS)
 	if err != nil {
@@ -156,7 +151,7 @@ func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backen
 		return ports, nil, nil, nil, err
 	}
 	figures := memmetrics.New(time.Now())
-	ports.Figures, ports.Snapshot = figures, figures.Snapshot
+	ports.Figures, ports.Snapshots = figures, figures
 	if cfg.SNSTestCert != "" {
 		// Scripted callbacks are signed locally with this certificate,
 		// whatever the (still SNS-looking) SigningCertURL says.
@@ -292,18 +287,6 @@ func bootstrap(ctx context.Context, store *boltstore.Store, cfg config.Config, n
 	}
 	if _, err := newKey(secret, "admin (generated on first start)", "key_admin"); err != nil {
 		return "", fmt.Errorf("create admin key: %w", err)
-	}
-	return secret, nil
-}
-
-// localSecret reads a secret kept in the data dir, making it on first use.
-func localSecret(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	secret := apikey.New()
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("save %s: %w", filepath.Base(path), err)
 	}
 	return secret, nil
 }

@@ -40,23 +40,17 @@ type Figures interface {
 	Callback(ch notify.Channel, outcome metrics.Outcome, reason string)
 }
 
-// Uploads are how clients reach the spreadsheets they upload: presigned S3
-// URLs on AWS, or the local signed route.
-type Uploads struct {
-	Blobs notify.Blobs
-	// PresignPut and PresignGet make S3's presigned URLs (AWS).
-	PresignPut func(ctx context.Context, key string, expires time.Duration) (string, error)
-	PresignGet func(ctx context.Context, key string, expires time.Duration) (string, error)
-	// Received is told of a file stored through the local route; URLSecret
-	// signs that route's URLs, reached at PublicURL (local mode).
-	Received  func(ctx context.Context, key string) error
-	URLSecret []byte
-	PublicURL string
+// Snapshots answer the delivery figures counted so far (the local mode's
+// figures in memory, served at GET /v1/metrics).
+type Snapshots interface {
+	Snapshot() metrics.Snapshot
 }
 
 // Ports are what an environment provides. A nil optional port turns its
 // feature off the way each service documents (503 not_configured, a
-// filter audience refused, …).
+// filter audience refused, …). Ports are interfaces, so a nil one stays nil
+// in the services' own narrower interfaces; an environment leaves a port
+// it lacks unset rather than setting a nil pointer.
 type Ports struct {
 	// Store is required.
 	Store notify.Store
@@ -68,9 +62,8 @@ type Ports struct {
 	// schedule changes it refused.
 	Scheduler notify.Scheduler
 	Repairs   notify.Queue
-	// Uploads take spreadsheets; Blobs is where ingestion reads them.
-	Uploads *Uploads
-	Blobs   notify.Blobs
+	// Blobs is where ingestion reads uploaded spreadsheets.
+	Blobs notify.Blobs
 	// Channels deliver each channel (provider.Senders builds them, with
 	// their retry hints and rates).
 	Channels   dispatch.Senders
@@ -78,10 +71,10 @@ type Ports struct {
 	Rates      map[notify.Channel]float64
 	// Outbox is the local outbox GET /v1/outbox reads (local mode only).
 	Outbox notify.Outbox
-	// Figures counts delivery figures; Snapshot, when set, serves them
-	// at GET /v1/metrics (the local mode's figures in memory).
-	Figures  Figures
-	Snapshot func() metrics.Snapshot
+	// Figures counts delivery figures; Snapshots, when set, serves them
+	// at GET /v1/metrics.
+	Figures   Figures
+	Snapshots Snapshots
 	// SNSCerts, when set, replaces SNS's certificate fetch (the local
 	// mode's HERALD_SNS_TEST_CERT).
 	SNSCerts func(ctx context.Context, url string) ([]byte, error)
@@ -135,17 +128,9 @@ type part struct {
 // receive (Config.MaxReceives) settles what still fails, and records of
 // the dead-letter queue (Config.DispatchDLQ, AWS) are settled.
 func Dispatcher(g *Graph) *dispatch.Dispatcher {
-	opts := dispatch.Options{Concurrency: g.Config.SendConcurrent, Log: g.Log, Rates: g.Ports.Rates, RetryHints: g.Ports.RetryHints,
-		MaxReceives: g.Config.MaxReceives, DeadLetterARN: g.Config.DispatchDLQ}
-	// A nil port stays a nil interface: dispatch skips what it lacks.
-	if g.Ports.Dispatch != nil {
-		opts.Requeue = g.Ports.Dispatch
-		opts.Retry = g.Ports.Dispatch
-	}
-	if g.Ports.Figures != nil {
-		opts.Metrics = g.Ports.Figures
-	}
-	return dispatch.New(g.Ports.Store, g.Ports.Channels, opts)
+	return dispatch.New(g.Ports.Store, g.Ports.Channels, dispatch.Options{Concurrency: g.Config.SendConcurrent, Log: g.Log,
+		Requeue: g.Ports.Dispatch, Retry: g.Ports.Dispatch, Rates: g.Ports.Rates, RetryHints: g.Ports.RetryHints,
+		MaxReceives: g.Config.MaxReceives, DeadLetterARN: g.Config.DispatchDLQ, Metrics: g.Ports.Figures})
 }
 
 // Walker walks filter audiences, a step at a time.

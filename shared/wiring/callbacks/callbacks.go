@@ -6,7 +6,6 @@
 package callbacks
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/heraldhq/herald/shared/unsubscribe"
@@ -32,18 +31,11 @@ type Routes struct {
 // only with push, SNS's platform endpoints), and the unsubscribe links when
 // there is a secret.
 func New(g *wiring.Graph, push webhook.PushEndpoints) Routes {
-	cfg, store, log := g.Config, g.Ports.Store, g.Log
-	var figures webhook.Metrics
-	if g.Ports.Figures != nil {
-		figures = g.Ports.Figures
-	}
+	cfg, store, log, figures := g.Config, g.Ports.Store, g.Log, g.Ports.Figures
 	// SNSOptions holds a certificate cache, so each endpoint's is filled
 	// in place rather than copied.
 	sns := func(o *webhook.SNSOptions, topics []string) {
-		o.TopicARNs = topics
-		if g.Ports.SNSCerts != nil {
-			o.Certs = func(ctx context.Context, url string) ([]byte, error) { return g.Ports.SNSCerts(ctx, url) }
-		}
+		o.TopicARNs, o.Certs = topics, g.Ports.SNSCerts
 	}
 	c := Routes{HTTP: http.NewServeMux()}
 	c.HTTP.Handle("/webhooks/whatsapp", &webhook.WhatsApp{AppSecret: cfg.WhatsApp.AppSecret, VerifyToken: cfg.WhatsApp.VerifyToken,

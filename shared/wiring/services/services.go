@@ -11,7 +11,6 @@ import (
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
-	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/template"
@@ -19,16 +18,15 @@ import (
 )
 
 // Set is a graph with the ports only the services use, whose types
-// belong to the services' own packages.
+// belong to the services' own packages (wiring imports neither).
 type Set struct {
 	Graph *wiring.Graph
 	// Model writes AI text; nil turns composition off.
 	Model compose.Model
-}
-
-// New returns the services of g with a model (nil: composition off).
-func New(g *wiring.Graph, model compose.Model) *Set {
-	return &Set{Graph: g, Model: model}
+	// Uploads take spreadsheets (presigned S3 URLs, or the local signed
+	// route); nil answers the upload routes with 503 not_configured. The
+	// API sets their Ingest limits from the configuration.
+	Uploads *httpapi.Uploads
 }
 
 // Sends is the send service: it prepares and starts every send, from the
@@ -36,16 +34,9 @@ func New(g *wiring.Graph, model compose.Model) *Set {
 func Sends(s *Set) *send.Sender {
 	g := s.Graph
 	return wiring.Shared(g, "sends", func() *send.Sender {
-		s := &send.Sender{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now, Log: g.Log, DefaultRegion: g.Config.DefaultRegion}
-		// A nil queue must stay a nil interface: the sender refuses a
-		// filter audience when it has no audience queue.
-		if g.Ports.Dispatch != nil {
-			s.Dispatch = g.Ports.Dispatch
-		}
-		if g.Ports.Audience != nil {
-			s.Steps = g.Ports.Audience
-		}
-		return s
+		// Without an audience queue the sender refuses filter audiences.
+		return &send.Sender{Store: g.Ports.Store, Dispatch: g.Ports.Dispatch, Steps: g.Ports.Audience,
+			IDs: g.IDs, Now: g.Now, Log: g.Log, DefaultRegion: g.Config.DefaultRegion}
 	})
 }
 
@@ -56,11 +47,8 @@ func Campaigns(s *Set) *campaign.Service {
 		if g.Ports.Scheduler == nil {
 			return nil
 		}
-		c := &campaign.Service{Store: g.Ports.Store, Scheduler: g.Ports.Scheduler, Sender: Sends(s), IDs: g.IDs, Now: g.Now, Log: g.Log}
-		if g.Ports.Repairs != nil {
-			c.Repairs = g.Ports.Repairs
-		}
-		return c
+		return &campaign.Service{Store: g.Ports.Store, Scheduler: g.Ports.Scheduler, Sender: Sends(s), Repairs: g.Ports.Repairs,
+			IDs: g.IDs, Now: g.Now, Log: g.Log}
 	})
 }
 
@@ -108,11 +96,6 @@ func Ingester(s *Set) *ingest.Ingester {
 	return &ingest.Ingester{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Dispatch: g.Ports.Dispatch, Config: IngestConfig(s), IDs: g.IDs, Log: g.Log}
 }
 
-// snapshot serves a graph's Snapshot port as httpapi.Metrics.
-type snapshot func() metrics.Snapshot
-
-func (f snapshot) Snapshot() metrics.Snapshot { return f() }
-
 // API is the HTTP API: every route, or only those under routes when given
 // (the compose function serves httpapi.ComposeRoutes).
 func API(s *Set, routes ...string) *httpapi.Server {
@@ -120,18 +103,13 @@ func API(s *Set, routes ...string) *httpapi.Server {
 	svc := httpapi.Services{Store: g.Ports.Store, Sends: Sends(s), Users: Users(s), Keys: Keys(s), Templates: Templates(s),
 		Campaigns: Campaigns(s), Compose: Composer(s)}
 	cfg := g.Config
-	opts := httpapi.Options{Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
+	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
 			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints}}
-	if g.Ports.Outbox != nil {
-		opts.Outbox = g.Ports.Outbox
-	}
-	if g.Ports.Snapshot != nil {
-		opts.Metrics = snapshot(g.Ports.Snapshot)
-	}
-	if u := g.Ports.Uploads; u != nil {
-		opts.Uploads = &httpapi.Uploads{Blobs: u.Blobs, PresignPut: u.PresignPut, PresignGet: u.PresignGet, Received: u.Received,
-			URLSecret: u.URLSecret, PublicURL: u.PublicURL, Ingest: IngestConfig(s)}
+	if s.Uploads != nil {
+		u := *s.Uploads
+		u.Ingest = IngestConfig(s)
+		opts.Uploads = &u
 	}
 	return httpapi.New(svc, opts)
 }
