@@ -136,7 +136,7 @@ step "go test" env \
 	HERALD_TEST_SCHEDULER_ENDPOINT=http://127.0.0.1:5000 \
 	go test -race -count=1 -p "$(nproc 2>/dev/null || echo 2)" -timeout "${GO_TEST_TIMEOUT:-5m}" ./...
 # The tests that read whole files at the size limits skip under -race (ten
-# times slower there); they run here, without it (heavyPass in their
+# times slower there); they run here, without it (heavytest.Pass in their
 # packages holds the same pattern).
 step "go test (whole files, no -race)" go test -count=1 -timeout "${GO_TEST_TIMEOUT:-5m}" -run 'Hostile|Million|PeakHeap' ./shared/spreadsheet ./shared/ingest
 

@@ -8,12 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/shared/heavytest"
 	"github.com/heraldhq/herald/shared/notify"
 )
 
@@ -32,36 +31,6 @@ func (q *countQueue) Receive(context.Context, int, time.Duration) ([]notify.Queu
 }
 func (q *countQueue) Delete(context.Context, string) error                          { return nil }
 func (q *countQueue) ChangeVisibility(context.Context, string, time.Duration) error { return nil }
-
-// peakHeap runs f, sampling the heap, and returns how far it grew above
-// what was in use before.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	peak := base
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapInuse)
-			}
-		}
-	})
-	f()
-	close(stop)
-	wg.Wait()
-	return peak - base
-}
 
 // ingestPeak ingests a send of the file write makes, with the heap
 // sampled, and returns the upload and how far the heap grew.
@@ -90,7 +59,7 @@ func ingestPeak(t *testing.T, write func(io.Writer) error) (notify.Upload, uint6
 		t.Fatal(err)
 	}
 	var got notify.Upload
-	grew := peakHeap(func() { got = f.ingest(up) })
+	grew := heavytest.PeakHeap(func() { got = f.ingest(up) })
 	return got, grew
 }
 
@@ -102,7 +71,7 @@ func ingestPeak(t *testing.T, write func(io.Writer) error) (notify.Upload, uint6
 // workbook's table of text as full as it may be (a unique name a row).
 // The heap grows to about twice what is live before the collector runs.
 func TestIngestPeakHeap(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	const rows = 250_000
 	tests := []struct {
 		name  string

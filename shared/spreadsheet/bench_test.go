@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/heraldhq/herald/shared/heavytest"
 )
 
 // writeCSVRows writes a header and n rows of phone,name,offer.
@@ -116,7 +118,7 @@ func BenchmarkReadXLSX100k(b *testing.B) {
 // TestReadCSVMillionRowsPeakHeap reads a CSV of 1,000,000 rows from a file,
 // sampling the heap: memory must not grow with the file.
 func TestReadCSVMillionRowsPeakHeap(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	const rows = 1_000_000
 	path := filepath.Join(t.TempDir(), "million.csv")
 	file, err := os.Create(path)
@@ -229,7 +231,7 @@ func writeXLSXRows(w io.Writer, n int) error {
 // must let it through, and memory must not grow with it beyond its table
 // of text.
 func TestReadXLSXMillionRows(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	const rows = 1_000_000
 	file, err := os.Create(filepath.Join(t.TempDir(), "million.xlsx"))
 	if err != nil {
@@ -245,7 +247,7 @@ func TestReadXLSXMillionRows(t *testing.T) {
 	}
 	var got int
 	start := time.Now()
-	grew := peakHeap(func() { got = countRows(t, file, info.Size()) })
+	grew := heavytest.PeakHeap(func() { got = countRows(t, file, info.Size()) })
 	if got != rows {
 		t.Fatalf("read %d rows, want %d", got, rows)
 	}

@@ -8,11 +8,11 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/shared/heavytest"
 )
 
 // deflated is a part compressed ahead of writing, with what its zip entry
@@ -307,7 +307,7 @@ func readFrom(ra io.ReaderAt, size int64, lim Limits) error {
 // TestHostileXLSX reads files made to take memory or time: each is refused
 // with its message, within moments (logged; not asserted).
 func TestHostileXLSX(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	for _, tt := range hostileFiles() {
 		t.Run(tt.name, func(t *testing.T) {
 			data := tt.data(t)
@@ -340,43 +340,12 @@ func e0(err error) int {
 	return 0
 }
 
-// peakHeap runs f, sampling the heap, and returns how far it grew above
-// what was in use before.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	peak := base
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapInuse)
-			}
-		}
-	})
-	f()
-	close(stop)
-	wg.Wait()
-	runtime.ReadMemStats(&ms)
-	return max(peak, ms.HeapInuse) - base
-}
-
 // TestHostileXLSXPeakHeap reads every hostile file with the heap sampled:
 // none may make it grow by more than the table of text it may hold
 // (stringsMemory) and the little a sheet takes as it streams, twice over,
 // as the collector lets it.
 func TestHostileXLSXPeakHeap(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	const bound = 2*stringsMemory + 8<<20
 	for _, tt := range hostileFiles() {
 		// From a file, as ingestion reads them: the file is not on the
@@ -391,7 +360,7 @@ func TestHostileXLSXPeakHeap(t *testing.T) {
 		}
 		size := int64(len(data))
 		data = nil
-		grew := peakHeap(func() { err = readFrom(f, size, tt.lim) })
+		grew := heavytest.PeakHeap(func() { err = readFrom(f, size, tt.lim) })
 		f.Close()
 		t.Logf("%s: heap grew by %.1f MiB", tt.name, mb(grew))
 		if err == nil {
@@ -407,7 +376,7 @@ func TestHostileXLSXPeakHeap(t *testing.T) {
 // an upload may be (50 MB): each is refused with its message, in constant
 // memory.
 func TestHostileCSV(t *testing.T) {
-	heavy(t)
+	heavytest.Skip(t)
 	const size = 50_000_000
 	tests := []struct {
 		name string
@@ -462,7 +431,7 @@ func TestHostileCSV(t *testing.T) {
 			n := int64(len(data))
 			data = nil
 			start := time.Now()
-			grew := peakHeap(func() { err = readFrom(f, n, Limits{}) })
+			grew := heavytest.PeakHeap(func() { err = readFrom(f, n, Limits{}) })
 			t.Logf("refused in %v; heap grew by %.1f MiB", time.Since(start).Round(time.Millisecond), mb(grew))
 			wantError(t, err, tt.row, tt.want)
 			if grew > 16<<20 {

@@ -1,5 +1,0 @@
-//go:build !race
-
-package spreadsheet
-
-const raceEnabled = false
