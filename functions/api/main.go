@@ -22,7 +22,7 @@ import (
 	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/services"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 func main() {
@@ -43,7 +43,7 @@ func main() {
 			ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
 		}
 	}
-	api := &services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))}
+	api := &wiringapi.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))}
 	if cfg.UploadsBucket != "" {
 		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
 		api.Uploads = &httpapi.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
@@ -51,5 +51,5 @@ func main() {
 				return blobs.PresignPut(ctx, key, expires, "")
 			}}
 	}
-	lambda.Start(newHandler(services.API(api)).Serve)
+	lambda.Start(newHandler(wiringapi.API(api)).Serve)
 }

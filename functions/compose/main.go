@@ -17,7 +17,7 @@ import (
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/services"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 func main() {
@@ -33,6 +33,6 @@ func main() {
 		os.Exit(1)
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)}
-	svc := &services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout)), Model: model}
-	lambda.Start(newHandler(services.API(svc, httpapi.ComposeRoutes...)).Serve)
+	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout)), Model: model}
+	lambda.Start(newHandler(wiringapi.API(svc, httpapi.ComposeRoutes...)).Serve)
 }

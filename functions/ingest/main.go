@@ -18,7 +18,7 @@ import (
 	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/services"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 func main() {
@@ -32,5 +32,5 @@ func main() {
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
 		Blobs: s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)}
-	lambda.Start(newHandler(services.Ingester(&services.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))})))
+	lambda.Start(newHandler(wiringapi.Ingester(&wiringapi.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))})))
 }

@@ -36,16 +36,14 @@ func main() {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	client := sqs.NewFromConfig(aws)
-	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue)}
+	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue),
+		Scheduler: ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler))}
 	if cfg.AudienceQueue != "" {
 		ports.Audience = sqsqueue.New(client, cfg.AudienceQueue)
 	}
-	if cfg.Scheduler.Configured() {
-		ports.Scheduler = ebscheduler.New(scheduler.NewFromConfig(aws), ebscheduler.ConfigFrom(cfg.Scheduler))
-		if cfg.Scheduler.RepairQueue != "" {
-			ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
-		}
+	if cfg.Scheduler.RepairQueue != "" {
+		ports.Repairs = sqsqueue.New(client, cfg.Scheduler.RepairQueue)
 	}
 	graph := wiring.New(cfg, ports, cfg.Logger(os.Stdout))
-	lambda.Start(newHandler(services.Campaigns(&services.Set{Graph: graph}), graph.Log))
+	lambda.Start(newHandler(services.Campaigns(graph), graph.Log))
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/services"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 // benchAWS runs one list send through the AWS adapters against the
@@ -75,7 +75,7 @@ func benchAWS(ctx context.Context, users int) error {
 
 	// The API call, in process, on the AWS adapters.
 	log := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(services.API(&services.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: store, Dispatch: queue}, log)}))
+	srv := httptest.NewServer(wiringapi.API(&wiringapi.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: store, Dispatch: queue}, log)}))
 	defer srv.Close()
 	p := &harness.Proc{Base: srv.URL, Key: secret}
 	t1 := time.Now()

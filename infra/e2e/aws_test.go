@@ -26,7 +26,7 @@ import (
 	"github.com/heraldhq/herald/shared/lambdaedge"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/wiring"
-	"github.com/heraldhq/herald/shared/wiring/services"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 // counter is an email sender that counts sends per recipient.
@@ -109,7 +109,7 @@ func TestSendPathOnAWSAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The api function's handler (functions/api/handler.go).
-	apiHandler := lambdaedge.HTTP{Handler: services.API(&services.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil)}), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
+	apiHandler := lambdaedge.HTTP{Handler: wiringapi.API(&wiringapi.Set{Graph: wiring.New(config.Config{}, wiring.Ports{Store: env.Store, Dispatch: env.Queue}, nil)}), Refuse: httpapi.Refuse, WithPrincipal: httpapi.WithPrincipal}
 	a := &api{t: t, h: lambda.NewHandler(apiHandler.Serve)}
 	if err := json.Unmarshal(sample, &a.request); err != nil {
 		t.Fatal(err)

@@ -51,22 +51,26 @@ type Backend struct {
 // invoke tool never calls it. Whatever was in flight in a queue is made
 // visible again: bbolt locks its files, so no consumer from before is
 // alive, and dispatch's dedupe keeps anyone from getting a message twice.
-func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltscheduler.Firing) error) (b *Backend, err error) {
+func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltscheduler.Firing) error) (*Backend, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	b = &Backend{}
-	defer func() {
-		if err != nil {
-			b.Close()
-		}
-	}()
+	b := &Backend{}
+	if err := b.open(cfg, log, fire); err != nil {
+		b.Close() // what opened before the failure
+		return nil, err
+	}
+	return b, nil
+}
+
+// open opens the adapters one by one, keeping each one's Close.
+func (b *Backend) open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltscheduler.Firing) error) (err error) {
 	var storeOpts []boltstore.Option
 	if !cfg.Fsync {
 		storeOpts = append(storeOpts, boltstore.WithNoSync())
 	}
 	if b.Store, err = boltstore.Open(filepath.Join(cfg.DataDir, "herald.db"), storeOpts...); err != nil {
-		return nil, fmt.Errorf("open store (is another Herald running on %s?): %w", cfg.DataDir, err)
+		return fmt.Errorf("open store (is another Herald running on %s?): %w", cfg.DataDir, err)
 	}
 	b.closers = append(b.closers, b.Store.Close)
 	queues := []struct {
@@ -82,7 +86,7 @@ func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltsc
 	for _, q := range queues {
 		var resumed int
 		if *q.q, resumed, err = openQueue(cfg, q.file, q.what); err != nil {
-			return nil, err
+			return err
 		}
 		b.closers = append(b.closers, (*q.q).Close)
 		if q.q == &b.Dispatch && resumed > 0 {
@@ -90,23 +94,23 @@ func Open(cfg config.Config, log *slog.Logger, fire func(context.Context, boltsc
 		}
 	}
 	if _, err := b.Dispatch.DeadLetter().RequeueInFlight(); err != nil {
-		return nil, fmt.Errorf("requeue in-flight dead letters: %w", err)
+		return fmt.Errorf("requeue in-flight dead letters: %w", err)
 	}
 	if b.Blobs, err = blobfs.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
-		return nil, fmt.Errorf("open blobs: %w", err)
+		return fmt.Errorf("open blobs: %w", err)
 	}
 	if b.Scheduler, err = boltscheduler.Open(filepath.Join(cfg.DataDir, "scheduler.db"), boltscheduler.Options{
 		Grace: cfg.ScheduleGrace, NoSync: !cfg.Fsync, Log: log, Fire: fire,
 	}); err != nil {
-		return nil, fmt.Errorf("open scheduler: %w", err)
+		return fmt.Errorf("open scheduler: %w", err)
 	}
 	b.closers = append(b.closers, b.Scheduler.Close)
 	if b.Secret = cfg.UnsubscribeSecret; b.Secret == "" {
 		if b.Secret, err = keptSecret(filepath.Join(cfg.DataDir, "unsubscribe-secret")); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return b, nil
+	return nil
 }
 
 // keptSecret reads a secret kept in the data dir, making it on first use.

@@ -54,6 +54,7 @@ import (
 	"github.com/heraldhq/herald/shared/sqsqueue"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 	"github.com/heraldhq/herald/shared/wiring/callbacks"
 	"github.com/heraldhq/herald/shared/wiring/services"
 )
@@ -73,14 +74,14 @@ func main() {
 // (with the local outbox for every channel), or the AWS ones as the
 // functions open them (with the sandbox for channels no provider is
 // configured for).
-func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Logger) (wiring.Ports, func(), error) {
+func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Logger) (wiring.Ports, *httpapi.Uploads, func(), error) {
 	switch backend {
 	case "embedded":
 		b, err := embedded.Open(*cfg, log, func(context.Context, boltscheduler.Firing) error {
 			return fmt.Errorf("invoke runs no scheduler; make run fires campaigns")
 		})
 		if err != nil {
-			return wiring.Ports{}, nil, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
+			return wiring.Ports{}, nil, nil, fmt.Errorf("%w (is `make run` using %s? stop it first)", err, cfg.DataDir)
 		}
 		// Signed as make run signs them (unsubscribe links, quick replies).
 		cfg.UnsubscribeSecret = b.Secret
@@ -88,17 +89,17 @@ func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Log
 		channels, err := provider.Senders(ctx, *cfg, channel.NewOutbox(b.Store, time.Now), "local outbox", loadAWS)
 		if err != nil {
 			b.Close()
-			return wiring.Ports{}, nil, err
+			return wiring.Ports{}, nil, nil, err
 		}
 		ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
-		return ports, func() { b.Close() }, nil
+		return ports, b.Uploads(cfg.PublicURL), func() { b.Close() }, nil
 	case "aws":
 		if err := cfg.RequireAWS(false); err != nil {
-			return wiring.Ports{}, nil, err
+			return wiring.Ports{}, nil, nil, err
 		}
 		awsCfg, err := loadAWS(ctx)
 		if err != nil {
-			return wiring.Ports{}, nil, err
+			return wiring.Ports{}, nil, nil, err
 		}
 		// As the functions open them (functions/*/main.go).
 		client := sqs.NewFromConfig(awsCfg)
@@ -113,17 +114,23 @@ func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Log
 		if cfg.Scheduler.Configured() {
 			ports.Scheduler = ebscheduler.New(scheduler.NewFromConfig(awsCfg), ebscheduler.ConfigFrom(cfg.Scheduler))
 		}
+		var uploads *httpapi.Uploads
 		if cfg.UploadsBucket != "" {
-			ports.Blobs = s3blob.New(s3.NewFromConfig(awsCfg), cfg.UploadsBucket)
+			blobs := s3blob.New(s3.NewFromConfig(awsCfg), cfg.UploadsBucket)
+			ports.Blobs = blobs
+			uploads = &httpapi.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
+				PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {
+					return blobs.PresignPut(ctx, key, expires, "")
+				}}
 		}
 		channels, err := provider.Senders(ctx, *cfg, channel.NewSandbox(log), "sandbox", loadAWS)
 		if err != nil {
-			return wiring.Ports{}, nil, err
+			return wiring.Ports{}, nil, nil, err
 		}
 		ports.Channels, ports.Rates, ports.RetryHints = channels.Senders, channels.Rates, channels.RetryHints
-		return ports, func() {}, nil
+		return ports, uploads, func() {}, nil
 	}
-	return wiring.Ports{}, nil, fmt.Errorf("-backend %q: want embedded or aws", backend)
+	return wiring.Ports{}, nil, nil, fmt.Errorf("-backend %q: want embedded or aws", backend)
 }
 
 func loadAWS(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
@@ -144,7 +151,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		return err
 	}
 	log := cfg.Logger(stderr)
-	ports, closePorts, err := open(ctx, backend, &cfg, log)
+	ports, uploads, closePorts, err := open(ctx, backend, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -158,7 +165,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 			return err
 		}
 	}
-	if fn != "api" && fn != "compose" && fn != "callbacks" && fn != "authorizer" && ports.Dispatch == nil {
+	if fn != "compose" && fn != "callbacks" && fn != "authorizer" && ports.Dispatch == nil {
 		return fmt.Errorf("the %s function needs HERALD_DISPATCH_QUEUE_URL with -backend aws", fn)
 	}
 	// The same graph as the functions build: package wiring.
@@ -166,12 +173,9 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	var handler any
 	switch fn {
 	case "api":
-		if ports.Dispatch == nil {
-			return fmt.Errorf("the api function needs HERALD_DISPATCH_QUEUE_URL with -backend aws")
-		}
-		handler = apiHandler(services.API(&services.Set{Graph: graph})).Serve
+		handler = apiHandler(wiringapi.API(&wiringapi.Set{Graph: graph, Uploads: uploads})).Serve
 	case "compose":
-		handler = apiHandler(services.API(&services.Set{Graph: graph, Model: model}, httpapi.ComposeRoutes...)).Serve
+		handler = apiHandler(wiringapi.API(&wiringapi.Set{Graph: graph, Model: model}, httpapi.ComposeRoutes...)).Serve
 	case "dispatch":
 		// As the function: the last receive settles, and with
 		// HERALD_DISPATCH_DLQ_ARN (events/dispatch-deadletter.json's
@@ -189,7 +193,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		if ports.Blobs == nil {
 			return fmt.Errorf("the ingest function needs HERALD_UPLOADS_BUCKET with -backend aws")
 		}
-		handler = ingestHandler(services.Ingester(&services.Set{Graph: graph}))
+		handler = ingestHandler(wiringapi.Ingester(&wiringapi.Set{Graph: graph}))
 	case "authorizer":
 		handler = authorizerHandler(wiring.Authorizer(graph))
 	case "callbacks":
@@ -206,7 +210,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		c := callbacks.New(graph, push)
 		handler = callbacksHandler(c, log)
 	case "scheduler":
-		campaigns := services.Campaigns(&services.Set{Graph: graph})
+		campaigns := services.Campaigns(graph)
 		if campaigns == nil {
 			return fmt.Errorf("the scheduler function needs HERALD_SCHEDULER_TARGET_ARN and HERALD_SCHEDULER_ROLE_ARN with -backend aws")
 		}
@@ -215,6 +219,8 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 		return fmt.Errorf("-fn %q: want %s", fn, functions)
 	}
 	out, err := lambda.NewHandler(handler).Invoke(ctx, payload)
+	// As the functions do at the end of each invocation.
+	figures.Flush()
 	if err != nil {
 		return fmt.Errorf("%s handler: %w", fn, err)
 	}
@@ -292,6 +298,7 @@ func schedulerHandler(svc *campaign.Service, log *slog.Logger) lambdaedge.Source
 		Other: func(ctx context.Context, payload []byte) (any, error) {
 			inv, err := ebscheduler.ParseInvocation(payload)
 			if err != nil {
+				log.Error("scheduler function: not an invocation", "err", err.Error())
 				return nil, err
 			}
 			run, err := svc.RunScheduled(ctx, campaign.Invocation{WorkspaceID: inv.WorkspaceID, CampaignID: inv.CampaignID, ScheduledAt: inv.ScheduledTime,

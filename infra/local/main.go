@@ -43,6 +43,7 @@ import (
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 	"github.com/heraldhq/herald/shared/wiring/callbacks"
 	"github.com/heraldhq/herald/shared/wiring/services"
 )
@@ -98,8 +99,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
-	svc := &services.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL)}
-	campaigns = services.Campaigns(svc)
+	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL)}
+	campaigns = services.Campaigns(svc.Graph)
 	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	greet(stdout, cfg, base, created, used, model)
 	if ready != nil {
@@ -174,9 +175,9 @@ func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backen
 // rootMux serves the API and, beside it, the routes API Gateway sends to
 // the callbacks function (provider webhooks, unsubscribe links), which
 // carry no API key.
-func rootMux(svc *services.Set, push webhook.PushEndpoints) *http.ServeMux {
+func rootMux(svc *wiringapi.Set, push webhook.PushEndpoints) *http.ServeMux {
 	root := callbacks.New(svc.Graph, push).HTTP
-	root.Handle("/", services.API(svc))
+	root.Handle("/", wiringapi.API(svc))
 	return root
 }
 
@@ -206,7 +207,7 @@ func greet(stdout io.Writer, cfg config.Config, base, created string, used map[s
 // and EventBridge Scheduler do on AWS: dispatch workers, the dead-letter
 // settling, audience walks, spreadsheet ingestion, the scheduler and the
 // schedule repairs.
-func startWorkers(ctx context.Context, cfg config.Config, svc *services.Set, backend *embedded.Backend, log *slog.Logger) *sync.WaitGroup {
+func startWorkers(ctx context.Context, cfg config.Config, svc *wiringapi.Set, backend *embedded.Backend, log *slog.Logger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	d := wiring.Dispatcher(svc.Graph)
 	for i := 0; i < cfg.Workers; i++ {
@@ -228,7 +229,7 @@ func startWorkers(ctx context.Context, cfg config.Config, svc *services.Set, bac
 		wg.Go(func() { walker.Run(ctx, backend.Audience) })
 	}
 	// Spreadsheets: two at a time, as a few ingest functions would run.
-	ingester := services.Ingester(svc)
+	ingester := wiringapi.Ingester(svc)
 	for range 2 {
 		wg.Go(func() { ingester.Run(ctx, backend.Ingest) })
 	}
@@ -237,7 +238,7 @@ func startWorkers(ctx context.Context, cfg config.Config, svc *services.Set, bac
 			log.Error("scheduler stopped", "err", err.Error())
 		}
 	})
-	wg.Go(func() { services.Campaigns(svc).RunRepairs(ctx, backend.Repairs) })
+	wg.Go(func() { services.Campaigns(svc.Graph).RunRepairs(ctx, backend.Repairs) })
 	return &wg
 }
 

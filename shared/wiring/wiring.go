@@ -4,15 +4,17 @@
 // the invoke tool (with embedded adapters, or AWS ones) all build their
 // handlers here, so an option set here holds in every one of them.
 //
-// It is two packages, for the size of the functions: this one builds the
-// workers that know nothing of users or HTTP (dispatch, the audience walk,
-// the authorizer) and imports only what they import, and package
-// wiring/services builds the services and the fronts that serve them (the
-// API, the callbacks, ingestion, campaigns). A function links the packages
-// it imports, with their initialisation (phone number metadata, AWS
-// service schemas), whether it calls them or not.
+// It is four packages, for the size of the functions, since a function
+// links every package it imports, with its initialisation (phone number
+// metadata, AWS service schemas), whether it calls it or not:
+//   - wiring (this one): the ports, the graph, and the workers that know
+//     nothing of users or HTTP (dispatch, the audience walk, the authorizer);
+//   - wiring/services: the send and campaign services (the scheduler);
+//   - wiring/api: the HTTP API with the services only it uses, and
+//     spreadsheet ingestion (the api, compose and ingest functions);
+//   - wiring/callbacks: the webhooks and unsubscribe links (callbacks).
 //
-// Neither imports an adapter: the environment opens its adapters and hands
+// None imports an adapter: the environment opens its adapters and hands
 // them over as Ports, so no embedded adapter is linked into a Lambda.
 // Builders are functions rather than methods, so that a function links only
 // the builders it calls.

@@ -1,38 +1,18 @@
-// Package services builds, from a wiring.Graph, Herald's services (sends,
-// campaigns, users, keys, templates, AI composition) and the fronts that
-// serve them: the HTTP API and spreadsheet ingestion.
-// It is the heavy half of package wiring (see there): the functions that
-// know nothing of users import only wiring.
+// Package services builds, from a wiring.Graph, the services that start
+// sends: the send service and the campaign service that runs with it. The
+// API (package wiring/api) and the scheduler function share them; the
+// scheduler imports only this, not the API.
 package services
 
 import (
-	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
-	"github.com/heraldhq/herald/shared/compose"
-	"github.com/heraldhq/herald/shared/httpapi"
-	"github.com/heraldhq/herald/shared/ingest"
-	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
-	"github.com/heraldhq/herald/shared/template"
 	"github.com/heraldhq/herald/shared/wiring"
 )
 
-// Set is a graph with the ports only the services use, whose types
-// belong to the services' own packages (wiring imports neither).
-type Set struct {
-	Graph *wiring.Graph
-	// Model writes AI text; nil turns composition off.
-	Model compose.Model
-	// Uploads take spreadsheets (presigned S3 URLs, or the local signed
-	// route); nil answers the upload routes with 503 not_configured. The
-	// API sets their Ingest limits from the configuration.
-	Uploads *httpapi.Uploads
-}
-
 // Sends is the send service: it prepares and starts every send, from the
 // API, a campaign's run or the console.
-func Sends(s *Set) *send.Sender {
-	g := s.Graph
+func Sends(g *wiring.Graph) *send.Sender {
 	return wiring.Shared(g, "sends", func() *send.Sender {
 		// Without an audience queue the sender refuses filter audiences.
 		return &send.Sender{Store: g.Ports.Store, Dispatch: g.Ports.Dispatch, Steps: g.Ports.Audience,
@@ -41,75 +21,12 @@ func Sends(s *Set) *send.Sender {
 }
 
 // Campaigns is the campaign service, or nil when there is no scheduler.
-func Campaigns(s *Set) *campaign.Service {
-	g := s.Graph
+func Campaigns(g *wiring.Graph) *campaign.Service {
 	return wiring.Shared(g, "campaigns", func() *campaign.Service {
 		if g.Ports.Scheduler == nil {
 			return nil
 		}
-		return &campaign.Service{Store: g.Ports.Store, Scheduler: g.Ports.Scheduler, Sender: Sends(s), Repairs: g.Ports.Repairs,
+		return &campaign.Service{Store: g.Ports.Store, Scheduler: g.Ports.Scheduler, Sender: Sends(g), Repairs: g.Ports.Repairs,
 			IDs: g.IDs, Now: g.Now, Log: g.Log}
 	})
-}
-
-// Composer writes text with the configured model, or is nil when
-// composition is off.
-func Composer(s *Set) *compose.Composer {
-	g := s.Graph
-	return wiring.Shared(g, "composer", func() *compose.Composer {
-		if s.Model == nil {
-			return nil
-		}
-		return compose.New(s.Model, g.Ports.Store, compose.Config{RatePerMinute: g.Config.Compose.RatePerMinute, MaxTokens: g.Config.Compose.MaxTokens}, g.Now, g.Log)
-	})
-}
-
-// Users is the user service: profiles, devices, permission, preferences,
-// presence.
-func Users(s *Set) *profile.Service {
-	g := s.Graph
-	return &profile.Service{Store: g.Ports.Store, DefaultRegion: g.Config.DefaultRegion, AllowPrivateEndpoints: g.Config.TestAllowPrivateEndpoints, Now: g.Now}
-}
-
-// Keys keeps the workspaces' API keys.
-func Keys(s *Set) *apikey.Keys {
-	g := s.Graph
-	return &apikey.Keys{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now}
-}
-
-// Templates is the template service.
-func Templates(s *Set) *template.Service {
-	g := s.Graph
-	return &template.Service{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now}
-}
-
-// IngestConfig is how spreadsheets are bounded and read.
-func IngestConfig(s *Set) ingest.Config {
-	g := s.Graph
-	c := g.Config
-	return ingest.NewConfig(c.UploadMaxBytes, c.UploadMaxRows, c.UploadMaxColumns, c.DefaultRegion)
-}
-
-// Ingester validates uploaded spreadsheets and queues their sends.
-func Ingester(s *Set) *ingest.Ingester {
-	g := s.Graph
-	return &ingest.Ingester{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Dispatch: g.Ports.Dispatch, Config: IngestConfig(s), IDs: g.IDs, Log: g.Log}
-}
-
-// API is the HTTP API: every route, or only those under routes when given
-// (the compose function serves httpapi.ComposeRoutes).
-func API(s *Set, routes ...string) *httpapi.Server {
-	g := s.Graph
-	svc := httpapi.Services{Store: g.Ports.Store, Sends: Sends(s), Users: Users(s), Keys: Keys(s), Templates: Templates(s),
-		Campaigns: Campaigns(s), Compose: Composer(s)}
-	cfg := g.Config
-	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
-			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints}}
-	if s.Uploads != nil {
-		u := *s.Uploads
-		u.Ingest = IngestConfig(s)
-		opts.Uploads = &u
-	}
-	return httpapi.New(svc, opts)
 }

@@ -1,0 +1,90 @@
+// Package api builds, from a wiring.Graph, the HTTP API with the services
+// only it uses (users, keys, templates, AI composition) and spreadsheet
+// ingestion. It is the heaviest part of package wiring (see there): only
+// the api, compose and ingest functions import it.
+package api
+
+import (
+	"github.com/heraldhq/herald/shared/apikey"
+	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/template"
+	"github.com/heraldhq/herald/shared/wiring"
+	"github.com/heraldhq/herald/shared/wiring/services"
+)
+
+// Set is a graph with the ports only the services use, whose types
+// belong to the API's own packages (wiring imports neither).
+type Set struct {
+	Graph *wiring.Graph
+	// Model writes AI text; nil turns composition off.
+	Model compose.Model
+	// Uploads take spreadsheets (presigned S3 URLs, or the local signed
+	// route); nil answers the upload routes with 503 not_configured. The
+	// API sets their Ingest limits from the configuration.
+	Uploads *httpapi.Uploads
+}
+
+// Composer writes text with the configured model, or is nil when
+// composition is off.
+func Composer(s *Set) *compose.Composer {
+	g := s.Graph
+	return wiring.Shared(g, "composer", func() *compose.Composer {
+		if s.Model == nil {
+			return nil
+		}
+		return compose.New(s.Model, g.Ports.Store, compose.Config{RatePerMinute: g.Config.Compose.RatePerMinute, MaxTokens: g.Config.Compose.MaxTokens}, g.Now, g.Log)
+	})
+}
+
+// Users is the user service: profiles, devices, permission, preferences,
+// presence.
+func Users(s *Set) *profile.Service {
+	g := s.Graph
+	return &profile.Service{Store: g.Ports.Store, DefaultRegion: g.Config.DefaultRegion, AllowPrivateEndpoints: g.Config.TestAllowPrivateEndpoints, Now: g.Now}
+}
+
+// Keys keeps the workspaces' API keys.
+func Keys(s *Set) *apikey.Keys {
+	g := s.Graph
+	return &apikey.Keys{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now}
+}
+
+// Templates is the template service.
+func Templates(s *Set) *template.Service {
+	g := s.Graph
+	return &template.Service{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now}
+}
+
+// IngestConfig is how spreadsheets are bounded and read.
+func IngestConfig(s *Set) ingest.Config {
+	g := s.Graph
+	c := g.Config
+	return ingest.NewConfig(c.UploadMaxBytes, c.UploadMaxRows, c.UploadMaxColumns, c.DefaultRegion)
+}
+
+// Ingester validates uploaded spreadsheets and queues their sends.
+func Ingester(s *Set) *ingest.Ingester {
+	g := s.Graph
+	return &ingest.Ingester{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Dispatch: g.Ports.Dispatch, Config: IngestConfig(s), IDs: g.IDs, Log: g.Log}
+}
+
+// API is the HTTP API: every route, or only those under routes when given
+// (the compose function serves httpapi.ComposeRoutes).
+func API(s *Set, routes ...string) *httpapi.Server {
+	g := s.Graph
+	svc := httpapi.Services{Store: g.Ports.Store, Sends: services.Sends(g), Users: Users(s), Keys: Keys(s), Templates: Templates(s),
+		Campaigns: services.Campaigns(g), Compose: Composer(s)}
+	cfg := g.Config
+	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
+			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints}}
+	if s.Uploads != nil {
+		u := *s.Uploads
+		u.Ingest = IngestConfig(s)
+		opts.Uploads = &u
+	}
+	return httpapi.New(svc, opts)
+}
