@@ -95,15 +95,14 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	// The address: the customer id for pushes (they go to every device),
 	// the phone or email otherwise, sealed with the user's key when stored.
 	// It is known before rendering, so that a recipient whose message
-	// lacks a variable is shown by address, as every other failure is.
+	// lacks a variable is shown by address, as every other failure is; a
+	// message that lacks a variable fails whether or not there is an
+	// address (no fallback channel would render it either).
 	var to string
-	switch ch {
-	case notify.ChannelPush, notify.ChannelWebPush:
+	pushed := ch == notify.ChannelPush || ch == notify.ChannelWebPush
+	if pushed {
 		dl.Address = r.UserID
-	default:
-		if to = addressOf(r, u, ch); to == "" {
-			return skip(notify.ReasonInvalidAddress)
-		}
+	} else if to = addressOf(r, u, ch); to != "" {
 		var err error
 		if dl.Address, err = sealFor(u, to); err != nil {
 			return dl, err
@@ -113,6 +112,9 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	if len(missing) > 0 {
 		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
 		return dl, nil
+	}
+	if !pushed && to == "" {
+		return skip(notify.ReasonInvalidAddress)
 	}
 	// Build the send first: what it finds wrong (a missing parameter, a
 	// closed window) is decided before the rate limit and noSend.

@@ -484,6 +484,34 @@ func TestFallbackChannels(t *testing.T) {
 	}
 }
 
+// TestMissingVariableWithoutAddress: a message that lacks a variable
+// fails as missing_variable even when the recipient has no address on the
+// channel; it is not skipped as invalid_address and handed to a fallback
+// that would lack the same variable.
+func TestMissingVariableWithoutAddress(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "nomail", Phone: "+34600000009"})
+	n := notify.Notification{WorkspaceID: "ws1", ID: "NM", Channel: notify.ChannelEmail, Fallback: []notify.Channel{notify.ChannelSMS},
+		Status: notify.StatusQueued, Counts: notify.Counts{Total: 1, Queued: 1}, CreatedAt: now,
+		Content: notify.Template{Channel: notify.ChannelEmail, Title: "Hi", Body: "Hi {{name}}"}}
+	if err := f.store.CreateNotification(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	sms := &smsOnly{recorder: newRecorder()}
+	d := New(f.store, Senders{Email: f.rec, SMS: sms}, Options{Now: func() time.Time { return now }})
+	if errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "nomail"})}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	dl := f.deliveries(n.ID)["nomail"]
+	if dl.Channel != notify.ChannelEmail || dl.Status != notify.DeliveryFailed || dl.Reason != notify.ReasonMissingVariable {
+		t.Errorf("delivery = %s %s %s, want email failed %s", dl.Channel, dl.Status, dl.Reason, notify.ReasonMissingVariable)
+	}
+	if len(sms.texts) != 0 {
+		t.Errorf("sms sent %v, want nothing", sms.texts)
+	}
+	f.settled(n.ID)
+}
+
 // smsOnly is a recorder for the SMS channel alone.
 type smsOnly struct{ *recorder }
 
