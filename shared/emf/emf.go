@@ -147,25 +147,29 @@ func (w *Writer) count(metric string, ch notify.Channel, outcome metrics.Outcome
 
 func (w *Writer) add(metric string, ch notify.Channel, v float64) {
 	k := valueKey{metric: metric, channel: metrics.Channel(ch)}
+	var full [][]byte
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.values[k] = append(w.values[k], max(v, 0))
 	if len(w.values[k]) >= maxPending {
-		w.write(w.valueLines(map[valueKey][]float64{k: w.values[k]}, w.now()))
+		full = w.valueLines(map[valueKey][]float64{k: w.values[k]}, w.now())
 		delete(w.values, k)
 	}
+	w.mu.Unlock()
+	// Written outside the lock: the senders that record values do not wait
+	// on stdout.
+	w.write(full)
 }
 
 // Flush writes what was recorded since the last Flush and forgets it.
 // Nothing recorded writes nothing.
 func (w *Writer) Flush() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	now := w.now()
-	w.write(w.countLines(now))
-	w.write(w.valueLines(w.values, now))
+	lines := append(w.countLines(now), w.valueLines(w.values, now)...)
 	clear(w.counts)
 	clear(w.values)
+	w.mu.Unlock()
+	w.write(lines)
 }
 
 // write writes each line with its own Write, so that lines of concurrent
