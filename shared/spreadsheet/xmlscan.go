@@ -38,6 +38,9 @@ type xmlScanner struct {
 	tok       xmlToken
 	needClose bool // the last token was a self-closing start: its end comes next
 	scratch   []byte
+	// otherNames are the names beyond ASCII judged so far, and whether
+	// each is one (see checkName).
+	otherNames map[string]bool
 }
 
 // tokenKind is what an xmlToken is.
@@ -190,7 +193,7 @@ func (s *xmlScanner) scan(w []byte, atEOF bool) (n int, skip bool, err error) {
 	}
 	switch w[1] {
 	case '/':
-		space, local, i, err := scanQName(w, 2, "expected element name after </")
+		space, local, i, err := s.scanQName(w, 2, "expected element name after </")
 		if err != nil {
 			return 0, false, err
 		}
@@ -212,7 +215,7 @@ func (s *xmlScanner) scan(w []byte, atEOF bool) (n int, skip bool, err error) {
 }
 
 func (s *xmlScanner) scanStart(w []byte) (n int, skip bool, err error) {
-	space, local, i, err := scanQName(w, 1, "expected element name after <")
+	space, local, i, err := s.scanQName(w, 1, "expected element name after <")
 	if err != nil {
 		return 0, false, err
 	}
@@ -244,7 +247,7 @@ func (s *xmlScanner) scanStart(w []byte) (n int, skip bool, err error) {
 			return i + 1, false, nil
 		}
 		var a xmlAttr
-		if a.space, a.local, i, err = scanQName(w, i, "expected attribute name in element"); err != nil {
+		if a.space, a.local, i, err = s.scanQName(w, i, "expected attribute name in element"); err != nil {
 			return 0, false, err
 		}
 		i = skipSpace(w, i)
@@ -294,7 +297,7 @@ func (s *xmlScanner) scanProcInst(w []byte) (n int, skip bool, err error) {
 		return 0, false, syntaxError("expected target name after <?")
 	}
 	target := w[2:i]
-	if err := checkName(target, ascii); err != nil {
+	if err := s.checkName(target, ascii); err != nil {
 		return 0, false, err
 	}
 	i = skipSpace(w, i)
@@ -566,7 +569,7 @@ func scanName(w []byte, i int) (end, colons int, ascii bool, err error) {
 
 // scanQName reads the name at w[i], split at its colon as encoding/xml
 // splits it, and returns where it ends.
-func scanQName(w []byte, i int, missing string) (space, local []byte, end int, err error) {
+func (s *xmlScanner) scanQName(w []byte, i int, missing string) (space, local []byte, end int, err error) {
 	end, colons, ascii, err := scanName(w, i)
 	if err != nil {
 		return nil, nil, 0, err
@@ -575,7 +578,7 @@ func scanQName(w []byte, i int, missing string) (space, local []byte, end int, e
 	if len(name) == 0 {
 		return nil, nil, 0, syntaxError(missing)
 	}
-	if err := checkName(name, ascii); err != nil {
+	if err := s.checkName(name, ascii); err != nil {
 		return nil, nil, 0, err
 	}
 	switch colons {
@@ -591,18 +594,38 @@ func scanQName(w []byte, i int, missing string) (space, local []byte, end int, e
 	return nil, nil, 0, syntaxError(missing)
 }
 
+// maxOtherNames bounds the distinct names beyond ASCII one scan judges:
+// workbooks use none, and judging one costs an encoding/xml decoder, so a
+// part full of distinct ones would otherwise take minutes to read.
+const maxOtherNames = 64
+
 // checkName refuses what is not an XML name. Names beyond ASCII, which
 // workbooks do not use, are judged by encoding/xml itself (as the target
-// of a processing instruction, which it reads as a plain name).
-func checkName(name []byte, ascii bool) error {
+// of a processing instruction, which it reads as a plain name), once per
+// distinct name, and at most maxOtherNames of them per part.
+func (s *xmlScanner) checkName(name []byte, ascii bool) error {
 	if ascii {
 		if c := name[0]; c >= '0' && c <= '9' || c == '.' || c == '-' {
 			return syntaxError("invalid XML name: " + string(name))
 		}
 		return nil
 	}
+	if ok, seen := s.otherNames[string(name)]; seen {
+		if !ok {
+			return syntaxError("invalid XML name: " + string(name))
+		}
+		return nil
+	}
+	if len(s.otherNames) >= maxOtherNames {
+		return syntaxError(fmt.Sprintf("more than %d distinct names beyond ASCII: not a spreadsheet", maxOtherNames))
+	}
 	d := xml.NewDecoder(io.MultiReader(strings.NewReader("<?"), bytes.NewReader(name), strings.NewReader("?>")))
-	if _, err := d.RawToken(); err != nil {
+	_, err := d.RawToken()
+	if s.otherNames == nil {
+		s.otherNames = map[string]bool{}
+	}
+	s.otherNames[string(name)] = err == nil
+	if err != nil {
 		return syntaxError("invalid XML name: " + string(name))
 	}
 	return nil

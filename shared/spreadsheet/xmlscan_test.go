@@ -177,3 +177,48 @@ func TestXMLScannerBoundsTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestXMLScannerJudgesOtherNamesOnce: a name beyond ASCII costs an
+// encoding/xml decoder to judge, so it is judged once however often it
+// comes, and a part with more distinct ones than a workbook could have is
+// refused rather than read at a few MB a second.
+func TestXMLScannerJudgesOtherNamesOnce(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("<r>")
+	for range 5000 {
+		b.WriteString("<éa/><éb x='1'/>")
+	}
+	b.WriteString("</r>")
+	sc := newXMLScanner(bytes.NewReader(b.Bytes()), 1<<16, func() error { return errors.New("too long") })
+	tokens := 0
+	for {
+		tok, err := sc.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next after %d tokens: %v", tokens, err)
+		}
+		if tok.kind == startToken {
+			tokens++
+		}
+	}
+	if tokens != 10001 || len(sc.otherNames) != 2 {
+		t.Errorf("read %d start tokens judging %d names, want 10001 judging 2", tokens, len(sc.otherNames))
+	}
+
+	b.Reset()
+	b.WriteString("<r>")
+	for i := range maxOtherNames + 1 {
+		fmt.Fprintf(&b, "<é%d/>", i)
+	}
+	b.WriteString("</r>")
+	sc = newXMLScanner(bytes.NewReader(b.Bytes()), 1<<16, func() error { return errors.New("too long") })
+	var err error
+	for err == nil {
+		_, err = sc.next()
+	}
+	if err == io.EOF || !strings.Contains(err.Error(), "distinct names beyond ASCII") {
+		t.Errorf("scanning %d distinct names = %v, want the distinct-names error", maxOtherNames+1, err)
+	}
+}
