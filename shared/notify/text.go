@@ -9,13 +9,17 @@ import "strconv"
 // they break parsers or hide text.
 func BadControl(s string) (rune, bool) {
 	for _, r := range s {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		if IsBadControl(r) {
 			return r, true
 		}
 	}
 	return 0, false
+}
+
+// IsBadControl reports whether r is one of the control characters
+// BadControl finds; spreadsheets remove the same ones from their cells.
+func IsBadControl(r rune) bool {
+	return r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f))
 }
 
 // Quantity writes n with the noun's singular or plural: "1 user", "2 users".

@@ -52,6 +52,12 @@ func TestReadCSV(t *testing.T) {
 			want:       append([]row{{2, []string{"+34600000000", "[31mAna\tM.\nGil"}}}, repeatRow(4, 50, []string{"+34600000001", "Luis"})...),
 		},
 		{
+			name:       "C1 control characters are removed too, as the API refuses them",
+			data:       "phone,name\n+34600000000,Ana\u009b31m \u0085Gil\u00e9\n" + strings.Repeat("+34600000001,Luis\n", 50),
+			wantHeader: []string{"phone", "name"},
+			want:       append([]row{{2, []string{"+34600000000", "Ana31m Gil\u00e9"}}}, repeatRow(3, 50, []string{"+34600000001", "Luis"})...),
+		},
+		{
 			name:       "a tie goes to the comma",
 			data:       "a,b;c\n1,2;3\n",
 			wantHeader: []string{"a", "b;c"},

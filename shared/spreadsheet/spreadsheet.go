@@ -17,6 +17,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/heraldhq/herald/shared/notify"
 )
 
 // Default limits: the most an upload may hold.
@@ -300,8 +303,9 @@ func (r *Reader) column(i int) (name, shown string) {
 }
 
 // StripControls returns s without the control characters a cell may not
-// carry into a message or a report: those below U+0020 other than tab,
-// line feed and carriage return, and DEL.
+// carry into a message or a report, the ones the API refuses in a JSON
+// body (notify.IsBadControl): those below U+0020 other than tab, line feed
+// and carriage return, DEL, and C1 (U+0080 to U+009F).
 //
 // They are removed rather than refused, row by row: no spreadsheet program
 // shows them or lets them be typed, so the operator cannot have meant them
@@ -310,27 +314,22 @@ func (r *Reader) column(i int) (name, shown string) {
 // fix; removing them changes nothing the operator sees. A NUL in a CSV file
 // is the exception, refused before this: it says the file is not text.
 func StripControls(s string) string {
-	i := 0
-	for i < len(s) && !isControl(s[i]) {
-		i++
-	}
-	if i == len(s) {
+	i := strings.IndexFunc(s, notify.IsBadControl)
+	if i < 0 {
 		return s
 	}
 	b := make([]byte, i, len(s))
 	copy(b, s)
-	for ; i < len(s); i++ {
-		if c := s[i]; !isControl(c) {
-			b = append(b, c)
+	for i < len(s) {
+		// Bytes that are not UTF-8 are kept as they are: what they are is
+		// for the reader's and the writer's own rules to say.
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !notify.IsBadControl(r) {
+			b = append(b, s[i:i+size]...)
 		}
+		i += size
 	}
 	return string(b)
-}
-
-// isControl reports whether c is a control character StripControls
-// removes. Bytes of multi-byte UTF-8 characters are never below 0x80.
-func isControl(c byte) bool {
-	return c < ' ' && c != '\t' && c != '\n' && c != '\r' || c == 0x7F
 }
 
 // ColumnLetter returns the letters a spreadsheet program names column i
