@@ -141,3 +141,27 @@ func TestPushFeedbackCounted(t *testing.T) {
 		t.Errorf("callbacks counted (-want +got):\n%s", diff)
 	}
 }
+
+// TestPushFeedbackCountedOnceWhenRetried: an event whose endpoint delete
+// fails comes back from SNS; the device it removed the first time is
+// counted once, not once per delivery of the event.
+func TestPushFeedbackCountedOnceWhenRetried(t *testing.T) {
+	owner := sns.EndpointOwner{WorkspaceID: wsID, UserID: "ana", DeviceID: "dev-dead"}
+	store := seedDevices(t)
+	signer := newSigner(t)
+	certs := &certsFake{t: t, pem: signer.pem}
+	eps := &fakeEndpoints{owners: map[string]sns.EndpointOwner{deadEndpoint: owner}, tokens: map[string]string{deadEndpoint: "tok-dead"}, failDeletes: 1}
+	m := newTally()
+	h := &Push{Store: store, Endpoints: eps, Log: slog.New(slog.DiscardHandler), Metrics: m,
+		SNSOptions: SNSOptions{Certs: certs.get, Now: func() time.Time { return snsNow }, TopicARNs: []string{topicARN}}}
+	msg := signer.sign(t, notification(pushEventJSON(t, "DeliveryFailure", deadEndpoint, "InvalidPlatformToken")), "1")
+	if code := post(t, h, msg); code == 200 {
+		t.Fatalf("POST with the delete failing = 200, want an error status so that SNS retries")
+	}
+	if code := post(t, h, msg); code != 200 {
+		t.Fatalf("POST again = %d, want 200", code)
+	}
+	if diff := cmp.Diff(map[string]int{"push failed invalid_token": 1}, m.counts); diff != "" {
+		t.Errorf("callbacks counted (-want +got):\n%s", diff)
+	}
+}

@@ -85,10 +85,14 @@ func (h *Push) apply(ctx context.Context, m *snsMessage) error {
 		return nil
 	}
 	log = log.With("workspaceId", owner.WorkspaceID, "deviceId", owner.DeviceID)
-	count(h.Metrics, notify.ChannelPush, metrics.Failed, sns.CodeInvalidToken)
 	outcome, err := h.removeDevice(ctx, owner, token, e.EndpointArn)
 	if err != nil {
 		return err
+	}
+	if outcome == deviceRemoved {
+		// Counted once: the event SNS delivers again, after a failure
+		// below, finds the device gone.
+		count(h.Metrics, notify.ChannelPush, metrics.Failed, sns.CodeInvalidToken)
 	}
 	if err := h.Endpoints.Delete(ctx, e.EndpointArn); err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
@@ -96,6 +100,9 @@ func (h *Push) apply(ctx context.Context, m *snsMessage) error {
 	log.Info("push event", "outcome", outcome+", endpoint deleted")
 	return nil
 }
+
+// deviceRemoved is removeDevice's outcome when it took the device off.
+const deviceRemoved = "device removed"
 
 // removeDevice takes the owner's device off the user when it is still the
 // one the endpoint was made for (same token, or this endpoint): a device
@@ -113,6 +120,6 @@ func (h *Push) removeDevice(ctx context.Context, owner sns.EndpointOwner, token,
 			return "device already gone", false
 		}
 		u.Devices = kept
-		return "device removed", true
+		return deviceRemoved, true
 	})
 }

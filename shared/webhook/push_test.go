@@ -28,6 +28,8 @@ type fakeEndpoints struct {
 	tokens  map[string]string
 	deleted []string
 	fail    error
+	// failDeletes is how many Deletes fail before they succeed.
+	failDeletes int
 }
 
 func (f *fakeEndpoints) Owner(_ context.Context, arn string) (sns.EndpointOwner, string, bool, error) {
@@ -39,6 +41,10 @@ func (f *fakeEndpoints) Owner(_ context.Context, arn string) (sns.EndpointOwner,
 }
 
 func (f *fakeEndpoints) Delete(_ context.Context, arn string) error {
+	if f.failDeletes > 0 {
+		f.failDeletes--
+		return errors.New("sns unavailable")
+	}
 	f.deleted = append(f.deleted, arn)
 	return nil
 }

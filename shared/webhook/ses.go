@@ -122,10 +122,6 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 	}
 	var err error
 	outcome := "ignored"
-	if kind == "Complaint" {
-		// A complaint leaves the delivery as it is: it is counted apart.
-		count(h.Metrics, notify.ChannelEmail, metrics.Complaint, "")
-	}
 	switch {
 	case kind == "Delivery" && key != "":
 		var at string
@@ -149,6 +145,11 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s event of notification %s: %w", kind, nid, err)
+	}
+	if kind == "Complaint" {
+		// A complaint leaves the delivery as it is: it is counted apart,
+		// once it is applied (a failure above brings the event back).
+		count(h.Metrics, notify.ChannelEmail, metrics.Complaint, "")
 	}
 	log.Info("ses event", "outcome", outcome)
 	return nil
