@@ -93,7 +93,7 @@ func newComposeEnv(t *testing.T, rate int) (*env, *fakeModel) {
 	e := newEnv(t)
 	m := &fakeModel{}
 	c := compose.New(m, e.store, compose.Config{RatePerMinute: rate}, composeClock, nil)
-	srv := httptest.NewServer(testServer(e.store, e.queue, deps{Compose: c}, Options{Now: composeClock, Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}}))
+	srv := httptest.NewServer(testServer(e.store, e.queue, deps{Compose: c, DefaultRegion: "ES"}, Options{Now: composeClock, Config: Config{MaxBodyBytes: 1 << 20}}))
 	t.Cleanup(srv.Close)
 	e.srv = srv
 	return e, m

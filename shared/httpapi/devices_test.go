@@ -77,7 +77,7 @@ func TestRegisterDeviceRefusesPrivateEndpoints(t *testing.T) {
 func TestRegisterDeviceAllowPrivateEndpoints(t *testing.T) {
 	e := newEnv(t)
 	e.must(200, "PUT", "/v1/users/ana", e.admin, map[string]any{"name": "Ana"})
-	local := httptest.NewServer(testServer(e.store, e.queue, deps{}, Options{Outbox: e.store, Config: Config{MaxBodyBytes: 1 << 20, AllowPrivateEndpoints: true}}))
+	local := httptest.NewServer(testServer(e.store, e.queue, deps{AllowPrivateEndpoints: true}, Options{Outbox: e.store, Config: Config{MaxBodyBytes: 1 << 20}}))
 	defer local.Close()
 	onLocal := *e
 	onLocal.srv = local

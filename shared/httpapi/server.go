@@ -46,17 +46,9 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (default 5 MiB: 10,000 user ids of
 	// 128 characters fit, and it stays under Lambda's 6 MB payload); larger → 413.
 	MaxBodyBytes int64
-	// DefaultRegion is the ISO region used to read phone numbers written
-	// without an international prefix; empty requires the + prefix.
-	DefaultRegion string
 	// VAPIDPublicKey is the Web Push application server key the page that
 	// subscribes needs; empty when Web Push is not configured.
 	VAPIDPublicKey string
-	// AllowPrivateEndpoints accepts Web Push subscriptions whose endpoint
-	// is not on the public internet (loopback, private networks), which are
-	// otherwise refused with 422 (see package egress). Test-only: the local
-	// runner sets it for a fake push service; no request can.
-	AllowPrivateEndpoints bool
 }
 
 // Server serves the API.

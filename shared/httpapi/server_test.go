@@ -88,8 +88,8 @@ func newEnv(t *testing.T) *env {
 	uploads := &Uploads{Blobs: blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20, DefaultRegion: "ES"},
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
 	sched := schedulertest.NewMemory()
-	api := testServer(store, q, deps{Audience: steps, Scheduler: sched}, Options{Outbox: store, Uploads: uploads, Metrics: memmetrics.New(time.Now()),
-		Config: Config{MaxBodyBytes: 1 << 20, DefaultRegion: "ES"}})
+	api := testServer(store, q, deps{Audience: steps, Scheduler: sched, DefaultRegion: "ES"}, Options{Outbox: store, Uploads: uploads, Metrics: memmetrics.New(time.Now()),
+		Config: Config{MaxBodyBytes: 1 << 20}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	uploads.PublicURL = srv.URL

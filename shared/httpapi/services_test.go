@@ -19,6 +19,11 @@ type deps struct {
 	Audience  Enqueuer
 	Scheduler notify.Scheduler
 	Compose   *compose.Composer
+	// DefaultRegion reads phones without a + (the sender's and the user
+	// service's); AllowPrivateEndpoints is the user service's test-only
+	// switch.
+	DefaultRegion         string
+	AllowPrivateEndpoints bool
 }
 
 // testServer builds the API's services as package wiring does (a test of
@@ -34,10 +39,10 @@ func testServer(store notify.Store, queue Enqueuer, d deps, o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	sends := &send.Sender{Store: store, Dispatch: queue, Steps: d.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log, DefaultRegion: o.Config.DefaultRegion}
+	sends := &send.Sender{Store: store, Dispatch: queue, Steps: d.Audience, IDs: o.IDs, Now: o.Now, Log: o.Log, DefaultRegion: d.DefaultRegion}
 	svc := Services{
 		Store: store, Sends: sends, Compose: d.Compose,
-		Users:     &profile.Service{Store: store, DefaultRegion: o.Config.DefaultRegion, AllowPrivateEndpoints: o.Config.AllowPrivateEndpoints, Now: o.Now},
+		Users:     &profile.Service{Store: store, DefaultRegion: d.DefaultRegion, AllowPrivateEndpoints: d.AllowPrivateEndpoints, Now: o.Now},
 		Keys:      &apikey.Keys{Store: store, IDs: o.IDs, Now: o.Now},
 		Templates: &template.Service{Store: store, IDs: o.IDs, Now: o.Now},
 	}

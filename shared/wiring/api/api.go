@@ -79,8 +79,7 @@ func API(s *Set, routes ...string) *httpapi.Server {
 		Campaigns: services.Campaigns(g), Compose: Composer(s)}
 	cfg := g.Config
 	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, DefaultRegion: cfg.DefaultRegion, VAPIDPublicKey: cfg.VAPID.PublicKey,
-			AllowPrivateEndpoints: cfg.TestAllowPrivateEndpoints}}
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey}}
 	if s.Uploads != nil {
 		u := *s.Uploads
 		u.Ingest = IngestConfig(s)
