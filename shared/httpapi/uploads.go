@@ -254,7 +254,7 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 		}
 		return notify.Errorf(notify.CodeConflict, "upload %s is %s: it takes no other file; create a new upload", up.ID, shown.Status)
 	case ingest.Closed(up):
-		return notify.Errorf(notify.CodeConflict, "upload %s was rejected and takes no other file (its errors say why); create a new upload", up.ID)
+		return closedUpload(up.ID)
 	case now.After(up.ExpiresAt):
 		return notify.Errorf(notify.CodeConflict, "the upload URL expired at %s; create a new upload", up.ExpiresAt.Format(time.RFC3339))
 	}
@@ -273,6 +273,11 @@ func (s *Server) putUploadFile(w http.ResponseWriter, r *http.Request, _ notify.
 	// A new file: what was said of the last one no longer holds.
 	if up.Status == notify.UploadRejected {
 		if _, err := s.store.UpdateUpload(r.Context(), ws, up.ID, func(u *notify.Upload) error {
+			// Closed meanwhile (a file put at the same time was refused as
+			// a whole): it stays closed, whatever this file is.
+			if ingest.Closed(*u) {
+				return closedUpload(u.ID)
+			}
 			if u.Status == notify.UploadRejected {
 				u.Status, u.Rows, u.Errors, u.UpdatedAt = notify.UploadWaiting, notify.UploadRows{}, nil, s.now().UTC().Truncate(time.Millisecond)
 			}
@@ -364,4 +369,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, k notify.APIKey)
 	w.Header().Set("Location", url)
 	writeJSON(w, http.StatusSeeOther, map[string]string{"url": url})
 	return nil
+}
+
+// closedUpload is the answer to a file put to an upload that a file
+// refused as a whole has closed.
+func closedUpload(id string) error {
+	return notify.Errorf(notify.CodeConflict, "upload %s was rejected and takes no other file (its errors say why); create a new upload", id)
 }

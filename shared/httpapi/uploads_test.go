@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/shared/boltstore"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -296,5 +297,66 @@ func TestClosedUploadTakesNoFile(t *testing.T) {
 		case !closed && (r.status != 202 || len(e.received) != 1):
 			t.Errorf("PUT to a rejected upload = %d %s (%d ingestions started), want 202 and one", r.status, r.raw, len(e.received))
 		}
+	}
+}
+
+// closingStore closes an upload (as a file refused as a whole does) just
+// before the next UpdateUpload of it, standing for a PUT that loses a race
+// with another PUT's zip bomb.
+type closingStore struct {
+	*boltstore.Store
+	close string
+}
+
+func (s *closingStore) UpdateUpload(ctx context.Context, ws, id string, fn func(*notify.Upload) error) (notify.Upload, error) {
+	if id == s.close {
+		s.close = ""
+		if _, err := s.Store.UpdateUpload(ctx, ws, id, func(u *notify.Upload) error {
+			u.Status, u.UpdatedAt = notify.UploadRejected, time.Now().UTC().Truncate(time.Millisecond)
+			u.ExpiresAt = u.UpdatedAt
+			return nil
+		}); err != nil {
+			return notify.Upload{}, err
+		}
+	}
+	return s.Store.UpdateUpload(ctx, ws, id, fn)
+}
+
+// TestUploadClosedWhilePut: a file put to a rejected upload that another
+// file closes meanwhile is refused, and the upload stays closed rather
+// than going back to waiting for this file.
+func TestUploadClosedWhilePut(t *testing.T) {
+	e := newEnv(t)
+	store := &closingStore{Store: e.store}
+	ingested := 0
+	uploads := &Uploads{Blobs: e.blobs, URLSecret: []byte("test-secret"), Ingest: ingest.Config{MaxBytes: 1 << 20},
+		Received: func(context.Context, string) error { ingested++; return nil }}
+	srv := httptest.NewServer(testServer(store, e.queue, deps{}, Options{Uploads: uploads}))
+	defer srv.Close()
+	uploads.PublicURL = srv.URL
+	e.srv = srv
+	up := e.must(201, "POST", "/v1/uploads", e.admin, map[string]any{"purpose": "users", "filename": "users.csv"})
+	id := up.body["id"].(string)
+	u, err := url.Parse(up.body["uploadUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.UpdateUpload(context.Background(), "ws1", id, func(u *notify.Upload) error {
+		u.Status, u.UpdatedAt = notify.UploadRejected, time.Now().UTC().Truncate(time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.close = id
+	r := e.do("PUT", u.RequestURI(), "", "id\nu1\n")
+	if r.status != 409 || !strings.Contains(r.raw, "takes no other file") || ingested != 0 {
+		t.Errorf("PUT while another file closes the upload = %d %s (%d ingestions), want 409 saying it takes no other file, and none", r.status, r.raw, ingested)
+	}
+	got, err := e.store.GetUpload(context.Background(), "ws1", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ingest.Closed(got) {
+		t.Errorf("upload after the PUT = %s (expires %s, updated %s), want still closed", got.Status, got.ExpiresAt, got.UpdatedAt)
 	}
 }
