@@ -165,6 +165,14 @@ func TestAuthorizerContextRoundTrip(t *testing.T) {
 	if _, ok := principalOf(events.APIGatewayV2HTTPRequestContext{}); ok {
 		t.Error("principalOf(no authorizer) = ok, want not")
 	}
+	// A context naming a key but not marked verified (whoever wrote it) is
+	// no principal: the API checks that request's key itself.
+	for _, v := range []any{"false", "", true, nil} {
+		lambda := map[string]any{"workspaceId": "ws1", "keyId": "k1", "scopes": "admin", "verified": v}
+		if k, ok := principalOf(events.APIGatewayV2HTTPRequestContext{Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambda}}); ok {
+			t.Errorf("principalOf(ids with verified %#v) = %v, ok; want not", v, k)
+		}
+	}
 	if got := AuthorizerContext(notify.APIKey{WorkspaceID: "ws1"}, false); !cmp.Equal(got, map[string]any{"verified": "false"}) {
 		t.Errorf("unverified context = %v, want verified false alone", got)
 	}
