@@ -59,7 +59,7 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, k notify.
 	}
 	cs, next, err := s.store.ListCampaigns(r.Context(), k.WorkspaceID, notify.CampaignKindCampaign, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	views := make([]campaignView, len(cs))
 	for i, c := range cs {
@@ -155,7 +155,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, k notify.APIKe
 	}
 	runs, next, err := s.store.ListRuns(r.Context(), k.WorkspaceID, c.ID, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	writeList(w, runs, next)
 	return nil

@@ -28,10 +28,18 @@ func cleanPath(p string) bool {
 // would redirect such a path before the API could answer it.
 func CleanPathsOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect && !cleanPath(r.URL.Path) {
-			writeError(w, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
-			return
+		if !refusedUnclean(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// refusedUnclean answers r with the API's 404 when its path is not clean,
+// and says whether it did.
+func refusedUnclean(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodConnect || cleanPath(r.URL.Path) {
+		return false
+	}
+	writeError(w, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	return true
 }

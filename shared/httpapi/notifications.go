@@ -197,7 +197,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, k not
 	}
 	ns, next, err := s.store.ListNotifications(r.Context(), k.WorkspaceID, nq, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	writeList(w, ns, next)
 	return nil
@@ -243,7 +243,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 	}
 	ds, next, err := s.store.ListDeliveries(r.Context(), k.WorkspaceID, nid, status, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	// Addresses of users are sealed with the user's key; a deleted user's
 	// deliveries keep only the id.
@@ -321,7 +321,7 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request, k notify.API
 	}
 	entries, next, err := s.outbox.ListOutbox(r.Context(), k.WorkspaceID, ch, r.URL.Query().Get("address"), p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	writeList(w, entries, next)
 	return nil

@@ -282,8 +282,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", info.route,
 			"status", rec.status, "workspaceId", info.workspace, "ms", s.now().Sub(start).Milliseconds())
 	}()
-	if r.Method != http.MethodConnect && !cleanPath(r.URL.Path) {
-		writeError(rec, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	if refusedUnclean(rec, r) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
@@ -351,7 +350,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 		// of it; the upsert of a user says what is wrong with its id.
 		if rt.pattern != "PUT /v1/users/{id}" {
 			for _, name := range []string{"id", "deviceId"} {
-				if v := r.PathValue(name); v != "" && validID(name, v) != nil {
+				if v := r.PathValue(name); v != "" && profile.ValidID(name, v) != nil {
 					s.fail(w, r, notify.Errorf(notify.CodeNotFound, "no item with the id %q", v))
 					return
 				}
@@ -582,14 +581,6 @@ func writeList[T any](w http.ResponseWriter, items []T, next string) {
 		items = []T{}
 	}
 	writeJSON(w, http.StatusOK, listBody[T]{Items: items, NextCursor: next})
-}
-
-// cursorError turns an adapter's complaint about a cursor into a 422.
-func cursorError(err error) error {
-	if notify.IsCode(err, notify.CodeValidation) || notify.IsCode(err, notify.CodeBadRequest) {
-		return notify.Invalid(notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
-	}
-	return err
 }
 
 // index answers the roots (/ and /v1) with where the documentation is, so

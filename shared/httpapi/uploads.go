@@ -193,7 +193,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request, k notify.AP
 	}
 	ups, next, err := s.store.ListUploads(r.Context(), k.WorkspaceID, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	views := make([]uploadView, len(ups))
 	for i, up := range ups {

@@ -15,8 +15,6 @@ import (
 // The rules about users and keys live in s.users (package profile) and
 // s.keys (package apikey); these handlers decode, call and encode.
 
-func validID(field, id string) error { return profile.ValidID(field, id) }
-
 // keyView is an API key as lists show it.
 type keyView struct {
 	ID        string         `json:"id"`
@@ -167,7 +165,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, k notify.APIK
 	}
 	users, next, err := s.users.List(r.Context(), k.WorkspaceID, f, p)
 	if err != nil {
-		return cursorError(err)
+		return notify.CursorError(err)
 	}
 	for i := range users {
 		users[i] = userView(users[i])

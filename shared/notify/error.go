@@ -86,3 +86,13 @@ func ErrorCode(err error) string {
 func IsCode(err error, code string) bool {
 	return err != nil && ErrorCode(err) == code
 }
+
+// CursorError is err as the answer to a page request: a cursor the store
+// refuses (validation or bad request) is the caller's, named cursor, as it
+// passed it on from an earlier page.
+func CursorError(err error) error {
+	if IsCode(err, CodeValidation) || IsCode(err, CodeBadRequest) {
+		return Invalid(FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
+	}
+	return err
+}

@@ -35,11 +35,8 @@ func (s *Service) List(ctx context.Context, workspaceID string, f notify.Templat
 		return nil, "", notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
 	}
 	ts, next, err := s.Store.ListTemplates(ctx, workspaceID, f, p)
-	if notify.IsCode(err, notify.CodeValidation) || notify.IsCode(err, notify.CodeBadRequest) {
-		return nil, "", notify.Invalid(notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
-	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", notify.CursorError(err)
 	}
 	items := make([]GalleryItem, len(ts))
 	for i, t := range ts {
