@@ -44,6 +44,9 @@ func (k *Keys) now() time.Time {
 // (given twice counts once) and returns it with its secret. Only the
 // secret's hash is stored: the caller shows the secret once.
 func (k *Keys) Create(ctx context.Context, workspaceID, name string, scopes []notify.Scope) (notify.APIKey, string, error) {
+	if err := notify.CheckText(name, "name"); err != nil {
+		return notify.APIKey{}, "", err
+	}
 	var bad []notify.FieldError
 	if strings.TrimSpace(name) == "" || len(name) > maxName {
 		bad = append(bad, notify.FieldError{Field: "name", Problem: "required, at most 128 characters"})

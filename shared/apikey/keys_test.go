@@ -54,6 +54,7 @@ func TestCreate(t *testing.T) {
 		{"name empty", "", []notify.Scope{send}, nil, []string{"name"}},
 		{"name blank", "  ", []notify.Scope{send}, nil, []string{"name"}},
 		{"name too long", strings.Repeat("n", 129), []notify.Scope{send}, nil, []string{"name"}},
+		{"name with a control character", "ops\u009b", []notify.Scope{send}, nil, []string{"name"}},
 		{"no scopes", "server", nil, nil, []string{"scopes"}},
 		{"unknown scopes", "server", []notify.Scope{send, "write", "root"}, nil, []string{"scopes[1]", "scopes[2]"}},
 		{"everything wrong", "", []notify.Scope{"write"}, nil, []string{"name", "scopes[0]"}},

@@ -529,7 +529,7 @@ func decodeBytes(b []byte, v any) error {
 		}
 		return notify.Invalid(notify.FieldError{Field: "body", Problem: err.Error()})
 	}
-	return checkText(reflect.ValueOf(v), "")
+	return notify.CheckText(v, "")
 }
 
 func jsonKind(t reflect.Type) string {

@@ -38,6 +38,9 @@ type DeviceInput struct {
 // id is derived from its kind and token (or endpoint), so registering the
 // same device again replaces it instead of adding a second one.
 func (s *Service) AddDevice(ctx context.Context, workspaceID, id string, in DeviceInput) (notify.Device, error) {
+	if err := notify.CheckText(in, ""); err != nil {
+		return notify.Device{}, err
+	}
 	d := notify.Device{Kind: in.Kind, CreatedAt: s.stamp()}
 	var identity string
 	switch in.Kind {

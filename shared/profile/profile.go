@@ -207,6 +207,9 @@ func Upsert(ctx context.Context, store UpsertStore, ws, id string, in Input, reg
 	if err := ValidID(prefix+"id", id); err != nil {
 		return notify.User{}, err
 	}
+	if err := notify.CheckText(in, strings.TrimSuffix(prefix, ".")); err != nil {
+		return notify.User{}, err
+	}
 	now = now.UTC().Truncate(time.Millisecond)
 	u, err := store.GetUser(ctx, ws, id)
 	if notify.IsCode(err, notify.CodeNotFound) {

@@ -195,6 +195,9 @@ var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 // SetPreferences replaces user id's preferences with p and returns them
 // as stored.
 func (s *Service) SetPreferences(ctx context.Context, workspaceID, id string, p notify.Preferences) (notify.Preferences, error) {
+	if err := notify.CheckText(p, ""); err != nil {
+		return notify.Preferences{}, err
+	}
 	if err := validPreferences(p); err != nil {
 		return notify.Preferences{}, err
 	}

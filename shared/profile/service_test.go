@@ -63,6 +63,7 @@ func TestPut(t *testing.T) {
 		{"body id differs", "bob", Input{ID: ptr("carl")}, "id"},
 		{"bad id", "a/b", Input{}, "id"},
 		{"bad email", "bob", Input{Email: ptr("nope")}, "email"},
+		{"a control character", "bob", Input{Attributes: ptr(map[string]string{"plan": "x\x1b[31m"})}, "attributes.plan"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -178,6 +178,9 @@ type valid struct {
 // one validation error so the caller fixes them all at once; only the
 // template is read. A store error ends it early.
 func (s *Sender) validate(ctx context.Context, o Options, in Input) (valid, error) {
+	if err := notify.CheckText(in, ""); err != nil {
+		return valid{}, err
+	}
 	bad := checkFields(in)
 	content, cbad, err := s.content(ctx, o, in)
 	if err != nil {

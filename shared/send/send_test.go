@@ -693,3 +693,13 @@ func TestCountList(t *testing.T) {
 		})
 	}
 }
+
+// TestPrepareRefusesControlCharacters: the send service holds the API's
+// rule on control characters itself, for callers that are not the API.
+func TestPrepareRefusesControlCharacters(t *testing.T) {
+	s, _, _ := newSender(newStore())
+	_, err := s.Prepare(t.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: ws}, input(t, `{"channel": "sms", "content": {"body": "Hi\u0085"}, "audience": {"addresses": ["+34600000000"]}}`))
+	if got := fieldsOf(t, err); len(got) != 1 || got[0] != "content.body" {
+		t.Errorf("Prepare with C1 in the body names %v, want [content.body]", got)
+	}
+}

@@ -67,6 +67,9 @@ func (s *Service) now() time.Time {
 // valid checks in and returns the template it describes, without the
 // stamps (workspace, id, version, times) only the service sets.
 func valid(in Input) (notify.Template, error) {
+	if err := notify.CheckText(in, ""); err != nil {
+		return notify.Template{}, err
+	}
 	t, bad := send.ValidContent(in.Channel, in.Title, in.Body, in.Route, in.Push, in.Email, in.WhatsApp, in.Variations, "")
 	if strings.TrimSpace(in.Name) == "" || utf8.RuneCountInString(in.Name) > 200 {
 		bad = append(bad, notify.FieldError{Field: "name", Problem: "required, at most 200 characters"})

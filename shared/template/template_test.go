@@ -330,3 +330,13 @@ func TestOtherWorkspace(t *testing.T) {
 		t.Errorf("ws2's calls changed the template (-want +got):\n%s", d)
 	}
 }
+
+// TestCreateRefusesControlCharacters: the service holds the API's rule on
+// control characters itself, for callers that are not the API.
+func TestCreateRefusesControlCharacters(t *testing.T) {
+	s, _, _ := newService(t)
+	_, err := s.Create(t.Context(), "ws1", sms("T", "Hola\x1b[31m {{name}}"))
+	if got := details(t, err); len(got) != 1 || got[0].Field != "body" || !strings.Contains(got[0].Problem, "control character") {
+		t.Errorf("Create with ESC in the body: %v, want body's control character named", got)
+	}
+}
