@@ -21,7 +21,7 @@ func TestSettingsReachTheServices(t *testing.T) {
 		if got := services.Sends(s.Graph).DefaultRegion; got != "ES" {
 			t.Errorf("sends DefaultRegion = %q, want ES", got)
 		}
-		if services.Sends(s.Graph) != services.Sends(s.Graph) {
+		if first, again := services.Sends(s.Graph), services.Sends(s.Graph); first != again {
 			t.Error("two sends services in one graph, want one shared")
 		}
 		if services.Campaigns(s.Graph) != nil {
