@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
-	"github.com/heraldhq/herald/shared/seal"
 	"github.com/heraldhq/herald/shared/send"
 )
 
@@ -245,34 +244,13 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 	if err != nil {
 		return notify.CursorError(err)
 	}
-	// Addresses of users are sealed with the user's key; a deleted user's
-	// deliveries keep only the id.
-	var ids []string
-	for _, d := range ds {
-		if d.UserID != "" && seal.IsSealed(d.Address) {
-			ids = append(ids, d.UserID)
-		}
-	}
-	users := map[string]notify.User{}
-	if len(ids) > 0 {
-		if users, err = s.store.GetUsers(r.Context(), k.WorkspaceID, ids); err != nil {
-			return err
-		}
+	addrs, err := send.Addresses(r.Context(), s.store, k.WorkspaceID, ds)
+	if err != nil {
+		return err
 	}
 	views := make([]deliveryView, len(ds))
 	for i, d := range ds {
-		addr := d.Address
-		if seal.IsSealed(addr) {
-			addr = ""
-			if u, ok := users[d.UserID]; ok {
-				if opened, err := seal.Open(u.SealKey, d.Address); err == nil {
-					addr = opened
-				}
-			}
-		}
-		if addr == "" && d.UserID != "" {
-			addr = d.UserID
-		}
+		addr := addrs[i]
 		views[i] = deliveryView{UserID: d.UserID, Address: addr, Channel: d.Channel, Status: d.Status, Reason: d.Reason,
 			ProviderMessageID: d.ProviderMessageID, Encoding: d.Encoding, Segments: d.Segments, Answer: d.Answer, AnsweredAt: d.AnsweredAt,
 			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
@@ -283,14 +261,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, k notify
 
 func (s *Server) cancelNotification(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
 	id := r.PathValue("id")
-	n, err := s.store.SetNotificationStatus(r.Context(), k.WorkspaceID, id, notify.StatusCancelled, notify.StatusScheduled, notify.StatusQueued, notify.StatusSending)
-	if notify.IsCode(err, notify.CodeConflict) {
-		cur, gerr := s.store.GetNotification(r.Context(), k.WorkspaceID, id)
-		if gerr != nil {
-			return gerr
-		}
-		return notify.Errorf(notify.CodeConflict, "notification %s is %s and can no longer be cancelled", id, cur.Status)
-	}
+	n, err := send.Cancel(r.Context(), s.store, k.WorkspaceID, id)
 	if err != nil {
 		return err
 	}

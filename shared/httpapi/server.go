@@ -387,25 +387,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, e)
 }
 
-// statusOf is the one table from error codes to HTTP statuses.
-var statusOf = map[string]int{
-	notify.CodeUnauthorized:     http.StatusUnauthorized,
-	notify.CodeForbidden:        http.StatusForbidden,
-	notify.CodeNotFound:         http.StatusNotFound,
-	notify.CodeConflict:         http.StatusConflict,
-	notify.CodeAudienceChanged:  http.StatusConflict,
-	notify.CodeValidation:       http.StatusUnprocessableEntity,
-	notify.CodeBadRequest:       http.StatusBadRequest,
-	notify.CodePayloadTooLarge:  http.StatusRequestEntityTooLarge,
-	notify.CodeRateLimited:      http.StatusTooManyRequests,
-	notify.CodeNotConfigured:    http.StatusServiceUnavailable,
-	notify.CodeInternal:         http.StatusInternalServerError,
-	notify.CodeGenerationFailed: http.StatusUnprocessableEntity,
-	notify.CodeContentBlocked:   http.StatusUnprocessableEntity,
-	notify.CodeModelUnavailable: http.StatusServiceUnavailable,
-	notify.CodeScheduleFailed:   http.StatusServiceUnavailable,
-}
-
 type errorDetail struct {
 	Code         string              `json:"code"`
 	Message      string              `json:"message"`
@@ -428,10 +409,7 @@ func writeError(w http.ResponseWriter, e *notify.Error) {
 		details = details[:maxDetails]
 		msg = fmt.Sprintf("%s (and %d more problems; the first %d are listed)", msg, n-1, maxDetails)
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := e.HTTPStatus()
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 	}

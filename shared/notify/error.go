@@ -6,6 +6,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -95,4 +96,33 @@ func CursorError(err error) error {
 		return Invalid(FieldError{Field: "cursor", Problem: "not a cursor this API returned"})
 	}
 	return err
+}
+
+// statusOf is the one table from error codes to HTTP statuses, used by
+// the API and the console alike.
+var statusOf = map[string]int{
+	CodeUnauthorized:     http.StatusUnauthorized,
+	CodeForbidden:        http.StatusForbidden,
+	CodeNotFound:         http.StatusNotFound,
+	CodeConflict:         http.StatusConflict,
+	CodeAudienceChanged:  http.StatusConflict,
+	CodeValidation:       http.StatusUnprocessableEntity,
+	CodeBadRequest:       http.StatusBadRequest,
+	CodePayloadTooLarge:  http.StatusRequestEntityTooLarge,
+	CodeRateLimited:      http.StatusTooManyRequests,
+	CodeNotConfigured:    http.StatusServiceUnavailable,
+	CodeInternal:         http.StatusInternalServerError,
+	CodeGenerationFailed: http.StatusUnprocessableEntity,
+	CodeContentBlocked:   http.StatusUnprocessableEntity,
+	CodeModelUnavailable: http.StatusServiceUnavailable,
+	CodeScheduleFailed:   http.StatusServiceUnavailable,
+}
+
+// HTTPStatus is the HTTP status of e's code (500 for a code it does not
+// know).
+func (e *Error) HTTPStatus() int {
+	if s, ok := statusOf[e.Code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }

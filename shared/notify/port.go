@@ -49,7 +49,8 @@ type UserFilter struct {
 	// user's creation time.
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
-	// Q matches a case-insensitive substring of the id, name or email.
+	// Q matches a case-insensitive substring of the id, name or email, or
+	// the digits of a part of the phone.
 	Q string
 }
 
@@ -89,11 +90,21 @@ func (f UserFilter) Matches(u User) bool {
 		q := strings.ToLower(f.Q)
 		if !strings.Contains(strings.ToLower(u.ID), q) &&
 			!strings.Contains(strings.ToLower(u.Name), q) &&
-			!strings.Contains(strings.ToLower(u.Email), q) {
+			!strings.Contains(strings.ToLower(u.Email), q) &&
+			!(u.Phone != "" && strings.Contains(u.Phone, strings.TrimLeft(strings.Map(phoneDigit, q), "0")) && strings.Map(phoneDigit, q) != "") {
 			return false
 		}
 	}
 	return true
+}
+
+// phoneDigit keeps the digits of a phone search, so that "+34 600-123"
+// finds +34600123456.
+func phoneDigit(r rune) rune {
+	if r >= '0' && r <= '9' {
+		return r
+	}
+	return -1
 }
 
 // UserRef names a user in a workspace.
