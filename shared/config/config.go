@@ -111,7 +111,36 @@ type Config struct {
 	// late the local scheduler still runs a campaign's time it could not
 	// run when due (Herald was stopped); older times are recorded missed.
 	ScheduleGrace time.Duration
+
+	// Console is the operators' console.
+	Console ConsoleConfig
 }
+
+// ConsoleConfig tunes the operators' console (HERALD_CONSOLE_*, HERALD_ADMIN_*).
+type ConsoleConfig struct {
+	// Grace (HERALD_CONSOLE_UNDO, default 10s, 0 to 5m) is how long a send
+	// from the console waits, with Undo, before it is queued; 0 sends at once.
+	Grace time.Duration
+	// Destinations (HERALD_CONSOLE_DESTINATIONS) are the in-app routes the
+	// send form offers, "route=Label" comma separated; Home ("home") when
+	// empty.
+	Destinations []Destination
+	// Prices (HERALD_PRICE_PUSH, _WEBPUSH, _SMS per segment, _EMAIL,
+	// _WHATSAPP) are the provider's price per message in US dollars: the
+	// confirmation estimates a send's cost with them.
+	Prices map[string]float64
+	// SessionTTL (HERALD_CONSOLE_SESSION_TTL, default 12h, 5m to 30 days)
+	// is how long a sign-in lasts.
+	SessionTTL time.Duration
+	// AdminEmail and AdminPassword (HERALD_ADMIN_EMAIL,
+	// HERALD_ADMIN_PASSWORD), local mode, create or reset that admin at
+	// start, for automation; without them the first start prints a
+	// one-time link that creates the first admin.
+	AdminEmail, AdminPassword string
+}
+
+// Destination is one in-app route of the send form.
+type Destination struct{ Route, Label string }
 
 // SchedulerConfig is EventBridge Scheduler's side of campaigns
 // (HERALD_SCHEDULER_*); the stack's template sets every value.
@@ -292,6 +321,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ScheduleGrace, err = durationVar(getenv, "HERALD_SCHEDULE_GRACE", time.Hour, time.Second, 7*24*time.Hour); err != nil {
 		return c, err
 	}
+	if c.Console, err = loadConsole(getenv); err != nil {
+		return c, err
+	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		return c, fmt.Errorf("HERALD_DEFAULT_REGION=%q: want a two-letter region such as ES", c.DefaultRegion)
 	}
@@ -429,4 +461,42 @@ func durationVar(getenv func(string) string, name string, def, lo, hi time.Durat
 		return def, fmt.Errorf("%s=%q: want a duration from %v to %v, such as 1h or 30m", name, v, lo, hi)
 	}
 	return d, nil
+}
+
+func loadConsole(getenv func(string) string) (ConsoleConfig, error) {
+	c := ConsoleConfig{Prices: map[string]float64{}, AdminEmail: strings.TrimSpace(getenv("HERALD_ADMIN_EMAIL")), AdminPassword: getenv("HERALD_ADMIN_PASSWORD")}
+	var err error
+	if c.Grace, err = durationVar(getenv, "HERALD_CONSOLE_UNDO", 10*time.Second, 0, 5*time.Minute); err != nil {
+		return c, err
+	}
+	if c.SessionTTL, err = durationVar(getenv, "HERALD_CONSOLE_SESSION_TTL", 12*time.Hour, 5*time.Minute, 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	for _, ch := range []string{"push", "webpush", "sms", "email", "whatsapp"} {
+		name := "HERALD_PRICE_" + strings.ToUpper(ch)
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || p < 0 || p > 100 {
+				return c, fmt.Errorf("%s must be a price in US dollars between 0 and 100, such as 0.0075", name)
+			}
+			c.Prices[ch] = p
+		}
+	}
+	if v := strings.TrimSpace(getenv("HERALD_CONSOLE_DESTINATIONS")); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			route, label, _ := strings.Cut(strings.TrimSpace(part), "=")
+			route, label = strings.TrimSpace(route), strings.TrimSpace(label)
+			if route == "" || len(route) > 512 || len(label) > 100 {
+				return c, fmt.Errorf("HERALD_CONSOLE_DESTINATIONS must be route=Label pairs separated by commas, such as home=Home,offers=Offers")
+			}
+			if label == "" {
+				label = route
+			}
+			c.Destinations = append(c.Destinations, Destination{Route: route, Label: label})
+		}
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return c, fmt.Errorf("set both HERALD_ADMIN_EMAIL and HERALD_ADMIN_PASSWORD, or neither")
+	}
+	return c, nil
 }

@@ -584,3 +584,21 @@ func (s *Sender) lackingVariables(ctx context.Context, workspaceID string, recip
 	}
 	return out, nil
 }
+
+// Reach counts who a filter reaches on a channel, before any content is
+// written: the dry run's rules (consent, permission, devices, addresses,
+// the category's opt-outs) without a message. The console's "Send
+// notification to N users" shows it as filters change.
+func (s *Sender) Reach(ctx context.Context, ws string, f notify.UserFilter, ch notify.Channel, category string) (audience.Count, error) {
+	if !ch.Valid() {
+		return audience.Count{}, notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+	}
+	if err := ValidFilter(f, "filter"); err != nil {
+		return audience.Count{}, err
+	}
+	c, err := audience.CountFilter(ctx, s.Store, ws, f, notify.Notification{WorkspaceID: ws, Channel: ch, Category: category})
+	if err != nil {
+		return c, fmt.Errorf("count the audience: %w", err)
+	}
+	return c, nil
+}

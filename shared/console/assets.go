@@ -1,0 +1,164 @@
+package console
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+//go:embed html/*.html
+var htmlFS embed.FS
+
+//go:embed assets/*
+var assetFS embed.FS
+
+// asset is one embedded file served under its content-hashed name.
+type asset struct {
+	body        []byte
+	contentType string
+}
+
+// assets by hashed name, and hashed names by file name: computed once, so
+// a changed file gets a new URL and browsers may cache every URL forever.
+var assets, hashed = loadAssets()
+
+func loadAssets() (map[string]asset, map[string]string) {
+	byHash, byName := map[string]asset{}, map[string]string{}
+	entries, err := fs.ReadDir(assetFS, "assets")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := assetFS.ReadFile("assets/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(b)
+		ext := path.Ext(e.Name())
+		name := strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
+		ct := mime.TypeByExtension(ext)
+		if ext == ".js" {
+			ct = "text/javascript; charset=utf-8"
+		}
+		byHash[name] = asset{body: b, contentType: ct}
+		byName[e.Name()] = "/assets/" + name
+	}
+	return byHash, byName
+}
+
+// AssetPath is the URL of an embedded asset by its file name.
+func AssetPath(name string) string {
+	p, ok := hashed[name]
+	if !ok {
+		panic(fmt.Sprintf("console: no asset %q", name))
+	}
+	return p
+}
+
+func serveAsset(w http.ResponseWriter, r *http.Request) {
+	a, ok := assets[r.PathValue("name")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(a.body)
+}
+
+var funcs = template.FuncMap{
+	"asset": AssetPath,
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"whenp": func(t *time.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
+	"mul":     func(a, b int) int { return a * b },
+	"seconds": func(d time.Duration) int { return int(d.Seconds()) },
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"channelName": channelName,
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	},
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+	"permission": func(p notify.PushPermission) string {
+		switch p {
+		case notify.PermissionAllowed:
+			return "Allowed"
+		case notify.PermissionBlocked:
+			return "Blocked"
+		}
+		return "Ask"
+	},
+	"clip":      clip,
+	"hasPrefix": strings.HasPrefix,
+	"sourceName": func(s notify.Source) string {
+		switch s {
+		case notify.SourceSingle:
+			return "One user"
+		case notify.SourceList:
+			return "List"
+		case notify.SourceFilter:
+			return "Segment"
+		case notify.SourceSpreadsheet:
+			return "Spreadsheet"
+		case notify.SourceCampaign:
+			return "Campaign"
+		}
+		return string(s)
+	},
+	"roleAllows": func(r notify.Role, want string) bool { return r.Allows(notify.Role(want)) },
+}
+
+// channelName is how a channel is written on screen.
+func channelName(c notify.Channel) string {
+	switch c {
+	case notify.ChannelPush:
+		return "Mobile push"
+	case notify.ChannelWebPush:
+		return "Web push"
+	case notify.ChannelSMS:
+		return "SMS"
+	case notify.ChannelEmail:
+		return "Email"
+	case notify.ChannelWhatsApp:
+		return "WhatsApp"
+	}
+	return string(c)
+}

@@ -1,0 +1,430 @@
+// Package console is the operators' web console: server-rendered pages
+// (html/template) over the same services as the HTTP API, with small
+// plain-JS enhancements (live counts, previews, AI variants) and forms that
+// work without them. Assets are embedded and served under content-hashed
+// names with immutable caching; nothing is loaded from another origin.
+//
+// Security: sessions in the store behind HttpOnly, SameSite=Lax cookies
+// (Secure over https), a per-session CSRF token on every state-changing
+// request beside the browser's own cross-origin check
+// (http.CrossOriginProtection), a strict Content-Security-Policy with no
+// inline script, frame-ancestors 'none', and roles checked on every route.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/shared/campaign"
+	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/ingest"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
+	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/render"
+	"github.com/heraldhq/herald/shared/send"
+)
+
+// Store is what the console reads directly: the history and its
+// deliveries (the services do the writing).
+type Store interface {
+	notify.Notifications
+	notify.Deliveries
+	GetUsers(ctx context.Context, workspaceID string, ids []string) (map[string]notify.User, error)
+	ListOperators(ctx context.Context, workspaceID string) ([]notify.Operator, error)
+	ListAudit(ctx context.Context, workspaceID string, p notify.Page) ([]notify.AuditEntry, string, error)
+	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
+}
+
+// Services are the services the console drives; the API drives the same.
+type Services struct {
+	Store     Store
+	Operators *operator.Service
+	Users     *profile.Service
+	Sends     *send.Sender
+	// Campaigns schedules a send's grace period (the Undo); nil sends at
+	// once, without Undo.
+	Campaigns *campaign.Service
+	// Compose writes text with AI; nil explains how to configure a model.
+	Compose *compose.Composer
+	// Reports writes result sheets.
+	Reports ingest.Reporter
+}
+
+// Destination is an in-app route a push may open.
+type Destination struct {
+	Route string
+	Label string
+}
+
+// Options tune the console.
+type Options struct {
+	Now func() time.Time
+	Log *slog.Logger
+	// Grace is how long a send waits, with Undo, before it is queued
+	// (DefaultGrace when 0; none when negative).
+	Grace time.Duration
+	// Destinations are the routes offered in the send form (Home when
+	// empty).
+	Destinations []Destination
+	// Prices are the workspace's provider prices per message (per SMS
+	// segment), by channel, in US dollars; the confirmation estimates the
+	// cost of a send with them.
+	Prices map[notify.Channel]float64
+	// SecureCookies marks cookies Secure on every request (behind a TLS
+	// terminator such as API Gateway); otherwise only over https.
+	SecureCookies bool
+	// ComposeHelp says how to configure an AI model, shown when there is
+	// none.
+	ComposeHelp string
+}
+
+// DefaultGrace is how long a console send can be undone.
+const DefaultGrace = 10 * time.Second
+
+// Console serves the console's pages.
+type Console struct {
+	svc   Services
+	opts  Options
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	csrf  *http.CrossOriginProtection
+}
+
+// New builds the console.
+func New(svc Services, opts Options) *Console {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Grace == 0 {
+		opts.Grace = DefaultGrace
+	}
+	if len(opts.Destinations) == 0 {
+		opts.Destinations = []Destination{{Route: render.DefaultRoute, Label: "Home"}}
+	}
+	c := &Console{svc: svc, opts: opts, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.fail(w, r, nil, notify.Errorf(notify.CodeForbidden, "this request came from another site and was refused; open the console and try again"))
+	}))
+	c.pages = parsePages()
+	c.routes()
+	return c
+}
+
+// Paths are the URL paths the console serves (all but the API's /v1 and
+// the callbacks), for routers that split the two.
+var Paths = []string{"/", "/login", "/logout", "/setup/", "/invite/", "/reset/", "/users", "/users/", "/send", "/send/",
+	"/compose", "/history", "/history/", "/settings/", "/assets/"}
+
+// access is who may use a route.
+type access int
+
+const (
+	public access = iota // no session needed (sign-in, links, assets)
+	viewer
+	editor
+	admin
+)
+
+// handler is a route's function: it gets the signed-in operator (zero on
+// public routes) and returns an error to show.
+type handler func(w http.ResponseWriter, r *http.Request, s *session) error
+
+// session is the signed-in operator of a request.
+type session struct {
+	notify.Session
+	Operator notify.Operator
+}
+
+func (c *Console) routes() {
+	route := func(pattern string, who access, h handler) {
+		c.mux.Handle(pattern, c.wrap(who, h))
+	}
+	route("GET /{$}", public, c.home)
+	route("GET /login", public, c.loginForm)
+	route("POST /login", public, c.login)
+	route("POST /logout", viewer, c.logout)
+	route("GET /setup/{token}", public, c.linkForm)
+	route("POST /setup/{token}", public, c.useLink)
+	route("GET /invite/{token}", public, c.linkForm)
+	route("POST /invite/{token}", public, c.useLink)
+	route("GET /reset/{token}", public, c.linkForm)
+	route("POST /reset/{token}", public, c.useLink)
+
+	route("GET /users", viewer, c.users)
+	route("GET /users/count", viewer, c.usersCount)
+	route("GET /users/{id}", viewer, c.user)
+	route("POST /users/{id}/preferences", editor, c.savePreferences)
+
+	route("GET /send", viewer, c.sendForm)
+	route("POST /send/check", viewer, c.sendCheck)
+	route("POST /send", editor, c.review)
+	route("POST /send/confirm", editor, c.confirm)
+	route("POST /compose", editor, c.compose)
+
+	route("GET /history", viewer, c.history)
+	route("GET /history/{id}", viewer, c.notification)
+	route("GET /history/{id}/status", viewer, c.notificationStatus)
+	route("GET /history/{id}/report.csv", viewer, c.report)
+	route("POST /history/{id}/cancel", editor, c.cancel)
+
+	route("GET /settings/operators", admin, c.operators)
+	route("POST /settings/operators/invite", admin, c.invite)
+	route("POST /settings/operators/{id}/role", admin, c.setRole)
+	route("POST /settings/operators/{id}/reset", admin, c.resetLink)
+	route("POST /settings/operators/{id}/remove", admin, c.removeOperator)
+	route("GET /settings/audit", admin, c.audit)
+
+	c.mux.Handle("GET /assets/{name}", http.HandlerFunc(serveAsset))
+	c.mux.Handle("/", c.wrap(public, func(w http.ResponseWriter, r *http.Request, _ *session) error {
+		return notify.Errorf(notify.CodeNotFound, "there is no page at %s", r.URL.Path)
+	}))
+}
+
+// ServeHTTP serves a console page.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.mux.ServeHTTP(w, r)
+}
+
+const (
+	sessionCookie = "herald_session"
+	csrfField     = "csrf"
+	csrfHeader    = "X-CSRF-Token"
+	// maxForm bounds a form body.
+	maxForm = 256 << 10
+)
+
+func (c *Console) wrap(who access, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
+		if unsafe {
+			// Browsers say where a request came from; a cross-site one is
+			// refused before anything else (sign-in included).
+			if err := c.csrf.Check(r); err != nil {
+				c.fail(w, r, nil, notify.Errorf(notify.CodeForbidden, "this request came from another site and was refused; open the console and try again"))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		var s *session
+		if who != public || r.URL.Path == "/" {
+			var err error
+			s, err = c.session(r)
+			if err != nil && who != public {
+				if operator.IsUnauthorized(err) {
+					c.toLogin(w, r, err)
+					return
+				}
+				c.fail(w, r, nil, err)
+				return
+			}
+		}
+		if s != nil && unsafe {
+			if !c.tokenOK(r, s) {
+				c.fail(w, r, s, notify.Errorf(notify.CodeForbidden, "the form's security token is missing or out of date; reload the page and try again"))
+				return
+			}
+		}
+		if s != nil && who > viewer && !s.Operator.Role.Allows(roleFor(who)) {
+			c.fail(w, r, s, notify.Errorf(notify.CodeForbidden, "your role (%s) cannot do this; ask an admin", s.Operator.Role))
+			return
+		}
+		if err := h(w, r, s); err != nil {
+			c.fail(w, r, s, err)
+		}
+	})
+}
+
+func roleFor(a access) notify.Role {
+	switch a {
+	case admin:
+		return notify.RoleAdmin
+	case editor:
+		return notify.RoleEditor
+	}
+	return notify.RoleViewer
+}
+
+// tokenOK checks the CSRF token of a state-changing request: a form field
+// or, for the scripts' fetches, a header.
+func (c *Console) tokenOK(r *http.Request, s *session) bool {
+	got := r.Header.Get(csrfHeader)
+	if got == "" {
+		got = r.PostFormValue(csrfField)
+	}
+	return got != "" && got == s.CSRF
+}
+
+func (c *Console) session(r *http.Request) (*session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, notify.Errorf(notify.CodeUnauthorized, "sign in to use the console")
+	}
+	sess, o, err := c.svc.Operators.Session(r.Context(), ck.Value)
+	if err != nil {
+		return nil, err
+	}
+	return &session{Session: sess, Operator: o}, nil
+}
+
+// toLogin sends a person without a session to the sign-in page, back to
+// where they were going afterwards. Scripts get a 401 instead.
+func (c *Console) toLogin(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		c.fail(w, r, nil, err)
+		return
+	}
+	_, cerr := r.Cookie(sessionCookie)
+	hadSession := cerr == nil
+	if hadSession {
+		clearCookie(w, r, c.opts.SecureCookies)
+	}
+	next := ""
+	if r.Method == http.MethodGet {
+		next = r.URL.RequestURI()
+	}
+	q := url.Values{}
+	if next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	if hadSession {
+		q.Set("ended", "1")
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func (c *Console) secure(r *http.Request) bool {
+	return c.opts.SecureCookies || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func setSessionCookie(w http.ResponseWriter, r *http.Request, secure bool, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, Expires: expires})
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request, always bool) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: always || r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// fail shows err: a page for people, the API's error shape for scripts.
+// Errors without a code are logged and shown as an internal error.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	var e *notify.Error
+	if !errors.As(err, &e) {
+		c.opts.Log.Error("console internal error", "path", r.URL.Path, "err", err.Error())
+		e = notify.Errorf(notify.CodeInternal, "something went wrong on our side; try again, and if it keeps happening look at Herald's log")
+	}
+	status := e.HTTPStatus()
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": map[string]any{"code": e.Code, "message": e.Message, "details": e.Details, "currentCount": e.CurrentCount}})
+		return
+	}
+	c.render(w, r, s, status, "error", map[string]any{"Title": errorTitle(status), "Error": e})
+}
+
+func errorTitle(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "Not found"
+	case http.StatusForbidden:
+		return "Not allowed"
+	case http.StatusTooManyRequests:
+		return "Too many attempts"
+	}
+	if status >= 500 {
+		return "Something went wrong"
+	}
+	return "That did not work"
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Nav      string
+	Operator notify.Operator
+	CSRF     string
+	Flash    string
+	Data     any
+}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, data any) {
+	t, ok := c.pages[name]
+	if !ok {
+		panic(fmt.Sprintf("console: no page %q", name))
+	}
+	p := page{Data: data, Nav: name, Flash: r.URL.Query().Get("done")}
+	if m, ok := data.(map[string]any); ok {
+		if title, ok := m["Title"].(string); ok {
+			p.Title = title
+		}
+	}
+	if tp, ok := data.(interface{ PageTitle() string }); ok {
+		p.Title = tp.PageTitle()
+	}
+	if s != nil {
+		p.Operator, p.CSRF = s.Operator, s.CSRF
+	}
+	var buf strings.Builder
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.opts.Log.Error("console render", "page", name, "err", err.Error())
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) error {
+	if s == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	return nil
+}
+
+// pages are parsed once from the embedded templates: each page file with
+// the layout.
+func parsePages() map[string]*template.Template {
+	names, err := fs.Glob(htmlFS, "html/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "html/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(htmlFS, "html/layout.html", n))
+	}
+	return out
+}

@@ -1,0 +1,474 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/shared/channel"
+	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
+	"github.com/heraldhq/herald/shared/send"
+)
+
+// sendForm is the send form's fields: the audience (one user or the users
+// page's filters) and the message.
+type sendForm struct {
+	UserID   string
+	Query    userQuery
+	Channel  notify.Channel
+	Title    string
+	Body     string
+	Route    string
+	Category string
+	Image    string
+	Icon     string
+	Buttons  [2]notify.Button
+	// Variables are name=value lines.
+	Variables string
+	// AI generation.
+	Tone, AICategory, Language, Brief string
+	// ExpectedCount is the count the operator confirmed (review).
+	ExpectedCount int
+}
+
+func readSendForm(v url.Values) sendForm {
+	f := sendForm{UserID: strings.TrimSpace(v.Get("user")), Query: readUserQuery(v), Channel: notify.Channel(v.Get("channel")),
+		Title: v.Get("title"), Body: v.Get("body"), Route: v.Get("route"), Category: strings.TrimSpace(v.Get("category")),
+		Image: strings.TrimSpace(v.Get("image")), Icon: strings.TrimSpace(v.Get("icon")), Variables: v.Get("variables"),
+		Tone: v.Get("tone"), AICategory: v.Get("aiCategory"), Language: strings.TrimSpace(v.Get("language.ai")), Brief: v.Get("brief")}
+	if !f.Channel.Valid() {
+		f.Channel = notify.ChannelPush
+	}
+	for i := range f.Buttons {
+		n := strconv.Itoa(i + 1)
+		f.Buttons[i] = notify.Button{ID: "b" + n, Label: strings.TrimSpace(v.Get("button" + n)), Route: strings.TrimSpace(v.Get("button" + n + "route"))}
+	}
+	f.ExpectedCount, _ = strconv.Atoi(v.Get("expectedCount"))
+	return f
+}
+
+// Hidden are the form's fields as hidden inputs (the review page carries
+// them to the confirmation).
+func (f sendForm) Hidden() url.Values {
+	v := f.Query.Values()
+	v.Set("channel", string(f.Channel))
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("user", f.UserID)
+	set("title", f.Title)
+	set("body", f.Body)
+	set("route", f.Route)
+	set("category", f.Category)
+	set("image", f.Image)
+	set("icon", f.Icon)
+	set("variables", f.Variables)
+	for i, b := range f.Buttons {
+		n := strconv.Itoa(i + 1)
+		set("button"+n, b.Label)
+		set("button"+n+"route", b.Route)
+	}
+	return v
+}
+
+// vars parses the Variables lines.
+func (f sendForm) vars() (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(f.Variables, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, notify.Invalid(notify.FieldError{Field: "variables", Problem: fmt.Sprintf("line %d must be name=value", i+1)})
+		}
+		out[name] = strings.TrimSpace(value)
+	}
+	return out, nil
+}
+
+// input is the send the form describes, as the API receives it.
+func (f sendForm) input() (send.Input, error) {
+	vars, err := f.vars()
+	if err != nil {
+		return send.Input{}, err
+	}
+	content := &send.ContentInput{Title: f.Title, Body: f.Body, Route: f.Route}
+	if f.Channel == notify.ChannelPush || f.Channel == notify.ChannelWebPush {
+		px := &notify.PushExtras{Icon: f.Icon, Image: f.Image}
+		for _, b := range f.Buttons {
+			if b.Label != "" {
+				px.Buttons = append(px.Buttons, b)
+			}
+		}
+		if px.Icon != "" || px.Image != "" || len(px.Buttons) > 0 {
+			content.Push = px
+		}
+	}
+	in := send.Input{Channel: f.Channel, Content: content, Variables: vars, Category: f.Category}
+	if f.UserID != "" {
+		in.Audience = &send.AudienceInput{UserIDs: []string{f.UserID}}
+		in.RecipientType = "User " + f.UserID
+	} else {
+		filter, err := json.Marshal(filterJSON(f.Query.Filter()))
+		if err != nil {
+			return send.Input{}, err
+		}
+		in.Audience = &send.AudienceInput{Filter: filter}
+		in.RecipientType = f.Query.Describe()
+		n := f.ExpectedCount
+		in.Audience.ExpectedCount = &n
+	}
+	return in, nil
+}
+
+// filterJSON is a filter in the API's JSON form (send.ParseFilter reads it).
+func filterJSON(f notify.UserFilter) map[string]any {
+	m := map[string]any{}
+	if len(f.Status) > 0 {
+		m["status"] = f.Status
+	}
+	if f.Type != "" {
+		m["type"] = f.Type
+	}
+	if len(f.Tags) > 0 {
+		m["tags"] = f.Tags
+	}
+	if f.Language != "" {
+		m["language"] = f.Language
+	}
+	if f.PushEnabled != nil {
+		m["pushEnabled"] = *f.PushEnabled
+	}
+	if f.HasEmail != nil {
+		m["hasEmail"] = *f.HasEmail
+	}
+	if f.HasPhone != nil {
+		m["hasPhone"] = *f.HasPhone
+	}
+	if f.Q != "" {
+		m["q"] = f.Q
+	}
+	return m
+}
+
+// sendPage is the send form, the review and their problems.
+type sendPage struct {
+	Form         sendForm
+	User         *notify.User
+	Reach        *reachView
+	Destinations []Destination
+	Channels     []notify.Channel
+	Tones        []notify.ComposeChoice
+	AICategories []notify.ComposeChoice
+	AIOff        string
+	Variants     []compose.Variant
+	Error        *notify.Error
+	// Review.
+	Preview  preview
+	Segments int
+	Encoding string
+	Cost     string
+	Grace    time.Duration
+	Changed  bool
+}
+
+func (p sendPage) PageTitle() string {
+	if p.User != nil {
+		return "Send notification to " + displayName(*p.User)
+	}
+	return "Send notification"
+}
+
+// FieldError is the problem with one field, if any.
+func (p sendPage) FieldError(field string) string {
+	if p.Error == nil {
+		return ""
+	}
+	for _, d := range p.Error.Details {
+		if d.Field == field || strings.HasPrefix(d.Field, field+".") || d.Field == "content."+field {
+			return d.Problem
+		}
+	}
+	return ""
+}
+
+func displayName(u notify.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.ID
+}
+
+// preview is the message raw (variables as written) and rendered for a
+// sample recipient.
+type preview struct {
+	RawTitle, RawBody string
+	Title, Body       string
+	Sample            string
+	Missing           []string
+}
+
+func (c *Console) basePage(r *http.Request, s *session, f sendForm) (sendPage, error) {
+	p := sendPage{Form: f, Destinations: c.opts.Destinations, Channels: channels, Grace: c.grace()}
+	if f.UserID != "" {
+		u, err := c.svc.Users.Get(r.Context(), s.WorkspaceID, f.UserID)
+		if err != nil {
+			return p, err
+		}
+		p.User = &u
+	}
+	if c.svc.Compose == nil {
+		p.AIOff = c.opts.ComposeHelp
+		if p.AIOff == "" {
+			p.AIOff = "AI writing is off: no model is configured."
+		}
+	} else if o, err := compose.LoadOptions(r.Context(), c.svc.Store, s.WorkspaceID); err == nil {
+		p.Tones, p.AICategories = o.Tones, o.Categories
+	} else {
+		return p, err
+	}
+	return p, nil
+}
+
+func (c *Console) grace() time.Duration {
+	if c.opts.Grace < 0 || c.svc.Campaigns == nil {
+		return 0
+	}
+	return c.opts.Grace
+}
+
+func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, s *session) error {
+	f := readSendForm(r.URL.Query())
+	if f.Route == "" {
+		f.Route = c.opts.Destinations[0].Route
+	}
+	p, err := c.basePage(r, s, f)
+	if err != nil {
+		return err
+	}
+	if f.UserID == "" {
+		rv, err := c.reach(r.Context(), s.WorkspaceID, f.Query, f.Category)
+		if err != nil {
+			return err
+		}
+		p.Reach = &rv
+	}
+	c.render(w, r, s, http.StatusOK, "send", p)
+	return nil
+}
+
+// check is what the send form's script shows as the operator types.
+type check struct {
+	Reach    *reachView          `json:"reach,omitempty"`
+	Preview  preview             `json:"preview"`
+	Segments int                 `json:"segments,omitempty"`
+	Encoding string              `json:"encoding,omitempty"`
+	Limits   map[string]int      `json:"limits"`
+	Problems []notify.FieldError `json:"problems,omitempty"`
+}
+
+// sendCheck answers the form's script: the count for the chosen channel
+// and category, the preview for a sample recipient and the channel's
+// limits. It sends nothing.
+func (c *Console) sendCheck(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := r.ParseForm(); err != nil {
+		return notify.Errorf(notify.CodeBadRequest, "the form could not be read: %v", err)
+	}
+	f := readSendForm(r.PostForm)
+	out := check{Limits: map[string]int{"title": send.MaxTitle, "body": send.MaxBody}}
+	var sample *notify.User
+	if f.UserID != "" {
+		u, err := c.svc.Users.Get(r.Context(), s.WorkspaceID, f.UserID)
+		if err != nil {
+			return err
+		}
+		sample = &u
+	} else {
+		n, err := c.svc.Sends.Reach(r.Context(), s.WorkspaceID, f.Query.Filter(), f.Channel, f.Category)
+		if err != nil {
+			return err
+		}
+		out.Reach = &reachView{Users: n.Matched, Recipients: n.Recipients, Skipped: n.Skipped, Label: "Send notification to " + notify.Quantity(n.Recipients, "user", "users")}
+		if len(n.Sample) > 0 {
+			sample = &n.Sample[0]
+		}
+	}
+	vars, err := f.vars()
+	if err != nil {
+		var e *notify.Error
+		errors.As(err, &e)
+		out.Problems = e.Details
+	}
+	out.Preview = renderPreview(f, sample, vars)
+	if f.Channel == notify.ChannelSMS {
+		enc, _, segs := channel.SMSSegments(out.Preview.Body)
+		out.Segments, out.Encoding = segs, string(enc)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func renderPreview(f sendForm, sample *notify.User, vars map[string]string) preview {
+	p := preview{RawTitle: f.Title, RawBody: f.Body}
+	all := vars
+	if sample != nil {
+		all = render.Merge(render.UserVariables(*sample), vars)
+		p.Sample = displayName(*sample)
+	}
+	var m1, m2 []string
+	p.Title, m1 = render.Text(f.Title, all)
+	p.Body, m2 = render.Text(f.Body, all)
+	p.Missing = append(m1, m2...)
+	return p
+}
+
+// review validates the send as the API would, counts it and shows what
+// will happen: to how many, the segments, the cost, and that it cannot be
+// undone once the grace period is over.
+func (c *Console) review(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := r.ParseForm(); err != nil {
+		return notify.Errorf(notify.CodeBadRequest, "the form could not be read: %v", err)
+	}
+	f := readSendForm(r.PostForm)
+	p, err := c.basePage(r, s, f)
+	if err != nil {
+		return err
+	}
+	return c.showReview(w, r, s, p, false)
+}
+
+func (c *Console) showReview(w http.ResponseWriter, r *http.Request, s *session, p sendPage, changed bool) error {
+	ctx := r.Context()
+	in, err := p.Form.input()
+	if err == nil {
+		in.Audience.ExpectedCount = nil
+		var prep send.Prepared
+		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeDryRun, WorkspaceID: s.WorkspaceID, By: actor(s)}, in)
+		if err == nil {
+			cnt := prep.Count
+			if prep.Filter == nil {
+				cnt, err = c.svc.Sends.CountList(ctx, prep)
+			}
+			if err == nil {
+				rv := reachView{Users: cnt.Matched, Recipients: cnt.Recipients, Skipped: cnt.Skipped, Label: "Send notification to " + notify.Quantity(cnt.Recipients, "user", "users")}
+				p.Reach = &rv
+				p.Form.ExpectedCount = cnt.Recipients
+				var sample *notify.User
+				if p.User != nil {
+					sample = p.User
+				} else if len(cnt.Sample) > 0 {
+					sample = &cnt.Sample[0]
+				}
+				p.Preview = renderPreview(p.Form, sample, in.Variables)
+				if p.Form.Channel == notify.ChannelSMS {
+					enc, _, segs := channel.SMSSegments(p.Preview.Body)
+					p.Segments, p.Encoding = segs, string(enc)
+				}
+				p.Cost = c.estimate(p.Form.Channel, cnt.Recipients, p.Segments)
+				p.Changed = changed
+				c.render(w, r, s, http.StatusOK, "review", p)
+				return nil
+			}
+		}
+	}
+	var e *notify.Error
+	if !errors.As(err, &e) || e.Code == notify.CodeInternal {
+		return err
+	}
+	p.Error = e
+	if p.Form.UserID == "" {
+		if rv, rerr := c.reach(ctx, s.WorkspaceID, p.Form.Query, p.Form.Category); rerr == nil {
+			p.Reach = &rv
+		}
+	}
+	c.render(w, r, s, e.HTTPStatus(), "send", p)
+	return nil
+}
+
+// estimate is the provider cost of a send at the workspace's prices, or
+// empty when no price is set for the channel.
+func (c *Console) estimate(ch notify.Channel, recipients, segments int) string {
+	price, ok := c.opts.Prices[ch]
+	if !ok || price <= 0 {
+		return ""
+	}
+	units := recipients
+	if ch == notify.ChannelSMS && segments > 0 {
+		units *= segments
+	}
+	return fmt.Sprintf("$%.2f", float64(units)*price)
+}
+
+// confirm sends what the operator reviewed, held to the count they saw: if
+// the audience changed meanwhile, the review comes back with the new count
+// instead. With a grace period the send is scheduled a few seconds ahead,
+// and the history page offers Undo until then.
+func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := r.ParseForm(); err != nil {
+		return notify.Errorf(notify.CodeBadRequest, "the form could not be read: %v", err)
+	}
+	ctx := r.Context()
+	f := readSendForm(r.PostForm)
+	in, err := f.input()
+	if err != nil {
+		return err
+	}
+	var n notify.Notification
+	if g := c.grace(); g > 0 {
+		at := c.opts.Now().Add(g).UTC().Truncate(time.Second).Add(time.Second)
+		in.ScheduleAt = &at
+		raw, merr := json.Marshal(in)
+		if merr != nil {
+			return merr
+		}
+		n, err = c.svc.Campaigns.ScheduleSend(ctx, s.WorkspaceID, actor(s), in, raw)
+	} else {
+		var prep send.Prepared
+		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeSend, WorkspaceID: s.WorkspaceID, By: actor(s)}, in)
+		if err == nil {
+			n, err = c.svc.Sends.Execute(ctx, prep)
+		}
+	}
+	var e *notify.Error
+	if errors.As(err, &e) && e.Code == notify.CodeAudienceChanged {
+		p, perr := c.basePage(r, s, f)
+		if perr != nil {
+			return perr
+		}
+		return c.showReview(w, r, s, p, true)
+	}
+	if err != nil {
+		return err
+	}
+	c.svc.Operators.Audit(ctx, notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "notification.send", Target: n.ID,
+		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + n.RecipientType, Count: n.Audience.Count})
+	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
+	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,106 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/heraldhq/herald/shared/notify"
+)
+
+type operatorsPage struct {
+	Operators []notify.Operator
+	Me        string
+	Link      string
+	LinkFor   string
+	Roles     []notify.Role
+	Error     *notify.Error
+}
+
+func (operatorsPage) PageTitle() string { return "Operators" }
+
+var roles = []notify.Role{notify.RoleAdmin, notify.RoleEditor, notify.RoleViewer}
+
+func (c *Console) operatorsPage(w http.ResponseWriter, r *http.Request, s *session, status int, p operatorsPage) error {
+	ops, err := c.svc.Store.ListOperators(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	p.Operators, p.Me, p.Roles = ops, s.Operator.ID, roles
+	c.render(w, r, s, status, "operators", p)
+	return nil
+}
+
+func (c *Console) operators(w http.ResponseWriter, r *http.Request, s *session) error {
+	return c.operatorsPage(w, r, s, http.StatusOK, operatorsPage{})
+}
+
+// origin is the console's own origin as the browser reached it, for links.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// showable turns a caller's mistake into a message on the page; anything
+// else is returned.
+func (c *Console) showable(w http.ResponseWriter, r *http.Request, s *session, err error) error {
+	var e *notify.Error
+	if !errors.As(err, &e) || e.Code == notify.CodeInternal {
+		return err
+	}
+	return c.operatorsPage(w, r, s, e.HTTPStatus(), operatorsPage{Error: e})
+}
+
+func (c *Console) invite(w http.ResponseWriter, r *http.Request, s *session) error {
+	email := r.PostFormValue("email")
+	l, err := c.svc.Operators.Invite(r.Context(), s.Operator, email, notify.Role(r.PostFormValue("role")))
+	if err != nil {
+		return c.showable(w, r, s, err)
+	}
+	return c.operatorsPage(w, r, s, http.StatusOK, operatorsPage{Link: origin(r) + "/invite/" + l.Secret, LinkFor: "Invitation for " + l.Token.Email + " as " + string(l.Token.Role)})
+}
+
+func (c *Console) setRole(w http.ResponseWriter, r *http.Request, s *session) error {
+	o, err := c.svc.Operators.SetRole(r.Context(), s.Operator, r.PathValue("id"), notify.Role(r.PostFormValue("role")))
+	if err != nil {
+		return c.showable(w, r, s, err)
+	}
+	http.Redirect(w, r, "/settings/operators?done="+o.Email+" is now "+string(o.Role)+".", http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) resetLink(w http.ResponseWriter, r *http.Request, s *session) error {
+	l, err := c.svc.Operators.ResetLink(r.Context(), s.Operator, r.PathValue("id"))
+	if err != nil {
+		return c.showable(w, r, s, err)
+	}
+	return c.operatorsPage(w, r, s, http.StatusOK, operatorsPage{Link: origin(r) + "/reset/" + l.Secret, LinkFor: "Password reset link for " + l.Token.Email})
+}
+
+func (c *Console) removeOperator(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := c.svc.Operators.Remove(r.Context(), s.Operator, r.PathValue("id")); err != nil {
+		return c.showable(w, r, s, err)
+	}
+	http.Redirect(w, r, "/settings/operators?done=Operator removed; their sessions are signed out.", http.StatusSeeOther)
+	return nil
+}
+
+type auditPage struct {
+	Entries []notify.AuditEntry
+	Next    string
+	Prev    bool
+}
+
+func (auditPage) PageTitle() string { return "Audit trail" }
+
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) error {
+	after := r.URL.Query().Get("after")
+	es, next, err := c.svc.Store.ListAudit(r.Context(), s.WorkspaceID, notify.Page{Limit: 100, Cursor: after})
+	if err != nil {
+		return notify.CursorError(err)
+	}
+	c.render(w, r, s, http.StatusOK, "audit", auditPage{Entries: es, Next: next, Prev: after != ""})
+	return nil
+}
