@@ -49,6 +49,8 @@ var allBuckets = [...]string{
 	bucketDeliveries, bucketIdempotency, bucketOutbox, bucketOutboxKeys,
 	bucketCountMarks, bucketPhones, bucketMessageIDs, bucketUploads,
 	bucketCampaigns, bucketRuns, bucketComposeSettings, bucketComposeUsage, bucketRates,
+	bucketOperators, bucketOperatorEmails, bucketSessions, bucketOperatorSessions,
+	bucketOperatorTokens, bucketAudit,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

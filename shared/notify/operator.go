@@ -120,29 +120,40 @@ type AuditEntry struct {
 // Operators keeps the console's operators, their sessions, one-time links
 // and the audit trail.
 type Operators interface {
-	// CreateOperator stores a new operator; conflict when its email is
-	// taken (in any workspace) or its id exists.
+	// CreateOperator stores a new operator with its email lower-cased;
+	// conflict when that email is taken (in any workspace) or its id
+	// exists in its workspace.
 	CreateOperator(ctx context.Context, o Operator) error
+	// GetOperator reads one operator; not_found for another workspace's.
 	GetOperator(ctx context.Context, workspaceID, id string) (Operator, error)
-	// GetOperatorByEmail finds the operator with this (lower-case) email in
-	// any workspace.
+	// GetOperatorByEmail finds the operator with this email, compared
+	// lower-cased, in any workspace.
 	GetOperatorByEmail(ctx context.Context, email string) (Operator, error)
 	// ListOperators lists a workspace's operators, oldest first.
 	ListOperators(ctx context.Context, workspaceID string) ([]Operator, error)
-	// UpdateOperator applies fn to the stored operator and saves it; fn may
-	// not change the id, workspace or email. fn may be called more than once.
+	// UpdateOperator applies fn to the stored operator and saves it,
+	// retrying on concurrent writes. fn may be called more than once. fn
+	// may not change the id, workspace or email (the email is the sign-in
+	// name, claimed once): doing so is validation_failed and nothing is
+	// written. An error from fn is returned as it is and nothing is
+	// written; a missing operator is not_found.
 	UpdateOperator(ctx context.Context, workspaceID, id string, fn func(*Operator) error) (Operator, error)
 	// DeleteOperator removes the operator and frees its email; their
 	// sessions stop working (GetSession answers not_found for them).
+	// not_found when it does not exist.
 	DeleteOperator(ctx context.Context, workspaceID, id string) error
 
+	// CreateSession stores a session; conflict when its id exists.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession finds a session by id; not_found when it is missing,
-	// expired, or its operator is gone.
+	// expired (by the store's clock), or its operator is gone.
 	GetSession(ctx context.Context, id string) (Session, error)
+	// DeleteSession ends one session (a sign-out); a missing one is not
+	// an error, so a repeated sign-out succeeds.
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteOperatorSessions ends every session of one operator (a password
-	// reset, a role change, a removal).
+	// reset, a role change, a removal); an operator with none is not an
+	// error.
 	DeleteOperatorSessions(ctx context.Context, workspaceID, operatorID string) error
 
 	// CreateOperatorToken stores a one-time link; conflict when the hash exists.
@@ -155,7 +166,8 @@ type Operators interface {
 	// it opens); not_found when missing or expired at now.
 	PeekOperatorToken(ctx context.Context, hash string, now time.Time) (OperatorToken, error)
 
-	// AppendAudit adds an entry; its ID is a ULID from notify.IDs.
+	// AppendAudit adds an entry; its ID is a ULID from notify.IDs, and
+	// conflict when it exists. Entries are kept: nothing expires them.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// ListAudit answers a workspace's audit trail, newest first.
 	ListAudit(ctx context.Context, workspaceID string, p Page) ([]AuditEntry, string, error)

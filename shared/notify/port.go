@@ -149,6 +149,7 @@ type Store interface {
 	Rates
 	Campaigns
 	Idempotency
+	Operators
 }
 
 // Workspaces keeps workspaces and their API keys.

@@ -21,6 +21,12 @@
 //     and comes back byte for byte, spaces and all.
 //   - A run is keyed by its campaign and its scheduled time to the
 //     millisecond: the same instant in any zone is the same run.
+//   - A session or one-time link is expired from its ExpiresAt on (at
+//     ExpiresAt itself): GetSession judges by the store's clock, the
+//     token methods by the now they are given. A store may keep expired
+//     ones on disk (TTL deletion lags) but never answers with them.
+//   - Audit entry ids are ULIDs from notify.IDs, so their order is the
+//     order of their At; operators are listed by CreatedAt, then id.
 //   - TakeRate windows are current (the minute of now, or the next): a
 //     store may forget a window once it is well past, and may tell windows
 //     apart only by the second.
@@ -101,6 +107,19 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"StartRunConcurrent", testStartRunConcurrent},
 		{"FinishRun", testFinishRun},
 		{"ListRuns", testListRuns},
+		{"CreateOperator", testCreateOperator},
+		{"CreateOperatorConflicts", testCreateOperatorConflicts},
+		{"UpdateOperator", testUpdateOperator},
+		{"UpdateOperatorConcurrent", testUpdateOperatorConcurrent},
+		{"DeleteOperator", testDeleteOperator},
+		{"OperatorsIsolation", testOperatorsIsolation},
+		{"Sessions", testSessions},
+		{"DeleteOperatorSessions", testDeleteOperatorSessions},
+		{"OperatorTokens", testOperatorTokens},
+		{"OperatorTokenExpiry", testOperatorTokenExpiry},
+		{"UseOperatorTokenConcurrent", testUseOperatorTokenConcurrent},
+		{"Audit", testAudit},
+		{"AuditDefaultPage", testAuditDefaultPage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
