@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -39,6 +40,7 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/memmetrics"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/provider"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/webhook"
@@ -102,7 +104,12 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL)}
 	campaigns = services.Campaigns(svc.Graph)
 	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	signIn, err := operators(ctx, wiringapi.Operators(svc), cfg, base)
+	if err != nil {
+		return err
+	}
 	greet(stdout, cfg, base, created, used, model)
+	fmt.Fprintln(stdout, signIn)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -177,8 +184,29 @@ func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backen
 // carry no API key.
 func rootMux(svc *wiringapi.Set, push webhook.PushEndpoints) *http.ServeMux {
 	root := callbacks.New(svc.Graph, push).HTTP
-	root.Handle("/", wiringapi.API(svc))
+	root.Handle("/", wiringapi.Root(wiringapi.API(svc), wiringapi.Console(svc, false)))
 	return root
+}
+
+// operators readies the console's sign-in and says how to sign in:
+// HERALD_ADMIN_EMAIL and HERALD_ADMIN_PASSWORD create or reset that admin;
+// otherwise, while the workspace has no operator, a one-time link that
+// creates the first admin (a new one at every start until it is used).
+func operators(ctx context.Context, ops *operator.Service, cfg config.Config, base string) (string, error) {
+	if c := cfg.Console; c.AdminEmail != "" {
+		if _, err := ops.EnsureAdmin(ctx, WorkspaceID, c.AdminEmail, c.AdminPassword); err != nil {
+			return "", fmt.Errorf("HERALD_ADMIN_EMAIL: %w", err)
+		}
+		return fmt.Sprintf("Console: %s/ (sign in as %s)", base, strings.ToLower(c.AdminEmail)), nil
+	}
+	link, err := ops.SetupLink(ctx, WorkspaceID)
+	if notify.IsCode(err, notify.CodeConflict) {
+		return fmt.Sprintf("Console: %s/", base), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("console setup link: %w", err)
+	}
+	return fmt.Sprintf("Console: %s/\nCreate the first admin (one-time link, valid 24 hours):\n  %s/setup/%s", base, base, link.Secret), nil
 }
 
 // greet prints where Herald runs, its admin key and what delivers each

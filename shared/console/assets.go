@@ -127,6 +127,7 @@ var funcs = template.FuncMap{
 		return "Ask"
 	},
 	"clip":      clip,
+	"sentence":  sentence,
 	"hasPrefix": strings.HasPrefix,
 	"sourceName": func(s notify.Source) string {
 		switch s {
@@ -161,4 +162,14 @@ func channelName(c notify.Channel) string {
 		return "WhatsApp"
 	}
 	return string(c)
+}
+
+// sentence starts a message with a capital letter: the API's messages are
+// written to follow "error: ", the console shows them on their own.
+func sentence(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return s
+	}
+	return strings.ToUpper(string(r[0])) + string(r[1:])
 }

@@ -116,17 +116,17 @@ func (f sendForm) input() (send.Input, error) {
 			content.Push = px
 		}
 	}
-	in := send.Input{Channel: f.Channel, Content: content, Variables: vars, Category: f.Category}
+	// The console's people are the workspace's clients (seed 001's
+	// recipient types: clients, or a newsletter's subscribers).
+	in := send.Input{Channel: f.Channel, Content: content, Variables: vars, Category: f.Category, RecipientType: "client"}
 	if f.UserID != "" {
 		in.Audience = &send.AudienceInput{UserIDs: []string{f.UserID}}
-		in.RecipientType = "User " + f.UserID
 	} else {
 		filter, err := json.Marshal(filterJSON(f.Query.Filter()))
 		if err != nil {
 			return send.Input{}, err
 		}
 		in.Audience = &send.AudienceInput{Filter: filter}
-		in.RecipientType = f.Query.Describe()
 		n := f.ExpectedCount
 		in.Audience.ExpectedCount = &n
 	}
@@ -471,4 +471,12 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// audience is who the form sends to, in words.
+func (f sendForm) audience() string {
+	if f.UserID != "" {
+		return "user " + f.UserID
+	}
+	return f.Query.Describe()
 }

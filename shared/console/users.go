@@ -267,7 +267,7 @@ func (c *Console) savePreferences(w http.ResponseWriter, r *http.Request, s *ses
 		cats[k] = r.PostForm.Get("category."+k) == "on"
 	}
 	if add := strings.TrimSpace(r.PostForm.Get("newCategory")); add != "" {
-		cats[add] = r.PostForm.Get("newCategoryOn") != "off"
+		cats[add] = false
 	}
 	prefs.Categories = cats
 	if _, err := c.svc.Users.SetPreferences(ctx, s.WorkspaceID, id, prefs); err != nil {

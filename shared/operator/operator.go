@@ -374,8 +374,13 @@ func (s *Service) UseLink(ctx context.Context, secret, name, password string) (S
 	if peek.Kind == notify.TokenSetup {
 		return SignedIn{}, notify.Errorf(notify.CodeBadRequest, "a setup link creates the first admin: use the setup form, which asks for an email")
 	}
-	if peek.Kind == notify.TokenInvite && name == "" {
-		return SignedIn{}, notify.Invalid(notify.FieldError{Field: "name", Problem: "is required"})
+	if peek.Kind == notify.TokenInvite {
+		if name == "" {
+			return SignedIn{}, notify.Invalid(notify.FieldError{Field: "name", Problem: "is required"})
+		}
+		if err := s.emailFree(ctx, peek.Email); err != nil {
+			return SignedIn{}, err
+		}
 	}
 	t, err := s.Store.UseOperatorToken(ctx, HashSecret(secret), s.Now())
 	if notify.IsCode(err, notify.CodeNotFound) {
@@ -404,6 +409,7 @@ func (s *Service) UseLink(ctx context.Context, secret, name, password string) (S
 	email := t.Email
 	o := notify.Operator{ID: s.IDs.New(now), WorkspaceID: t.WorkspaceID, Email: email, Name: name, Role: t.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateOperator(ctx, o); err != nil {
+		s.restore(ctx, t)
 		return SignedIn{}, err
 	}
 	s.Audit(ctx, notify.AuditEntry{WorkspaceID: o.WorkspaceID, Actor: Actor(o), Action: "operator.join", Target: o.Email, Detail: "as " + string(o.Role)})
@@ -436,6 +442,9 @@ func (s *Service) Setup(ctx context.Context, secret, email, name, password strin
 	} else if len(ops) > 0 {
 		return SignedIn{}, notify.Errorf(notify.CodeConflict, "this workspace has an admin already; sign in, or ask an admin for an invitation")
 	}
+	if err := s.emailFree(ctx, email); err != nil {
+		return SignedIn{}, err
+	}
 	t, err := s.Store.UseOperatorToken(ctx, HashSecret(secret), s.Now())
 	if notify.IsCode(err, notify.CodeNotFound) {
 		return SignedIn{}, linkGone
@@ -446,6 +455,7 @@ func (s *Service) Setup(ctx context.Context, secret, email, name, password strin
 	now := s.now()
 	o := notify.Operator{ID: s.IDs.New(now), WorkspaceID: t.WorkspaceID, Email: email, Name: name, Role: notify.RoleAdmin, PasswordHash: HashPassword(password), CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateOperator(ctx, o); err != nil {
+		s.restore(ctx, t)
 		return SignedIn{}, err
 	}
 	s.Audit(ctx, notify.AuditEntry{WorkspaceID: o.WorkspaceID, Actor: Actor(o), Action: "operator.setup", Target: o.Email, Detail: "first admin"})
@@ -536,6 +546,27 @@ func (s *Service) Remove(ctx context.Context, by notify.Operator, id string) err
 	}
 	s.Audit(ctx, notify.AuditEntry{WorkspaceID: by.WorkspaceID, Actor: Actor(by), Action: "operator.remove", Target: o.Email})
 	return nil
+}
+
+// emailFree is a conflict when an operator has email already: checked
+// before a link is used, so that a taken email does not use the link up.
+func (s *Service) emailFree(ctx context.Context, email string) error {
+	_, err := s.Store.GetOperatorByEmail(ctx, email)
+	switch {
+	case err == nil:
+		return notify.Errorf(notify.CodeConflict, "%s is an operator already; sign in with it, or choose another email", email)
+	case notify.IsCode(err, notify.CodeNotFound):
+		return nil
+	}
+	return fmt.Errorf("find operator: %w", err)
+}
+
+// restore puts back a link whose use failed after it was consumed (the
+// email was taken meanwhile), so that its holder can try again.
+func (s *Service) restore(ctx context.Context, t notify.OperatorToken) {
+	if err := s.Store.CreateOperatorToken(ctx, t); err != nil && s.Log != nil {
+		s.Log.Error("restore operator link", "err", err.Error(), "workspace", t.WorkspaceID, "kind", string(t.Kind))
+	}
 }
 
 func mayAdmin(o notify.Operator) error {
