@@ -285,3 +285,52 @@ func messageIDKey(channel, messageID string) (pk, sk string) {
 }
 
 const skMessageID = "MSG"
+
+// operatorKey is one operator of the console, in the workspace's partition
+// beside its API keys: a workspace has a handful, and listing them is a
+// Query of the partition.
+func operatorKey(ws, id string) (pk, sk string) { return "WS#" + ws, operatorPrefix + id }
+
+const operatorPrefix = "OP#"
+
+// operatorEmailKey is the claim of a (lower-case) email by one operator:
+// signing in names no workspace, and an email belongs to one operator in
+// all of Herald. Its partition is the email, so a condition on it makes the
+// email unique.
+func operatorEmailKey(email string) (pk, sk string) { return "OPEMAIL#" + email, skOperatorEmail }
+
+const skOperatorEmail = "OPEMAIL"
+
+// sessionKey is one signed-in browser, found by the hash of its cookie's
+// secret alone (a request names no workspace before it is signed in).
+func sessionKey(id string) (pk, sk string) { return "SESSION#" + id, skSession }
+
+const skSession = "SESSION"
+
+// operatorSessionKey is a session's entry in the list of its operator's
+// sessions, which ending them all reads. It is in a partition per operator,
+// so the list is one Query and reads no other operator's.
+func operatorSessionKey(ws, operatorID, sessionID string) (pk, sk string) {
+	return operatorSessionsPK(ws, operatorID), sessionPrefix + sessionID
+}
+
+func operatorSessionsPK(ws, operatorID string) string { return "WS#" + ws + "#OP#" + operatorID }
+
+const sessionPrefix = "SESSION#"
+
+// operatorTokenKey is a one-time link (setup, invitation, reset), found by
+// the hash of its secret.
+func operatorTokenKey(hash string) (pk, sk string) { return "OPTOKEN#" + hash, skOperatorToken }
+
+const skOperatorToken = "OPTOKEN"
+
+// auditKey is one entry of a workspace's audit trail: the ULID id sorts by
+// time, so newest first is a reverse Query of the partition.
+func auditKey(ws, id string) (pk, sk string) { return auditPK(ws), id }
+
+func auditPK(ws string) string { return "WS#" + ws + "#AUDIT" }
+
+// ttlSeconds is the table's TTL value (epoch seconds) of an item that
+// expires at t, rounded up so that TTL never makes an item eligible for
+// deletion before t. Reads still compare the exact expiry: TTL deletion lags.
+func ttlSeconds(t time.Time) int64 { return t.Add(time.Second - time.Nanosecond).Unix() }

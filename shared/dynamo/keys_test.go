@@ -55,6 +55,13 @@ func TestKeys(t *testing.T) {
 		{"rate", pair(rateKey("ws1", "compose", window)), [2]string{"WS#ws1", "RATE#compose#1795257000"}},
 		{"rate, window in another zone and mid-second", pair(rateKey("ws1", "compose", window.In(time.FixedZone("CET", 3600)).Add(999*time.Millisecond))), [2]string{"WS#ws1", "RATE#compose#1795257000"}},
 		{"rate of a name with #", pair(rateKey("ws1", "compose#1", window)), [2]string{"WS#ws1", "RATE#compose#1#1795257000"}},
+		{"operator", pair(operatorKey("ws1", "01O")), [2]string{"WS#ws1", "OP#01O"}},
+		{"operator email", pair(operatorEmailKey("ana@example.com")), [2]string{"OPEMAIL#ana@example.com", "OPEMAIL"}},
+		{"operator email with #", pair(operatorEmailKey("a#b@example.com")), [2]string{"OPEMAIL#a#b@example.com", "OPEMAIL"}},
+		{"session", pair(sessionKey("5f1c")), [2]string{"SESSION#5f1c", "SESSION"}},
+		{"operator's session", pair(operatorSessionKey("ws1", "01O", "5f1c")), [2]string{"WS#ws1#OP#01O", "SESSION#5f1c"}},
+		{"one-time link", pair(operatorTokenKey("9a2b")), [2]string{"OPTOKEN#9a2b", "OPTOKEN"}},
+		{"audit entry", pair(auditKey("ws1", "01A")), [2]string{"WS#ws1#AUDIT", "01A"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +73,29 @@ func TestKeys(t *testing.T) {
 }
 
 func pair(pk, sk string) [2]string { return [2]string{pk, sk} }
+
+// The TTL of a session or link never falls before its exact expiry: a
+// fraction of a second rounds up.
+func TestTTLSeconds(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC) // Unix 1795257000
+	tests := []struct {
+		name string
+		t    time.Time
+		want int64
+	}{
+		{"on the second", at, 1795257000},
+		{"a millisecond past", at.Add(time.Millisecond), 1795257001},
+		{"a nanosecond short of the next", at.Add(time.Second - time.Nanosecond), 1795257001},
+		{"another zone", at.In(time.FixedZone("CET", 3600)), 1795257000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ttlSeconds(tt.t); got != tt.want {
+				t.Errorf("ttlSeconds(%v) = %d, want %d", tt.t, got, tt.want)
+			}
+		})
+	}
+}
 
 func composeUsageRangeLow(ws, from, to string) (pk, sk string) {
 	pk, lo, _ := composeUsageRange(ws, from, to)
@@ -488,5 +518,68 @@ func TestUploadItemUnder400KB(t *testing.T) {
 	}
 	if len(got.Errors) != len(u.Errors) || got.Errors[0] != u.Errors[0] || got.ObjectKey != u.ObjectKey {
 		t.Errorf("upload round trip = %d errors, first %+v, object %q; want %d, %+v, %q", len(got.Errors), got.Errors[0], got.ObjectKey, len(u.Errors), u.Errors[0], u.ObjectKey)
+	}
+}
+
+// Sessions, their entries in the operator's list and one-time links carry
+// the table's TTL attribute, so DynamoDB forgets them once expired; audit
+// entries do not, since the trail is kept.
+func TestOperatorItemsExpire(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	ends := at.Add(12*time.Hour + 500*time.Millisecond)
+	if err := s.CreateOperator(ctx, notify.Operator{ID: "op-1", WorkspaceID: "ws1", Email: "ana@example.com", Role: notify.RoleAdmin, CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, notify.Session{ID: "sess-1", WorkspaceID: "ws1", OperatorID: "op-1", CSRF: "c", CreatedAt: at, ExpiresAt: ends}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateOperatorToken(ctx, notify.OperatorToken{Hash: "h1", WorkspaceID: "ws1", Kind: notify.TokenReset, OperatorID: "op-1", CreatedAt: at, ExpiresAt: ends}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, notify.AuditEntry{ID: "01A", WorkspaceID: "ws1", At: at, Actor: "operator ana@example.com", Action: "key.create"}); err != nil {
+		t.Fatal(err)
+	}
+	expiresAt := func(pk, sk string) (int64, bool) {
+		t.Helper()
+		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatalf("GetItem %s %s: %v", pk, sk, err)
+		}
+		if res.Item == nil {
+			t.Fatalf("GetItem %s %s: no item", pk, sk)
+		}
+		var got struct {
+			ExpiresAt *int64 `dynamodbav:"expiresAt"`
+		}
+		if err := attributevalue.UnmarshalMap(res.Item, &got); err != nil {
+			t.Fatalf("decode %v: %v", res.Item, err)
+		}
+		if got.ExpiresAt == nil {
+			return 0, false
+		}
+		return *got.ExpiresAt, true
+	}
+	want := ends.Unix() + 1 // rounded up past the half second
+	for _, tt := range []struct {
+		name string
+		key  [2]string
+	}{
+		{"session", pair(sessionKey("sess-1"))},
+		{"operator's session entry", pair(operatorSessionKey("ws1", "op-1", "sess-1"))},
+		{"one-time link", pair(operatorTokenKey("h1"))},
+	} {
+		if got, ok := expiresAt(tt.key[0], tt.key[1]); !ok || got != want {
+			t.Errorf("%s %s = %d (set %t), want %d", tt.name, attrExpiresAt, got, ok, want)
+		}
+	}
+	pk, sk := auditKey("ws1", "01A")
+	if got, ok := expiresAt(pk, sk); ok {
+		t.Errorf("audit entry %s = %d, want none", attrExpiresAt, got)
+	}
+	pk, sk = operatorKey("ws1", "op-1")
+	if got, ok := expiresAt(pk, sk); ok {
+		t.Errorf("operator %s = %d, want none", attrExpiresAt, got)
 	}
 }
