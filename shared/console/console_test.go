@@ -98,6 +98,9 @@ func newEnv(t *testing.T, grace time.Duration) *env {
 	sends := &send.Sender{Store: store, Dispatch: e.queue, Steps: e.steps, IDs: ids, Now: e.clock.Now, Log: log}
 	svc := console.Services{Store: store, Operators: e.ops, Users: e.users, Sends: sends,
 		Campaigns: &campaign.Service{Store: store, Scheduler: e.sched, Sender: sends, IDs: ids, Now: e.clock.Now, Log: log}}
+	if grace == 0 {
+		grace = -1 // none
+	}
 	e.srv = httptest.NewServer(console.New(svc, console.Options{Now: e.clock.Now, Log: log, Grace: grace,
 		Prices: map[notify.Channel]float64{notify.ChannelSMS: 0.01}}))
 	t.Cleanup(e.srv.Close)
@@ -294,7 +297,7 @@ func TestSignInThrottled(t *testing.T) {
 		want(t, e.browser().post("/login", url.Values{"email": {"admin@a.example"}, "password": {fmt.Sprintf("guess number %d", i)}}), http.StatusUnauthorized)
 	}
 	// Even the right password waits now: a guesser learns nothing.
-	want(t, e.browser().post("/login", url.Values{"email": {"admin@a.example"}, "password": {"correct horse battery"}}), http.StatusTooManyRequests, "too many sign-in attempts")
+	want(t, e.browser().post("/login", url.Values{"email": {"admin@a.example"}, "password": {"correct horse battery"}}), http.StatusTooManyRequests, "Too many sign-in attempts")
 	// Another account from the same address is not locked by it.
 	e.as("editor@a.example")
 	e.clock.Add(operator.ThrottleWindow)
@@ -354,7 +357,7 @@ func TestRoles(t *testing.T) {
 		t.Fatal("a viewer is offered Send notification")
 	}
 	form := url.Values{"user": {"u1"}, "channel": {"email"}, "title": {"Hi"}, "body": {"Hello"}, "expectedCount": {"1"}}
-	want(t, viewer.post("/send/confirm", form), http.StatusForbidden, "your role (viewer) cannot do this")
+	want(t, viewer.post("/send/confirm", form), http.StatusForbidden, "Your role (viewer) cannot do this")
 	want(t, viewer.post("/send", form), http.StatusForbidden)
 	want(t, viewer.post("/users/u1/preferences", url.Values{"channel.email": {"on"}}), http.StatusForbidden)
 	want(t, viewer.get("/settings/operators"), http.StatusForbidden)
@@ -460,15 +463,15 @@ func TestSendToOne(t *testing.T) {
 	e.putUser("ws_a", "u1", person{Name: "Ana", Phone: "+34600123456"})
 	b := e.as("editor@a.example")
 	want(t, b.get("/send?user=u1"), http.StatusOK, "Send notification to Ana", "This notification goes to one person")
-	form := url.Values{"user": {"u1"}, "channel": {"sms"}, "body": {"Your bill is ready, {{name}} ñ"}}
+	form := url.Values{"user": {"u1"}, "channel": {"sms"}, "body": {"Your bill is ready, {{name}} ć"}}
 	p := b.post("/send", form)
-	want(t, p, http.StatusOK, "This notification goes to Ana", "1 segment per message (ucs2)", "Estimated provider cost: <strong>$0.01</strong>")
-	p = b.post("/send/confirm", url.Values{"user": {"u1"}, "channel": {"sms"}, "body": {"Your bill is ready, {{name}} ñ"}, "expectedCount": {"1"}})
+	want(t, p, http.StatusOK, "This notification goes to Ana", "1 segment per message (UCS-2)", "Estimated provider cost: <strong>$0.01</strong>")
+	p = b.post("/send/confirm", url.Values{"user": {"u1"}, "channel": {"sms"}, "body": {"Your bill is ready, {{name}} ć"}, "expectedCount": {"1"}})
 	want(t, p, http.StatusSeeOther)
 	if e.queue.len() != 1 {
 		t.Fatalf("enqueued %d, want 1", e.queue.len())
 	}
-	want(t, b.get(p.loc), http.StatusOK, "Accepted", "Your bill is ready, {{name}} ñ")
+	want(t, b.get(p.loc), http.StatusOK, "Accepted", "Your bill is ready, {{name}} ć")
 }
 
 func TestSendProblemsShowOnTheForm(t *testing.T) {
