@@ -3,9 +3,12 @@ package events_test
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heraldhq/herald/shared/console"
 )
 
 // These tests hold template.yaml to rules that cfn-lint and sam validate
@@ -394,4 +397,40 @@ func TestTemplateLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTemplateConsoleRoutes: every console route reaches the api
+// function without the API key authorizer (the console has its own
+// sessions), and no console route is left to the gateway's 404.
+func TestTemplateConsoleRoutes(t *testing.T) {
+	tpl := readTemplate(t)
+	fn := resources(tpl, "AWS::Serverless::Function")["ApiFunction"]
+	var open []string
+	for _, ev := range fn.get("Properties", "Events").children {
+		if ev.get("Properties", "Auth", "Authorizer").val() == "NONE" {
+			open = append(open, ev.get("Properties", "Path").val())
+		}
+	}
+	for _, p := range console.RoutePaths() {
+		// A sample path of the pattern: each {name} segment filled in.
+		sample := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(strings.TrimSuffix(p, "{$}"), "x")
+		if !slices.ContainsFunc(open, func(route string) bool { return gatewayMatches(route, sample) }) {
+			t.Errorf("console path %s (as %s) has no route without the authorizer in ApiFunction's events", p, sample)
+		}
+	}
+}
+
+// gatewayMatches reports whether an HTTP API route path matches path:
+// {name} is one segment, {proxy+} one or more.
+func gatewayMatches(route, path string) bool {
+	rs, ps := strings.Split(strings.Trim(route, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	for i, r := range rs {
+		if strings.HasSuffix(r, "+}") {
+			return i < len(ps)
+		}
+		if i >= len(ps) || (!strings.HasPrefix(r, "{") && r != ps[i]) {
+			return false
+		}
+	}
+	return len(rs) == len(ps)
 }

@@ -51,5 +51,8 @@ func main() {
 				return blobs.PresignPut(ctx, key, expires, "")
 			}}
 	}
-	lambda.Start(newHandler(wiringapi.API(api)).Serve)
+	// The console shares the function: API Gateway routes /v1 through the
+	// authorizer and the console's paths straight here (it checks its own
+	// sessions). Behind API Gateway every request came over https.
+	lambda.Start(newHandler(wiringapi.Root(wiringapi.API(api), wiringapi.Console(api, true))).Serve)
 }

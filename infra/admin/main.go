@@ -14,6 +14,12 @@
 //	go run ./infra/admin vapid-keys
 //
 // vapid-keys prints a new Web Push key pair as HERALD_VAPID_* settings.
+//
+//	go run ./infra/admin -table herald-HeraldTable-XYZ console-link -workspace acme -url https://abc.execute-api.eu-west-1.amazonaws.com [-email ana@acme.example]
+//
+// console-link prints the one-time link that creates a workspace's first
+// console admin, or, once it has operators, a password reset link for the
+// one with -email (for when nobody can sign in).
 package main
 
 import (
@@ -32,6 +38,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/webpush"
 )
 
@@ -59,8 +66,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		_, err = fmt.Fprintf(out, "HERALD_VAPID_PUBLIC_KEY=%s\nHERALD_VAPID_PRIVATE_KEY=%s\n", pub, priv)
 		return err
 	}
+	if fs.NArg() > 0 && fs.Arg(0) == "console-link" {
+		return consoleLink(ctx, *table, fs.Args()[1:], out)
+	}
 	if fs.NArg() == 0 || (fs.Arg(0) != "bootstrap" && fs.Arg(0) != "admin-key") {
-		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME] | admin -table TABLE admin-key -workspace ID | admin vapid-keys")
+		return fmt.Errorf("usage: admin -table TABLE bootstrap -workspace ID [-name NAME] | admin -table TABLE admin-key -workspace ID | admin -table TABLE console-link -workspace ID -url URL [-email EMAIL] | admin vapid-keys")
 	}
 	existing := fs.Arg(0) == "admin-key"
 	bs := flag.NewFlagSet(fs.Arg(0), flag.ContinueOnError)
@@ -104,4 +114,37 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workspace %s created; its admin key (shown once):\n%s\n", *ws, secret)
 	return nil
+}
+
+// consoleLink prints a setup or recovery link of a workspace's console.
+func consoleLink(ctx context.Context, table string, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("console-link", flag.ContinueOnError)
+	ws := fs.String("workspace", "", "workspace id")
+	base := fs.String("url", "", "the console's address: the stack's ApiUrl output")
+	email := fs.String("email", "", "the operator whose password to reset, once the workspace has operators")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if table == "" || *ws == "" || !strings.HasPrefix(*base, "http") {
+		return fmt.Errorf("usage: admin -table TABLE console-link -workspace ID -url https://… [-email EMAIL]")
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
+	if _, err := store.GetWorkspace(ctx, *ws); err != nil {
+		return fmt.Errorf("workspace %s: %w", *ws, err)
+	}
+	ops := &operator.Service{Store: store, IDs: &notify.IDs{}, Now: time.Now}
+	l, err := ops.RecoveryLink(ctx, *ws, *email)
+	if err != nil {
+		return err
+	}
+	kind := "create the first admin"
+	if l.Token.Kind == notify.TokenReset {
+		kind = "reset the password of " + l.Token.Email
+	}
+	_, err = fmt.Fprintf(out, "one-time link to %s (valid until %s):\n%s/%s/%s\n", kind, l.Token.ExpiresAt.Format(time.RFC3339), strings.TrimRight(*base, "/"), l.Token.Kind, l.Secret)
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/dynamo"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/webpush"
 )
 
@@ -68,6 +70,37 @@ func TestBootstrap(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"-table", table, "admin-key", "-workspace", "nobody"}, &out); err == nil || out.Len() != 0 {
 		t.Errorf("admin-key of an unknown workspace = %v, printed %q; want an error", err, out.String())
+	}
+
+	// console-link: the setup link of a workspace without operators, which
+	// creates its first admin; then a reset link for a named operator.
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "console-link", "-workspace", "acme", "-url", "https://console.example/"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`https://console\.example/setup/(\S+)`).FindStringSubmatch(out.String())
+	if link == nil {
+		t.Fatalf("console-link printed %q; want a setup link", out.String())
+	}
+	store := dynamo.New(client, table)
+	ops := &operator.Service{Store: store, IDs: &notify.IDs{}, Now: time.Now}
+	if _, err := ops.Setup(ctx, link[1], "ana@acme.example", "Ana", "a long enough password"); err != nil {
+		t.Fatalf("the printed setup link: %v", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "console-link", "-workspace", "acme", "-url", "https://console.example"}, &out); err == nil {
+		t.Errorf("console-link without -email once there is an admin printed %q", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-table", table, "console-link", "-workspace", "acme", "-url", "https://console.example", "-email", "Ana@acme.example"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	reset := regexp.MustCompile(`https://console\.example/reset/(\S+)`).FindStringSubmatch(out.String())
+	if reset == nil {
+		t.Fatalf("console-link -email printed %q; want a reset link", out.String())
+	}
+	if in, err := ops.UseLink(ctx, reset[1], "", "another long password"); err != nil || in.Operator.Email != "ana@acme.example" {
+		t.Fatalf("the printed reset link: %+v %v", in.Operator, err)
 	}
 }
 

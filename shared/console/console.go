@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +98,8 @@ type Console struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	csrf  *http.CrossOriginProtection
+	// paths are the routes' paths (RoutePaths).
+	paths []string
 }
 
 // New builds the console.
@@ -122,10 +125,14 @@ func New(svc Services, opts Options) *Console {
 	return c
 }
 
-// Paths are the URL paths the console serves (all but the API's /v1 and
-// the callbacks), for routers that split the two.
-var Paths = []string{"/", "/login", "/logout", "/setup/", "/invite/", "/reset/", "/users", "/users/", "/send", "/send/",
-	"/compose", "/history", "/history/", "/settings/", "/assets/"}
+// RoutePaths are the paths of the console's routes, as ServeMux patterns
+// without their method ("/users/{id}"): the deployment routes exactly
+// these to the console (events/template_test.go checks template.yaml).
+func RoutePaths() []string {
+	c := &Console{mux: http.NewServeMux()}
+	c.routes()
+	return c.paths
+}
 
 // access is who may use a route.
 type access int
@@ -150,6 +157,10 @@ type session struct {
 func (c *Console) routes() {
 	route := func(pattern string, who access, h handler) {
 		c.mux.Handle(pattern, c.wrap(who, h))
+		_, path, _ := strings.Cut(pattern, " ")
+		if !slices.Contains(c.paths, path) {
+			c.paths = append(c.paths, path)
+		}
 	}
 	route("GET /{$}", public, c.home)
 	route("GET /login", public, c.loginForm)
@@ -187,6 +198,7 @@ func (c *Console) routes() {
 	route("GET /settings/audit", admin, c.audit)
 
 	c.mux.Handle("GET /assets/{name}", http.HandlerFunc(serveAsset))
+	c.paths = append(c.paths, "/assets/{name}")
 	c.mux.Handle("/", c.wrap(public, func(w http.ResponseWriter, r *http.Request, _ *session) error {
 		return notify.Errorf(notify.CodeNotFound, "there is no page at %s", r.URL.Path)
 	}))

@@ -594,3 +594,31 @@ func IsUnauthorized(err error) bool {
 	var e *notify.Error
 	return errors.As(err, &e) && e.Code == notify.CodeUnauthorized
 }
+
+// RecoveryLink is the admin command's way in to a workspace's console
+// (go run ./infra/admin console-link): the setup link while the workspace
+// has no operator, else a password reset link for the operator with
+// email, for when nobody can sign in any more.
+func (s *Service) RecoveryLink(ctx context.Context, ws, email string) (Link, error) {
+	ops, err := s.Store.ListOperators(ctx, ws)
+	if err != nil {
+		return Link{}, fmt.Errorf("list operators: %w", err)
+	}
+	if len(ops) == 0 {
+		return s.SetupLink(ctx, ws)
+	}
+	if email == "" {
+		return Link{}, notify.Errorf(notify.CodeConflict, "workspace %s has operators: name one with -email to get a password reset link", ws)
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	for _, o := range ops {
+		if o.Email == email {
+			l, err := s.issue(ctx, notify.OperatorToken{WorkspaceID: ws, Kind: notify.TokenReset, Email: o.Email, OperatorID: o.ID}, s.linkTTL())
+			if err == nil {
+				s.Audit(ctx, notify.AuditEntry{WorkspaceID: ws, Actor: "admin command", Action: "operator.reset_link", Target: o.Email})
+			}
+			return l, err
+		}
+	}
+	return Link{}, notify.Errorf(notify.CodeNotFound, "workspace %s has no operator %s", ws, email)
+}
