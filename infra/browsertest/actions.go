@@ -257,10 +257,11 @@ func (b *Browser) click(x, y float64) error {
 const navigationGrace = 150 * time.Millisecond
 
 // settle runs act and, if it starts a navigation of the page, waits for the
-// new page's load event, so that the next helper reads the new page and not
-// the old one.
+// new page's load event (or for the navigation to end without a page, as a
+// download does), so that the next helper reads the new page and not the
+// old one.
 func (b *Browser) settle(act func() error) error {
-	navs, loads, changed := b.events.snapshot()
+	navs, ends, _ := b.events.snapshot()
 	if err := act(); err != nil {
 		return err
 	}
@@ -272,12 +273,11 @@ func (b *Browser) settle(act func() error) error {
 		if n > navs {
 			navigating = true
 		}
-		if navigating && l > loads {
+		if navigating && l > ends {
 			return nil
 		}
-		changed = ch
 		select {
-		case <-changed:
+		case <-ch:
 		case <-grace:
 			if !navigating {
 				return nil

@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -91,6 +92,15 @@ func Start(t testing.TB) *Browser {
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
 		t.Fatalf("browsertest: open a tab: %v", err)
+	}
+	// A test that clicks a download link must not leave files behind.
+	_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorDeny,
+		BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("browsertest: deny downloads: %v", err)
 	}
 	// The main frame of a tab has the tab's id.
 	ev.mu.Lock()
@@ -302,6 +312,7 @@ type events struct {
 	mainFrame string
 	navs      int // cross-document navigations started in the main frame
 	loads     int // load events of the main frame
+	stops     int // times the main frame stopped loading
 	errs      []string
 	changed   chan struct{} // closed and replaced on every navigation or load
 }
@@ -325,6 +336,13 @@ func (e *events) listen(ev any) {
 	case *page.EventLoadEventFired:
 		e.loads++
 		e.signal()
+	case *page.EventFrameStoppedLoading:
+		// A navigation that ends without a new page (a download, a 204)
+		// stops loading with no load event.
+		if string(ev.FrameID) == e.mainFrame {
+			e.stops++
+			e.signal()
+		}
 	case *runtime.EventConsoleAPICalled:
 		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
 			e.errs = append(e.errs, "console."+string(ev.Type)+": "+consoleArgs(ev.Args)+at(ev.StackTrace))
@@ -360,10 +378,10 @@ func (e *events) signal() {
 	e.changed = make(chan struct{})
 }
 
-func (e *events) snapshot() (navs, loads int, changed <-chan struct{}) {
+func (e *events) snapshot() (navs, ends int, changed <-chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.navs, e.loads, e.changed
+	return e.navs, e.loads + e.stops, e.changed
 }
 
 func consoleArgs(args []*runtime.RemoteObject) string {

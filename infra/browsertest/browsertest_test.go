@@ -60,6 +60,8 @@ const buttonsPage = `<h1>Users</h1>
 <button type="button" disabled>Delete everything</button>
 <button type="button" hidden>Secret</button>
 <a href="/form">Back to the form</a>
+<a href="/export.csv">Export CSV</a>
+<a href="/nothing">Nothing here</a>
 <script src="/buttons.js"></script>`
 
 const buttonsJS = `
@@ -207,6 +209,14 @@ func TestButtonsAndLinks(t *testing.T) {
 	b.WaitText("2 users added", 0)
 	b.ClickButton("Reset count") // role=button
 	b.WaitText("0 users added", time.Second)
+
+	// Links that lead to no new page (a download, a 204): the click does
+	// not wait for a load that never comes.
+	b.ClickLink("Export CSV")
+	b.ClickLink("Nothing here")
+	if got, want := b.URL(), srv.URL+"/buttons"; got != want {
+		t.Errorf("URL() after a download and a 204 = %q, want %q", got, want)
+	}
 
 	b.ClickLink("Back to the form")
 	if got, want := b.URL(), srv.URL+"/form"; got != want {
@@ -494,6 +504,12 @@ func serve(t *testing.T) *server {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		fmt.Fprint(w, plusSVG)
 	})
+	mux.HandleFunc("GET /export.csv", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		w.Header().Set("Content-Disposition", `attachment; filename="users.csv"`)
+		fmt.Fprint(w, "name\nAda\n")
+	})
+	mux.HandleFunc("GET /nothing", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /twice", func(w http.ResponseWriter, r *http.Request) {
 		html(w, "Twice", `<h1>Keys</h1><button>Delete</button><button>Delete</button>`)
 	})
