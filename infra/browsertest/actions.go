@@ -59,6 +59,7 @@ type found struct {
 	Typed    bool     `json:"typed"`
 	ReadOnly bool     `json:"readOnly"`
 	File     bool     `json:"file"`
+	IsSelect bool     `json:"isSelect"`
 	Set      bool     `json:"set"`
 	Checked  bool     `json:"checked"`
 }
@@ -135,14 +136,20 @@ func (b *Browser) fillLabel(label, text string) error {
 		return fmt.Errorf("the field %q (%s) is read-only", label, f.Element)
 	case f.File:
 		return fmt.Errorf("the field %q (%s) is a file input; FillLabel cannot choose a file", label, f.Element)
+	case f.IsSelect:
+		return fmt.Errorf("the field %q (%s) is a <select>: choose its option with Select", label, f.Element)
 	case f.Set:
 		return nil
 	}
 	if err := b.click(f.X, f.Y); err != nil {
 		return fmt.Errorf("click the field %q: %w", label, err)
 	}
-	if err := b.call(b.ctx, nil, "selectAll"); err != nil {
+	var focused string
+	if err := b.call(b.ctx, &focused, "selectAll"); err != nil {
 		return err
+	}
+	if focused != f.Element {
+		return fmt.Errorf("clicking the field %q (%s) put the focus on %s", label, f.Element, focused)
 	}
 	keys := text
 	if keys == "" {
@@ -154,8 +161,9 @@ func (b *Browser) fillLabel(label, text string) error {
 	return nil
 }
 
-// Value is the value of the field with that label ("true"/"false" for a
-// checkbox), for a test that checks what a form kept.
+// Value is the value of the field with that label, as the form would send
+// it (a select's option value; "true" or "false" for a checkbox), for a test
+// that checks what a form kept.
 func (b *Browser) Value(label string) string {
 	b.t.Helper()
 	for _, kind := range []string{"field", "check"} {

@@ -37,7 +37,7 @@ func htmlDoc(title, body string) string {
 const formPage = `<h1>Contact</h1>
 <form method="post" action="/submit">
   <label for="name">Name</label> <input id="name" name="name" value="old name">
-  <label>Email <input type="email" name="email"></label>
+  <label>Email <input type="email" name="email" value="old@example.com"></label>
   <label for="msg">Message</label> <textarea id="msg" name="message"></textarea>
   <label for="plan">Plan</label>
   <select id="plan" name="plan"><option value="free">Free</option><option value="pro">Pro plan</option></select>
@@ -256,6 +256,10 @@ func TestHelpersFailWithWhatThePageHas(t *testing.T) {
 		}},
 		{"text never shows", func(b *Browser) { b.WaitText("Thanks", 0) }, []string{`WaitText("Thanks")`, "the page reads:", "Contact"}},
 		{"bad key", func(b *Browser) { b.Press("Hyper+Q") }, []string{`unknown modifier "Hyper"`}},
+		{"text field is not a select", func(b *Browser) { b.Select("Name", "Ada") }, []string{
+			`no select with the label "Name"`, `(there is a field with that name)`, `the labels on the page: "Plan"`,
+		}},
+		{"select is not typed into", func(b *Browser) { b.FillLabel("Plan", "Pro plan") }, []string{`is a <select>: choose its option with Select`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ type Violation struct {
 	Detail string `json:"detail"`
 }
 
+// String is the violation as a line of a failure message.
 func (v Violation) String() string {
 	if v.Element == "" {
 		return v.Rule + ": " + v.Detail

@@ -252,7 +252,7 @@
       // Say so when the name belongs to another kind of thing (a checkbox
       // looked for as a field, a link looked for as a button).
       const also = Object.keys(this.kinds)
-        .filter((other) => other !== kind && !(kind === "select" && other === "field") && !(kind === "field" && other === "select"))
+        .filter((other) => other !== kind)
         .filter((other) => this.lookup(other, name).matches.length > 0)
         .map((other) => this.kinds[other].what);
       return { state: matches.length === 0 ? "missing" : "ambiguous", count: matches.length, what: k.what, by: k.by, seen, also };
@@ -267,8 +267,9 @@
     if (kind === "field") {
       res.typed = el.tagName === "TEXTAREA" || ["text", "search", "email", "url", "tel", "password", "number"].includes(el.type);
       res.readOnly = el.readOnly;
+      res.isSelect = el.tagName === "SELECT";
       if (!res.typed && el.type === "file") res.file = true;
-      if (!res.typed && arg !== undefined && el.tagName !== "SELECT" && el.type !== "file") {
+      if (!res.typed && !res.readOnly && arg !== undefined && el.tagName !== "SELECT" && el.type !== "file") {
         this.setValue(el, arg);
         res.set = true;
       }
