@@ -124,13 +124,15 @@ func Main(m *testing.M) {
 }
 
 // Close stops the shared browser, if one runs, and removes its profile. For
-// a TestMain that does more than Main.
+// a TestMain that does more than Main; a Start after it fails.
 func Close() {
 	if shared.cancel == nil {
 		return
 	}
 	_ = chromedp.Cancel(shared.ctx)
 	shared.cancel()
+	shared.cancel = nil
+	shared.err = errors.New("the shared browser was closed (browsertest.Close)")
 	removeProfile(shared.dataDir)
 }
 
@@ -163,7 +165,9 @@ func launch() {
 		return
 	}
 	if _, err := os.Stat(path); err != nil {
-		shared.skip = fmt.Sprintf("Chromium %s: %v", path, err)
+		// Only HERALD_CHROMIUM can name a file that is not there: a
+		// setting that is wrong fails rather than skips.
+		shared.err = fmt.Errorf("HERALD_CHROMIUM: %w", err)
 		return
 	}
 	removeStaleProfiles()
