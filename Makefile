@@ -96,7 +96,7 @@ tools: ## Install aws-sam-cli and cfn-lint into .tools/venv
 	infra/tools.sh
 
 .PHONY: test
-test: ## Everything CI runs: lint, unit + emulator tests, sam validate/build, schemathesis (installs its tools on first use)
+test: ## Everything CI runs: lint, unit + emulator + browser tests, sam validate/build, schemathesis (installs its tools on first use)
 	infra/test.sh
 
 .PHONY: bench

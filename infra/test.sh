@@ -68,7 +68,7 @@ start_emulator() {
 	"$script" start
 }
 
-# The tools come from the network (pip, npm): fetch them all at once, in the
+# The tools come from the network (pip, npm, apt): fetch them all at once, in the
 # background, while lint keeps the CPU busy. Their output goes to a log that
 # is shown only when an install fails.
 install_log="$ROOT/.tools/install.log"
@@ -82,6 +82,8 @@ background_install() {
 background_install bash -c 'infra/tools.sh && infra/schemathesis.sh --install-only'
 background_install infra/dynamodb-local.sh install
 background_install infra/sqs-emulator.sh install
+# The browser tests (infra/browsertest) drive Debian's chromium.
+background_install infra/chromium.sh install
 wait_installs() {
 	local pid status=0
 	for pid in "${installs[@]}"; do
