@@ -177,7 +177,9 @@
       what: "button",
       by: "name",
       selector:
-        'button, input[type="submit"], input[type="button"], input[type="reset"], input[type="image"], [role="button"]',
+        // A <details>'s <summary> is a disclosure button to a person (and
+        // to screen readers).
+        'button, input[type="submit"], input[type="button"], input[type="reset"], input[type="image"], [role="button"], details > summary',
       ok() {
         return true;
       },

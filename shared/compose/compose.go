@@ -30,6 +30,12 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 )
 
+// NotConfigured says how to configure a model: the API's 503 and the
+// console's Generate with AI without a model.
+const NotConfigured = "AI composition is not configured. Locally, set HERALD_COMPOSE_PROVIDER=openai with HERALD_OPENAI_BASE_URL " +
+	"(such as http://127.0.0.1:11434/v1 for Ollama) and HERALD_OPENAI_MODEL, or HERALD_COMPOSE_PROVIDER=bedrock with HERALD_BEDROCK_MODEL_ID " +
+	"and AWS credentials. On AWS, deploy with the ComposeModelId parameter."
+
 // Request is what an operator asks for (the body of POST /v1/compose).
 type Request struct {
 	Tone     string         `json:"tone"`

@@ -129,7 +129,7 @@ type ConsoleConfig struct {
 	// _WHATSAPP) are the provider's price per message in US dollars: the
 	// confirmation estimates a send's cost with them.
 	Prices map[string]float64
-	// SessionTTL (HERALD_CONSOLE_SESSION_TTL, default 12h, 5m to 30 days)
+	// SessionTTL (HERALD_CONSOLE_SESSION_TTL, default 12h, 5s to 30 days)
 	// is how long a sign-in lasts.
 	SessionTTL time.Duration
 	// AdminEmail and AdminPassword (HERALD_ADMIN_EMAIL,
@@ -469,7 +469,7 @@ func loadConsole(getenv func(string) string) (ConsoleConfig, error) {
 	if c.Grace, err = durationVar(getenv, "HERALD_CONSOLE_UNDO", 10*time.Second, 0, 5*time.Minute); err != nil {
 		return c, err
 	}
-	if c.SessionTTL, err = durationVar(getenv, "HERALD_CONSOLE_SESSION_TTL", 12*time.Hour, 5*time.Minute, 30*24*time.Hour); err != nil {
+	if c.SessionTTL, err = durationVar(getenv, "HERALD_CONSOLE_SESSION_TTL", 12*time.Hour, 5*time.Second, 30*24*time.Hour); err != nil {
 		return c, err
 	}
 	for _, ch := range []string{"push", "webpush", "sms", "email", "whatsapp"} {

@@ -127,6 +127,7 @@ var funcs = template.FuncMap{
 		return "Ask"
 	},
 	"clip":      clip,
+	"reason":    reasonText,
 	"sentence":  sentence,
 	"hasPrefix": strings.HasPrefix,
 	"sourceName": func(s notify.Source) string {
@@ -172,4 +173,31 @@ func sentence(s string) string {
 		return s
 	}
 	return strings.ToUpper(string(r[0])) + string(r[1:])
+}
+
+// reasons say in words why a delivery was skipped or failed; the code
+// stays beside them, as the API and the result sheet write it.
+var reasons = map[string]string{
+	notify.ReasonNoConsent:       "switched this channel or kind off",
+	notify.ReasonNoDevice:        "no device for push",
+	notify.ReasonBlocked:         "push blocked",
+	notify.ReasonActiveInApp:     "active in the app: other channels hold back",
+	notify.ReasonWindowExpired:   "WhatsApp window expired",
+	notify.ReasonInvalidAddress:  "no valid address",
+	notify.ReasonDuplicate:       "already a recipient",
+	notify.ReasonUnknownUser:     "no such user",
+	notify.ReasonMissingVariable: "a variable has no value",
+	notify.ReasonCancelled:       "the send was cancelled",
+	notify.ReasonProviderError:   "the provider refused it",
+}
+
+func reasonText(code string) string {
+	head, rest, _ := strings.Cut(code, ":")
+	if text, ok := reasons[head]; ok {
+		if rest != "" {
+			return text + " (" + head + ":" + rest + ")"
+		}
+		return text + " (" + head + ")"
+	}
+	return code
 }

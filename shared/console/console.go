@@ -335,9 +335,12 @@ func (c *Console) secure(r *http.Request) bool {
 	return c.opts.SecureCookies || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// setSessionCookie keeps the cookie a day past the session's end, so
+// that a person coming back is told their session ended (the store, not
+// the cookie, decides whether it has).
 func setSessionCookie(w http.ResponseWriter, r *http.Request, secure bool, secret string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteLaxMode, Expires: expires})
+		SameSite: http.SameSiteLaxMode, Expires: expires.Add(24 * time.Hour)})
 }
 
 func clearCookie(w http.ResponseWriter, r *http.Request, always bool) {

@@ -214,10 +214,12 @@ func displayName(u notify.User) string {
 // preview is the message raw (variables as written) and rendered for a
 // sample recipient.
 type preview struct {
-	RawTitle, RawBody string
-	Title, Body       string
-	Sample            string
-	Missing           []string
+	RawTitle string   `json:"rawTitle"`
+	RawBody  string   `json:"rawBody"`
+	Title    string   `json:"title"`
+	Body     string   `json:"body"`
+	Sample   string   `json:"sample,omitempty"`
+	Missing  []string `json:"missing,omitempty"`
 }
 
 func (c *Console) basePage(r *http.Request, s *session, f sendForm) (sendPage, error) {

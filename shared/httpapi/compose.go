@@ -19,11 +19,6 @@ import (
 // api function serves the rest.
 var ComposeRoutes = []string{"/v1/compose"}
 
-// notConfiguredCompose is the 503 when no model is configured.
-const notConfiguredCompose = "AI composition is not configured. Locally, set HERALD_COMPOSE_PROVIDER=openai with HERALD_OPENAI_BASE_URL " +
-	"(such as http://127.0.0.1:11434/v1 for Ollama) and HERALD_OPENAI_MODEL, or HERALD_COMPOSE_PROVIDER=bedrock with HERALD_BEDROCK_MODEL_ID " +
-	"and AWS credentials. On AWS, deploy with the ComposeModelId parameter."
-
 // composeInput is the body of POST /v1/compose: the request and, to keep
 // one variant as a draft template in the same call, save.
 type composeInput struct {
@@ -56,7 +51,7 @@ func (s *Server) compose(w http.ResponseWriter, r *http.Request, k notify.APIKey
 		return err
 	}
 	if s.composer == nil {
-		return notify.Errorf(notify.CodeNotConfigured, notConfiguredCompose)
+		return notify.Errorf(notify.CodeNotConfigured, compose.NotConfigured)
 	}
 	if in.Save != nil {
 		if err := validSave(in, k); err != nil {

@@ -13,7 +13,8 @@ async function call(url, { method = 'GET', body } = {}) {
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const err = new Error(data?.error?.message ?? `The console answered ${res.status}`);
+    const msg = data?.error?.message ?? `The console answered ${res.status}`;
+    const err = new Error(msg.charAt(0).toUpperCase() + msg.slice(1));
     err.data = data;
     err.status = res.status;
     throw err;

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/console"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
@@ -32,7 +33,7 @@ func Console(s *Set, secure bool) *console.Console {
 		svc.Campaigns = services.Campaigns(g)
 	}
 	opts := console.Options{Now: g.Now, Log: g.Log, Grace: cc.Grace, SecureCookies: secure,
-		ComposeHelp: "AI writing is off: no model is configured. Set HERALD_COMPOSE_PROVIDER (bedrock or openai) and its model; the README's \"AI composition\" section says how.",
+		ComposeHelp: compose.NotConfigured,
 		Prices:      map[notify.Channel]float64{}}
 	if cc.Grace == 0 {
 		opts.Grace = -1
