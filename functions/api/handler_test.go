@@ -16,11 +16,14 @@ import (
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/boltstore"
+	"github.com/heraldhq/herald/shared/console"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/template"
+	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 // fakeQueue keeps what the API enqueues.
@@ -191,4 +194,47 @@ func apiServices(store *boltstore.Store, q httpapi.Enqueuer) httpapi.Services {
 	return httpapi.Services{Store: store, Sends: &send.Sender{Store: store, Dispatch: q, IDs: ids, Now: time.Now},
 		Users: &profile.Service{Store: store, Now: time.Now}, Keys: &apikey.Keys{Store: store, IDs: ids, Now: time.Now},
 		Templates: &template.Service{Store: store, IDs: ids, Now: time.Now}}
+}
+
+// TestConsoleSample: a browser's sign-in form through API Gateway (a
+// base64 body, the gateway's cookies) reaches the console beside the API,
+// and the session cookie comes back in the answer's cookies, Secure.
+func TestConsoleSample(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws_example", Name: "ws_example", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	ops := &operator.Service{Store: store, IDs: &notify.IDs{}, Now: time.Now}
+	if _, err := ops.EnsureAdmin(ctx, "ws_example", "ana@acme.example", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	svc := apiServices(store, &fakeQueue{})
+	con := console.New(console.Services{Store: store, Operators: ops, Users: svc.Users, Sends: svc.Sends}, console.Options{SecureCookies: true})
+	h := lambda.NewHandler(newHandler(wiringapi.Root(httpapi.New(svc, httpapi.Options{}), con)).Serve)
+
+	res := invokeSample(t, h, "api-console-login.json", nil)
+	if res.StatusCode != 303 || res.Headers["Location"] != "/history" || len(res.Cookies) != 1 || !strings.Contains(res.Cookies[0], "Secure") {
+		t.Fatalf("sign-in = %d %v cookies %q", res.StatusCode, res.Headers, res.Cookies)
+	}
+	session := strings.Split(res.Cookies[0], ";")[0]
+	// The next page with that cookie, as the gateway passes cookies.
+	res = invokeSample(t, h, "api-console-login.json", func(ev *events.APIGatewayV2HTTPRequest) {
+		ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path = "GET", "/history", "/history"
+		ev.Body, ev.IsBase64Encoded, ev.Cookies = "", false, []string{"theme=dark", session}
+	})
+	if res.StatusCode != 200 || !strings.Contains(res.Body, "<h1>History</h1>") || !strings.Contains(res.Headers["Content-Security-Policy"], "frame-ancestors 'none'") {
+		t.Fatalf("history with the session = %d %v", res.StatusCode, res.Headers)
+	}
+	// The API beside it is untouched: /v1 without a key is the API's 401.
+	res = invokeSample(t, h, "api-health.json", func(ev *events.APIGatewayV2HTTPRequest) {
+		ev.RawPath, ev.RequestContext.HTTP.Path = "/v1/users", "/v1/users"
+	})
+	if res.StatusCode != 401 || !strings.Contains(res.Body, `"code":"unauthorized"`) {
+		t.Fatalf("/v1/users without a key = %d %s", res.StatusCode, res.Body)
+	}
 }

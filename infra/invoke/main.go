@@ -173,7 +173,8 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	var handler any
 	switch fn {
 	case "api":
-		handler = apiHandler(wiringapi.API(&wiringapi.Set{Graph: graph, Uploads: uploads})).Serve
+		set := &wiringapi.Set{Graph: graph, Uploads: uploads}
+		handler = apiHandler(wiringapi.Root(wiringapi.API(set), wiringapi.Console(set, true))).Serve
 	case "compose":
 		handler = apiHandler(wiringapi.API(&wiringapi.Set{Graph: graph, Model: model}, httpapi.ComposeRoutes...)).Serve
 	case "dispatch":

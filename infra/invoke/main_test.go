@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch/dispatchtest"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/seal"
 )
 
@@ -77,6 +78,22 @@ func TestSamples(t *testing.T) {
 		"api-health.json": {fn: "api", check: func(t *testing.T, out []byte, _ *embedded.Backend) {
 			if res := httpAnswer(t, out); res.StatusCode != 200 || res.Body != "{\"status\":\"ok\"}\n" {
 				t.Errorf("health = %d %q, want 200 ok", res.StatusCode, res.Body)
+			}
+		}},
+		"api-console-login.json": {fn: "api", seed: seedOperator, check: func(t *testing.T, out []byte, b *embedded.Backend) {
+			res := httpAnswer(t, out)
+			if res.StatusCode != 303 || res.Headers["Location"] != "/history" {
+				t.Fatalf("console sign-in = %d %v %s, want 303 to /history", res.StatusCode, res.Headers, res.Body)
+			}
+			var session string
+			for _, c := range res.Cookies {
+				if strings.HasPrefix(c, "herald_session=") {
+					session = c
+				}
+			}
+			// API Gateway takes cookies from the answer's cookies, not its headers.
+			if !strings.Contains(session, "HttpOnly") || !strings.Contains(session, "Secure") || !strings.Contains(session, "SameSite=Lax") {
+				t.Errorf("session cookie %q (cookies %q), want HttpOnly, Secure and SameSite=Lax", session, res.Cookies)
 			}
 		}},
 		"api-bad-base64.json": {fn: "api", seed: seedKey, check: func(t *testing.T, out []byte, b *embedded.Backend) {
@@ -383,6 +400,16 @@ func seedKey(t *testing.T, b *embedded.Backend) {
 	k := notify.APIKey{ID: sampleKeyID, WorkspaceID: sampleWS, Name: "backend", Scopes: []notify.Scope{notify.ScopeSend, notify.ScopeRead},
 		Hash: apikey.Hash(sampleKey), Prefix: sampleKey[:7], CreatedAt: seeded}
 	if err := b.Store.CreateAPIKey(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedOperator is the operator the console sample signs in as.
+func seedOperator(t *testing.T, b *embedded.Backend) {
+	t.Helper()
+	seedWorkspace(t, b)
+	ops := &operator.Service{Store: b.Store, IDs: &notify.IDs{}, Now: time.Now}
+	if _, err := ops.EnsureAdmin(t.Context(), sampleWS, "ana@acme.example", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 }
