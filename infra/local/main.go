@@ -108,8 +108,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n%s\n", base, cfg.DataDir, signIn)
 	greet(stdout, cfg, base, created, used, model)
-	fmt.Fprintln(stdout, signIn)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -197,7 +197,7 @@ func operators(ctx context.Context, ops *operator.Service, cfg config.Config, ba
 		if _, err := ops.EnsureAdmin(ctx, WorkspaceID, c.AdminEmail, c.AdminPassword); err != nil {
 			return "", fmt.Errorf("HERALD_ADMIN_EMAIL: %w", err)
 		}
-		return fmt.Sprintf("Console: %s/ (sign in as %s)", base, strings.ToLower(c.AdminEmail)), nil
+		return fmt.Sprintf("Console: %s/ (sign in as %s with HERALD_ADMIN_PASSWORD)", base, strings.ToLower(c.AdminEmail)), nil
 	}
 	link, err := ops.SetupLink(ctx, WorkspaceID)
 	if notify.IsCode(err, notify.CodeConflict) {
@@ -212,7 +212,6 @@ func operators(ctx context.Context, ops *operator.Service, cfg config.Config, ba
 // greet prints where Herald runs, its admin key and what delivers each
 // channel.
 func greet(stdout io.Writer, cfg config.Config, base, created string, used map[string]string, model compose.Model) {
-	fmt.Fprintf(stdout, "Herald is running at %s (data in %s)\n", base, cfg.DataDir)
 	switch {
 	case created != "":
 		fmt.Fprintf(stdout, "Admin API key (shown once, also saved to %s):\n  %s\n", filepath.Join(cfg.DataDir, "admin-key"), created)
