@@ -74,6 +74,7 @@ type Server struct {
 	now       func() time.Time
 	log       *slog.Logger
 	cfg       Config
+	audit     func(ctx context.Context, e notify.AuditEntry)
 	mux       *http.ServeMux
 }
 
@@ -137,6 +138,10 @@ type Options struct {
 	Now     func() time.Time
 	Log     *slog.Logger
 	Config  Config
+	// Audit adds the changes made through the API (keys, templates, sends,
+	// campaigns) to the workspace's audit trail, beside the console's own;
+	// nil keeps none.
+	Audit func(ctx context.Context, e notify.AuditEntry)
 }
 
 // New returns a Server.
@@ -154,7 +159,7 @@ func New(svc Services, o Options) *Server {
 		o.Config.MaxBodyBytes = 5 << 20
 	}
 	s := &Server{store: svc.Store, users: svc.Users, keys: svc.Keys, sender: svc.Sends, templates: svc.Templates, campaigns: svc.Campaigns,
-		composer: svc.Compose, uploads: o.Uploads, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, mux: http.NewServeMux()}
+		composer: svc.Compose, uploads: o.Uploads, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, audit: o.Audit, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))
@@ -190,6 +195,9 @@ type route struct {
 	// maxBody overrides Config.MaxBodyBytes (the upload of a file).
 	maxBody int64
 	handle  func(w http.ResponseWriter, r *http.Request, k notify.APIKey) error
+	// audit names the action a success of this route adds to the
+	// workspace's audit trail (Options.Audit), such as "key.create".
+	audit string
 }
 
 // routes is the whole API, in one table; the OpenAPI document is checked
@@ -201,14 +209,14 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/health", public: true, handle: s.health},
 		{pattern: "GET /v1/openapi.json", public: true, handle: s.openapi},
 
-		{pattern: "POST /v1/keys", scope: notify.ScopeAdmin, handle: s.createKey},
+		{pattern: "POST /v1/keys", scope: notify.ScopeAdmin, handle: s.createKey, audit: "key.create"},
 		{pattern: "GET /v1/keys", scope: notify.ScopeAdmin, handle: s.listKeys},
-		{pattern: "DELETE /v1/keys/{id}", scope: notify.ScopeAdmin, handle: s.revokeKey},
+		{pattern: "DELETE /v1/keys/{id}", scope: notify.ScopeAdmin, handle: s.revokeKey, audit: "key.revoke"},
 
 		{pattern: "PUT /v1/users/{id}", scope: notify.ScopeSend, handle: s.putUser},
 		{pattern: "POST /v1/users:batch", scope: notify.ScopeSend, handle: s.batchUsers},
 		{pattern: "GET /v1/users/{id}", scope: notify.ScopeRead, handle: s.getUser},
-		{pattern: "DELETE /v1/users/{id}", scope: notify.ScopeSend, handle: s.deleteUser},
+		{pattern: "DELETE /v1/users/{id}", scope: notify.ScopeSend, handle: s.deleteUser, audit: "user.delete"},
 		{pattern: "GET /v1/users", scope: notify.ScopeRead, handle: s.listUsers},
 		{pattern: "POST /v1/users/{id}/devices", scope: notify.ScopeSend, handle: s.addDevice},
 		{pattern: "DELETE /v1/users/{id}/devices/{deviceId}", scope: notify.ScopeSend, handle: s.removeDevice},
@@ -218,27 +226,27 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/users/{id}/presence", scope: notify.ScopeSend, handle: s.postPresence},
 		{pattern: "GET /v1/users/{id}/conversation", scope: notify.ScopeRead, handle: s.getConversation},
 
-		{pattern: "POST /v1/templates", scope: notify.ScopeAdmin, handle: s.createTemplate},
+		{pattern: "POST /v1/templates", scope: notify.ScopeAdmin, handle: s.createTemplate, audit: "template.create"},
 		{pattern: "GET /v1/templates", scope: notify.ScopeRead, handle: s.listTemplates},
 		{pattern: "GET /v1/templates/{id}", scope: notify.ScopeRead, handle: s.getTemplate},
-		{pattern: "PUT /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.putTemplate},
-		{pattern: "DELETE /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.deleteTemplate},
+		{pattern: "PUT /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.putTemplate, audit: "template.update"},
+		{pattern: "DELETE /v1/templates/{id}", scope: notify.ScopeAdmin, handle: s.deleteTemplate, audit: "template.delete"},
 		{pattern: "POST /v1/templates/{id}/preview", scope: notify.ScopeRead, handle: s.previewTemplate},
 
-		{pattern: "POST /v1/notifications", scope: notify.ScopeSend, handle: s.sendNotification},
+		{pattern: "POST /v1/notifications", scope: notify.ScopeSend, handle: s.sendNotification, audit: "notification.send"},
 		{pattern: "POST /v1/notifications:dryRun", scope: notify.ScopeSend, handle: s.dryRun},
 		{pattern: "GET /v1/notifications", scope: notify.ScopeRead, handle: s.listNotifications},
 		{pattern: "GET /v1/notifications/{id}", scope: notify.ScopeRead, handle: s.getNotification},
 		{pattern: "GET /v1/notifications/{id}/deliveries", scope: notify.ScopeRead, handle: s.listDeliveries},
-		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification},
+		{pattern: "POST /v1/notifications/{id}/cancel", scope: notify.ScopeSend, handle: s.cancelNotification, audit: "notification.cancel"},
 
-		{pattern: "POST /v1/campaigns", scope: notify.ScopeSend, handle: s.createCampaign},
+		{pattern: "POST /v1/campaigns", scope: notify.ScopeSend, handle: s.createCampaign, audit: "campaign.create"},
 		{pattern: "GET /v1/campaigns", scope: notify.ScopeRead, handle: s.listCampaigns},
 		{pattern: "GET /v1/campaigns/{id}", scope: notify.ScopeRead, handle: s.getCampaign},
-		{pattern: "PUT /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.putCampaign},
-		{pattern: "DELETE /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.deleteCampaign},
-		{pattern: "POST /v1/campaigns/{id}/pause", scope: notify.ScopeSend, handle: s.pauseCampaign},
-		{pattern: "POST /v1/campaigns/{id}/resume", scope: notify.ScopeSend, handle: s.resumeCampaign},
+		{pattern: "PUT /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.putCampaign, audit: "campaign.update"},
+		{pattern: "DELETE /v1/campaigns/{id}", scope: notify.ScopeSend, handle: s.deleteCampaign, audit: "campaign.delete"},
+		{pattern: "POST /v1/campaigns/{id}/pause", scope: notify.ScopeSend, handle: s.pauseCampaign, audit: "campaign.pause"},
+		{pattern: "POST /v1/campaigns/{id}/resume", scope: notify.ScopeSend, handle: s.resumeCampaign, audit: "campaign.resume"},
 		{pattern: "GET /v1/campaigns/{id}/runs", scope: notify.ScopeRead, handle: s.listRuns},
 
 		{pattern: "GET /v1/notifications/{id}/report", scope: notify.ScopeRead, handle: s.report},
@@ -250,7 +258,7 @@ func (s *Server) routes() []route {
 
 		{pattern: "POST /v1/compose", scope: notify.ScopeSend, handle: s.compose},
 		{pattern: "GET /v1/compose/options", scope: notify.ScopeRead, handle: s.getComposeOptions},
-		{pattern: "PUT /v1/compose/options", scope: notify.ScopeAdmin, handle: s.putComposeOptions},
+		{pattern: "PUT /v1/compose/options", scope: notify.ScopeAdmin, handle: s.putComposeOptions, audit: "compose.options"},
 		{pattern: "GET /v1/compose/usage", scope: notify.ScopeRead, handle: s.composeUsage},
 
 		{pattern: "GET /v1/outbox", scope: notify.ScopeRead, handle: s.listOutbox},
@@ -359,10 +367,60 @@ func (s *Server) endpoint(rt route) http.Handler {
 		if rt.maxBody == 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		}
+		if rt.audit != "" && s.audit != nil {
+			ar := &auditRecorder{ResponseWriter: w}
+			w = ar
+			defer s.recordAudit(r, key, rt, ar)
+		}
 		if err := rt.handle(w, r, key); err != nil {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// auditRecorder keeps a route's status and the start of its answer, for
+// the audit trail.
+type auditRecorder struct {
+	http.ResponseWriter
+	status int
+	head   []byte
+}
+
+func (a *auditRecorder) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *auditRecorder) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	if room := 4096 - len(a.head); room > 0 {
+		a.head = append(a.head, b[:min(room, len(b))]...)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+// recordAudit adds a successful change to the audit trail: who (the key),
+// what (the route's action), to what (the path's id or the new item's),
+// and how many it reached (a send's recipients).
+func (s *Server) recordAudit(r *http.Request, k notify.APIKey, rt route, a *auditRecorder) {
+	if a.status < 200 || a.status > 299 {
+		return
+	}
+	var out struct {
+		ID         string `json:"id"`
+		Name       string `json:"name"`
+		Recipients int    `json:"recipients"`
+	}
+	_ = json.Unmarshal(a.head, &out) // a long answer is cut: only what parsed
+	target := r.PathValue("id")
+	if target == "" {
+		target = out.ID
+	}
+	s.audit(r.Context(), notify.AuditEntry{WorkspaceID: k.WorkspaceID, Actor: "key " + by(k), Action: rt.audit, Target: target, Detail: out.Name, Count: out.Recipients})
 }
 
 func (s *Server) authenticate(r *http.Request) (notify.APIKey, error) {

@@ -78,7 +78,7 @@ func API(s *Set, routes ...string) *httpapi.Server {
 	svc := httpapi.Services{Store: g.Ports.Store, Sends: services.Sends(g), Users: Users(s), Keys: Keys(s), Templates: Templates(s),
 		Campaigns: services.Campaigns(g), Compose: Composer(s)}
 	cfg := g.Config
-	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log,
+	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log, Audit: Operators(s).Audit,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey}}
 	if s.Uploads != nil {
 		u := *s.Uploads
