@@ -212,10 +212,37 @@ func TestConsoleSendToOneAndUndo(t *testing.T) {
 	screen(t, b, "console-user")
 	b.ClickLink("Send notification")
 	b.WaitText("This notification goes to one person", 0)
+	// With the keyboard alone: every control of the form in order, then
+	// the message typed and the form sent with Enter.
+	var order []string
+	for range 40 {
+		name := b.Tab()
+		order = append(order, name)
+		if name == "Send notification" {
+			break
+		}
+	}
+	joined := strings.Join(order, " | ")
+	for _, want := range []string{"Channel", "Title", "Message", "Generate with AI", "Destination", "Image URL", "Icon URL", "Button 1 text", "Kind of notification", "Variables", "Send notification"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("Tab never reaches %q on the send form: %s", want, joined)
+		}
+	}
 	b.Select("Channel", "SMS")
+	for b.Focused() != "Message" {
+		b.Tab()
+	}
+	b.Press("H") // typed, not set: the preview follows the keys
 	b.FillLabel("Message", "Hola {{name}}, tu factura ya está disponible ✓")
-	b.WaitText("SMS segment", 0)
-	b.ClickButton("Send notification")
+	b.WaitText("Hola Ana Pérez, tu factura ya está disponible ✓", 0)
+	b.WaitText("1 SMS segment (UCS-2)", 0)
+	b.Phone()
+	screen(t, b, "console-send-one-phone")
+	b.SetViewport(1280, 900)
+	for b.Focused() != "Send notification" {
+		b.Tab()
+	}
+	b.Press("Enter")
 	b.WaitText("This notification goes to Ana Pérez", 0)
 	b.ClickButton("Send notification")
 	b.WaitText("Undo", 0)

@@ -78,8 +78,11 @@ function sendPage() {
   const submit = document.getElementById('review');
   const channel = form.elements.channel;
   const pushOnly = form.querySelector('.push-only');
+  const titleField = form.elements.title?.closest('.field');
   const showPush = () => {
     if (pushOnly) pushOnly.hidden = !['push', 'webpush'].includes(channel.value);
+    // An SMS has no title.
+    if (titleField) titleField.hidden = channel.value === 'sms';
   };
   let seq = 0;
   const check = async () => {
