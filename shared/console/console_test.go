@@ -482,6 +482,8 @@ func TestSendProblemsShowOnTheForm(t *testing.T) {
 	want(t, b.post("/send", url.Values{"user": {"u1"}, "channel": {"email"}, "title": {"Hi"}, "body": {"x"}, "variables": {"no equals sign"}}), http.StatusUnprocessableEntity, "must be name=value")
 	want(t, b.post("/send", url.Values{"status": {"nobody"}, "channel": {"email"}, "title": {"Hi"}, "body": {"x"}}), http.StatusOK, "This notification goes to 0 users", "Nobody can be reached")
 	want(t, b.get("/send?user=ghost"), http.StatusNotFound)
+	long := strings.Repeat("a", 60)
+	want(t, b.post("/send", url.Values{"user": {"u1"}, "channel": {"push"}, "title": {long}, "body": {"x"}}), http.StatusOK, "The title has 60 characters: most phones show about 50")
 }
 
 func TestOperatorsLinks(t *testing.T) {

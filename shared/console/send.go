@@ -182,6 +182,7 @@ type sendPage struct {
 	Cost     string
 	Grace    time.Duration
 	Changed  bool
+	Warnings []string
 }
 
 func (p sendPage) PageTitle() string {
@@ -279,6 +280,33 @@ type check struct {
 	Encoding string              `json:"encoding,omitempty"`
 	Limits   map[string]int      `json:"limits"`
 	Problems []notify.FieldError `json:"problems,omitempty"`
+	// Warnings are what the channel's devices will do to the text.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Push texts longer than these are cut in a collapsed notification on
+// most phones and browsers (Android and iOS show about 50 characters of
+// title and two lines, some 150 characters, of body).
+const (
+	pushTitleShown = 50
+	pushBodyShown  = 150
+)
+
+// warnings say what a channel's devices will do to a rendered text.
+func warnings(ch notify.Channel, title, body string) []string {
+	var out []string
+	if ch == notify.ChannelPush || ch == notify.ChannelWebPush {
+		if n := len([]rune(title)); n > pushTitleShown {
+			out = append(out, fmt.Sprintf("The title has %d characters: most phones show about %d before cutting it.", n, pushTitleShown))
+		}
+		if n := len([]rune(body)); n > pushBodyShown {
+			out = append(out, fmt.Sprintf("The message has %d characters: a collapsed notification shows about %d.", n, pushBodyShown))
+		}
+	}
+	if ch == notify.ChannelSMS && title != "" {
+		out = append(out, "An SMS has no title: only the message is sent.")
+	}
+	return out
 }
 
 // sendCheck answers the form's script: the count for the chosen channel
@@ -314,6 +342,7 @@ func (c *Console) sendCheck(w http.ResponseWriter, r *http.Request, s *session) 
 		out.Problems = e.Details
 	}
 	out.Preview = renderPreview(f, sample, vars)
+	out.Warnings = warnings(f.Channel, out.Preview.Title, out.Preview.Body)
 	if f.Channel == notify.ChannelSMS {
 		enc, _, segs := channel.SMSSegments(out.Preview.Body)
 		out.Segments, out.Encoding = segs, string(enc)
@@ -374,6 +403,7 @@ func (c *Console) showReview(w http.ResponseWriter, r *http.Request, s *session,
 					sample = &cnt.Sample[0]
 				}
 				p.Preview = renderPreview(p.Form, sample, in.Variables)
+				p.Warnings = warnings(p.Form.Channel, p.Preview.Title, p.Preview.Body)
 				if p.Form.Channel == notify.ChannelSMS {
 					enc, _, segs := channel.SMSSegments(p.Preview.Body)
 					p.Segments, p.Encoding = segs, string(enc)

@@ -101,6 +101,7 @@ function sendPage() {
         el('div', { className: 'raw' }, el('p', {}, el('strong', { textContent: p.rawTitle })), el('p', { textContent: p.rawBody })),
       );
       if (p.missing?.length) preview.append(el('p', { className: 'field-error', textContent: `No value for: ${p.missing.join(', ')}` }));
+      for (const w of r.warnings ?? []) preview.append(el('p', { className: 'warn', textContent: w }));
       const t = document.querySelector('[data-counter="title"]');
       const b = document.querySelector('[data-counter="body"]');
       if (t) t.textContent = `${[...form.elements.title.value].length} of ${r.limits.title} characters`;
