@@ -66,7 +66,6 @@ func screen(t *testing.T, b *browsertest.Browser, name string) {
 
 var expectedStatus = regexp.MustCompile(`^network: Failed to load resource: the server responded with a status of (401|403|404|409|422|429) .*\(http://127\.0\.0\.1:\d+/(login|send|users|history|settings|invite|reset|setup)`)
 
-
 func (s *localServer) users(users ...map[string]any) {
 	s.t.Helper()
 	for _, u := range users {
@@ -278,7 +277,7 @@ func TestConsoleAIAndHistory(t *testing.T) {
 	b := signIn(t, s, adminEmail, adminPassword)
 	b.Visit(s.base + "/send?channel=email")
 	b.FillLabel("Message", "Hola {{name}}") // variables written are kept in what the AI writes
-	b.ClickButton("Generate with AI")          // the <summary> opens the panel
+	b.ClickButton("Generate with AI")       // the <summary> opens the panel
 	b.Select("Tone", "Activation")
 	b.Select("Category", "Energy savings")
 	b.FillLabel("What is it about?", "Nueva función: consumo por horas")

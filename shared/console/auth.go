@@ -11,10 +11,6 @@ import (
 	"github.com/heraldhq/herald/shared/operator"
 )
 
-type loginData struct {
-	Email, Next, Error string
-	Ended              bool
-}
 
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *session) error {
 	if s, err := c.session(r); err == nil && s != nil {

@@ -485,7 +485,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 		return err
 	}
 	c.svc.Operators.Audit(ctx, notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "notification.send", Target: n.ID,
-		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + n.RecipientType, Count: n.Audience.Count})
+		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + f.audience(), Count: n.Audience.Count})
 	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
 	return nil
 }
