@@ -11,7 +11,6 @@ import (
 	"github.com/heraldhq/herald/shared/operator"
 )
 
-
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *session) error {
 	if s, err := c.session(r); err == nil && s != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
