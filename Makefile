@@ -100,7 +100,7 @@ test: ## Everything CI runs: lint, unit + emulator + browser tests, sam validate
 	infra/test.sh
 
 .PHONY: bench
-bench: ## Benchmarks (figures only, nothing asserted): 100k local send, crash check, SDK calls on the emulators
+bench: ## Benchmarks (figures only, nothing asserted): 100k local send, crash check, SDK calls on the emulators, console pages
 	infra/bench.sh
 
 .PHONY: invoke

@@ -21,7 +21,11 @@
 //     1,000,000-row CSV, in a process of its own;
 //   - aws-audience: the filter send's count and walk on the AWS adapters
 //     against the emulators: SQS requests and DynamoDB read units per 1,000
-//     recipients resolved, measured next to the arithmetic.
+//     recipients resolved, measured next to the arithmetic;
+//   - console: the operator console's pages on the local server with
+//     100,000 users and 10,000 notifications, signed in as an admin: each
+//     page's median and p95 time and its bytes, next to the issue's budget
+//     (≤ 150 ms, ≤ 150 KB).
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -49,7 +53,11 @@ func main() {
 	ingestRows := flag.Int("ingest-rows", 100000, "rows of each spreadsheet of part ingest")
 	ingest1mRows := flag.Int("ingest1m-rows", 1000000, "rows of the spreadsheet of part ingest1m")
 	awsAudienceUsers := flag.Int("aws-audience-users", 10000, "users of the filter send against the emulators (part aws-audience)")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience")
+	consoleUsers := flag.Int("console-users", 100000, "users of part console")
+	consoleSends := flag.Int("console-sends", 10000, "notifications of part console")
+	consoleSamples := flag.Int("console-samples", 20, "timed requests per page of part console, after 2 warm-ups")
+	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -92,7 +100,7 @@ func main() {
 		}
 	}
 	var bin string
-	if parts["local"] || parts["crash"] {
+	if parts["local"] || parts["crash"] || parts["console"] {
 		root, err := harness.ModuleRoot()
 		if err == nil {
 			var dir string
@@ -104,9 +112,9 @@ func main() {
 		if err != nil {
 			// The other parts do not need the server: they still run.
 			fmt.Println("build:", err)
-			fmt.Println("local, crash: FAILED: the local server does not build")
+			fmt.Println("local, crash, console: FAILED: the local server does not build")
 			failed = true
-			parts["local"], parts["crash"] = false, false
+			parts["local"], parts["crash"], parts["console"] = false, false, false
 		}
 	}
 	run("local", func() error { return benchLocal(ctx, bin, *users) })
@@ -116,6 +124,9 @@ func main() {
 	run("ingest", func() error { return benchIngest(ctx, *ingestRows) })
 	run("ingest1m", func() error { return benchIngest1M(ctx, *ingest1mRows) })
 	run("aws-audience", func() error { return benchAWSAudience(ctx, *awsAudienceUsers, walkOptions{budget: *walkBudget}) })
+	run("console", func() error {
+		return benchConsole(ctx, bin, consoleOptions{users: *consoleUsers, sends: *consoleSends, samples: *consoleSamples, profileDir: *consoleProfile})
+	})
 	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)
