@@ -224,10 +224,14 @@ func (s *Store) ListUsers(ctx context.Context, workspaceID string, f notify.User
 		pg.limit = min(p.Limit, notify.MaxSegmentPageSize)
 	}
 	var users []notify.User
+	raw := newRawFilter(f)
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for k, v := range entries(bucket(tx, bucketUsers), prefix(workspaceID), after, false) {
 			if !inSegment(string(k), p) {
 				continue // another segment's, told by the key alone
+			}
+			if !raw.mayMatch(v) {
+				continue // cannot match, told by the record's bytes
 			}
 			var r userRecord
 			if err := json.Unmarshal(v, &r); err != nil {

@@ -276,7 +276,9 @@ func TestUserFilter(t *testing.T) {
 		{"q in the id", UserFilter{Q: "CUST"}, true},
 		{"q in the name", UserFilter{Q: "pérez"}, true},
 		{"q in the email", UserFilter{Q: "example.COM"}, true},
-		{"q nowhere", UserFilter{Q: "600000001"}, false},
+		{"q in the phone's digits", UserFilter{Q: "600 000 001"}, true},
+		{"q nowhere", UserFilter{Q: "700000001"}, false},
+		{"q of letters does not match the phone", UserFilter{Q: "zz"}, false},
 		{"every field must pass", UserFilter{Type: "client", Language: "en"}, false},
 	}
 	for _, tt := range tests {
