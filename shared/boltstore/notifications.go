@@ -146,6 +146,7 @@ func matchNotification(n notify.Notification, q notify.NotificationQuery) bool {
 	case q.Channel != "" && n.Channel != q.Channel,
 		q.RecipientType != "" && n.RecipientType != q.RecipientType,
 		q.Source != "" && n.Source != q.Source,
+		q.Origin != "" && n.Origin != q.Origin,
 		q.Status != "" && n.Status != q.Status,
 		!q.From.IsZero() && n.CreatedAt.Before(q.From),
 		!q.To.IsZero() && !n.CreatedAt.Before(q.To):

@@ -140,7 +140,7 @@ func (s *Service) validate(ctx context.Context, ws, by string, in Input, start t
 			if sin.Audience != nil && sin.Audience.ExpectedCount != nil {
 				add("notification.audience.expectedCount", "a campaign's audience is counted when it runs: leave expectedCount out")
 			}
-			if _, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeSave, WorkspaceID: ws, By: by}, sin); err != nil {
+			if _, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeSave, WorkspaceID: ws, By: by, Origin: notify.OriginCampaign}, sin); err != nil {
 				var ne *notify.Error
 				if !errors.As(err, &ne) {
 					return nil, err

@@ -109,8 +109,8 @@ func TestRunOncePerScheduledTime(t *testing.T) {
 		t.Fatalf("Run = %+v, %v; want succeeded with 2 recipients", run, err)
 	}
 	n, err := store.GetNotification(ctx, "ws1", run.NotificationID)
-	if err != nil || n.Source != notify.SourceCampaign || !strings.Contains(n.CreatedBy, c.ID) {
-		t.Errorf("notification = %+v, %v; want source campaign", n, err)
+	if err != nil || n.Source != notify.SourceCampaign || n.Origin != notify.OriginCampaign || !strings.Contains(n.CreatedBy, c.ID) {
+		t.Errorf("notification = %+v, %v; want source and origin campaign", n, err)
 	}
 	sent := len(q.bodies)
 	again, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: c.ID, ScheduledAt: at})

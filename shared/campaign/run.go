@@ -163,7 +163,7 @@ func (s *Service) execute(ctx context.Context, c notify.Campaign, run *notify.Ca
 	}
 	id := notify.DerivedID(run.ScheduledAt, c.ID+"@"+run.ScheduledAt.Format(time.RFC3339Nano))
 	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: "campaign " + c.Name + " (" + c.ID + ")",
-		ID: id, Source: notify.SourceCampaign}, in)
+		ID: id, Source: notify.SourceCampaign, Origin: notify.OriginCampaign}, in)
 	var ne *notify.Error
 	switch {
 	case errors.As(err, &ne):

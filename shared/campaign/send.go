@@ -37,7 +37,11 @@ func atExpression(t time.Time) string {
 // not take the schedule, the notification is marked failed, its campaign
 // cancelled (a repair deletes any schedule that got through after all)
 // and schedule_failed is returned, so the caller can simply retry.
-func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input, raw json.RawMessage) (notify.Notification, error) {
+//
+// origin is where the send was scheduled (the API or the console): the
+// notification stored now keeps it, and the run, which sends that same
+// notification, keeps it too.
+func (s *Service) ScheduleSend(ctx context.Context, ws, by string, origin notify.Origin, in send.Input, raw json.RawMessage) (notify.Notification, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	at := in.ScheduleAt.UTC().Truncate(time.Second)
 	var bad []notify.FieldError
@@ -51,7 +55,7 @@ func (s *Service) ScheduleSend(ctx context.Context, ws, by string, in send.Input
 	if len(bad) > 0 {
 		return notify.Notification{}, notify.Invalid(bad...)
 	}
-	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeSchedule, WorkspaceID: ws, By: by}, in)
+	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeSchedule, WorkspaceID: ws, By: by, Origin: origin}, in)
 	if err != nil {
 		return notify.Notification{}, err
 	}
@@ -165,7 +169,7 @@ func (s *Service) executeSend(ctx context.Context, c notify.Campaign, run *notif
 	in.ScheduleAt = nil
 	// The content is what was scheduled, whatever the template says now.
 	fixed := n.Content
-	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: n.CreatedBy, ID: n.ID, Source: n.Source, Template: &fixed}, in)
+	p, err := s.Sender.Prepare(ctx, send.Options{Mode: send.ModeRun, WorkspaceID: c.WorkspaceID, By: n.CreatedBy, ID: n.ID, Source: n.Source, Origin: n.Origin, Template: &fixed}, in)
 	var ne *notify.Error
 	switch {
 	case errors.As(err, &ne):

@@ -52,7 +52,7 @@ func scheduleSend(t *testing.T, s *Service, body string) notify.Notification {
 	t.Helper()
 	saveTemplate(t, s.Store.(notify.Store), 1, body) // newService gives it the whole store
 	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(t.Context(), "ws1", "ops", in, raw)
+	n, err := s.ScheduleSend(t.Context(), "ws1", "ops", notify.OriginAPI, in, raw)
 	if err != nil {
 		t.Fatalf("ScheduleSend: %v", err)
 	}
@@ -102,6 +102,33 @@ func TestScheduledSendRunsOnceWithItsContent(t *testing.T) {
 	}
 	if c, err := store.GetCampaign(ctx, "ws1", SendCampaignID(n.ID)); err != nil || c.Status != notify.CampaignCompleted {
 		t.Errorf("send's campaign = %+v, %v; want completed", c, err)
+	}
+}
+
+// TestScheduledSendKeepsItsOrigin: a send scheduled in the console is a
+// console send when it is scheduled and after it has run, not a campaign's.
+func TestScheduledSendKeepsItsOrigin(t *testing.T) {
+	s, _, q, store := newService(t)
+	ctx := t.Context()
+	saveTemplate(t, store, 1, "text")
+	in, raw := scheduledInput(t, pushLater)
+	n, err := s.ScheduleSend(ctx, "ws1", "operator ana@example.com", notify.OriginConsole, in, raw)
+	if err != nil {
+		t.Fatalf("ScheduleSend: %v", err)
+	}
+	if n.Origin != notify.OriginConsole {
+		t.Errorf("ScheduleSend origin = %q, want %q", n.Origin, notify.OriginConsole)
+	}
+	if got, err := store.GetNotification(ctx, "ws1", n.ID); err != nil || got.Origin != notify.OriginConsole {
+		t.Errorf("stored scheduled notification origin = %q, %v; want %q", got.Origin, err, notify.OriginConsole)
+	}
+	run, err := s.Run(ctx, Invocation{WorkspaceID: "ws1", CampaignID: SendCampaignID(n.ID), ScheduledAt: n.ScheduleAt.UTC()})
+	if err != nil || run.Status != notify.RunSucceeded || len(q.bodies) != 1 {
+		t.Fatalf("Run = %+v, %v, %d messages; want succeeded with the messages queued", run, err, len(q.bodies))
+	}
+	got, err := store.GetNotification(ctx, "ws1", n.ID)
+	if err != nil || got.Status != notify.StatusQueued || got.Origin != notify.OriginConsole || got.Source != notify.SourceList {
+		t.Errorf("notification after the run = status %s, origin %q, source %q, %v; want queued, origin console, source list", got.Status, got.Origin, got.Source, err)
 	}
 }
 
@@ -164,7 +191,7 @@ func TestScheduledSendSchedulerDown(t *testing.T) {
 	saveTemplate(t, store, 1, "text")
 	sched.Fail(errors.New("scheduler down"))
 	in, raw := scheduledInput(t, pushLater)
-	n, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw)
+	n, err := s.ScheduleSend(ctx, "ws1", "ops", notify.OriginAPI, in, raw)
 	var e *notify.Error
 	if !errors.As(err, &e) || e.Code != notify.CodeScheduleFailed || !strings.Contains(e.Message, "nothing will be sent") {
 		t.Fatalf("ScheduleSend with the scheduler down = %v, want schedule_failed", err)
@@ -202,12 +229,12 @@ func TestScheduleSendValidation(t *testing.T) {
 	saveTemplate(t, store, 1, "text")
 	far := `{"channel": "push", "templateId": "tpl_1", "audience": {"userIds": ["u1"]}, "scheduleAt": "2028-01-01T00:00:00Z"}`
 	in, raw := scheduledInput(t, far)
-	if _, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw); !notify.IsCode(err, notify.CodeValidation) || !strings.Contains(err.Error(), "year") {
+	if _, err := s.ScheduleSend(ctx, "ws1", "ops", notify.OriginAPI, in, raw); !notify.IsCode(err, notify.CodeValidation) || !strings.Contains(err.Error(), "year") {
 		t.Errorf("a send two years ahead = %v, want validation_failed", err)
 	}
 	bad := `{"channel": "push", "templateId": "tpl_nope", "audience": {"userIds": ["u1"]}, "scheduleAt": "2026-11-22T00:00:00Z"}`
 	in, raw = scheduledInput(t, bad)
-	if _, err := s.ScheduleSend(ctx, "ws1", "ops", in, raw); !notify.IsCode(err, notify.CodeValidation) {
+	if _, err := s.ScheduleSend(ctx, "ws1", "ops", notify.OriginAPI, in, raw); !notify.IsCode(err, notify.CodeValidation) {
 		t.Errorf("an unknown template = %v, want validation_failed", err)
 	}
 	ns, _, _ := store.ListNotifications(ctx, "ws1", notify.NotificationQuery{}, notify.Page{Limit: 10})

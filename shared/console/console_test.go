@@ -598,3 +598,62 @@ func TestPreferencesByAnOperator(t *testing.T) {
 	}
 	want(t, b.get("/users/u1"), http.StatusOK, `id="cat-offers" name="category.offers">`, `id="ch-email" name="channel.email" checked`)
 }
+
+// The history's "Sent from" filter: a console send (through its grace
+// period, so scheduled) is a console send, listed under Console and not
+// under API; the origin stays in the paging links and shows on the
+// notification's page.
+func TestHistorySentFrom(t *testing.T) {
+	e := newEnv(t, 10*time.Second)
+	ctx := context.Background()
+	e.putUser("ws_a", "u1", person{Name: "Ana", Phone: "+34600123456"})
+	b := e.as("editor@a.example")
+	p := b.post("/send/confirm", url.Values{"user": {"u1"}, "channel": {"sms"}, "body": {"Console hello {{name}}"}, "expectedCount": {"1"}})
+	want(t, p, http.StatusSeeOther)
+	nid := strings.TrimPrefix(strings.Split(p.loc, "?")[0], "/history/")
+	if n, err := e.store.GetNotification(ctx, "ws_a", nid); err != nil || n.Origin != notify.OriginConsole {
+		t.Fatalf("console send origin = %q, %v; want console", n.Origin, err)
+	}
+	// More API sends than a page holds, stored as the API stores them,
+	// oldest first (ids grow with time); apiIDs[0] is the newest.
+	var ids notify.IDs
+	var apiIDs []string
+	for i := 51; i > 0; i-- {
+		at := e.clock.Now().Add(-time.Duration(i) * time.Minute)
+		n := notify.Notification{WorkspaceID: "ws_a", ID: ids.New(at), Channel: notify.ChannelSMS, Source: notify.SourceSingle, Origin: notify.OriginAPI,
+			Body: fmt.Sprintf("API bill %d", i), Route: "home", Status: notify.StatusCompleted, Audience: notify.Audience{Kind: "addresses", Count: 1},
+			CreatedAt: at, UpdatedAt: at, CreatedBy: "billing (k1)"}
+		if err := e.store.CreateNotification(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		apiIDs = append([]string{n.ID}, apiIDs...)
+	}
+
+	console := b.get("/history?origin=console")
+	want(t, console, http.StatusOK, "/history/"+nid, `<option value="console" selected>Console</option>`, `<td data-label="From">Console</td>`)
+	if strings.Contains(console.body, apiIDs[0]) {
+		t.Errorf("/history?origin=console lists the API send %s", apiIDs[0])
+	}
+	api := b.get("/history?origin=api")
+	want(t, api, http.StatusOK, "/history/"+apiIDs[0], `<td data-label="From">API</td>`, `&amp;origin=api" rel="next">Older</a>`)
+	if strings.Contains(api.body, nid) {
+		t.Errorf("/history?origin=api lists the console send %s", nid)
+	}
+	// The next page is still API sends only: the oldest one.
+	m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(api.body)
+	if m == nil {
+		t.Fatal("no link to the older API sends")
+	}
+	older := b.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+	want(t, older, http.StatusOK, "/history/"+apiIDs[50], `<option value="api" selected>API</option>`)
+	if n := strings.Count(older.body, `<td data-label="From">`); n != 1 {
+		t.Errorf("the second page of API sends has %d rows, want 1", n)
+	}
+	if strings.Contains(b.get("/history?origin=campaign").body, "/history/"+nid) {
+		t.Errorf("/history?origin=campaign lists the console send %s", nid)
+	}
+	want(t, b.get("/history"), http.StatusOK, "/history/"+nid, "/history/"+apiIDs[0])
+	want(t, b.get("/history?origin=operator"), http.StatusUnprocessableEntity, "origin: must be api, console or campaign")
+	want(t, b.get("/history/"+nid), http.StatusOK, "by operator editor@a.example, from the console")
+	want(t, b.get("/history/"+apiIDs[0]), http.StatusOK, "by billing (k1), from the API")
+}

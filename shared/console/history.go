@@ -18,12 +18,12 @@ const historyPerPage = 50
 
 // historyQuery is the history's search and filters.
 type historyQuery struct {
-	Q, Channel, Status, Source, RecipientType, From, To string
+	Q, Channel, Status, Source, Origin, RecipientType, From, To string
 }
 
 func (q historyQuery) Values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"q": q.Q, "channel": q.Channel, "status": q.Status, "source": q.Source, "recipientType": q.RecipientType, "from": q.From, "to": q.To} {
+	for k, s := range map[string]string{"q": q.Q, "channel": q.Channel, "status": q.Status, "source": q.Source, "origin": q.Origin, "recipientType": q.RecipientType, "from": q.From, "to": q.To} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -34,10 +34,13 @@ func (q historyQuery) Values() url.Values {
 // query checks the filters and makes the store's query; dates are whole
 // days (from inclusive, to inclusive), UTC.
 func (q historyQuery) query() (notify.NotificationQuery, error) {
-	nq := notify.NotificationQuery{Q: q.Q, Channel: notify.Channel(q.Channel), Status: notify.Status(q.Status), Source: notify.Source(q.Source), RecipientType: q.RecipientType}
+	nq := notify.NotificationQuery{Q: q.Q, Channel: notify.Channel(q.Channel), Status: notify.Status(q.Status), Source: notify.Source(q.Source), Origin: notify.Origin(q.Origin), RecipientType: q.RecipientType}
 	var bad []notify.FieldError
 	if nq.Channel != "" && !nq.Channel.Valid() {
 		bad = append(bad, notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+	}
+	if nq.Origin != "" && !nq.Origin.Valid() {
+		bad = append(bad, notify.FieldError{Field: "origin", Problem: "must be api, console or campaign"})
 	}
 	if len(q.Q) > 256 {
 		bad = append(bad, notify.FieldError{Field: "q", Problem: "at most 256 characters"})
@@ -71,19 +74,42 @@ type historyPage struct {
 	Channels []notify.Channel
 	Statuses []notify.Status
 	Sources  []notify.Source
+	Origins  []notify.Origin
 	Error    *notify.Error
 }
 
 func (historyPage) PageTitle() string { return "History" }
 
+// PageURL is the link to a page of the same search, from the cursor after
+// ("" for the newest). It is made here, whole, because html/template
+// escapes the = and & of a query written after "?" in an href, which
+// would drop every filter from the next page.
+func (p historyPage) PageURL(after string) string {
+	v := p.Query.Values()
+	if after != "" {
+		v.Set("after", after)
+	}
+	if len(v) == 0 {
+		return "/history"
+	}
+	return "/history?" + v.Encode()
+}
+
+// OriginName is an origin as the "Sent from" filter and the "From" column
+// name it; empty for a notification older than origins.
+func (historyPage) OriginName(o notify.Origin) string { return originNames[o] }
+
+var originNames = map[notify.Origin]string{notify.OriginAPI: "API", notify.OriginConsole: "Console", notify.OriginCampaign: "Campaign"}
+
 var statuses = []notify.Status{notify.StatusScheduled, notify.StatusQueued, notify.StatusSending, notify.StatusCompleted, notify.StatusCancelled, notify.StatusFailed}
 var sources = []notify.Source{notify.SourceSingle, notify.SourceList, notify.SourceFilter, notify.SourceSpreadsheet, notify.SourceCampaign}
+var origins = []notify.Origin{notify.OriginAPI, notify.OriginConsole, notify.OriginCampaign}
 
 func (c *Console) history(w http.ResponseWriter, r *http.Request, s *session) error {
 	v := r.URL.Query()
-	q := historyQuery{Q: strings.TrimSpace(v.Get("q")), Channel: v.Get("channel"), Status: v.Get("status"), Source: v.Get("source"),
+	q := historyQuery{Q: strings.TrimSpace(v.Get("q")), Channel: v.Get("channel"), Status: v.Get("status"), Source: v.Get("source"), Origin: v.Get("origin"),
 		RecipientType: strings.TrimSpace(v.Get("recipientType")), From: v.Get("from"), To: v.Get("to")}
-	p := historyPage{Query: q, Prev: v.Get("after") != "", Channels: channels, Statuses: statuses, Sources: sources}
+	p := historyPage{Query: q, Prev: v.Get("after") != "", Channels: channels, Statuses: statuses, Sources: sources, Origins: origins}
 	nq, err := q.query()
 	if err == nil {
 		p.Items, p.Next, err = c.svc.Store.ListNotifications(r.Context(), s.WorkspaceID, nq, notify.Page{Limit: historyPerPage, Cursor: v.Get("after")})
@@ -119,6 +145,20 @@ type notificationPage struct {
 	Sent       bool
 	Undo       bool
 	Until      time.Time
+}
+
+// From says where the send was made, beside who made it; empty for a
+// notification older than origins.
+func (p notificationPage) From() string {
+	switch p.N.Origin {
+	case notify.OriginAPI:
+		return "the API"
+	case notify.OriginConsole:
+		return "the console"
+	case notify.OriginCampaign:
+		return "a campaign"
+	}
+	return ""
 }
 
 func (p notificationPage) PageTitle() string {

@@ -386,7 +386,7 @@ func (c *Console) showReview(w http.ResponseWriter, r *http.Request, s *session,
 	if err == nil {
 		in.Audience.ExpectedCount = nil
 		var prep send.Prepared
-		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeDryRun, WorkspaceID: s.WorkspaceID, By: actor(s)}, in)
+		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeDryRun, WorkspaceID: s.WorkspaceID, By: actor(s), Origin: notify.OriginConsole}, in)
 		if err == nil {
 			cnt := prep.Count
 			if prep.Filter == nil {
@@ -465,10 +465,10 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 		if merr != nil {
 			return merr
 		}
-		n, err = c.svc.Campaigns.ScheduleSend(ctx, s.WorkspaceID, actor(s), in, raw)
+		n, err = c.svc.Campaigns.ScheduleSend(ctx, s.WorkspaceID, actor(s), notify.OriginConsole, in, raw)
 	} else {
 		var prep send.Prepared
-		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeSend, WorkspaceID: s.WorkspaceID, By: actor(s)}, in)
+		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeSend, WorkspaceID: s.WorkspaceID, By: actor(s), Origin: notify.OriginConsole}, in)
 		if err == nil {
 			n, err = c.svc.Sends.Execute(ctx, prep)
 		}

@@ -32,6 +32,7 @@ type notificationItem struct {
 	Channel         string            `dynamodbav:"channel"`
 	Fallback        []string          `dynamodbav:"fallback,omitempty"`
 	Source          string            `dynamodbav:"source"`
+	Origin          string            `dynamodbav:"origin,omitempty"`
 	RecipientType   string            `dynamodbav:"recipientType,omitempty"`
 	Title           string            `dynamodbav:"title,omitempty"`
 	Body            string            `dynamodbav:"body"`
@@ -57,7 +58,7 @@ func newNotificationItem(n notify.Notification) notificationItem {
 	gpk, gsk := historyIndexKey(n.WorkspaceID, n.ID)
 	it := notificationItem{
 		PK: pk, SK: sk, GSI1PK: gpk, GSI1SK: gsk, Kind: "notification",
-		WorkspaceID: n.WorkspaceID, ID: n.ID, Channel: string(n.Channel), Source: string(n.Source),
+		WorkspaceID: n.WorkspaceID, ID: n.ID, Channel: string(n.Channel), Source: string(n.Source), Origin: string(n.Origin),
 		RecipientType: n.RecipientType, Title: n.Title, Body: n.Body, Route: n.Route,
 		TemplateID: n.TemplateID, TemplateVersion: n.TemplateVersion, Variables: n.Variables,
 		Category: n.Category, Urgent: n.Urgent, IgnorePresence: n.IgnorePresence,
@@ -73,7 +74,7 @@ func newNotificationItem(n notify.Notification) notificationItem {
 func (it notificationItem) notification() notify.Notification {
 	n := notify.Notification{
 		WorkspaceID: it.WorkspaceID, ID: it.ID, Channel: notify.Channel(it.Channel),
-		Source: notify.Source(it.Source), RecipientType: it.RecipientType, Title: it.Title,
+		Source: notify.Source(it.Source), Origin: notify.Origin(it.Origin), RecipientType: it.RecipientType, Title: it.Title,
 		Body: it.Body, Route: it.Route, TemplateID: it.TemplateID, TemplateVersion: it.TemplateVersion,
 		Variables: it.Variables, Category: it.Category, Urgent: it.Urgent,
 		IgnorePresence: it.IgnorePresence, ScheduleAt: it.ScheduleAt,
@@ -440,7 +441,7 @@ func (s *Store) listNotifications(ctx context.Context, workspaceID string, q not
 	}
 	limit := pageSize(p)
 	terms := search.Terms(q.Q)
-	filtered := q.Channel != "" || q.RecipientType != "" || q.Source != "" || q.Status != "" || len(terms) > 1
+	filtered := q.Channel != "" || q.RecipientType != "" || q.Source != "" || q.Origin != "" || q.Status != "" || len(terms) > 1
 
 	lo, hi := "", c.After
 	if !q.From.IsZero() {
@@ -597,6 +598,9 @@ func matchNotification(n notify.Notification, q notify.NotificationQuery, terms 
 		return false
 	}
 	if q.Source != "" && n.Source != q.Source {
+		return false
+	}
+	if q.Origin != "" && n.Origin != q.Origin {
 		return false
 	}
 	if q.Status != "" && n.Status != q.Status {

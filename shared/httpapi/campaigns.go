@@ -166,7 +166,7 @@ func (s *Server) scheduleSend(r *http.Request, k notify.APIKey, body []byte, in 
 	if err := s.scheduling(); err != nil {
 		return 0, nil, err
 	}
-	n, err := s.campaigns.ScheduleSend(r.Context(), k.WorkspaceID, by(k), in, json.RawMessage(body))
+	n, err := s.campaigns.ScheduleSend(r.Context(), k.WorkspaceID, by(k), notify.OriginAPI, in, json.RawMessage(body))
 	if err != nil {
 		return 0, nil, err
 	}

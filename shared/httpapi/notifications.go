@@ -32,7 +32,7 @@ func (s *Server) sendNotification(w http.ResponseWriter, r *http.Request, k noti
 		if in.ScheduleAt != nil && in.ScheduleAt.Truncate(time.Second).After(s.now()) {
 			return s.scheduleSend(r, k, body, in)
 		}
-		p, err := s.sender.Prepare(r.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: k.WorkspaceID, By: by(k)}, in)
+		p, err := s.sender.Prepare(r.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: k.WorkspaceID, By: by(k), Origin: notify.OriginAPI}, in)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -67,7 +67,7 @@ func (s *Server) dryRun(w http.ResponseWriter, r *http.Request, k notify.APIKey)
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	p, err := s.sender.Prepare(r.Context(), send.Options{Mode: send.ModeDryRun, WorkspaceID: k.WorkspaceID, By: by(k)}, in)
+	p, err := s.sender.Prepare(r.Context(), send.Options{Mode: send.ModeDryRun, WorkspaceID: k.WorkspaceID, By: by(k), Origin: notify.OriginAPI}, in)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, k not
 	q := r.URL.Query()
 	nq := notify.NotificationQuery{
 		Q: q.Get("q"), Channel: notify.Channel(q.Get("channel")), RecipientType: q.Get("recipientType"),
-		Source: notify.Source(q.Get("source")), Status: notify.Status(q.Get("status")),
+		Source: notify.Source(q.Get("source")), Origin: notify.Origin(q.Get("origin")), Status: notify.Status(q.Get("status")),
 	}
 	var bad []notify.FieldError
 	if nq.Channel != "" && !nq.Channel.Valid() {
@@ -170,6 +170,9 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, k not
 	case "", notify.SourceSingle, notify.SourceList, notify.SourceFilter, notify.SourceSpreadsheet, notify.SourceCampaign:
 	default:
 		bad = append(bad, notify.FieldError{Field: "source", Problem: "must be single, list, filter, spreadsheet or campaign"})
+	}
+	if nq.Origin != "" && !nq.Origin.Valid() {
+		bad = append(bad, notify.FieldError{Field: "origin", Problem: "must be api, console or campaign"})
 	}
 	switch nq.Status {
 	case "", notify.StatusScheduled, notify.StatusQueued, notify.StatusSending, notify.StatusCompleted, notify.StatusCancelled, notify.StatusFailed:

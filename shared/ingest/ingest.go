@@ -387,7 +387,8 @@ func (g *Ingester) send(ctx context.Context, up notify.Upload, f *os.File, size 
 }
 
 // notification is the send an upload makes: the template as it is now, to
-// the valid rows.
+// the valid rows. Uploads are made only through the API (POST
+// /v1/uploads), so its origin is the API's.
 func (g *Ingester) notification(up notify.Upload, t notify.Template, valid int) notify.Notification {
 	now := g.now()
 	route := t.Route
@@ -396,7 +397,7 @@ func (g *Ingester) notification(up notify.Upload, t notify.Template, valid int) 
 		t.Route = route
 	}
 	n := notify.Notification{
-		WorkspaceID: up.WorkspaceID, ID: up.NotificationID, Channel: up.Channel, Source: notify.SourceSpreadsheet,
+		WorkspaceID: up.WorkspaceID, ID: up.NotificationID, Channel: up.Channel, Source: notify.SourceSpreadsheet, Origin: notify.OriginAPI,
 		Route: route, TemplateID: t.ID, TemplateVersion: t.Version,
 		Category:  up.Category,
 		Audience:  notify.Audience{Kind: "upload", Count: valid, UploadID: up.ID},

@@ -201,7 +201,7 @@ func TestSendQueuesValidRowsAndReportsTheOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Source != notify.SourceSpreadsheet || n.Audience.UploadID != up.ID || n.Audience.Kind != "upload" || n.Audience.Count != 3 ||
+	if n.Source != notify.SourceSpreadsheet || n.Origin != notify.OriginAPI || n.Audience.UploadID != up.ID || n.Audience.Kind != "upload" || n.Audience.Count != 3 ||
 		n.Counts.Total != 3 || n.Counts.Queued != 3 || n.TemplateID != f.tplSMS.ID || n.Content.Body != f.tplSMS.Body || n.Channel != notify.ChannelSMS {
 		t.Errorf("notification = %+v", n)
 	}

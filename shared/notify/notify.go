@@ -294,6 +294,27 @@ const (
 	SourceCampaign    Source = "campaign"
 )
 
+// Origin says where a send was made, which Source (the audience's kind)
+// and CreatedBy (a free-form name) cannot: the console's history is
+// filtered by it. Notifications older than it have none.
+type Origin string
+
+// Notification origins.
+const (
+	// OriginAPI is a send through the HTTP API: a send, a scheduled send
+	// or a spreadsheet upload.
+	OriginAPI Origin = "api"
+	// OriginConsole is a send an operator made in the console.
+	OriginConsole Origin = "console"
+	// OriginCampaign is a campaign's run.
+	OriginCampaign Origin = "campaign"
+)
+
+// Valid reports whether o is a known origin.
+func (o Origin) Valid() bool {
+	return o == OriginAPI || o == OriginConsole || o == OriginCampaign
+}
+
 // Status is the state of a whole notification.
 type Status string
 
@@ -358,6 +379,7 @@ type Notification struct {
 	Channel         Channel           `json:"channel"`
 	Fallback        []Channel         `json:"fallback,omitempty"`
 	Source          Source            `json:"source"`
+	Origin          Origin            `json:"origin,omitempty"`
 	RecipientType   string            `json:"recipientType,omitempty"`
 	Title           string            `json:"title,omitempty"`
 	Body            string            `json:"body"`

@@ -127,6 +127,7 @@ type NotificationQuery struct {
 	Channel       Channel
 	RecipientType string
 	Source        Source
+	Origin        Origin
 	Status        Status
 	From, To      time.Time
 }

@@ -113,6 +113,11 @@ type Options struct {
 	ID string
 	// Source overrides the source the audience gives (campaign).
 	Source notify.Source
+	// Origin is where the send was made (the API, the console, a
+	// campaign's run), stamped on the notification so that the history
+	// can be filtered by it; a scheduled send's run gives the origin it
+	// was scheduled with.
+	Origin notify.Origin
 	// Template, when it is the send's template, is used as it is instead
 	// of the stored one: a scheduled send keeps the version it was
 	// scheduled with, whatever became of the template since.
@@ -354,6 +359,7 @@ func (s *Sender) notification(o Options, in Input, v valid) notify.Notification 
 		Channel:         in.Channel,
 		Fallback:        in.Fallback,
 		Source:          source,
+		Origin:          o.Origin,
 		RecipientType:   in.RecipientType,
 		Route:           content.Route,
 		TemplateID:      content.ID,
@@ -456,7 +462,7 @@ func (s *Sender) Execute(ctx context.Context, p Prepared) (notify.Notification, 
 		return n, fmt.Errorf("create notification: %w", err)
 	}
 	if s.Log != nil {
-		s.Log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", n.Audience.Count, "source", n.Source)
+		s.Log.Info("notification queued", "workspaceId", n.WorkspaceID, "notificationId", n.ID, "channel", n.Channel, "recipients", n.Audience.Count, "source", n.Source, "origin", n.Origin)
 	}
 	return n, nil
 }

@@ -430,7 +430,7 @@ func TestPrepareBuildsTheNotification(t *testing.T) {
 	s, _, _ := newSender(newStore())
 	body := `{"channel": "push", "fallback": ["sms"], "templateId": "tpl_push", "variables": {"name": "tú"}, "category": "promo",
 		"recipientType": "client", "urgent": true, "ignorePresence": true, "audience": {"userIds": ["u1", "u2"]}}`
-	p, err := s.Prepare(t.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: ws, By: "key (k1)", ID: "ntf_1", Source: notify.SourceCampaign}, input(t, body))
+	p, err := s.Prepare(t.Context(), send.Options{Mode: send.ModeSend, WorkspaceID: ws, By: "key (k1)", ID: "ntf_1", Source: notify.SourceCampaign, Origin: notify.OriginCampaign}, input(t, body))
 	if err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
@@ -438,7 +438,7 @@ func TestPrepareBuildsTheNotification(t *testing.T) {
 	content.Route = "home"
 	want := notify.Notification{
 		WorkspaceID: ws, ID: "ntf_1", Channel: notify.ChannelPush, Fallback: []notify.Channel{notify.ChannelSMS},
-		Source: notify.SourceCampaign, RecipientType: "client", Title: "Oferta", Body: "Hola {{name}}", Route: "home",
+		Source: notify.SourceCampaign, Origin: notify.OriginCampaign, RecipientType: "client", Title: "Oferta", Body: "Hola {{name}}", Route: "home",
 		TemplateID: "tpl_push", TemplateVersion: 2, Variables: map[string]string{"name": "tú"}, Category: "promo",
 		Urgent: true, IgnorePresence: true, Audience: notify.Audience{Kind: "userIds", Count: 2},
 		Status: notify.StatusQueued, Counts: notify.Counts{Total: 2, Queued: 2},

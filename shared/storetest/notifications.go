@@ -18,6 +18,7 @@ func newNotification(ws, id string, at time.Time) notify.Notification {
 		Channel:         notify.ChannelPush,
 		Fallback:        []notify.Channel{notify.ChannelSMS},
 		Source:          notify.SourceList,
+		Origin:          notify.OriginAPI,
 		RecipientType:   "client",
 		Title:           content.Title,
 		Body:            content.Body,
@@ -64,7 +65,8 @@ func testCreateNotification(t *testing.T, s notify.Store) {
 		t.Errorf("GetNotification mismatch (-want +got):\n%s", d)
 	}
 
-	// Inline content: no template, no extras; from a spreadsheet upload.
+	// Inline content: no template, no extras, no origin (a notification
+	// older than origins); from a spreadsheet upload.
 	inline := notify.Notification{
 		WorkspaceID: wsA, ID: ids.New(t0), Channel: notify.ChannelSMS, Source: notify.SourceSpreadsheet,
 		Body: "Tu código es {{code}}", Route: "home", Status: notify.StatusQueued,
@@ -103,21 +105,22 @@ func testListNotificationsFilters(t *testing.T, s notify.Store) {
 		channel       notify.Channel
 		recipientType string
 		source        notify.Source
+		origin        notify.Origin // the first has none: it is older than origins
 		status        notify.Status
 		title, body   string
 	}{
-		{notify.ChannelPush, "client", notify.SourceSingle, notify.StatusCompleted, "Oferta", "Ahorra energía hoy"},
-		{notify.ChannelSMS, "newsletter", notify.SourceList, notify.StatusCompleted, "", "Tu factura está lista"},
-		{notify.ChannelEmail, "client", notify.SourceFilter, notify.StatusSending, "Energía solar", "Instala paneles en tu tejado"},
-		{notify.ChannelWhatsApp, "client", notify.SourceSpreadsheet, notify.StatusQueued, "", "Hola {{name}}, ahorra con solar"},
-		{notify.ChannelPush, "newsletter", notify.SourceCampaign, notify.StatusCancelled, "Tarifa", "Nueva tarifa de ENERGÍA verde"},
-		{notify.ChannelWebPush, "client", notify.SourceCampaign, notify.StatusFailed, "Aviso", "Corte programado mañana"},
+		{notify.ChannelPush, "client", notify.SourceSingle, "", notify.StatusCompleted, "Oferta", "Ahorra energía hoy"},
+		{notify.ChannelSMS, "newsletter", notify.SourceList, notify.OriginAPI, notify.StatusCompleted, "", "Tu factura está lista"},
+		{notify.ChannelEmail, "client", notify.SourceFilter, notify.OriginConsole, notify.StatusSending, "Energía solar", "Instala paneles en tu tejado"},
+		{notify.ChannelWhatsApp, "client", notify.SourceSpreadsheet, notify.OriginAPI, notify.StatusQueued, "", "Hola {{name}}, ahorra con solar"},
+		{notify.ChannelPush, "newsletter", notify.SourceCampaign, notify.OriginCampaign, notify.StatusCancelled, "Tarifa", "Nueva tarifa de ENERGÍA verde"},
+		{notify.ChannelWebPush, "client", notify.SourceCampaign, notify.OriginCampaign, notify.StatusFailed, "Aviso", "Corte programado mañana"},
 	}
 	var ns []notify.Notification
 	for i, f := range fixture {
 		at := minute(i)
 		n := newNotification(wsA, ids.New(at), at)
-		n.Channel, n.RecipientType, n.Source, n.Status, n.Title, n.Body = f.channel, f.recipientType, f.source, f.status, f.title, f.body
+		n.Channel, n.RecipientType, n.Source, n.Origin, n.Status, n.Title, n.Body = f.channel, f.recipientType, f.source, f.origin, f.status, f.title, f.body
 		createNotification(t, s, n)
 		ns = append(ns, n)
 	}
@@ -150,6 +153,11 @@ func testListNotificationsFilters(t *testing.T, s notify.Store) {
 		{"channel", notify.NotificationQuery{Channel: notify.ChannelPush}, pick(4, 0)},
 		{"recipient type", notify.NotificationQuery{RecipientType: "newsletter"}, pick(4, 1)},
 		{"source", notify.NotificationQuery{Source: notify.SourceCampaign}, pick(5, 4)},
+		{"origin api", notify.NotificationQuery{Origin: notify.OriginAPI}, pick(3, 1)},
+		{"origin console", notify.NotificationQuery{Origin: notify.OriginConsole}, pick(2)},
+		{"origin campaign", notify.NotificationQuery{Origin: notify.OriginCampaign}, pick(5, 4)},
+		{"word and origin", notify.NotificationQuery{Q: "energia", Origin: notify.OriginConsole}, pick(2)},
+		{"origin and source", notify.NotificationQuery{Origin: notify.OriginAPI, Source: notify.SourceSpreadsheet}, pick(3)},
 		{"status", notify.NotificationQuery{Status: notify.StatusCompleted}, pick(1, 0)},
 		{"from inclusive, to exclusive", notify.NotificationQuery{From: minute(2), To: minute(5)}, pick(4, 3, 2)},
 		{"from only", notify.NotificationQuery{From: minute(4)}, pick(5, 4)},
