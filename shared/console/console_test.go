@@ -417,11 +417,16 @@ func TestSendToManyHeldToCountAndUndo(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/users/count?status=active&channel=email", nil)
 	req.Header.Set("Accept", "application/json")
 	want(t, b.do(req), http.StatusOK, `"users":4`, `"recipients":3`, `"label":"Send notification to 3 users"`)
-	want(t, b.get("/send?status=active&channel=email"), http.StatusOK, "Send notification to 3 users", "Audience: <strong>Users: status active</strong>")
+	want(t, b.get("/send?status=active&channel=email"), http.StatusOK, "Audience: <strong>Users: status active</strong>")
+	req, _ = http.NewRequest(http.MethodPost, e.srv.URL+"/send/check", strings.NewReader("status=active&channel=email&count=1&body=Hi+{{name}}"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	want(t, b.do(req), http.StatusOK, `"label":"Send notification to 3 users"`, `"body":"Hi User `)
 
 	form := url.Values{"status": {"active"}, "channel": {"email"}, "title": {"Spring offer"}, "body": {"Hello {{name}}, 20% off"}}
 	p := b.post("/send", form)
-	want(t, p, http.StatusOK, "This notification goes to 3 users", "cannot be undone", "10 seconds", "Hello User 0, 20% off", "Hello {{name}}, 20% off",
+	want(t, p, http.StatusOK, "This notification goes to 3 users", "cannot be undone", "10 seconds", "Hello User ", ", 20% off", "Hello {{name}}, 20% off",
 		`name="expectedCount" value="3"`)
 
 	e.putUser("ws_a", "late", person{Name: "Late", Email: "late@example.com", Status: "active"})

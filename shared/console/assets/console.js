@@ -85,11 +85,15 @@ function sendPage() {
     if (titleField) titleField.hidden = channel.value === 'sms';
   };
   let seq = 0;
+  let counted = null;
   const check = async () => {
     showPush();
     const mine = ++seq;
     const body = new FormData(form);
     body.delete('csrf');
+    // The audience is counted again only when what it depends on changed.
+    const countKey = `${channel.value}|${form.elements.category?.value ?? ''}`;
+    if (!form.elements.user && countKey !== counted) body.set('count', '1');
     try {
       const r = await call('/send/check', { method: 'POST', body: new URLSearchParams(body) });
       if (mine !== seq) return;
@@ -110,9 +114,14 @@ function sendPage() {
           (r.segments ? ` · ${r.segments} SMS ${r.segments === 1 ? 'segment' : 'segments'} (${r.encoding})` : '');
       }
       if (r.reach) {
+        counted = countKey;
         submit.textContent = r.reach.label;
         const count = document.getElementById('reach-count');
-        if (count) count.textContent = r.reach.label;
+        if (count) {
+          const skipped = r.reach.users - r.reach.recipients;
+          count.textContent = `${r.reach.label} (${r.reach.users} ${r.reach.users === 1 ? 'user matches' : 'users match'} the filters` +
+            (skipped > 0 ? `; ${skipped} cannot be reached on this channel).` : ').');
+        }
       }
     } catch (e) {
       if (mine === seq) preview.replaceChildren(el('p', { className: 'field-error', textContent: e.message }));
