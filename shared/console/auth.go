@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -48,12 +49,24 @@ func safeNext(next string) string {
 }
 
 // clientAddress is the caller's network address for sign-in throttling:
-// the connection's peer (on Lambda, API Gateway's source IP).
+// the connection's peer (on Lambda, API Gateway's source IP; forwarding
+// headers are never trusted). An IPv6 address counts as its /64, the
+// block one subscriber gets.
 func clientAddress(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return r.RemoteAddr
+	if ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.Unmap().String()
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) error {

@@ -200,7 +200,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /assets/{name}", http.HandlerFunc(serveAsset))
 	c.paths = append(c.paths, "/assets/{name}")
 	c.mux.Handle("/", c.wrap(public, func(w http.ResponseWriter, r *http.Request, _ *session) error {
-		return notify.Errorf(notify.CodeNotFound, "there is no page at %s", r.URL.Path)
+		return notify.Errorf(notify.CodeNotFound, "there is no such page in the console")
 	}))
 }
 
@@ -212,6 +212,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	// Pages are personal: never cached (assets override it with their
+	// immutable caching).
+	h.Set("Cache-Control", "no-store")
+	if c.secure(r) {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	c.mux.ServeHTTP(w, r)
 }
 
@@ -234,8 +240,16 @@ func (c *Console) wrap(who access, h handler) http.Handler {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					c.fail(w, r, nil, notify.Errorf(notify.CodePayloadTooLarge, "the form is larger than %d KB", maxForm>>10))
+					return
+				}
+				c.fail(w, r, nil, notify.Errorf(notify.CodeBadRequest, "the form could not be read"))
+				return
+			}
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		var s *session
 		if who != public || r.URL.Path == "/" {
 			var err error
@@ -379,6 +393,14 @@ func errorTitle(status int) string {
 	return "That did not work"
 }
 
+// flashes are the messages a redirect may ask a page to show (?done=…):
+// a fixed set, so that a link cannot make the console say anything else.
+var flashes = map[string]string{
+	"cancelled": "Cancelled: nothing more will be sent.",
+	"role":      "Role changed; the operator's open sessions follow it at once.",
+	"removed":   "Operator removed; their sessions are signed out.",
+}
+
 // page is what every template gets.
 type page struct {
 	Title    string
@@ -394,7 +416,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, sta
 	if !ok {
 		panic(fmt.Sprintf("console: no page %q", name))
 	}
-	p := page{Data: data, Nav: name, Flash: r.URL.Query().Get("done")}
+	p := page{Data: data, Nav: name, Flash: flashes[r.URL.Query().Get("done")]}
 	if m, ok := data.(map[string]any); ok {
 		if title, ok := m["Title"].(string); ok {
 			p.Title = title

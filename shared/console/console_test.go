@@ -662,3 +662,33 @@ func TestHistorySentFrom(t *testing.T) {
 	want(t, b.get("/history/"+nid), http.StatusOK, "by operator editor@a.example, from the console")
 	want(t, b.get("/history/"+apiIDs[0]), http.StatusOK, "by billing (k1), from the API")
 }
+
+// What a crafted request may not do: make a page say something else,
+// send people to a route the workspace does not offer, or post a form too
+// big to read.
+func TestCraftedRequests(t *testing.T) {
+	e := newEnv(t, 0)
+	e.putUser("ws_a", "u1", person{Name: "Ana", Email: "ana@example.com"})
+	b := e.as("editor@a.example")
+	if p := b.get("/users?done=Session+expired:+sign+in+at+https://evil.example"); strings.Contains(p.body, "evil.example") {
+		t.Fatal("a link's ?done= text is shown on the page")
+	}
+	if p := b.get("/no/such/page/evil.example"); p.status != http.StatusNotFound || strings.Contains(p.body, "evil.example") {
+		t.Fatalf("the 404 page echoes the path: %d", p.status)
+	}
+	for _, field := range []string{"route", "button1route"} {
+		form := url.Values{"user": {"u1"}, "channel": {"push"}, "title": {"Hi"}, "body": {"x"}, "expectedCount": {"0"}, field: {"https://evil.example/phish"}}
+		want(t, b.post("/send/confirm", form), http.StatusUnprocessableEntity, "must be one of the workspace")
+	}
+	big := url.Values{"user": {"u1"}, "body": {strings.Repeat("x", 300<<10)}}
+	want(t, b.post("/send", big), http.StatusRequestEntityTooLarge, "larger than")
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/send/confirm", strings.NewReader("csrf="+b.csrf))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := b.do(req); p.status != http.StatusForbidden || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("a cross-site refusal: %d %v", p.status, p.header)
+	}
+	if e.queue.len() != 0 {
+		t.Fatal("a crafted request sent")
+	}
+}

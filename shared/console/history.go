@@ -234,7 +234,7 @@ func (c *Console) cancel(w http.ResponseWriter, r *http.Request, s *session) err
 	}
 	c.svc.Operators.Audit(ctx, notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "notification.cancel", Target: n.ID,
 		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "”", Count: n.Audience.Count})
-	http.Redirect(w, r, "/history/"+n.ID+"?done="+url.QueryEscape("Cancelled: nothing more will be sent."), http.StatusSeeOther)
+	http.Redirect(w, r, "/history/"+n.ID+"?done=cancelled", http.StatusSeeOther)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,11 +99,28 @@ func (f sendForm) vars() (map[string]string, error) {
 	return out, nil
 }
 
-// input is the send the form describes, as the API receives it.
-func (f sendForm) input() (send.Input, error) {
+// input is the send the form describes, as the API receives it. Its
+// routes must be among the workspace's destinations: the console offers
+// only those, and a crafted form may not send people elsewhere.
+func (f sendForm) input(dests []Destination) (send.Input, error) {
 	vars, err := f.vars()
 	if err != nil {
 		return send.Input{}, err
+	}
+	allowed := func(route string) bool {
+		return slices.ContainsFunc(dests, func(d Destination) bool { return d.Route == route })
+	}
+	var bad []notify.FieldError
+	if f.Route != "" && !allowed(f.Route) {
+		bad = append(bad, notify.FieldError{Field: "route", Problem: "must be one of the workspace's destinations"})
+	}
+	for i, b := range f.Buttons {
+		if b.Route != "" && !allowed(b.Route) {
+			bad = append(bad, notify.FieldError{Field: fmt.Sprintf("button%droute", i+1), Problem: "must be one of the workspace's destinations"})
+		}
+	}
+	if len(bad) > 0 {
+		return send.Input{}, notify.Invalid(bad...)
 	}
 	content := &send.ContentInput{Title: f.Title, Body: f.Body, Route: f.Route}
 	if f.Channel == notify.ChannelPush || f.Channel == notify.ChannelWebPush {
@@ -388,7 +406,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, s *session) err
 
 func (c *Console) showReview(w http.ResponseWriter, r *http.Request, s *session, p sendPage, changed bool) error {
 	ctx := r.Context()
-	in, err := p.Form.input()
+	in, err := p.Form.input(c.opts.Destinations)
 	if err == nil {
 		in.Audience.ExpectedCount = nil
 		var prep send.Prepared
@@ -459,7 +477,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	ctx := r.Context()
 	f := readSendForm(r.PostForm)
-	in, err := f.input()
+	in, err := f.input(c.opts.Destinations)
 	if err != nil {
 		return err
 	}

@@ -63,11 +63,10 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, s *session) err
 }
 
 func (c *Console) setRole(w http.ResponseWriter, r *http.Request, s *session) error {
-	o, err := c.svc.Operators.SetRole(r.Context(), s.Operator, r.PathValue("id"), notify.Role(r.PostFormValue("role")))
-	if err != nil {
+	if _, err := c.svc.Operators.SetRole(r.Context(), s.Operator, r.PathValue("id"), notify.Role(r.PostFormValue("role"))); err != nil {
 		return c.showable(w, r, s, err)
 	}
-	http.Redirect(w, r, "/settings/operators?done="+o.Email+" is now "+string(o.Role)+".", http.StatusSeeOther)
+	http.Redirect(w, r, "/settings/operators?done=role", http.StatusSeeOther)
 	return nil
 }
 
@@ -83,7 +82,7 @@ func (c *Console) removeOperator(w http.ResponseWriter, r *http.Request, s *sess
 	if err := c.svc.Operators.Remove(r.Context(), s.Operator, r.PathValue("id")); err != nil {
 		return c.showable(w, r, s, err)
 	}
-	http.Redirect(w, r, "/settings/operators?done=Operator removed; their sessions are signed out.", http.StatusSeeOther)
+	http.Redirect(w, r, "/settings/operators?done=removed", http.StatusSeeOther)
 	return nil
 }
 

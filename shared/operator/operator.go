@@ -50,11 +50,13 @@ const (
 	// MinPassword and MaxPassword bound a password's length in bytes.
 	MinPassword = 12
 	MaxPassword = 256
-	// Sign-in attempts allowed per ThrottleWindow: per account and per
-	// network address. Every attempt counts, right or wrong, so a guesser
+	// Sign-in attempts allowed per ThrottleWindow: per account from one
+	// network address, per account from all of them, and per address on
+	// all accounts. Every attempt counts, right or wrong, so a guesser
 	// cannot reset the count by succeeding elsewhere.
-	AttemptsPerAccount = 10
-	AttemptsPerAddress = 50
+	AttemptsPerAccount           = 10
+	AttemptsPerAccountEverywhere = 100
+	AttemptsPerAddress           = 50
 	ThrottleWindow     = 15 * time.Minute
 )
 
@@ -188,10 +190,15 @@ func (s *Service) SignIn(ctx context.Context, email, password, address string) (
 		return SignedIn{}, ErrBadCredentials
 	}
 	window := s.now().Truncate(ThrottleWindow)
+	account := HashSecret(email)
+	// The strict limit is per account from one address, so that a guesser
+	// elsewhere cannot lock a person out; an account's attempts from every
+	// address have a higher ceiling, and an address's attempts on every
+	// account another.
 	for _, limit := range []struct {
 		name string
 		n    int
-	}{{"signin-account:" + HashSecret(email), AttemptsPerAccount}, {"signin-address:" + address, AttemptsPerAddress}} {
+	}{{"signin:" + HashSecret(email+"|"+address), AttemptsPerAccount}, {"signin-account:" + account, AttemptsPerAccountEverywhere}, {"signin-address:" + address, AttemptsPerAddress}} {
 		ok, err := s.Store.TakeRate(ctx, rateWorkspace, limit.name, window, limit.n)
 		if err != nil {
 			return SignedIn{}, fmt.Errorf("sign-in throttle: %w", err)
@@ -382,6 +389,9 @@ func (s *Service) UseLink(ctx context.Context, secret, name, password string) (S
 			return SignedIn{}, err
 		}
 	}
+	if err := s.stillValid(ctx, peek); err != nil {
+		return SignedIn{}, err
+	}
 	t, err := s.Store.UseOperatorToken(ctx, HashSecret(secret), s.Now())
 	if notify.IsCode(err, notify.CodeNotFound) {
 		return SignedIn{}, linkGone
@@ -429,6 +439,9 @@ func (s *Service) Setup(ctx context.Context, secret, email, name, password strin
 	name = strings.TrimSpace(name)
 	if err := notify.CheckText(name, "name"); err != nil {
 		return SignedIn{}, err
+	}
+	if len(name) > 100 {
+		return SignedIn{}, notify.Invalid(notify.FieldError{Field: "name", Problem: "at most 100 characters"})
 	}
 	peek, err := s.PeekLink(ctx, secret)
 	if err != nil {
@@ -545,6 +558,32 @@ func (s *Service) Remove(ctx context.Context, by notify.Operator, id string) err
 		return err
 	}
 	s.Audit(ctx, notify.AuditEntry{WorkspaceID: by.WorkspaceID, Actor: Actor(by), Action: "operator.remove", Target: o.Email})
+	return nil
+}
+
+// stillValid refuses a link that its issuer could no longer issue: an
+// invitation whose admin was removed or is no longer an admin, and a reset
+// link issued before the operator's password or role last changed (so that
+// using one reset link, or a new password, voids the older links).
+func (s *Service) stillValid(ctx context.Context, t notify.OperatorToken) error {
+	if t.CreatedBy != "" {
+		by, err := s.Store.GetOperator(ctx, t.WorkspaceID, t.CreatedBy)
+		if notify.IsCode(err, notify.CodeNotFound) || err == nil && !by.Role.Allows(notify.RoleAdmin) {
+			return linkGone
+		}
+		if err != nil {
+			return fmt.Errorf("read the link's issuer: %w", err)
+		}
+	}
+	if t.Kind == notify.TokenReset {
+		o, err := s.Store.GetOperator(ctx, t.WorkspaceID, t.OperatorID)
+		if notify.IsCode(err, notify.CodeNotFound) || err == nil && o.UpdatedAt.After(t.CreatedAt) {
+			return linkGone
+		}
+		if err != nil {
+			return fmt.Errorf("read the link's operator: %w", err)
+		}
+	}
 	return nil
 }
 

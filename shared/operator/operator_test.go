@@ -226,3 +226,65 @@ func TestLinks(t *testing.T) {
 		}
 	}
 }
+
+// A guesser elsewhere cannot lock a person out: the strict limit is per
+// account and address.
+func TestSignInLockoutIsPerAddress(t *testing.T) {
+	s, store, c := newService(t)
+	ctx := context.Background()
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws", Name: "ws", CreatedAt: c.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	admin(t, s, store, "ws", "ana@example.com")
+	for range operator.AttemptsPerAccount {
+		s.SignIn(ctx, "ana@example.com", "guess guess guess", "198.51.100.9")
+	}
+	if _, err := s.SignIn(ctx, "ana@example.com", "correct horse battery", "198.51.100.9"); !notify.IsCode(err, notify.CodeRateLimited) {
+		t.Fatalf("the guesser's address after %d guesses: %v", operator.AttemptsPerAccount, err)
+	}
+	if _, err := s.SignIn(ctx, "ana@example.com", "correct horse battery", "203.0.113.1"); err != nil {
+		t.Fatalf("Ana from her own address: %v", err)
+	}
+}
+
+// Links die with what issued them: an invitation when its admin is
+// removed or demoted, a reset link once the password changed after it.
+func TestLinksAreRevoked(t *testing.T) {
+	s, store, c := newService(t)
+	ctx := context.Background()
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws", Name: "ws", CreatedAt: c.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	a := admin(t, s, store, "ws", "ana@example.com")
+	l, _ := s.Invite(ctx, a, "second@example.com", notify.RoleAdmin)
+	if _, err := s.UseLink(ctx, l.Secret, "Second", "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := store.GetOperatorByEmail(ctx, "second@example.com")
+	backdoor, _ := s.Invite(ctx, second, "backdoor@example.com", notify.RoleAdmin)
+	demoted, _ := s.Invite(ctx, second, "other@example.com", notify.RoleViewer)
+	c.Add(time.Millisecond)
+	if _, err := s.SetRole(ctx, a, second.ID, notify.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []operator.Link{backdoor, demoted} {
+		if _, err := s.UseLink(ctx, l.Secret, "X", "a long enough password"); !notify.IsCode(err, notify.CodeNotFound) {
+			t.Errorf("an invitation by a demoted admin: %v", err)
+		}
+	}
+	first, _ := s.ResetLink(ctx, a, second.ID)
+	newer, _ := s.ResetLink(ctx, a, second.ID)
+	c.Add(time.Millisecond)
+	if _, err := s.UseLink(ctx, newer.Secret, "", "another long password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UseLink(ctx, first.Secret, "", "attacker's password!"); !notify.IsCode(err, notify.CodeNotFound) {
+		t.Fatalf("an older reset link after a newer one was used: %v", err)
+	}
+	if err := s.Remove(ctx, a, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignIn(ctx, "second@example.com", "another long password", "203.0.113.1"); !notify.IsCode(err, notify.CodeUnauthorized) {
+		t.Fatalf("a removed operator signs in: %v", err)
+	}
+}
