@@ -57,7 +57,7 @@ const (
 	AttemptsPerAccount           = 10
 	AttemptsPerAccountEverywhere = 100
 	AttemptsPerAddress           = 50
-	ThrottleWindow     = 15 * time.Minute
+	ThrottleWindow               = 15 * time.Minute
 )
 
 // rateWorkspace holds sign-in throttling windows: no workspace id has this
