@@ -358,21 +358,31 @@ func (s *Service) PeekLink(ctx context.Context, secret string) (notify.OperatorT
 	return t, err
 }
 
+// checkNewOperator holds a link's form to the rules: a good password and
+// a short, printable name (trimmed).
+func checkNewOperator(name, password string) (string, error) {
+	if err := CheckNewPassword("password", password); err != nil {
+		return "", err
+	}
+	name = strings.TrimSpace(name)
+	if err := notify.CheckText(name, "name"); err != nil {
+		return "", err
+	}
+	if len(name) > 100 {
+		return "", notify.Invalid(notify.FieldError{Field: "name", Problem: "at most 100 characters"})
+	}
+	return name, nil
+}
+
 var linkGone = notify.Errorf(notify.CodeNotFound, "this link was used already or has expired; ask an admin for a new one")
 
 // UseLink consumes a link with the name and password its holder chose and
 // signs them in: a setup or invitation creates the operator, a reset sets
 // the password (and ends the operator's other sessions).
 func (s *Service) UseLink(ctx context.Context, secret, name, password string) (SignedIn, error) {
-	if err := CheckNewPassword("password", password); err != nil {
+	name, err := checkNewOperator(name, password)
+	if err != nil {
 		return SignedIn{}, err
-	}
-	name = strings.TrimSpace(name)
-	if err := notify.CheckText(name, "name"); err != nil {
-		return SignedIn{}, err
-	}
-	if len(name) > 100 {
-		return SignedIn{}, notify.Invalid(notify.FieldError{Field: "name", Problem: "at most 100 characters"})
 	}
 	peek, err := s.PeekLink(ctx, secret)
 	if err != nil {
@@ -433,15 +443,9 @@ func (s *Service) Setup(ctx context.Context, secret, email, name, password strin
 	if err != nil {
 		return SignedIn{}, err
 	}
-	if err := CheckNewPassword("password", password); err != nil {
+	name, err = checkNewOperator(name, password)
+	if err != nil {
 		return SignedIn{}, err
-	}
-	name = strings.TrimSpace(name)
-	if err := notify.CheckText(name, "name"); err != nil {
-		return SignedIn{}, err
-	}
-	if len(name) > 100 {
-		return SignedIn{}, notify.Invalid(notify.FieldError{Field: "name", Problem: "at most 100 characters"})
 	}
 	peek, err := s.PeekLink(ctx, secret)
 	if err != nil {
