@@ -154,6 +154,9 @@ type session struct {
 	Operator notify.Operator
 }
 
+// routeFunc registers one route: its pattern, who may use it, its handler.
+type routeFunc func(pattern string, who access, h handler)
+
 func (c *Console) routes() {
 	route := func(pattern string, who access, h handler) {
 		c.mux.Handle(pattern, c.wrap(who, h))
@@ -196,6 +199,14 @@ func (c *Console) routes() {
 	route("POST /settings/operators/{id}/reset", admin, c.resetLink)
 	route("POST /settings/operators/{id}/remove", admin, c.removeOperator)
 	route("GET /settings/audit", admin, c.audit)
+
+	// The screens of the console's second part, each in its own file.
+	c.templateRoutes(route)
+	c.sendsRoutes(route)
+	c.campaignRoutes(route)
+	c.conversationRoutes(route)
+	c.settingsRoutes(route)
+	c.preferenceRoutes(route)
 
 	c.mux.Handle("GET /assets/{name}", http.HandlerFunc(serveAsset))
 	c.paths = append(c.paths, "/assets/{name}")

@@ -7,6 +7,11 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 )
 
+// settingsRoutes registers the admins' settings beyond operators and the
+// audit trail (API keys, channels, AI, destinations).
+func (c *Console) settingsRoutes(route routeFunc) {
+}
+
 type operatorsPage struct {
 	Operators []notify.Operator
 	Me        string

@@ -1,0 +1,5 @@
+package console
+
+// campaignRoutes registers scheduled campaigns.
+func (c *Console) campaignRoutes(route routeFunc) {
+}
