@@ -32,6 +32,7 @@ import (
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/send"
+	heraldtemplate "github.com/heraldhq/herald/shared/template"
 )
 
 // Store is what the console reads directly: the history and its
@@ -58,6 +59,9 @@ type Services struct {
 	Compose *compose.Composer
 	// Reports writes result sheets.
 	Reports ingest.Reporter
+	// Templates keeps the workspace's templates (WhatsApp templates
+	// reopen expired conversations).
+	Templates *heraldtemplate.Service
 }
 
 // Destination is an in-app route a push may open.

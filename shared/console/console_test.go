@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/schedulertest"
 	"github.com/heraldhq/herald/shared/send"
+	heraldtemplate "github.com/heraldhq/herald/shared/template"
 )
 
 // queue records what the sender enqueues.
@@ -73,6 +74,8 @@ type env struct {
 	sched *schedulertest.Memory
 	clock *clock
 	srv   *httptest.Server
+	// templates is the template service the console is given.
+	templates *heraldtemplate.Service
 }
 
 // newEnv serves a console over a bbolt store with two workspaces, ws_a and
@@ -96,8 +99,9 @@ func newEnv(t *testing.T, grace time.Duration) *env {
 	e.ops = &operator.Service{Store: store, IDs: ids, Now: e.clock.Now, Log: log}
 	e.users = &profile.Service{Store: store, Now: e.clock.Now}
 	sends := &send.Sender{Store: store, Dispatch: e.queue, Steps: e.steps, IDs: ids, Now: e.clock.Now, Log: log}
+	e.templates = &heraldtemplate.Service{Store: store, IDs: ids, Now: e.clock.Now}
 	svc := console.Services{Store: store, Operators: e.ops, Users: e.users, Sends: sends,
-		Campaigns: &campaign.Service{Store: store, Scheduler: e.sched, Sender: sends, IDs: ids, Now: e.clock.Now, Log: log}}
+		Campaigns: &campaign.Service{Store: store, Scheduler: e.sched, Sender: sends, IDs: ids, Now: e.clock.Now, Log: log}, Templates: e.templates}
 	if grace == 0 {
 		grace = -1 // none
 	}

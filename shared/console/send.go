@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -481,22 +482,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	var n notify.Notification
-	if g := c.grace(); g > 0 {
-		at := c.opts.Now().Add(g).UTC().Truncate(time.Second).Add(time.Second)
-		in.ScheduleAt = &at
-		raw, merr := json.Marshal(in)
-		if merr != nil {
-			return merr
-		}
-		n, err = c.svc.Campaigns.ScheduleSend(ctx, s.WorkspaceID, actor(s), notify.OriginConsole, in, raw)
-	} else {
-		var prep send.Prepared
-		prep, err = c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeSend, WorkspaceID: s.WorkspaceID, By: actor(s), Origin: notify.OriginConsole}, in)
-		if err == nil {
-			n, err = c.svc.Sends.Execute(ctx, prep)
-		}
-	}
+	n, err := c.start(ctx, s, in)
 	var e *notify.Error
 	if errors.As(err, &e) && e.Code == notify.CodeAudienceChanged {
 		p, perr := c.basePage(r, s, f)
@@ -508,10 +494,37 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	c.svc.Operators.Audit(ctx, notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "notification.send", Target: n.ID,
-		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + f.audience(), Count: n.Audience.Count})
-	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
+	c.sent(w, r, s, n, f.audience())
 	return nil
+}
+
+// start sends what an operator confirmed: a grace period ahead, as a
+// scheduled send they can Undo, when the console has one; at once
+// otherwise. Every console send (the send form, a number list, a
+// conversation's template) starts here.
+func (c *Console) start(ctx context.Context, s *session, in send.Input) (notify.Notification, error) {
+	if g := c.grace(); g > 0 {
+		at := c.opts.Now().Add(g).UTC().Truncate(time.Second).Add(time.Second)
+		in.ScheduleAt = &at
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return notify.Notification{}, err
+		}
+		return c.svc.Campaigns.ScheduleSend(ctx, s.WorkspaceID, actor(s), notify.OriginConsole, in, raw)
+	}
+	prep, err := c.svc.Sends.Prepare(ctx, send.Options{Mode: send.ModeSend, WorkspaceID: s.WorkspaceID, By: actor(s), Origin: notify.OriginConsole}, in)
+	if err != nil {
+		return notify.Notification{}, err
+	}
+	return c.svc.Sends.Execute(ctx, prep)
+}
+
+// sent records a started send in the audit trail and shows it in History
+// (with its Undo while the grace period lasts).
+func (c *Console) sent(w http.ResponseWriter, r *http.Request, s *session, n notify.Notification, audience string) {
+	c.svc.Operators.Audit(r.Context(), notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "notification.send", Target: n.ID,
+		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + audience, Count: n.Audience.Count})
+	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
 }
 
 func firstNonEmpty(a, b string) string {

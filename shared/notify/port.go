@@ -52,18 +52,38 @@ type UserFilter struct {
 	// Q matches a case-insensitive substring of the id, name or email, or
 	// the digits of a part of the phone.
 	Q string
+	// WhatsAppClosedAt, when set, selects users with a phone whose
+	// WhatsApp window is closed at that time: they never wrote, or wrote
+	// last WhatsAppWindow or more before it (the console's expired
+	// conversations). NeverWrote narrows it to those who never wrote.
+	WhatsAppClosedAt *time.Time
+	NeverWrote       bool
 }
+
+// WhatsAppWindow is how long after a person's last message WhatsApp lets
+// a business write to them freely; after it only templates may open the
+// conversation again.
+const WhatsAppWindow = 24 * time.Hour
 
 // IsZero reports whether f sets no field (it matches every user).
 func (f UserFilter) IsZero() bool {
 	return len(f.Status) == 0 && f.Type == "" && f.Tag == "" && len(f.Tags) == 0 && f.Language == "" &&
 		len(f.Attributes) == 0 && f.PushEnabled == nil && f.HasEmail == nil && f.HasPhone == nil &&
-		f.CreatedAfter == nil && f.CreatedBefore == nil && f.Q == ""
+		f.CreatedAfter == nil && f.CreatedBefore == nil && f.Q == "" && f.WhatsAppClosedAt == nil && !f.NeverWrote
 }
 
 // Matches reports whether u passes every set field of f. Both store
 // adapters filter with it, so they agree on what a filter means.
 func (f UserFilter) Matches(u User) bool {
+	if f.WhatsAppClosedAt != nil || f.NeverWrote {
+		last := u.WhatsAppLastInbound
+		switch {
+		case u.Phone == "",
+			f.NeverWrote && last != nil,
+			f.WhatsAppClosedAt != nil && last != nil && f.WhatsAppClosedAt.Sub(*last) < WhatsAppWindow:
+			return false
+		}
+	}
 	switch {
 	case len(f.Status) > 0 && !slices.Contains(f.Status, u.Status),
 		f.Type != "" && u.Type != f.Type,

@@ -24,7 +24,7 @@ const maxPresenceTTL = 86400 * time.Second
 
 // WhatsAppWindow is how long after a user's last message WhatsApp lets a
 // business answer freely; outside it only approved templates may be sent.
-const WhatsAppWindow = 24 * time.Hour
+const WhatsAppWindow = notify.WhatsAppWindow
 
 // States of a conversation window (ConversationWindow.State).
 const (
