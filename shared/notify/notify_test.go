@@ -233,6 +233,30 @@ func TestStandingSkip(t *testing.T) {
 	}
 }
 
+// TestUserFilterWhatsAppWindow: the console's expired conversations.
+func TestUserFilterWhatsAppWindow(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	wrote := func(ago time.Duration) *time.Time { at := now.Add(-ago); return &at }
+	for _, tt := range []struct {
+		name          string
+		u             User
+		closed, never bool
+	}{
+		{"never wrote", User{Phone: "+34600000001"}, true, true},
+		{"wrote a day and a minute ago", User{Phone: "+34600000001", WhatsAppLastInbound: wrote(WhatsAppWindow + time.Minute)}, true, false},
+		{"wrote exactly a day ago", User{Phone: "+34600000001", WhatsAppLastInbound: wrote(WhatsAppWindow)}, true, false},
+		{"wrote an hour ago", User{Phone: "+34600000001", WhatsAppLastInbound: wrote(time.Hour)}, false, false},
+		{"no phone", User{Email: "a@example.com"}, false, false},
+	} {
+		if got := (UserFilter{WhatsAppClosedAt: &now}).Matches(tt.u); got != tt.closed {
+			t.Errorf("%s: closed = %t, want %t", tt.name, got, tt.closed)
+		}
+		if got := (UserFilter{NeverWrote: true}).Matches(tt.u); got != tt.never {
+			t.Errorf("%s: never wrote = %t, want %t", tt.name, got, tt.never)
+		}
+	}
+}
+
 func TestTrackedByMessageID(t *testing.T) {
 	for _, ch := range Channels {
 		if got, want := TrackedByMessageID(ch), ch == ChannelSMS; got != want {
@@ -280,6 +304,8 @@ func TestUserFilter(t *testing.T) {
 		{"q nowhere", UserFilter{Q: "700000001"}, false},
 		{"q of letters does not match the phone", UserFilter{Q: "zz"}, false},
 		{"every field must pass", UserFilter{Type: "client", Language: "en"}, false},
+		{"never wrote: closed", UserFilter{WhatsAppClosedAt: &at}, true},
+		{"never wrote", UserFilter{NeverWrote: true}, true},
 	}
 	for _, tt := range tests {
 		if got := tt.f.Matches(u); got != tt.want {
