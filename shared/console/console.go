@@ -56,8 +56,9 @@ type Services struct {
 	Operators *operator.Service
 	Users     *profile.Service
 	Sends     *send.Sender
-	// Campaigns schedules a send's grace period (the Undo); nil sends at
-	// once, without Undo.
+	// Campaigns schedules a send's grace period (the Undo) and keeps the
+	// campaigns of the Campaigns pages; nil sends at once, without Undo,
+	// and the Campaigns pages say that a scheduler is needed.
 	Campaigns *campaign.Service
 	// Compose writes text with AI; nil explains how to configure a model.
 	Compose *compose.Composer
