@@ -44,6 +44,11 @@ type Store interface {
 	ListOperators(ctx context.Context, workspaceID string) ([]notify.Operator, error)
 	ListAudit(ctx context.Context, workspaceID string, p notify.Page) ([]notify.AuditEntry, string, error)
 	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
+	// Campaigns and their runs, read for the campaigns pages (the
+	// campaign service writes them).
+	GetCampaign(ctx context.Context, workspaceID, id string) (notify.Campaign, error)
+	ListCampaigns(ctx context.Context, workspaceID, kind string, p notify.Page) ([]notify.Campaign, string, error)
+	ListRuns(ctx context.Context, workspaceID, campaignID string, p notify.Page) ([]notify.CampaignRun, string, error)
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -52,8 +57,9 @@ type Services struct {
 	Operators *operator.Service
 	Users     *profile.Service
 	Sends     *send.Sender
-	// Campaigns schedules a send's grace period (the Undo); nil sends at
-	// once, without Undo.
+	// Campaigns schedules a send's grace period (the Undo) and keeps the
+	// campaigns of the Campaigns pages; nil sends at once, without Undo,
+	// and the Campaigns pages say that a scheduler is needed.
 	Campaigns *campaign.Service
 	// Compose writes text with AI; nil explains how to configure a model.
 	Compose *compose.Composer
