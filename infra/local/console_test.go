@@ -64,7 +64,7 @@ func screen(t *testing.T, b *browsertest.Browser, name string) {
 	}
 }
 
-var expectedStatus = regexp.MustCompile(`^network: Failed to load resource: the server responded with a status of (401|403|404|409|422|429) .*\(http://127\.0\.0\.1:\d+/(login|send|users|history|settings|invite|reset|setup)`)
+var expectedStatus = regexp.MustCompile(`^network: Failed to load resource: the server responded with a status of (401|403|404|409|422|429) .*\(http://127\.0\.0\.1:\d+/(login|send|sends|users|history|settings|invite|reset|setup|templates|campaigns|conversations|preferences)`)
 
 func (s *localServer) users(users ...map[string]any) {
 	s.t.Helper()
