@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/ingest"
@@ -43,6 +44,11 @@ type Store interface {
 	ListOperators(ctx context.Context, workspaceID string) ([]notify.Operator, error)
 	ListAudit(ctx context.Context, workspaceID string, p notify.Page) ([]notify.AuditEntry, string, error)
 	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
+	// Settings: AI composition's settings and usage, the workspace's
+	// destinations.
+	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
+	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
+	notify.Settings
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -58,6 +64,8 @@ type Services struct {
 	Compose *compose.Composer
 	// Reports writes result sheets.
 	Reports ingest.Reporter
+	// Keys makes and revokes API keys with the API's rules (Settings).
+	Keys *apikey.Keys
 }
 
 // Destination is an in-app route a push may open.
@@ -86,6 +94,12 @@ type Options struct {
 	// ComposeHelp says how to configure an AI model, shown when there is
 	// none.
 	ComposeHelp string
+	// Channels say what delivers each channel and what configures the
+	// others, for Settings (never a secret).
+	Channels []ChannelSetup
+	// ComposeRate is each workspace's limit of AI requests per minute
+	// (HERALD_COMPOSE_RATE_PER_MINUTE), shown in Settings.
+	ComposeRate int
 }
 
 // DefaultGrace is how long a console send can be undone.
