@@ -107,7 +107,10 @@ func channelSetups(cfg config.Config, used map[string]string) []console.ChannelS
 	}
 	// ssm is where the Lambda functions read a secret from instead.
 	ssm := func(name string) string {
-		return " (on AWS, or the SecureString parameter " + name + " under HERALD_SECRETS_PATH, which the dispatch and callbacks functions read)"
+		if fallback != "sandbox" {
+			return ""
+		}
+		return " (or the SecureString parameter " + name + " under HERALD_SECRETS_PATH)"
 	}
 	setup := func(ch notify.Channel, key string, identity, env []console.Setting) console.ChannelSetup {
 		p := used[key]
@@ -147,7 +150,7 @@ func channelSetups(cfg config.Config, used map[string]string) []console.ChannelS
 	if fallback == "sandbox" {
 		for i := range out {
 			if ch := out[i].Channel; !out[i].Configured && (ch == notify.ChannelWhatsApp || ch == notify.ChannelWebPush) {
-				out[i].Note = "The API function serving this page does not read the secrets in SSM Parameter Store: if they are there, the dispatch function delivers this channel."
+				out[i].Note = "The API function serving this page does not read SSM Parameter Store: if the secrets are there, the dispatch function delivers this channel."
 			}
 		}
 	}
