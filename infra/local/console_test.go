@@ -333,6 +333,7 @@ func TestConsoleViewerAndInvitation(t *testing.T) {
 	s.users(map[string]any{"id": "u1", "name": "Ana", "email": "ana@example.com"})
 	admin := signIn(t, s, adminEmail, adminPassword)
 	admin.ClickLink("Settings")
+	admin.ClickLink("Operators")
 	admin.FillLabel("Email", "viewer@herald.local")
 	admin.Select("Role", "viewer")
 	admin.ClickButton("Create invitation link")

@@ -101,7 +101,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
-	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL)}
+	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL), Used: used}
 	campaigns = services.Campaigns(svc.Graph)
 	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	signIn, err := operators(ctx, wiringapi.Operators(svc), cfg, base)

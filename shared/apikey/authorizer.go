@@ -18,7 +18,11 @@ import (
 // a request's key itself and answers that 401.
 type Authorizer struct {
 	Keys Getter
-	Log  *slog.Logger
+	// LastUse records a verified key's last use (Keys.Used: at most hourly,
+	// and the gateway's cache calls the authorizer about a key at most
+	// once a minute); nil records nothing.
+	LastUse *Keys
+	Log     *slog.Logger
 }
 
 // Authorize checks the key of a request's Authorization header. verified
@@ -34,6 +38,11 @@ func (a *Authorizer) Authorize(ctx context.Context, header, requestID string) (k
 	if err != nil {
 		a.Log.Error("authorize", "requestId", requestID, "err", err.Error())
 		return notify.APIKey{}, false, err
+	}
+	if a.LastUse != nil {
+		if err := a.LastUse.Used(ctx, k); err != nil {
+			a.Log.Warn("last use of a key not recorded", "requestId", requestID, "workspaceId", k.WorkspaceID, "err", err.Error())
+		}
 	}
 	return k, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -46,5 +47,34 @@ func TestAuthorize(t *testing.T) {
 	down := &Authorizer{Keys: failingKeys{}, Log: slog.New(slog.DiscardHandler)}
 	if _, _, err := down.Authorize(context.Background(), "Bearer hk_example", "req-1"); err == nil {
 		t.Error("store error = nil, want an error (so the gateway does not cache a deny)")
+	}
+}
+
+// TestAuthorizeRecordsLastUse: a verified key's use is recorded (through
+// Keys.Used, hourly), an unknown key records nothing.
+func TestAuthorizeRecordsLastUse(t *testing.T) {
+	keys, store := newKeys(t)
+	ctx := context.Background()
+	k, secret, err := keys.Create(ctx, "ws1", "backend", []notify.Scope{notify.ScopeRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &touchCounter{Store: store}
+	keys.Store = counter
+	a := &Authorizer{Keys: store, LastUse: keys, Log: slog.New(slog.DiscardHandler)}
+	if _, verified, err := a.Authorize(ctx, "Bearer hk_unknown", "req-0"); verified || err != nil || counter.touches != 0 {
+		t.Fatalf("unknown key: verified %v, err %v, %d writes; want false, nil, 0", verified, err, counter.touches)
+	}
+	for i := range 2 {
+		if _, verified, err := a.Authorize(ctx, "Bearer "+secret, "req-1"); !verified || err != nil {
+			t.Fatalf("Authorize #%d = %v, %v", i, verified, err)
+		}
+	}
+	got, err := store.GetAPIKeyByHash(ctx, k.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Truncate(time.Millisecond)) || counter.touches != 1 {
+		t.Errorf("after two authorizations: LastUsedAt = %v with %d writes, want %v with 1", got.LastUsedAt, counter.touches, t0)
 	}
 }

@@ -19,6 +19,7 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, k notify.APIKey) error
 	ListAPIKeys(ctx context.Context, workspaceID string) ([]notify.APIKey, error)
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+	TouchAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
 }
 
 // Keys applies the rules of a workspace's API keys (what a new key may
@@ -130,6 +131,25 @@ func (k *Keys) keepsAnAdmin(ctx context.Context, workspaceID, id string) error {
 	}
 	if revoking && others == 0 {
 		return notify.Errorf(notify.CodeConflict, "key %s is the workspace's last admin key: create another admin key before revoking it", id)
+	}
+	return nil
+}
+
+// UseInterval is how stale a key's last use may get: it is written at most
+// once per UseInterval per key, so that authenticating a request (which
+// reads the key anyway) writes nothing most of the time.
+const UseInterval = time.Hour
+
+// Used records that key (as authentication just read it) was used now,
+// unless its last use was recorded less than UseInterval ago. Callers log
+// an error rather than refuse the request: the key itself was good.
+func (k *Keys) Used(ctx context.Context, key notify.APIKey) error {
+	now := k.now().UTC().Truncate(time.Millisecond)
+	if key.LastUsedAt != nil && now.Sub(*key.LastUsedAt) < UseInterval {
+		return nil
+	}
+	if err := k.Store.TouchAPIKey(ctx, key.WorkspaceID, key.ID, now); err != nil {
+		return fmt.Errorf("record last use of key %s: %w", key.ID, err)
 	}
 	return nil
 }

@@ -256,3 +256,74 @@ func TestRevokeStopsWhenTheCheckFails(t *testing.T) {
 		t.Errorf("Revoke with a failing list = %v, want the list's error", err)
 	}
 }
+
+// touchCounter counts the last-use writes that reach the store.
+type touchCounter struct {
+	Store
+	touches int
+}
+
+func (c *touchCounter) TouchAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+	c.touches++
+	return c.Store.TouchAPIKey(ctx, workspaceID, id, at)
+}
+
+// TestUsedAtMostHourly: authenticating with a key records its last use,
+// then writes nothing more until an hour after the recorded use, whatever
+// the number of requests in between.
+func TestUsedAtMostHourly(t *testing.T) {
+	keys, store := newKeys(t)
+	ctx := context.Background()
+	_, secret, err := keys.Create(ctx, "ws1", "backend", []notify.Scope{notify.ScopeSend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &touchCounter{Store: store}
+	now := t0
+	keys.Store, keys.Now = counter, func() time.Time { return now }
+	// use authenticates a request at now as the API does: the key as the
+	// store has it, then its use recorded.
+	use := func() {
+		t.Helper()
+		k, err := Authenticate(ctx, store, "Bearer "+secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keys.Used(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastUsed := func() *time.Time {
+		t.Helper()
+		list, err := keys.List(ctx, "ws1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list[0].LastUsedAt
+	}
+	if got := lastUsed(); got != nil {
+		t.Fatalf("LastUsedAt of a new key = %v, want nil", got)
+	}
+	steps := []struct {
+		after       time.Duration // since t0
+		wantTouches int
+		wantLast    time.Duration // since t0
+	}{
+		{0, 1, 0},
+		{time.Second, 1, 0},
+		{59*time.Minute + 59*time.Second, 1, 0},
+		{time.Hour, 2, time.Hour},
+		{time.Hour + 30*time.Minute, 2, time.Hour},
+		{5 * time.Hour, 3, 5 * time.Hour},
+	}
+	for _, st := range steps {
+		now = t0.Add(st.after)
+		for range 3 {
+			use()
+		}
+		want := t0.UTC().Truncate(time.Millisecond).Add(st.wantLast)
+		if got := lastUsed(); got == nil || !got.Equal(want) || counter.touches != st.wantTouches {
+			t.Errorf("after requests at t0+%v: LastUsedAt = %v with %d writes, want %v with %d", st.after, got, counter.touches, want, st.wantTouches)
+		}
+	}
+}

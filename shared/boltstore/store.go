@@ -50,7 +50,7 @@ var allBuckets = [...]string{
 	bucketCountMarks, bucketPhones, bucketMessageIDs, bucketUploads,
 	bucketCampaigns, bucketRuns, bucketComposeSettings, bucketComposeUsage, bucketRates,
 	bucketOperators, bucketOperatorEmails, bucketSessions, bucketOperatorSessions,
-	bucketOperatorTokens, bucketAudit,
+	bucketOperatorTokens, bucketAudit, bucketConsoleSettings,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

@@ -143,3 +143,25 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 	}
 	return nil
 }
+
+// TouchAPIKey implements notify.Store.
+func (s *Store) TouchAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := bucket(tx, bucketAPIKeys)
+		kk := key(workspaceID, id)
+		var r apiKeyRecord
+		ok, err := getJSON(b, kk, &r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notify.NotFound("api key", id)
+		}
+		r.LastUsedAt = &at
+		return putJSON(b, kk, r)
+	})
+	if err != nil {
+		return fmt.Errorf("touch api key %s: %w", id, err)
+	}
+	return nil
+}

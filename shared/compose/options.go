@@ -1,9 +1,11 @@
 package compose
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -129,4 +131,30 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// SettingsStore keeps a workspace's AI composition settings; notify.Store
+// is one.
+type SettingsStore interface {
+	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
+}
+
+// SaveSettings replaces what workspace workspaceID changed of AI
+// composition (its categories, nil or empty for the defaults, and its
+// brand) after trimming and checking them (ValidSettings), and returns the
+// options they give. The API's PUT /v1/compose/options and the console's
+// AI settings both save through it.
+func SaveSettings(ctx context.Context, s SettingsStore, workspaceID string, categories []notify.ComposeChoice, brand string, now time.Time) (Options, error) {
+	set := notify.ComposeSettings{WorkspaceID: workspaceID, Categories: categories, Brand: strings.TrimSpace(brand), UpdatedAt: now.UTC().Truncate(time.Millisecond)}
+	for i := range set.Categories {
+		c := &set.Categories[i]
+		c.ID, c.Name, c.Description = strings.TrimSpace(c.ID), strings.TrimSpace(c.Name), strings.TrimSpace(c.Description)
+	}
+	if err := ValidSettings(set); err != nil {
+		return Options{}, err
+	}
+	if err := s.PutComposeSettings(ctx, set); err != nil {
+		return Options{}, fmt.Errorf("save compose settings of %s: %w", workspaceID, err)
+	}
+	return OptionsOf(set), nil
 }

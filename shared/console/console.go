@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/ingest"
@@ -49,6 +50,11 @@ type Store interface {
 	GetCampaign(ctx context.Context, workspaceID, id string) (notify.Campaign, error)
 	ListCampaigns(ctx context.Context, workspaceID, kind string, p notify.Page) ([]notify.Campaign, string, error)
 	ListRuns(ctx context.Context, workspaceID, campaignID string, p notify.Page) ([]notify.CampaignRun, string, error)
+	// Settings: AI composition's settings and usage, the workspace's
+	// destinations.
+	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
+	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
+	notify.Settings
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -68,6 +74,8 @@ type Services struct {
 	// Templates keeps the workspace's templates (WhatsApp templates
 	// reopen expired conversations).
 	Templates *heraldtemplate.Service
+	// Keys makes and revokes API keys with the API's rules (Settings).
+	Keys *apikey.Keys
 }
 
 // Destination is an in-app route a push may open.
@@ -96,6 +104,12 @@ type Options struct {
 	// ComposeHelp says how to configure an AI model, shown when there is
 	// none.
 	ComposeHelp string
+	// Channels say what delivers each channel and what configures the
+	// others, for Settings (never a secret).
+	Channels []ChannelSetup
+	// ComposeRate is each workspace's limit of AI requests per minute
+	// (HERALD_COMPOSE_RATE_PER_MINUTE), shown in Settings.
+	ComposeRate int
 }
 
 // DefaultGrace is how long a console send can be undone.

@@ -243,7 +243,11 @@ type preview struct {
 }
 
 func (c *Console) basePage(r *http.Request, s *session, f sendForm) (sendPage, error) {
-	p := sendPage{Form: f, Destinations: c.opts.Destinations, Channels: channels, Grace: c.grace()}
+	dests, err := c.destinations(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return sendPage{}, err
+	}
+	p := sendPage{Form: f, Destinations: dests, Channels: channels, Grace: c.grace()}
 	if f.UserID != "" {
 		u, err := c.svc.Users.Get(r.Context(), s.WorkspaceID, f.UserID)
 		if err != nil {
@@ -273,12 +277,12 @@ func (c *Console) grace() time.Duration {
 
 func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := readSendForm(r.URL.Query())
-	if f.Route == "" {
-		f.Route = c.opts.Destinations[0].Route
-	}
 	p, err := c.basePage(r, s, f)
 	if err != nil {
 		return err
+	}
+	if p.Form.Route == "" {
+		p.Form.Route = p.Destinations[0].Route
 	}
 	// The count of a filter audience is not made here: at 100,000 users it
 	// takes longer than a page may, so the page's script asks for it
@@ -407,7 +411,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, s *session) err
 
 func (c *Console) showReview(w http.ResponseWriter, r *http.Request, s *session, p sendPage, changed bool) error {
 	ctx := r.Context()
-	in, err := p.Form.input(c.opts.Destinations)
+	in, err := p.Form.input(p.Destinations)
 	if err == nil {
 		in.Audience.ExpectedCount = nil
 		var prep send.Prepared
@@ -478,7 +482,11 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	ctx := r.Context()
 	f := readSendForm(r.PostForm)
-	in, err := f.input(c.opts.Destinations)
+	dests, err := c.destinations(ctx, s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	in, err := f.input(dests)
 	if err != nil {
 		return err
 	}

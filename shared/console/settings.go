@@ -2,14 +2,71 @@ package console
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
 
 // settingsRoutes registers the admins' settings beyond operators and the
-// audit trail (API keys, channels, AI, destinations).
+// audit trail (API keys, channels, AI, destinations). Every one is an
+// admin's, reading included: keys, providers and usage are not a viewer's
+// business.
 func (c *Console) settingsRoutes(route routeFunc) {
+	route("GET /settings", admin, c.settingsHome)
+	route("GET /settings/keys", admin, c.keys)
+	route("POST /settings/keys", admin, c.createKey)
+	route("GET /settings/keys/{id}/revoke", admin, c.revokeKeyForm)
+	route("POST /settings/keys/{id}/revoke", admin, c.revokeKey)
+	route("GET /settings/channels", admin, c.channelSettings)
+	route("GET /settings/ai", admin, c.aiSettings)
+	route("POST /settings/ai", admin, c.saveAISettings)
+	route("GET /settings/destinations", admin, c.destinationSettings)
+	route("POST /settings/destinations", admin, c.saveDestinations)
+}
+
+// settingsTab is one tab of Settings.
+type settingsTab struct {
+	Path, Name, About string
+}
+
+// settingsTabs are Settings' tabs, in the order the navigation shows them.
+var settingsTabs = []settingsTab{
+	{"/settings/keys", "API keys", "Keys for your servers to call Herald's API: create one with its scopes, see when each was last used, revoke one."},
+	{"/settings/operators", "Operators", "The people who use this console: invite one, change a role, send a password reset link, remove one."},
+	{"/settings/audit", "Audit trail", "Who did what: sends, keys, operators and settings, newest first."},
+	{"/settings/channels", "Channels", "Which provider delivers each channel, from which sender, and what to set to configure the others."},
+	{"/settings/ai", "AI", "The tones and categories of Generate with AI, the model's usage and its rate limit."},
+	{"/settings/destinations", "Destinations", "The places in your app a push may open, offered in the send form."},
+}
+
+func init() {
+	// settingsTabs is the tabs' navigation, current (a tab's path) marked:
+	// every Settings page, operators and audit trail included, shows it.
+	funcs["settingsTabs"] = func(current string) template.HTML {
+		var b strings.Builder
+		b.WriteString(`<nav class="tabs" aria-label="Settings"><ul>`)
+		for _, t := range settingsTabs {
+			b.WriteString(`<li><a href="` + template.HTMLEscapeString(t.Path) + `"`)
+			if t.Path == current {
+				b.WriteString(` aria-current="page"`)
+			}
+			b.WriteString(`>` + template.HTMLEscapeString(t.Name) + `</a></li>`)
+		}
+		b.WriteString(`</ul></nav>`)
+		return template.HTML(b.String()) // fixed paths and names, escaped
+	}
+}
+
+type settingsHomePage struct{ Tabs []settingsTab }
+
+func (settingsHomePage) PageTitle() string { return "Settings" }
+
+// settingsHome lists the tabs with what each is for.
+func (c *Console) settingsHome(w http.ResponseWriter, r *http.Request, s *session) error {
+	c.render(w, r, s, http.StatusOK, "settings", settingsHomePage{Tabs: settingsTabs})
+	return nil
 }
 
 type operatorsPage struct {

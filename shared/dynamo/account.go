@@ -69,12 +69,13 @@ type apiKeyItem struct {
 	Prefix      string     `dynamodbav:"prefix"`
 	CreatedAt   time.Time  `dynamodbav:"createdAt"`
 	RevokedAt   *time.Time `dynamodbav:"revokedAt,omitempty"`
+	LastUsedAt  *time.Time `dynamodbav:"lastUsedAt,omitempty"`
 }
 
 func (it apiKeyItem) apiKey() notify.APIKey {
 	k := notify.APIKey{
 		ID: it.ID, WorkspaceID: it.WorkspaceID, Name: it.Name, Hash: it.Hash,
-		Prefix: it.Prefix, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt,
+		Prefix: it.Prefix, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt, LastUsedAt: it.LastUsedAt,
 	}
 	for _, sc := range it.Scopes {
 		k.Scopes = append(k.Scopes, notify.Scope(sc))
@@ -86,7 +87,7 @@ func (it apiKeyItem) apiKey() notify.APIKey {
 func (s *Store) CreateAPIKey(ctx context.Context, k notify.APIKey) error {
 	it := apiKeyItem{
 		Kind: "apikey", ID: k.ID, WorkspaceID: k.WorkspaceID, Name: k.Name, Hash: k.Hash,
-		Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
+		Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt,
 	}
 	for _, sc := range k.Scopes {
 		it.Scopes = append(it.Scopes, string(sc))
@@ -189,6 +190,40 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 	}
 	if err != nil {
 		return fmt.Errorf("revoke api key %s: %w", id, err)
+	}
+	return nil
+}
+
+// TouchAPIKey sets lastUsedAt on both copies of a key in one transaction,
+// as revoking does; callers write it at most hourly per key, so its cost
+// (a read and a two-item transaction) does not grow with the requests.
+func (s *Store) TouchAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+	pk, sk := apiKeyByIDKey(workspaceID, id)
+	var it apiKeyItem
+	if err := s.getItem(ctx, pk, sk, &it, "api key", id); err != nil {
+		return err
+	}
+	usedAt, err := attributevalue.Marshal(at)
+	if err != nil {
+		return fmt.Errorf("encode last use of api key %s: %w", id, err)
+	}
+	hashPK, hashSK := apiKeyByHashKey(it.Hash)
+	var updates []types.TransactWriteItem
+	for _, k := range [][2]string{{pk, sk}, {hashPK, hashSK}} {
+		updates = append(updates, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(s.table),
+			Key:                       key(k[0], k[1]),
+			UpdateExpression:          aws.String("SET lastUsedAt = :at"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":at": usedAt},
+		}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: updates})
+	if transactionConditionFailed(err) {
+		return notify.NotFound("api key", id)
+	}
+	if err != nil {
+		return fmt.Errorf("touch api key %s: %w", id, err)
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ const (
 	skCounts       = "COUNTS"
 	skIdempotency  = "IDEM"
 	skCompose      = "COMPOSE"
+	skConsole      = "CONSOLE"
 )
 
 // workspaceKey is the workspace item; the workspace's API keys by id share
@@ -105,6 +106,11 @@ const runPrefix = "RUN#"
 // composeSettingsKey is what a workspace changed of AI composition: one
 // small item in the workspace's partition, read once per compose request.
 func composeSettingsKey(ws string) (pk, sk string) { return "WS#" + ws, skCompose }
+
+// consoleSettingsKey is what a workspace's admins set in the console (the
+// send form's destinations): one small item in the workspace's partition,
+// read once per send form.
+func consoleSettingsKey(ws string) (pk, sk string) { return "WS#" + ws, skConsole }
 
 // composeUsageKey is a workspace's AI composition total of one day (UTC,
 // YYYY-MM-DD) and model. The day is fixed width, so the sort keys of a

@@ -48,6 +48,7 @@ func TestKeys(t *testing.T) {
 		{"campaign run, another zone, milliseconds", pair(runKey("ws1", "01C", window.In(time.FixedZone("CET", 3600)).Add(7*time.Millisecond))), [2]string{"WS#ws1#CAMPAIGN#01C", "RUN#2026-11-21T10:30:00.007Z"}},
 		{"campaign run, below the millisecond", pair(runKey("ws1", "01C", window.Add(999*time.Microsecond))), [2]string{"WS#ws1#CAMPAIGN#01C", "RUN#2026-11-21T10:30:00.000Z"}},
 		{"compose settings", pair(composeSettingsKey("ws1")), [2]string{"WS#ws1", "COMPOSE"}},
+		{"console settings", pair(consoleSettingsKey("ws1")), [2]string{"WS#ws1", "CONSOLE"}},
 		{"compose usage", pair(composeUsageKey("ws1", "2026-11-21", "gpt-4o-mini")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#gpt-4o-mini"}},
 		{"compose usage of a model with #", pair(composeUsageKey("ws1", "2026-11-21", "org#m:1")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-21#org#m:1"}},
 		{"compose usage range, low", pair(composeUsageRangeLow("ws1", "2026-11-01", "2026-11-30")), [2]string{"WS#ws1", "COMPOSEUSAGE#2026-11-01#"}},

@@ -202,18 +202,11 @@ func (s *Server) putComposeOptions(w http.ResponseWriter, r *http.Request, k not
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	set := notify.ComposeSettings{WorkspaceID: k.WorkspaceID, Categories: in.Categories, Brand: strings.TrimSpace(in.Brand), UpdatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	for i := range set.Categories {
-		c := &set.Categories[i]
-		c.ID, c.Name, c.Description = strings.TrimSpace(c.ID), strings.TrimSpace(c.Name), strings.TrimSpace(c.Description)
-	}
-	if err := compose.ValidSettings(set); err != nil {
+	o, err := compose.SaveSettings(r.Context(), s.store, k.WorkspaceID, in.Categories, in.Brand, s.now())
+	if err != nil {
 		return err
 	}
-	if err := s.store.PutComposeSettings(r.Context(), set); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.optionsOf(compose.OptionsOf(set)))
+	writeJSON(w, http.StatusOK, s.optionsOf(o))
 	return nil
 }
 

@@ -423,11 +423,20 @@ func (s *Server) recordAudit(r *http.Request, k notify.APIKey, rt route, a *audi
 	s.audit(r.Context(), notify.AuditEntry{WorkspaceID: k.WorkspaceID, Actor: "key " + by(k), Action: rt.audit, Target: target, Detail: out.Name, Count: out.Recipients})
 }
 
+// authenticate returns the request's key: the one API Gateway's authorizer
+// verified (and recorded the use of), or else the one the request's
+// header names, whose use it records (hourly: apikey.Keys.Used).
 func (s *Server) authenticate(r *http.Request) (notify.APIKey, error) {
 	if k, ok := r.Context().Value(principalKey{}).(notify.APIKey); ok && k.WorkspaceID != "" {
 		return k, nil
 	}
-	return apikey.Authenticate(r.Context(), s.store, r.Header.Get("Authorization"))
+	k, err := apikey.Authenticate(r.Context(), s.store, r.Header.Get("Authorization"))
+	if err == nil && s.keys != nil {
+		if uerr := s.keys.Used(r.Context(), k); uerr != nil {
+			s.log.Warn("last use of a key not recorded", "workspaceId", k.WorkspaceID, "err", uerr.Error())
+		}
+	}
+	return k, err
 }
 
 // fail writes err as the API's error shape; errors without a code are

@@ -17,17 +17,18 @@ import (
 
 // keyView is an API key as lists show it.
 type keyView struct {
-	ID        string         `json:"id"`
-	Key       string         `json:"key,omitempty"`
-	Name      string         `json:"name"`
-	Scopes    []notify.Scope `json:"scopes"`
-	Prefix    string         `json:"prefix"`
-	CreatedAt time.Time      `json:"createdAt"`
-	RevokedAt *time.Time     `json:"revokedAt,omitempty"`
+	ID         string         `json:"id"`
+	Key        string         `json:"key,omitempty"`
+	Name       string         `json:"name"`
+	Scopes     []notify.Scope `json:"scopes"`
+	Prefix     string         `json:"prefix"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	RevokedAt  *time.Time     `json:"revokedAt,omitempty"`
+	LastUsedAt *time.Time     `json:"lastUsedAt,omitempty"`
 }
 
 func viewKey(k notify.APIKey) keyView {
-	return keyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+	return keyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, caller notify.APIKey) error {

@@ -72,6 +72,11 @@ type APIKey struct {
 	Prefix      string     `json:"prefix"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+	// LastUsedAt is when the key last authenticated a request, to the
+	// hour: it is written at most once an hour per key (apikey.Keys.Used),
+	// so that authentication does not write on every request. Nil until
+	// first used.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 }
 
 // Allows reports whether the key carries scope s (admin carries all).

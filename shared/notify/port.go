@@ -171,6 +171,7 @@ type Store interface {
 	Campaigns
 	Idempotency
 	Operators
+	Settings
 }
 
 // Workspaces keeps workspaces and their API keys.
@@ -187,6 +188,10 @@ type Workspaces interface {
 	ListAPIKeys(ctx context.Context, workspaceID string) ([]APIKey, error)
 	// RevokeAPIKey marks a key revoked; not_found for another workspace's key.
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
+	// TouchAPIKey sets a key's LastUsedAt to at (revoked or not, and
+	// keeping everything else); not_found for another workspace's key.
+	// Callers write it at most hourly (apikey.Keys.Used).
+	TouchAPIKey(ctx context.Context, workspaceID, id string, at time.Time) error
 }
 
 // Users keeps the workspace's users: their profile and what their apps reported.

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"Workspaces", testWorkspaces},
 		{"APIKeys", testAPIKeys},
 		{"APIKeysIsolation", testAPIKeysIsolation},
+		{"APIKeyTouch", testAPIKeyTouch},
 		{"PutUser", testPutUser},
 		{"UpdateUser", testUpdateUser},
 		{"UpdateUserConcurrent", testUpdateUserConcurrent},
@@ -120,6 +121,7 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"UseOperatorTokenConcurrent", testUseOperatorTokenConcurrent},
 		{"Audit", testAudit},
 		{"AuditDefaultPage", testAuditDefaultPage},
+		{"ConsoleSettings", testConsoleSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

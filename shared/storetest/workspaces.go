@@ -113,3 +113,52 @@ func testAPIKeysIsolation(t *testing.T, s notify.Store) {
 		t.Errorf("key after a revoke through %s: RevokedAt = %v, WorkspaceID = %q; want nil, %q", wsB, got.RevokedAt, got.WorkspaceID, wsA)
 	}
 }
+
+// testAPIKeyTouch: a key's last use is stamped on the key that
+// authentication reads (by hash) and on the one lists read, moves with
+// every touch, survives a revocation (and a revoked key may be stamped),
+// and another workspace cannot stamp it.
+func testAPIKeyTouch(t *testing.T, s notify.Store) {
+	ctx := t.Context()
+	var ids notify.IDs
+	t0 := now()
+	k := notify.APIKey{ID: ids.New(t0), WorkspaceID: wsA, Name: "backend", Scopes: []notify.Scope{notify.ScopeSend}, Hash: "hash-touch", Prefix: "hk_tou", CreatedAt: t0}
+	other := notify.APIKey{ID: ids.New(t0.Add(time.Second)), WorkspaceID: wsA, Name: "other", Scopes: []notify.Scope{notify.ScopeRead}, Hash: "hash-other", Prefix: "hk_oth", CreatedAt: t0.Add(time.Second)}
+	must(t, "CreateAPIKey", s.CreateAPIKey(ctx, k))
+	must(t, "CreateAPIKey other", s.CreateAPIKey(ctx, other))
+
+	check := func(what string, want notify.APIKey) {
+		t.Helper()
+		got, err := s.GetAPIKeyByHash(ctx, want.Hash)
+		must(t, "GetAPIKeyByHash "+what, err)
+		if d := diff(want, got); d != "" {
+			t.Errorf("GetAPIKeyByHash %s mismatch (-want +got):\n%s", what, d)
+		}
+		list, err := s.ListAPIKeys(ctx, wsA)
+		must(t, "ListAPIKeys "+what, err)
+		if d := diff([]notify.APIKey{want, other}, list); d != "" {
+			t.Errorf("ListAPIKeys %s mismatch (-want +got):\n%s", what, d)
+		}
+	}
+	check("before any use", k)
+
+	first := t0.Add(time.Minute)
+	must(t, "TouchAPIKey", s.TouchAPIKey(ctx, wsA, k.ID, first))
+	used := k
+	used.LastUsedAt = &first
+	check("after a touch", used)
+
+	later := t0.Add(2 * time.Hour)
+	must(t, "TouchAPIKey again", s.TouchAPIKey(ctx, wsA, k.ID, later))
+	used.LastUsedAt = &later
+	check("after a second touch", used)
+
+	revokedAt := t0.Add(3 * time.Hour)
+	must(t, "RevokeAPIKey", s.RevokeAPIKey(ctx, wsA, k.ID, revokedAt))
+	used.RevokedAt = &revokedAt
+	check("after a revocation", used)
+
+	wantCode(t, "TouchAPIKey of another workspace's key", s.TouchAPIKey(ctx, wsB, k.ID, t0.Add(4*time.Hour)), notify.CodeNotFound)
+	wantCode(t, "TouchAPIKey of a missing id", s.TouchAPIKey(ctx, wsA, "key-missing", t0), notify.CodeNotFound)
+	check("after refused touches", used)
+}

@@ -140,7 +140,7 @@ func Walker(g *Graph) *audience.Walker {
 	return &audience.Walker{Store: g.Ports.Store, Dispatch: g.Ports.Dispatch, Steps: g.Ports.Audience, Log: g.Log}
 }
 
-// Authorizer checks API keys for API Gateway.
+// Authorizer checks API keys for API Gateway and records their last use.
 func Authorizer(g *Graph) *apikey.Authorizer {
-	return &apikey.Authorizer{Keys: g.Ports.Store, Log: g.Log}
+	return &apikey.Authorizer{Keys: g.Ports.Store, LastUse: &apikey.Keys{Store: g.Ports.Store, IDs: g.IDs, Now: g.Now}, Log: g.Log}
 }

@@ -25,6 +25,10 @@ type Set struct {
 	// route); nil answers the upload routes with 503 not_configured. The
 	// API sets their Ingest limits from the configuration.
 	Uploads *httpapi.Uploads
+	// Used names what delivers each channel, as provider.Senders chose
+	// (local mode); nil judges it from the configuration, where what is
+	// not configured falls back to the sandbox (the Lambda functions).
+	Used map[string]string
 }
 
 // Composer writes text with the configured model, or is nil when

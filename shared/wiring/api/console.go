@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/console"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
@@ -28,13 +29,14 @@ func Console(s *Set, secure bool) *console.Console {
 	g := s.Graph
 	cc := g.Config.Console
 	svc := console.Services{Store: g.Ports.Store, Operators: Operators(s), Users: Users(s), Sends: services.Sends(g), Compose: Composer(s),
-		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}, Templates: Templates(s)}
+		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}, Templates: Templates(s), Keys: Keys(s)}
 	if g.Ports.Scheduler != nil {
 		svc.Campaigns = services.Campaigns(g)
 	}
 	opts := console.Options{Now: g.Now, Log: g.Log, Grace: cc.Grace, SecureCookies: secure,
 		ComposeHelp: compose.NotConfigured,
-		Prices:      map[notify.Channel]float64{}}
+		Prices:      map[notify.Channel]float64{},
+		Channels:    channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute}
 	if cc.Grace == 0 {
 		opts.Grace = -1
 	}
@@ -62,4 +64,95 @@ func Root(api, consoleHandler http.Handler) http.Handler {
 		consoleHandler.ServeHTTP(w, r)
 	}))
 	return mux
+}
+
+// channelSetups say, for Settings, what delivers each channel, from which
+// sender, and which variables configure it: from used (what local mode's
+// provider.Senders chose) or, without it, from cfg as the dispatch
+// function would judge it. Secrets are named, never shown.
+func channelSetups(cfg config.Config, used map[string]string) []console.ChannelSetup {
+	judged := map[string]string{"push": "sandbox", "webpush": "sandbox", "sms": "sandbox", "email": "sandbox", "whatsapp": "sandbox"}
+	fallback := "sandbox"
+	if used == nil {
+		if cfg.SNSFCMAppARN != "" || cfg.SNSAPNsAppARN != "" {
+			judged["push"] = "SNS mobile push"
+		}
+		if cfg.VAPID.Configured() {
+			judged["webpush"] = "Web Push (VAPID)"
+		}
+		if cfg.SNSEnabled {
+			judged["sms"] = "SNS"
+		}
+		if cfg.SESEnabled {
+			judged["email"] = "SES"
+		}
+		if cfg.WhatsApp.Configured() {
+			judged["whatsapp"] = "WhatsApp Cloud API"
+		}
+		used = judged
+	} else {
+		fallback = "local outbox"
+	}
+	set := func(v string) string {
+		if v == "" {
+			return "not set"
+		}
+		return "set"
+	}
+	orNone := func(v string) string {
+		if v == "" {
+			return "none"
+		}
+		return v
+	}
+	// ssm is where the Lambda functions read a secret from instead.
+	ssm := func(name string) string {
+		if fallback != "sandbox" {
+			return ""
+		}
+		return " (or the SecureString parameter " + name + " under HERALD_SECRETS_PATH)"
+	}
+	setup := func(ch notify.Channel, key string, identity, env []console.Setting) console.ChannelSetup {
+		p := used[key]
+		return console.ChannelSetup{Channel: ch, Provider: p, Configured: p != "" && p != fallback, Identity: identity, Env: env}
+	}
+	out := []console.ChannelSetup{
+		setup(notify.ChannelEmail, "email", []console.Setting{{Name: "From", Value: orNone(cfg.SESFrom)}, {Name: "Configuration set", Value: orNone(cfg.SESConfigSet)}},
+			[]console.Setting{
+				{Name: "HERALD_SES_ENABLED", Value: "1 to send email through Amazon SES v2 (with the AWS SDK's credentials and region)"},
+				{Name: "HERALD_SES_FROM", Value: "the verified sender, such as \"Acme <news@acme.example>\""},
+				{Name: "HERALD_SES_CONFIGURATION_SET", Value: "optional: the configuration set whose events report deliveries, bounces and complaints"},
+			}),
+		setup(notify.ChannelSMS, "sms", []console.Setting{{Name: "Sender id", Value: orNone(cfg.SMSSenderID)}},
+			[]console.Setting{
+				{Name: "HERALD_SNS_ENABLED", Value: "1 to send SMS through Amazon SNS (with the AWS SDK's credentials and region)"},
+				{Name: "HERALD_SMS_SENDER_ID", Value: "optional: the alphanumeric sender id, where countries allow one"},
+			}),
+		setup(notify.ChannelPush, "push", []console.Setting{{Name: "FCM application", Value: set(cfg.SNSFCMAppARN)}, {Name: "APNs application", Value: set(cfg.SNSAPNsAppARN)}},
+			[]console.Setting{
+				{Name: "HERALD_SNS_FCM_APPLICATION_ARN", Value: "the ARN of the SNS platform application for Android (FCM)"},
+				{Name: "HERALD_SNS_APNS_APPLICATION_ARN", Value: "the ARN of the SNS platform application for iOS (APNs)"},
+			}),
+		setup(notify.ChannelWebPush, "webpush", []console.Setting{{Name: "Subject", Value: orNone(cfg.VAPID.Subject)}, {Name: "Public key", Value: set(cfg.VAPID.PublicKey)}},
+			[]console.Setting{
+				{Name: "HERALD_VAPID_PUBLIC_KEY", Value: "the VAPID public key (base64url) the SDK subscribes with"},
+				{Name: "HERALD_VAPID_PRIVATE_KEY", Value: "its private key, a secret" + ssm("vapid-private-key")},
+				{Name: "HERALD_VAPID_SUBJECT", Value: "a mailto: or https: contact for the push services"},
+			}),
+		setup(notify.ChannelWhatsApp, "whatsapp", []console.Setting{{Name: "Phone number id", Value: orNone(cfg.WhatsApp.PhoneNumberID)}},
+			[]console.Setting{
+				{Name: "HERALD_WHATSAPP_ACCESS_TOKEN", Value: "the WhatsApp Cloud API access token, a secret" + ssm("whatsapp-access-token")},
+				{Name: "HERALD_WHATSAPP_PHONE_NUMBER_ID", Value: "the phone number id messages are sent from" + ssm("whatsapp-phone-number-id")},
+				{Name: "HERALD_WHATSAPP_APP_SECRET", Value: "the app secret that checks the webhook's signatures" + ssm("whatsapp-app-secret")},
+				{Name: "HERALD_WHATSAPP_VERIFY_TOKEN", Value: "the webhook's verify token" + ssm("whatsapp-verify-token")},
+			}),
+	}
+	if fallback == "sandbox" {
+		for i := range out {
+			if ch := out[i].Channel; !out[i].Configured && (ch == notify.ChannelWhatsApp || ch == notify.ChannelWebPush) {
+				out[i].Note = "The API function serving this page does not read SSM Parameter Store: if the secrets are there, the dispatch function delivers this channel."
+			}
+		}
+	}
+	return out
 }
