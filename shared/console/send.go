@@ -37,6 +37,10 @@ type sendForm struct {
 	Tone, AICategory, Language, Brief string
 	// ExpectedCount is the count the operator confirmed (review).
 	ExpectedCount int
+	// New send (sends.go): a template, sent to the numbers or email
+	// addresses typed in Addresses (splitList) instead of users.
+	TemplateID string
+	Addresses  string
 }
 
 func readSendForm(v url.Values) sendForm {
@@ -52,6 +56,7 @@ func readSendForm(v url.Values) sendForm {
 		f.Buttons[i] = notify.Button{ID: "b" + n, Label: strings.TrimSpace(v.Get("button" + n)), Route: strings.TrimSpace(v.Get("button" + n + "route"))}
 	}
 	f.ExpectedCount, _ = strconv.Atoi(v.Get("expectedCount"))
+	f.TemplateID, f.Addresses = strings.TrimSpace(v.Get("template")), v.Get("addresses")
 	return f
 }
 
@@ -73,6 +78,8 @@ func (f sendForm) Hidden() url.Values {
 	set("image", f.Image)
 	set("icon", f.Icon)
 	set("variables", f.Variables)
+	set("template", f.TemplateID)
+	set("addresses", f.Addresses)
 	for i, b := range f.Buttons {
 		n := strconv.Itoa(i + 1)
 		set("button"+n, b.Label)
@@ -137,9 +144,16 @@ func (f sendForm) input(dests []Destination) (send.Input, error) {
 	// The console's people are the workspace's clients (seed 001's
 	// recipient types: clients, or a newsletter's subscribers).
 	in := send.Input{Channel: f.Channel, Content: content, Variables: vars, Category: f.Category, RecipientType: "client"}
-	if f.UserID != "" {
+	if f.TemplateID != "" {
+		in.TemplateID, in.Content = f.TemplateID, nil
+	}
+	switch {
+	case f.Addresses != "":
+		in.Audience = &send.AudienceInput{Addresses: splitList(f.Addresses)}
+		return in, nil
+	case f.UserID != "":
 		in.Audience = &send.AudienceInput{UserIDs: []string{f.UserID}}
-	} else {
+	default:
 		filter, err := json.Marshal(filterJSON(f.Query.Filter()))
 		if err != nil {
 			return send.Input{}, err
@@ -531,6 +545,9 @@ func clip(s string, n int) string {
 
 // audience is who the form sends to, in words.
 func (f sendForm) audience() string {
+	if f.Addresses != "" {
+		return notify.Quantity(len(splitList(f.Addresses)), "typed address", "typed addresses")
+	}
 	if f.UserID != "" {
 		return "user " + f.UserID
 	}
