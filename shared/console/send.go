@@ -499,7 +499,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 	if g := c.grace(); g > 0 {
 		at := c.opts.Now().Add(g).UTC().Truncate(time.Second).Add(time.Second)
 		in.ScheduleAt = &at
-		raw, merr := json.Marshal(in)
+		raw, merr := requestJSON(in)
 		if merr != nil {
 			return merr
 		}
@@ -526,6 +526,41 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) er
 		Detail: channelName(n.Channel) + " “" + clip(firstNonEmpty(n.Title, n.Body), 80) + "” to " + f.audience(), Count: n.Audience.Count})
 	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
 	return nil
+}
+
+// requestJSON is in as a request body would give it, which a scheduled
+// send keeps and reads back when it runs: the parts not given left out
+// rather than null (a null audience filter would read back as a filter,
+// beside the user ids or addresses given).
+func requestJSON(in send.Input) (json.RawMessage, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(dropNulls(v))
+}
+
+// dropNulls removes the null members of v's objects, at every depth.
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropNulls(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropNulls(e)
+		}
+	}
+	return v
 }
 
 func firstNonEmpty(a, b string) string {
