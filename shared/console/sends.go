@@ -591,6 +591,13 @@ var uploadMessages = map[notify.UploadStatus]string{
 	notify.UploadCompleted:  "Completed.",
 }
 
+// finalMessages say how a spreadsheet's send ended.
+var finalMessages = map[notify.Status]string{
+	notify.StatusCompleted: "Completed: the valid rows were sent. The result spreadsheet says how each row went.",
+	notify.StatusCancelled: "Cancelled: the rows not sent by then were not sent. The result spreadsheet says how each row went.",
+	notify.StatusFailed:    "The send failed. The result spreadsheet says how each row went.",
+}
+
 // sendUpload shows a spreadsheet send: to people, a page; to the script,
 // which asks every second until it is done, JSON.
 func (c *Console) sendUpload(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -622,7 +629,7 @@ func (c *Console) sendUpload(w http.ResponseWriter, r *http.Request, s *session)
 			v.History = "/history/" + n.ID
 			if n.Status.Final() {
 				v.Report, v.Done = "/history/"+n.ID+"/report.csv", true
-				v.Message = "Completed: " + string(n.Status) + "."
+				v.Message = finalMessages[n.Status]
 			}
 		}
 	}

@@ -38,6 +38,8 @@ type sendsEnv struct {
 	uploads  *upload.Service
 	received chan string
 	ingester *ingest.Ingester
+	// campaigns runs the sends the console scheduled (the Undo's grace).
+	campaigns *campaign.Service
 }
 
 // uploadMax is the largest file the tests' uploads take.
@@ -58,9 +60,9 @@ func newSendsEnv(t *testing.T, grace time.Duration) *sendsEnv {
 		Ingest: ingest.Config{MaxBytes: uploadMax, DefaultRegion: "ES"}, IDs: ids, Now: e.clock.Now,
 		Received: func(_ context.Context, key string) error { e.received <- key; return nil }}
 	e.ingester = &ingest.Ingester{Store: e.store, Blobs: blobs, Dispatch: ingestQueue{e.queue}, Config: e.uploads.Ingest, IDs: ids, Now: e.clock.Now, Log: log}
-	svc := console.Services{Store: e.store, Operators: e.ops, Users: e.users, Sends: sends,
-		Campaigns: &campaign.Service{Store: e.store, Scheduler: e.sched, Sender: sends, IDs: ids, Now: e.clock.Now, Log: log},
-		Reports:   ingest.Reporter{Store: e.store, Blobs: blobs}, Uploads: e.uploads}
+	e.campaigns = &campaign.Service{Store: e.store, Scheduler: e.sched, Sender: sends, IDs: ids, Now: e.clock.Now, Log: log}
+	svc := console.Services{Store: e.store, Operators: e.ops, Users: e.users, Sends: sends, Campaigns: e.campaigns,
+		Reports: ingest.Reporter{Store: e.store, Blobs: blobs}, Uploads: e.uploads}
 	if grace == 0 {
 		grace = -1
 	}
@@ -246,6 +248,12 @@ func TestSendsNumberList(t *testing.T) {
 		t.Errorf("the list's send: %+v", n)
 	}
 	want(t, b.get(p.loc), http.StatusOK, "Undo")
+	// The grace period over, the send runs, to both numbers.
+	e.clock.Add(11 * time.Second)
+	run, err := e.campaigns.Run(context.Background(), campaign.Invocation{WorkspaceID: "ws_a", CampaignID: campaign.SendCampaignID(n.ID), ScheduledAt: *n.ScheduleAt})
+	if err != nil || run.Status != notify.RunSucceeded || run.Recipients != 2 {
+		t.Fatalf("the scheduled run: %+v %v", run, err)
+	}
 	a := b.signedInAudit(t)
 	if !strings.Contains(a, "notification.send") || !strings.Contains(a, "to 3 typed addresses") {
 		t.Errorf("the audit log lacks the send:\n%s", a)

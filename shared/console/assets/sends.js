@@ -123,8 +123,14 @@ function fileForm() {
       });
       const res = await fetch(up.uploadUrl, { method: 'PUT', body: file, credentials: 'omit' });
       if (!res.ok) throw problem(await res.json().catch(() => ({})), res.status);
-      // Sent: the button stays off, so that a second click sends nothing twice.
-      box.replaceChildren(el('p', { className: 'flash', role: 'status', textContent: 'Accepted: checking the file…' }));
+      // Sent: the button stays off, so that a second click sends nothing
+      // twice, and the confirmation stays while the state below changes.
+      const accepted = document.getElementById('upload-accepted');
+      if (accepted) {
+        accepted.textContent = `Accepted: ${file.name} was received. Its rows are checked, then the valid ones are sent in turn.`;
+        accepted.hidden = false;
+      }
+      box.replaceChildren(el('p', { textContent: 'Checking the file…' }));
       follow(box, up.statusUrl);
     } catch (e) {
       box.replaceChildren(el('p', { className: 'error', role: 'alert', textContent: e.message }));
