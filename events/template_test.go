@@ -434,3 +434,41 @@ func gatewayMatches(route, path string) bool {
 	}
 	return len(rs) == len(ps)
 }
+
+// TestTemplateUploadsCORS: New send's script PUTs spreadsheets from the
+// console's pages, served on the HTTP API's domain, straight to presigned
+// S3 URLs. The uploads bucket answers that origin's PUT, and those of the
+// UploadOrigins parameter (a custom domain), and no other method or
+// origin.
+func TestTemplateUploadsCORS(t *testing.T) {
+	tpl := readTemplate(t)
+	bucket := resources(tpl, "AWS::S3::Bucket")["UploadsBucket"]
+	rules := bucket.get("Properties", "CorsConfiguration", "CorsRules").children
+	if len(rules) != 1 {
+		t.Fatalf("UploadsBucket has %d CORS rules, want the console's one:\n%s", len(rules), bucket.get("Properties", "CorsConfiguration").text())
+	}
+	rule := rules[0]
+	if got := rule.get("AllowedMethods").val(); got != "[PUT]" {
+		t.Errorf("the uploads' CORS allows %s, want [PUT] only", got)
+	}
+	consoleOrigin := "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+	if api := tpl.get("Outputs", "ApiUrl", "Value").val(); !strings.Contains(api, consoleOrigin) {
+		t.Fatalf("ApiUrl is %s: the console is not served on %s any more", api, consoleOrigin)
+	}
+	origins := rule.get("AllowedOrigins").text()
+	for _, want := range []string{consoleOrigin, "!Ref UploadOrigins", "HasUploadOrigins"} {
+		if !strings.Contains(origins, want) {
+			t.Errorf("the uploads' CORS origins lack %s:\n%s", want, origins)
+		}
+	}
+	if strings.Contains(origins, `"*"`) || strings.Contains(rule.text(), "AllowedHeaders: [\"*\"]") {
+		t.Errorf("the uploads' CORS lets any origin or header in:\n%s", rule.text())
+	}
+	p := tpl.get("Parameters", "UploadOrigins")
+	if p.get("Type").val() != "CommaDelimitedList" || p.get("Default").val() != `""` || !strings.Contains(p.get("Description").text(), "custom domain") {
+		t.Errorf("the UploadOrigins parameter:\n%s", p.text())
+	}
+	if tpl.get("Conditions", "HasUploadOrigins") == nil {
+		t.Error("no HasUploadOrigins condition")
+	}
+}

@@ -34,6 +34,7 @@ import (
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/send"
 	heraldtemplate "github.com/heraldhq/herald/shared/template"
+	"github.com/heraldhq/herald/shared/upload"
 )
 
 // Store is what the console reads directly: the history and its
@@ -55,6 +56,9 @@ type Store interface {
 	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
 	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
 	notify.Settings
+	// New send's gallery and sample sheets (sends.go).
+	GetTemplate(ctx context.Context, workspaceID, id string) (notify.Template, error)
+	ListTemplates(ctx context.Context, workspaceID string, f notify.TemplateFilter, p notify.Page) ([]notify.Template, string, error)
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -76,6 +80,9 @@ type Services struct {
 	Templates *heraldtemplate.Service
 	// Keys makes and revokes API keys with the API's rules (Settings).
 	Keys *apikey.Keys
+	// Uploads make New send's spreadsheet uploads, as the API's; nil
+	// explains that uploads are not configured.
+	Uploads *upload.Service
 }
 
 // Destination is an in-app route a push may open.
@@ -110,6 +117,10 @@ type Options struct {
 	// ComposeRate is each workspace's limit of AI requests per minute
 	// (HERALD_COMPOSE_RATE_PER_MINUTE), shown in Settings.
 	ComposeRate int
+	// UploadOrigin is the origin New send's script PUTs spreadsheets to
+	// when it is not the console's own (the uploads bucket's, on AWS): the
+	// Content-Security-Policy lets the page's script connect to it.
+	UploadOrigin string
 }
 
 // DefaultGrace is how long a console send can be undone.
@@ -242,7 +253,7 @@ func (c *Console) routes() {
 // ServeHTTP serves a console page.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"+c.uploadSource()+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
@@ -264,10 +275,27 @@ const (
 	maxForm = 256 << 10
 )
 
+// streamed, added to a route's access (editor|streamed), marks a route
+// whose handler reads a multipart body itself, as it arrives (a
+// spreadsheet streamed to the blob store): wrap neither bounds nor parses
+// such a body, nor looks for its CSRF token, which the handler checks
+// (checkToken) before it reads the rest. Other bodies are wrapped as on
+// any route.
+const streamed access = 1 << 8
+
 func (c *Console) wrap(who access, h handler) http.Handler {
+	stream := who&streamed != 0
+	who &^= streamed
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
-		if unsafe {
+		multipart := stream && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+		if unsafe && multipart {
+			// Refused cross-site before anything else, as every request.
+			if err := c.csrf.Check(r); err != nil {
+				c.fail(w, r, nil, notify.Errorf(notify.CodeForbidden, "this request came from another site and was refused; open the console and try again"))
+				return
+			}
+		} else if unsafe {
 			// Browsers say where a request came from; a cross-site one is
 			// refused before anything else (sign-in included).
 			if err := c.csrf.Check(r); err != nil {
@@ -298,7 +326,7 @@ func (c *Console) wrap(who access, h handler) http.Handler {
 				return
 			}
 		}
-		if s != nil && unsafe {
+		if s != nil && unsafe && !multipart {
 			if !c.tokenOK(r, s) {
 				c.fail(w, r, s, notify.Errorf(notify.CodeForbidden, "the form's security token is missing or out of date; reload the page and try again"))
 				return

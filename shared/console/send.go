@@ -38,6 +38,10 @@ type sendForm struct {
 	Tone, AICategory, Language, Brief string
 	// ExpectedCount is the count the operator confirmed (review).
 	ExpectedCount int
+	// New send (sends.go): a template, sent to the numbers or email
+	// addresses typed in Addresses (splitList) instead of users.
+	TemplateID string
+	Addresses  string
 }
 
 func readSendForm(v url.Values) sendForm {
@@ -53,6 +57,7 @@ func readSendForm(v url.Values) sendForm {
 		f.Buttons[i] = notify.Button{ID: "b" + n, Label: strings.TrimSpace(v.Get("button" + n)), Route: strings.TrimSpace(v.Get("button" + n + "route"))}
 	}
 	f.ExpectedCount, _ = strconv.Atoi(v.Get("expectedCount"))
+	f.TemplateID, f.Addresses = strings.TrimSpace(v.Get("template")), v.Get("addresses")
 	return f
 }
 
@@ -74,6 +79,8 @@ func (f sendForm) Hidden() url.Values {
 	set("image", f.Image)
 	set("icon", f.Icon)
 	set("variables", f.Variables)
+	set("template", f.TemplateID)
+	set("addresses", f.Addresses)
 	for i, b := range f.Buttons {
 		n := strconv.Itoa(i + 1)
 		set("button"+n, b.Label)
@@ -138,9 +145,16 @@ func (f sendForm) input(dests []Destination) (send.Input, error) {
 	// The console's people are the workspace's clients (seed 001's
 	// recipient types: clients, or a newsletter's subscribers).
 	in := send.Input{Channel: f.Channel, Content: content, Variables: vars, Category: f.Category, RecipientType: "client"}
-	if f.UserID != "" {
+	if f.TemplateID != "" {
+		in.TemplateID, in.Content = f.TemplateID, nil
+	}
+	switch {
+	case f.Addresses != "":
+		in.Audience = &send.AudienceInput{Addresses: splitList(f.Addresses)}
+		return in, nil
+	case f.UserID != "":
 		in.Audience = &send.AudienceInput{UserIDs: []string{f.UserID}}
-	} else {
+	default:
 		filter, err := json.Marshal(filterJSON(f.Query.Filter()))
 		if err != nil {
 			return send.Input{}, err
@@ -514,7 +528,7 @@ func (c *Console) start(ctx context.Context, s *session, in send.Input) (notify.
 	if g := c.grace(); g > 0 {
 		at := c.opts.Now().Add(g).UTC().Truncate(time.Second).Add(time.Second)
 		in.ScheduleAt = &at
-		raw, err := json.Marshal(in)
+		raw, err := requestJSON(in)
 		if err != nil {
 			return notify.Notification{}, err
 		}
@@ -535,6 +549,41 @@ func (c *Console) sent(w http.ResponseWriter, r *http.Request, s *session, n not
 	http.Redirect(w, r, "/history/"+n.ID+"?sent=1", http.StatusSeeOther)
 }
 
+// requestJSON is in as a request body would give it, which a scheduled
+// send keeps and reads back when it runs: the parts not given left out
+// rather than null (a null audience filter would read back as a filter,
+// beside the user ids or addresses given).
+func requestJSON(in send.Input) (json.RawMessage, error) {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(dropNulls(v))
+}
+
+// dropNulls removes the null members of v's objects, at every depth.
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropNulls(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropNulls(e)
+		}
+	}
+	return v
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -552,6 +601,9 @@ func clip(s string, n int) string {
 
 // audience is who the form sends to, in words.
 func (f sendForm) audience() string {
+	if f.Addresses != "" {
+		return notify.Quantity(len(splitList(f.Addresses)), "typed address", "typed addresses")
+	}
 	if f.UserID != "" {
 		return "user " + f.UserID
 	}

@@ -56,8 +56,10 @@ type UserFilter struct {
 	// WhatsApp window is closed at that time: they never wrote, or wrote
 	// last WhatsAppWindow or more before it (the console's expired
 	// conversations). NeverWrote narrows it to those who never wrote.
-	WhatsAppClosedAt *time.Time
-	NeverWrote       bool
+	// (Omitted from JSON when unset: audience steps carry filters, and
+	// steps queued before these fields existed read the same.)
+	WhatsAppClosedAt *time.Time `json:",omitempty"`
+	NeverWrote       bool       `json:",omitempty"`
 }
 
 // WhatsAppWindow is how long after a person's last message WhatsApp lets

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/console"
+	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/operator"
@@ -30,13 +34,26 @@ func Console(s *Set, secure bool) *console.Console {
 	cc := g.Config.Console
 	svc := console.Services{Store: g.Ports.Store, Operators: Operators(s), Users: Users(s), Sends: services.Sends(g), Compose: Composer(s),
 		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}, Templates: Templates(s), Keys: Keys(s)}
+	var uploadOrigin string
+	if s.Uploads != nil {
+		// New send makes the API's uploads; the result sheets of
+		// spreadsheet sends read their files (on AWS the api function has
+		// the bucket only here, not among the graph's ports).
+		u := *s.Uploads
+		u.Ingest = IngestConfig(s)
+		svc.Uploads = u.Service(g.Ports.Store, g.IDs, g.Now)
+		if svc.Reports.Blobs == nil {
+			svc.Reports.Blobs = u.Blobs
+		}
+		uploadOrigin = originOf(g, &u)
+	}
 	if g.Ports.Scheduler != nil {
 		svc.Campaigns = services.Campaigns(g)
 	}
 	opts := console.Options{Now: g.Now, Log: g.Log, Grace: cc.Grace, SecureCookies: secure,
 		ComposeHelp: compose.NotConfigured,
-		Prices:      map[notify.Channel]float64{},
-		Channels:    channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute}
+		Prices:      map[notify.Channel]float64{}, UploadOrigin: uploadOrigin,
+		Channels: channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute}
 	if cc.Grace == 0 {
 		opts.Grace = -1
 	}
@@ -47,6 +64,26 @@ func Console(s *Set, secure bool) *console.Console {
 		opts.Destinations = append(opts.Destinations, console.Destination{Route: d.Route, Label: d.Label})
 	}
 	return console.New(svc, opts)
+}
+
+// originOf is the origin of u's upload URLs, which New send's script PUTs
+// files to: the bucket's on AWS, learnt from a URL presigned for nothing
+// (presigning is local: no request is made), or the local server's public
+// URL. Empty when it cannot be told, and the console's own origin then.
+func originOf(g *wiring.Graph, u *httpapi.Uploads) string {
+	raw := u.PublicURL
+	if u.PresignPut != nil {
+		var err error
+		if raw, err = u.PresignPut(context.Background(), "uploads/origin/probe", time.Minute); err != nil {
+			g.Log.Warn("console: the uploads' origin is unknown; the browser cannot PUT spreadsheets there", "err", err.Error())
+			return ""
+		}
+	}
+	p, err := url.Parse(raw)
+	if err != nil || p.Scheme == "" || p.Host == "" {
+		return ""
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 // Root serves the API under /v1 and the console everywhere else. The
