@@ -12,18 +12,19 @@ import (
 // uploadRecord keeps the fields notify.Upload hides from JSON.
 type uploadRecord struct {
 	notify.Upload
-	ObjectKey string `json:"objectKey,omitempty"`
-	ETag      string `json:"etag,omitempty"`
-	Version   int64  `json:"version"`
+	ObjectKey string        `json:"objectKey,omitempty"`
+	ETag      string        `json:"etag,omitempty"`
+	Version   int64         `json:"version"`
+	Origin    notify.Origin `json:"origin,omitempty"`
 }
 
 func newUploadRecord(u notify.Upload) uploadRecord {
-	return uploadRecord{Upload: u, ObjectKey: u.ObjectKey, ETag: u.ETag, Version: u.Version}
+	return uploadRecord{Upload: u, ObjectKey: u.ObjectKey, ETag: u.ETag, Version: u.Version, Origin: u.Origin}
 }
 
 func (r uploadRecord) upload(workspaceID string) notify.Upload {
 	u := r.Upload
-	u.WorkspaceID, u.ObjectKey, u.ETag, u.Version = workspaceID, r.ObjectKey, r.ETag, r.Version
+	u.WorkspaceID, u.ObjectKey, u.ETag, u.Version, u.Origin = workspaceID, r.ObjectKey, r.ETag, r.Version, r.Origin
 	return u
 }
 

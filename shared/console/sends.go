@@ -449,7 +449,7 @@ func (c *Console) newUpload(ctx context.Context, s *session, id, filename string
 	if err != nil {
 		return notify.Upload{}, "", err
 	}
-	up, uploadURL, err := c.svc.Uploads.Create(ctx, s.WorkspaceID, actor(s), upload.Input{Purpose: notify.UploadPurposeSend,
+	up, uploadURL, err := c.svc.Uploads.Create(ctx, s.WorkspaceID, actor(s), upload.Input{Origin: notify.OriginConsole, Purpose: notify.UploadPurposeSend,
 		TemplateID: t.ID, Channel: t.Channel, Filename: filename})
 	if err != nil {
 		return up, "", err

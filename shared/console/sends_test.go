@@ -406,7 +406,7 @@ func TestSendsFileWithoutScript(t *testing.T) {
 	}
 	want(t, b.get("/sends/uploads/"+id), http.StatusOK, "Accepted: the valid rows are queued", "<td>4</td><td>phone</td>", "Refresh")
 	n, err := e.store.GetNotification(context.Background(), "ws_a", strings.TrimPrefix(v.History, "/history/"))
-	if err != nil || n.Audience.Count != 2 || n.CreatedBy != "operator editor@a.example" {
+	if err != nil || n.Audience.Count != 2 || n.CreatedBy != "operator editor@a.example" || n.Origin != notify.OriginConsole {
 		t.Errorf("the file's send: %+v %v", n, err)
 	}
 }

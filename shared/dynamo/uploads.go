@@ -39,6 +39,7 @@ type uploadItem struct {
 	Size           int64     `dynamodbav:"size,omitempty"`
 	Version        int64     `dynamodbav:"version"`
 	CreatedBy      string    `dynamodbav:"createdBy,omitempty"`
+	Origin         string    `dynamodbav:"origin,omitempty"`
 	CreatedAt      time.Time `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
 	URLExpiresAt   time.Time `dynamodbav:"urlExpiresAt"`
@@ -52,7 +53,7 @@ func newUploadItem(u notify.Upload) (uploadItem, error) {
 		DefaultRegion: u.DefaultRegion, Category: u.Category, Status: string(u.Status),
 		RowsTotal: u.Rows.Total, RowsValid: u.Rows.Valid, RowsInvalid: u.Rows.Invalid,
 		NotificationID: u.NotificationID, ObjectKey: u.ObjectKey, ETag: u.ETag, Size: u.Size,
-		Version: u.Version, CreatedBy: u.CreatedBy,
+		Version: u.Version, CreatedBy: u.CreatedBy, Origin: string(u.Origin),
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, URLExpiresAt: u.ExpiresAt,
 	}
 	var err error
@@ -69,7 +70,7 @@ func (it uploadItem) upload() (notify.Upload, error) {
 		Category: it.Category, Status: notify.UploadStatus(it.Status),
 		Rows:           notify.UploadRows{Total: it.RowsTotal, Valid: it.RowsValid, Invalid: it.RowsInvalid},
 		NotificationID: it.NotificationID, ObjectKey: it.ObjectKey, ETag: it.ETag, Size: it.Size,
-		Version: it.Version, CreatedBy: it.CreatedBy,
+		Version: it.Version, CreatedBy: it.CreatedBy, Origin: notify.Origin(it.Origin),
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, ExpiresAt: it.URLExpiresAt,
 	}
 	if err := fromJSON(it.Errors, &u.Errors); err != nil {

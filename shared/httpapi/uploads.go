@@ -90,7 +90,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, k notify.A
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	up, url, err := s.uploadService().Create(r.Context(), k.WorkspaceID, k.Name+" ("+k.ID+")", upload.Input{Purpose: in.Purpose, TemplateID: in.TemplateID,
+	up, url, err := s.uploadService().Create(r.Context(), k.WorkspaceID, k.Name+" ("+k.ID+")", upload.Input{Origin: notify.OriginAPI, Purpose: in.Purpose, TemplateID: in.TemplateID,
 		Channel: in.Channel, Filename: in.Filename, DefaultRegion: in.DefaultRegion, Category: in.Category})
 	if err != nil {
 		return err

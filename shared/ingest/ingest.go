@@ -397,7 +397,7 @@ func (g *Ingester) notification(up notify.Upload, t notify.Template, valid int) 
 		t.Route = route
 	}
 	n := notify.Notification{
-		WorkspaceID: up.WorkspaceID, ID: up.NotificationID, Channel: up.Channel, Source: notify.SourceSpreadsheet, Origin: notify.OriginAPI,
+		WorkspaceID: up.WorkspaceID, ID: up.NotificationID, Channel: up.Channel, Source: notify.SourceSpreadsheet, Origin: originOf(up),
 		Route: route, TemplateID: t.ID, TemplateVersion: t.Version,
 		Category:  up.Category,
 		Audience:  notify.Audience{Kind: "upload", Count: valid, UploadID: up.ID},
@@ -448,4 +448,13 @@ func (g *Ingester) Run(ctx context.Context, q notify.Queue) {
 // upload limits and default region).
 func NewConfig(maxBytes int64, maxRows, maxColumns int, region string) Config {
 	return Config{MaxBytes: maxBytes, Limits: spreadsheet.Limits{MaxRows: maxRows, MaxColumns: maxColumns}, DefaultRegion: region}
+}
+
+// originOf is where an upload was made: uploads from before origins were
+// kept came through the API.
+func originOf(up notify.Upload) notify.Origin {
+	if up.Origin != "" {
+		return up.Origin
+	}
+	return notify.OriginAPI
 }

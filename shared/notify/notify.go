@@ -741,8 +741,11 @@ type Upload struct {
 	Size      int64  `json:"size,omitempty"`
 	// Version increases on every write; UpdateUpload uses it for optimistic
 	// concurrency.
-	Version   int64     `json:"-"`
-	CreatedBy string    `json:"createdBy"`
+	Version   int64  `json:"-"`
+	CreatedBy string `json:"createdBy"`
+	// Origin is where the upload was made (the API or the console): its
+	// send's notification keeps it. Not shown by the API.
+	Origin    Origin    `json:"-"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	// ExpiresAt is when the upload URL stops accepting the file.

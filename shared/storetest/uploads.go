@@ -31,6 +31,7 @@ func newUpload(ws, id string, at time.Time) notify.Upload {
 		ETag:           `"9b2cf535f27731c974343645a3985328"`,
 		Size:           48213,
 		CreatedBy:      "key-1",
+		Origin:         notify.OriginConsole,
 		CreatedAt:      at,
 		UpdatedAt:      at.Add(time.Second),
 		ExpiresAt:      at.Add(15 * time.Minute),

@@ -61,6 +61,9 @@ type Service struct {
 
 // Input is what an upload is for, as POST /v1/uploads takes it.
 type Input struct {
+	// Origin is where the upload is made (the API or the console); its
+	// send's notification keeps it.
+	Origin        notify.Origin
 	Purpose       string
 	TemplateID    string
 	Channel       notify.Channel
@@ -148,7 +151,7 @@ func (s *Service) Create(ctx context.Context, ws, by string, in Input) (notify.U
 	up := notify.Upload{
 		WorkspaceID: ws, ID: id, Purpose: in.Purpose, TemplateID: in.TemplateID, Channel: in.Channel,
 		Filename: in.Filename, DefaultRegion: in.DefaultRegion, Category: in.Category, Status: notify.UploadWaiting, Errors: []notify.RowError{},
-		ObjectKey: ingest.ObjectKey(ws, id), CreatedBy: by,
+		ObjectKey: ingest.ObjectKey(ws, id), CreatedBy: by, Origin: in.Origin,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(ttl),
 	}
 	u, err := s.url(ctx, up, ttl)
