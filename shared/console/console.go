@@ -86,6 +86,10 @@ type Options struct {
 	// ComposeHelp says how to configure an AI model, shown when there is
 	// none.
 	ComposeHelp string
+	// LinkSecret checks the signed links of the recipients' preference
+	// page (HERALD_UNSUBSCRIBE_SECRET, which signs them); without it every
+	// such link is refused.
+	LinkSecret []byte
 }
 
 // DefaultGrace is how long a console send can be undone.
