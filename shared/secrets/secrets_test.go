@@ -67,3 +67,42 @@ func TestLoad(t *testing.T) {
 		t.Errorf("no secrets path: %v", err)
 	}
 }
+
+func (p *parameters) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	p.asked = append(p.asked, in.Names...)
+	if !aws.ToBool(in.WithDecryption) {
+		return nil, fmt.Errorf("secrets read without decryption")
+	}
+	out := &ssm.GetParametersOutput{}
+	for _, n := range in.Names {
+		if v, ok := p.byName[n]; ok {
+			out.Parameters = append(out.Parameters, types.Parameter{Name: aws.String(n), Value: aws.String(v)})
+		} else {
+			out.InvalidParameters = append(out.InvalidParameters, n)
+		}
+	}
+	return out, nil
+}
+
+// TestLoadNames: only the named secrets are asked for and filled.
+func TestLoadNames(t *testing.T) {
+	ps := &parameters{byName: map[string]string{"/herald/prod/unsubscribe-secret": "u", "/herald/prod/whatsapp-access-token": "EAA"}}
+	c := config.Config{SecretsPath: "/herald/prod/"}
+	if err := LoadNames(t.Context(), &c, ps, "unsubscribe-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if c.UnsubscribeSecret != "u" || c.WhatsApp.AccessToken != "" {
+		t.Errorf("LoadNames filled %+v, want the unsubscribe secret alone", c)
+	}
+	if len(ps.asked) != 1 || ps.asked[0] != "/herald/prod/unsubscribe-secret" {
+		t.Errorf("asked %v, want /herald/prod/unsubscribe-secret alone", ps.asked)
+	}
+	// A missing parameter is no error; a name that is no secret is.
+	empty := config.Config{SecretsPath: "/herald/dev/"}
+	if err := LoadNames(t.Context(), &empty, ps, "unsubscribe-secret"); err != nil || empty.UnsubscribeSecret != "" {
+		t.Errorf("a missing parameter: %v, %q", err, empty.UnsubscribeSecret)
+	}
+	if err := LoadNames(t.Context(), &c, ps, "nonsense"); err == nil {
+		t.Error("LoadNames took a name that is no secret")
+	}
+}
