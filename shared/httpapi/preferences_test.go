@@ -51,6 +51,7 @@ func TestPreferencesByCategory(t *testing.T) {
 		{`{"categoryChannels": {"offers": {"fax": false}}}`, false, "categoryChannels.offers.fax"},
 		{`{"categoryChannels": {"offers": {"sms": "off"}}}`, false, "categoryChannels"},
 		{`{"categoryChannels": {"offers": true}}`, false, "categoryChannels"},
+		{`{"categoryChannels": {"offers": null}}`, false, "categoryChannels.offers"},
 	} {
 		if valid := v.validate(schema, decodeJSON(t, tc.body), "body") == nil; valid != tc.valid {
 			t.Errorf("%s: the document says valid = %v, want %v", tc.body, valid, tc.valid)

@@ -273,6 +273,10 @@ func validPreferences(p notify.Preferences) error {
 			bad = append(bad, notify.FieldError{Field: "categoryChannels", Problem: "category names must be 1–64 characters"})
 			break
 		}
+		if p.CategoryChannels[c] == nil { // JSON null
+			bad = append(bad, notify.FieldError{Field: "categoryChannels." + c, Problem: "must be an object of channels"})
+			continue
+		}
 		for _, ch := range slices.Sorted(maps.Keys(p.CategoryChannels[c])) {
 			if !ch.Valid() {
 				bad = append(bad, notify.FieldError{Field: "categoryChannels." + c + "." + string(ch), Problem: notAChannel})

@@ -368,6 +368,8 @@ func TestSetPreferences(t *testing.T) {
 			"offers": {notify.ChannelSMS: false, notify.ChannelEmail: true}, "bills": {notify.ChannelWhatsApp: false}}}, ""},
 		{"unknown channel", notify.Preferences{Channels: map[notify.Channel]bool{"fax": false}}, "channels.fax"},
 		{"unknown channel of a category", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": {"fax": false}}}, "categoryChannels.offers.fax"},
+		{"a category with no channels", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": nil}}, "categoryChannels.offers"},
+		{"a category with its channels all on", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": {}}}, ""},
 		{"too many categories with channels", notify.Preferences{CategoryChannels: manyCategoryChannels}, "categoryChannels"},
 		{"empty category name with channels", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"": {notify.ChannelSMS: false}}}, "categoryChannels"},
 		{"category name with channels too long", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{strings.Repeat("c", 65): {notify.ChannelSMS: false}}}, "categoryChannels"},
