@@ -361,3 +361,22 @@ func TestPreferencesPageRefusesOtherSites(t *testing.T) {
 		t.Errorf("refused requests changed the preferences: %+v", p)
 	}
 }
+
+// TestOperatorSaveKeepsCategoryChannels: the operator's user page switches
+// channels and categories as a whole; saving it leaves the channels the
+// person chose for each kind on their own page as they are.
+func TestOperatorSaveKeepsCategoryChannels(t *testing.T) {
+	e := newPrefEnv(t)
+	cc := map[string]map[notify.Channel]bool{"switching": {notify.ChannelSMS: false}}
+	e.prefUser("ws_a", "u1", "", person{Name: "Ana", Email: "a@example.com"}, notify.Preferences{CategoryChannels: cc})
+	editor := e.as("editor@a.example")
+	want(t, editor.get("/users/u1"), http.StatusOK)
+	want(t, editor.post("/users/u1/preferences", url.Values{"channel.email": {"on"}, "channel.sms": {"on"}}), http.StatusSeeOther)
+	got := e.prefs("ws_a", "u1")
+	if diff := cmp.Diff(cc, got.CategoryChannels); diff != "" {
+		t.Errorf("categoryChannels after the operator's save (-want +got):\n%s", diff)
+	}
+	if !got.Channels[notify.ChannelEmail] || !got.Channels[notify.ChannelSMS] || got.Channels[notify.ChannelPush] || len(got.Channels) != len(notify.Channels) {
+		t.Errorf("channels after the operator's save = %v, want email and SMS on, the others off", got.Channels)
+	}
+}
