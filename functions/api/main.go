@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	_ "time/tzdata" // user and campaign time zones must resolve on provided.al2023
 
@@ -21,8 +20,8 @@ import (
 	"github.com/heraldhq/herald/shared/ebscheduler"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/s3blob"
-	"github.com/heraldhq/herald/shared/secrets"
 	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/ssmparam"
 	"github.com/heraldhq/herald/shared/wiring"
 	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
@@ -31,10 +30,7 @@ func main() {
 	ctx := context.Background()
 	cfg, aws, err := config.ForLambda(ctx, os.Getenv, true)
 	if err == nil {
-		// The recipients' preference page and the API's preference links
-		// are signed with the unsubscribe secret; the api function reads
-		// that secret alone.
-		err = secrets.LoadNames(ctx, &cfg, ssm.NewFromConfig(aws), "unsubscribe-secret")
+		err = loadLinkSecret(ctx, &cfg, ssmparam.Reader{Config: aws})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

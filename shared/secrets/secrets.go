@@ -65,37 +65,3 @@ func Load(ctx context.Context, c *config.Config, ps ParameterStore) error {
 	}
 	return nil
 }
-
-// NamedParameters reads parameters by name; *ssm.Client is one.
-type NamedParameters interface {
-	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
-}
-
-// LoadNames fills only the named secrets of c (names such as
-// "unsubscribe-secret"), for a function that needs those alone: its role
-// may then read those parameters and no other (the api function checks
-// preference links and holds no provider's credentials). A missing
-// parameter is no error, as with Load.
-func LoadNames(ctx context.Context, c *config.Config, ps NamedParameters, names ...string) error {
-	if c.SecretsPath == "" || len(names) == 0 {
-		return nil
-	}
-	prefix := strings.TrimRight(c.SecretsPath, "/") + "/"
-	full := make([]string, len(names))
-	for i, n := range names {
-		if _, ok := secretNames[n]; !ok {
-			return fmt.Errorf("read secrets under %s: no secret is named %s", prefix, n)
-		}
-		full[i] = prefix + n
-	}
-	out, err := ps.GetParameters(ctx, &ssm.GetParametersInput{Names: full, WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return fmt.Errorf("read secrets %s under %s: %w", strings.Join(names, ", "), prefix, err)
-	}
-	for _, p := range out.Parameters {
-		if set, ok := secretNames[path.Base(aws.ToString(p.Name))]; ok {
-			set(c, aws.ToString(p.Value))
-		}
-	}
-	return nil
-}
