@@ -472,3 +472,18 @@ func TestTemplateUploadsCORS(t *testing.T) {
 		t.Error("no HasUploadOrigins condition")
 	}
 }
+
+// TestTemplateAPIReadsTheLinkSecretAlone: the api function signs and
+// checks the preference page's links with the unsubscribe secret, so it
+// may read that parameter, and no other secret (the providers'
+// credentials stay with dispatch and callbacks).
+func TestTemplateAPIReadsTheLinkSecretAlone(t *testing.T) {
+	tpl := readTemplate(t)
+	policies := resources(tpl, "AWS::Serverless::Function")["ApiFunction"].get("Properties", "Policies").text()
+	if !strings.Contains(policies, "Action: ssm:GetParameters\n") || !strings.Contains(policies, "parameter${SecretsPath}unsubscribe-secret") {
+		t.Errorf("ApiFunction cannot read the unsubscribe secret:\n%s", policies)
+	}
+	if strings.Contains(policies, "GetParametersByPath") || strings.Contains(policies, "parameter${SecretsPath}*") {
+		t.Errorf("ApiFunction may read every secret:\n%s", policies)
+	}
+}

@@ -21,12 +21,17 @@ import (
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/s3blob"
 	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/ssmparam"
 	"github.com/heraldhq/herald/shared/wiring"
 	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
 func main() {
-	cfg, aws, err := config.ForLambda(context.Background(), os.Getenv, true)
+	ctx := context.Background()
+	cfg, aws, err := config.ForLambda(ctx, os.Getenv, true)
+	if err == nil {
+		err = loadLinkSecret(ctx, &cfg, ssmparam.Reader{Config: aws})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -299,9 +299,11 @@ func TestEveryChannelThroughFakeProviders(t *testing.T) {
 	for user, e := range map[string]sesEmail{"ana": emails["ana@example.com"], "bea": emails["bea@example.com"]} {
 		name := map[string]string{"ana": "Ana", "bea": "Bea"}[user]
 		s := e.Content.Simple
+		// Each part ends with the link to the user's preference page.
 		if e.FromEmailAddress != `"Herald" <notify@example.com>` || e.ConfigurationSetName != "herald-events" ||
-			s.Subject.Data != "Factura de mayo" || s.Body.Text == nil || s.Body.Text.Data != "Hola "+name+", tu factura de mayo esta lista." ||
-			s.Body.Html == nil || s.Body.Html.Data != "<p>Hola "+name+"</p>" {
+			s.Subject.Data != "Factura de mayo" || s.Body.Text == nil || !strings.HasPrefix(s.Body.Text.Data, "Hola "+name+", tu factura de mayo esta lista.\n\n--\n") ||
+			!strings.Contains(s.Body.Text.Data, ": "+base+"/preferences/") ||
+			s.Body.Html == nil || !strings.HasPrefix(s.Body.Html.Data, "<p>Hola "+name+"</p>") || !strings.Contains(s.Body.Html.Data, `href="`+base+`/preferences/`) {
 			t.Errorf("email to %s = %+v", user, e)
 		}
 		if diff := cmp.Diff(map[string]string{"herald-workspace": "ws_local", "herald-notification": nEmail, "herald-user": user, "herald-category": "offers"}, e.tags()); diff != "" {

@@ -121,6 +121,10 @@ type Options struct {
 	// when it is not the console's own (the uploads bucket's, on AWS): the
 	// Content-Security-Policy lets the page's script connect to it.
 	UploadOrigin string
+	// LinkSecret checks the signed links of the recipients' preference
+	// page (HERALD_UNSUBSCRIBE_SECRET, which signs them); without it every
+	// such link is refused.
+	LinkSecret []byte
 }
 
 // DefaultGrace is how long a console send can be undone.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/shared/channel"
@@ -198,12 +199,32 @@ func (d *Dispatcher) buildSend(n notify.Notification, ch notify.Channel, dl *not
 		return func(ctx context.Context) (channel.Receipt, error) { return d.senders.SMS.SendSMS(ctx, m) }
 	case notify.ChannelEmail:
 		m := channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML}
+		if u != nil && d.footer != nil {
+			m.Text, m.HTML = withFooter(m.Text, m.HTML, d.footer, env, u.Language)
+		}
 		return func(ctx context.Context) (channel.Receipt, error) { return d.senders.Email.SendEmail(ctx, m) }
 	case notify.ChannelWhatsApp:
 		return d.buildWhatsApp(n, env, dl, to, msg.Body, vars, u, now)
 	}
 	dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
 	return nil
+}
+
+// withFooter ends an email's parts with footer's: the text after a blank
+// line, the HTML inside its <body> when it has one (at its end otherwise).
+func withFooter(text, html string, footer func(channel.Envelope, string) (string, string), env channel.Envelope, lang string) (string, string) {
+	ft, fh := footer(env, lang)
+	if ft != "" {
+		text = strings.TrimRight(text, "\n") + "\n\n" + ft
+	}
+	if fh != "" && html != "" {
+		if i := strings.LastIndex(strings.ToLower(html), "</body>"); i >= 0 {
+			html = html[:i] + fh + html[i:]
+		} else {
+			html += fh
+		}
+	}
+	return text, html
 }
 
 // buildWhatsApp builds a WhatsApp call: an approved template with its

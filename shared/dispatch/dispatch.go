@@ -119,6 +119,7 @@ type Dispatcher struct {
 	maxReceives  int
 	attempts     int
 	deadLetter   string
+	footer       func(env channel.Envelope, language string) (text, html string)
 }
 
 // Options tune a Dispatcher. Zero values take defaults.
@@ -159,6 +160,11 @@ type Options struct {
 	DeadLetterARN string
 	// Metrics records the figures of what is sent; nil records none.
 	Metrics Metrics
+	// EmailFooter is what every email to a user ends with (the link to
+	// their preference page), in the user's language: text for the text
+	// part, html for the HTML part. Nil, or an empty answer, adds none;
+	// an email to a raw address has no preferences and gets none.
+	EmailFooter func(env channel.Envelope, language string) (text, html string)
 }
 
 // recipientError is a transient send error that lies with one recipient's
@@ -216,7 +222,7 @@ func New(store Store, senders Senders, o Options) *Dispatcher {
 	}
 	return &Dispatcher{store: store, senders: senders, metrics: o.Metrics, now: o.Now, log: o.Log, concurrency: o.Concurrency, notFoundWait: o.NotFoundWait,
 		requeue: o.Requeue, retry: o.Retry, limits: limits, hints: o.RetryHints,
-		maxReceives: o.MaxReceives, attempts: o.RecipientAttempts, deadLetter: o.DeadLetterARN}
+		maxReceives: o.MaxReceives, attempts: o.RecipientAttempts, deadLetter: o.DeadLetterARN, footer: o.EmailFooter}
 }
 
 // Handle processes one batch of messages and returns, for each message, nil

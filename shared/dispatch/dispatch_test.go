@@ -635,3 +635,60 @@ func TestMissingVariableKeepsTheAddress(t *testing.T) {
 	}
 	f.settled(n.ID)
 }
+
+// mailbox is an email sender that keeps every message.
+type mailbox struct {
+	mu   sync.Mutex
+	sent map[string]channel.EmailMessage // recipient key → message
+}
+
+func (m *mailbox) SendEmail(_ context.Context, e channel.EmailMessage) (channel.Receipt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent[e.RecipientKey] = e
+	return channel.Receipt{ProviderMessageID: "e-" + e.RecipientKey}, nil
+}
+
+// TestEmailFooter: an email to a user ends with the footer in the user's
+// language, in both parts; one to a raw address has no preferences to
+// link to and gets none.
+func TestEmailFooter(t *testing.T) {
+	f := newFixture(t)
+	f.user(notify.User{ID: "ana", Email: "ana@example.com", Language: "es"})
+	f.user(notify.User{ID: "ben", Email: "ben@example.com"})
+	n := f.notification("NF", notify.ChannelEmail, notify.Template{Title: "Hi", Body: "Your bill\n",
+		Email: &notify.EmailExtras{Subject: "Hi", HTML: "<html><BODY><p>Your bill</p></BODY></html>"}}, 3)
+	box := &mailbox{sent: map[string]channel.EmailMessage{}}
+	footer := func(env channel.Envelope, lang string) (string, string) {
+		return "[" + env.WorkspaceID + "/" + env.UserID + " " + lang + "]", "<p>" + env.UserID + " " + lang + "</p>"
+	}
+	d := New(f.store, Senders{Email: box}, Options{Now: func() time.Time { return now }, EmailFooter: footer})
+	if errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "ana"}, notify.Recipient{UserID: "ben"},
+		notify.Recipient{Address: "raw@example.com"})}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	got := map[string][2]string{}
+	for k, m := range box.sent {
+		got[k] = [2]string{m.Text, m.HTML}
+	}
+	want := map[string][2]string{
+		"ana":                  {"Your bill\n\n[ws1/ana es]", "<html><BODY><p>Your bill</p><p>ana es</p></BODY></html>"},
+		"ben":                  {"Your bill\n\n[ws1/ben ]", "<html><BODY><p>Your bill</p><p>ben </p></BODY></html>"},
+		"addr#raw@example.com": {"Your bill\n", "<html><BODY><p>Your bill</p></BODY></html>"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("emails sent (-want +got):\n%s", diff)
+	}
+}
+
+func TestWithFooterWithoutBody(t *testing.T) {
+	footer := func(channel.Envelope, string) (string, string) { return "F", "<p>F</p>" }
+	text, html := withFooter("T", "<p>H</p>", footer, channel.Envelope{}, "")
+	if text != "T\n\nF" || html != "<p>H</p><p>F</p>" {
+		t.Errorf("withFooter = %q, %q", text, html)
+	}
+	// No HTML part: none is made.
+	if _, html := withFooter("T", "", footer, channel.Envelope{}, ""); html != "" {
+		t.Errorf("withFooter made an HTML part: %q", html)
+	}
+}

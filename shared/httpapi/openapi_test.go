@@ -433,6 +433,7 @@ func TestOpenAPIExamplesAreValid(t *testing.T) {
 		{"PUT", "/v1/users/c-1001", "/v1/users/{id}", 200},
 		{"POST", "/v1/users/c-1001/devices", "/v1/users/{id}/devices", 201},
 		{"PUT", "/v1/users/c-1001/preferences", "/v1/users/{id}/preferences", 200},
+		{"POST", "/v1/users/c-1001/preference-link", "/v1/users/{id}/preference-link", 200},
 		{"POST", "/v1/users/c-1001/presence", "/v1/users/{id}/presence", 200},
 		{"POST", "/v1/templates", "/v1/templates", 201},
 		{"POST", "/v1/templates/" + tpl + "/preview", "/v1/templates/{id}/preview", 200},

@@ -72,6 +72,7 @@ var scopeCases = map[string]scopeCase{
 	"GET /v1/users/{id}/preferences":           {fixed("/v1/users/pii/preferences"), nil},
 	"PUT /v1/users/{id}/preferences":           {fixed("/v1/users/pii/preferences"), map[string]any{"channels": map[string]bool{"sms": true}}},
 	"POST /v1/users/{id}/presence":             {fixed("/v1/users/pii/presence"), map[string]any{"active": true}},
+	"POST /v1/users/{id}/preference-link":      {fixed("/v1/users/pii/preference-link"), map[string]any{"ttlSeconds": 3600}},
 	"GET /v1/users/{id}/conversation":          {fixed("/v1/users/pii/conversation"), nil},
 	"POST /v1/templates":                       {fixed("/v1/templates"), map[string]any{"name": "N", "channel": "sms", "body": "b"}},
 	"GET /v1/templates":                        {fixed("/v1/templates"), nil},

@@ -49,6 +49,14 @@ type Config struct {
 	// VAPIDPublicKey is the Web Push application server key the page that
 	// subscribes needs; empty when Web Push is not configured.
 	VAPIDPublicKey string
+	// LinkSecret signs the links to the users' preference pages
+	// (HERALD_UNSUBSCRIBE_SECRET, as the console checks them); empty
+	// answers POST /v1/users/{id}/preference-link with 503 not_configured.
+	LinkSecret []byte
+	// PublicURL is where people reach Herald (HERALD_PUBLIC_URL): the
+	// preference links start with it. Empty is the https origin a request
+	// came to, as behind API Gateway, whose own domain serves the page.
+	PublicURL string
 }
 
 // Server serves the API.
@@ -223,6 +231,7 @@ func (s *Server) routes() []route {
 		{pattern: "PUT /v1/users/{id}/push-permission", scope: notify.ScopeSend, handle: s.putPushPermission},
 		{pattern: "GET /v1/users/{id}/preferences", scope: notify.ScopeRead, handle: s.getPreferences},
 		{pattern: "PUT /v1/users/{id}/preferences", scope: notify.ScopeSend, handle: s.putPreferences},
+		{pattern: "POST /v1/users/{id}/preference-link", scope: notify.ScopeSend, handle: s.createPreferenceLink},
 		{pattern: "POST /v1/users/{id}/presence", scope: notify.ScopeSend, handle: s.postPresence},
 		{pattern: "GET /v1/users/{id}/conversation", scope: notify.ScopeRead, handle: s.getConversation},
 

@@ -89,7 +89,7 @@ func newEnv(t *testing.T) *env {
 		Received: func(_ context.Context, key string) error { received <- key; return nil }}
 	sched := schedulertest.NewMemory()
 	api := testServer(store, q, deps{Audience: steps, Scheduler: sched, DefaultRegion: "ES"}, Options{Outbox: store, Uploads: uploads, Metrics: memmetrics.New(time.Now()),
-		Config: Config{MaxBodyBytes: 1 << 20}})
+		Config: Config{MaxBodyBytes: 1 << 20, LinkSecret: testLinkSecret}})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	uploads.PublicURL = srv.URL

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 )
 
 // The rules about users and keys live in s.users (package profile) and
@@ -229,6 +231,57 @@ func prefsView(p notify.Preferences) notify.Preferences {
 		p.Categories = map[string]bool{}
 	}
 	return p
+}
+
+// Preference links work a month unless the caller asks otherwise, from
+// a minute to a year.
+const (
+	defaultLinkTTL = 30 * 24 * time.Hour
+	minLinkTTL     = time.Minute
+	maxLinkTTL     = 365 * 24 * time.Hour
+)
+
+// createPreferenceLink signs a link to the user's preference page for the
+// customer's app to show: whoever holds it may change the user's
+// preferences, so it ends (ttlSeconds) and names one user of one
+// workspace.
+func (s *Server) createPreferenceLink(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
+	var in struct {
+		TTLSeconds *int64 `json:"ttlSeconds"`
+	}
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) > 0 { // the body is optional
+		if err := decodeBytes(b, &in); err != nil {
+			return err
+		}
+	}
+	ttl := defaultLinkTTL
+	if in.TTLSeconds != nil {
+		if *in.TTLSeconds < int64(minLinkTTL/time.Second) || *in.TTLSeconds > int64(maxLinkTTL/time.Second) {
+			return notify.Invalid(notify.FieldError{Field: "ttlSeconds", Problem: "must be from 60 (a minute) to 31536000 (a year)"})
+		}
+		ttl = time.Duration(*in.TTLSeconds) * time.Second
+	}
+	if len(s.cfg.LinkSecret) == 0 {
+		return notify.Errorf(notify.CodeNotConfigured, "preference links need Herald's signing secret (HERALD_UNSUBSCRIBE_SECRET, or unsubscribe-secret in the secrets path)")
+	}
+	id := r.PathValue("id")
+	if _, err := s.users.Get(r.Context(), k.WorkspaceID, id); err != nil {
+		return err
+	}
+	base := s.cfg.PublicURL
+	if base == "" {
+		base = "https://" + r.Host
+	}
+	expires := s.now().UTC().Add(ttl).Truncate(time.Second)
+	writeJSON(w, http.StatusOK, struct {
+		URL       string    `json:"url"`
+		ExpiresAt time.Time `json:"expiresAt"`
+	}{unsubscribe.PreferencesURL(base, s.cfg.LinkSecret, k.WorkspaceID, id, expires), expires})
+	return nil
 }
 
 func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {

@@ -134,11 +134,18 @@ type QuietHours struct {
 	End   string `json:"end"`
 }
 
-// Preferences are the user's opt-ins: a missing entry means "on".
+// Preferences are the user's opt-ins: a missing entry means "on". A
+// delivery goes only when its channel, its category and the channel within
+// its category are all on: a person may keep a kind of notification by
+// email and turn its SMS off (CategoryChannels), as the preference page
+// lets them.
 type Preferences struct {
 	Channels   map[Channel]bool `json:"channels,omitempty"`
 	Categories map[string]bool  `json:"categories,omitempty"`
-	QuietHours *QuietHours      `json:"quietHours,omitempty"`
+	// CategoryChannels are the channels of each category: category →
+	// channel → on/off.
+	CategoryChannels map[string]map[Channel]bool `json:"categoryChannels,omitempty"`
+	QuietHours       *QuietHours                 `json:"quietHours,omitempty"`
 }
 
 // User is a recipient. Its id is the caller's (a customer number).
@@ -653,13 +660,17 @@ func StandingSkip(n Notification, ch Channel, u User) string {
 }
 
 // PreferenceSkip is the first of the standing rules: the user turned the
-// channel, or the notification's category, off (no_consent).
+// channel, the notification's category, or the channel within that
+// category off (no_consent).
 func PreferenceSkip(n Notification, ch Channel, u User) string {
 	if on, ok := u.Preferences.Channels[ch]; ok && !on {
 		return ReasonNoConsent
 	}
 	if n.Category != "" {
 		if on, ok := u.Preferences.Categories[n.Category]; ok && !on {
+			return ReasonNoConsent
+		}
+		if on, ok := u.Preferences.CategoryChannels[n.Category][ch]; ok && !on {
 			return ReasonNoConsent
 		}
 	}

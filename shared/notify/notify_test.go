@@ -215,6 +215,25 @@ func TestStandingSkip(t *testing.T) {
 		{"channel turned on", Notification{}, ChannelSMS, with(func(u *User) { u.Preferences.Channels = map[Channel]bool{ChannelSMS: true} }), ""},
 		{"category turned off", promo, ChannelEmail, with(func(u *User) { u.Preferences.Categories = map[string]bool{"promo": false} }), ReasonNoConsent},
 		{"category off, send without one", Notification{}, ChannelEmail, with(func(u *User) { u.Preferences.Categories = map[string]bool{"promo": false} }), ""},
+		{"category's channel turned off", promo, ChannelSMS, with(func(u *User) {
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: false}}
+		}), ReasonNoConsent},
+		{"category's channel off, its other channels go", promo, ChannelEmail, with(func(u *User) {
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: false}}
+		}), ""},
+		{"category's channel off, other categories go", Notification{Category: "bills"}, ChannelSMS, with(func(u *User) {
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: false}}
+		}), ""},
+		{"category's channel off, send without a category goes", Notification{}, ChannelSMS, with(func(u *User) {
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: false}}
+		}), ""},
+		{"category's channel on", promo, ChannelSMS, with(func(u *User) {
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: true}}
+		}), ""},
+		{"category's channel on, channel off everywhere", promo, ChannelSMS, with(func(u *User) {
+			u.Preferences.Channels = map[Channel]bool{ChannelSMS: false}
+			u.Preferences.CategoryChannels = map[string]map[Channel]bool{"promo": {ChannelSMS: true}}
+		}), ReasonNoConsent},
 		{"consent before the address", promo, ChannelEmail, with(func(u *User) { u.Email = ""; u.Preferences.Categories = map[string]bool{"promo": false} }), ReasonNoConsent},
 		{"push never asked", Notification{}, ChannelPush, with(func(u *User) { u.PushPermission = PermissionAsk }), ReasonNoConsent},
 		{"push blocked", Notification{}, ChannelPush, with(func(u *User) { u.PushPermission = PermissionBlocked }), ReasonBlocked},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -212,20 +214,73 @@ func (s *Service) SetPreferences(ctx context.Context, workspaceID, id string, p 
 	return u.Preferences, nil
 }
 
+// UpdatePreferences changes user id's preferences with fn, on the stored
+// ones and atomically with other writes of the user, and returns the user
+// as stored. What fn leaves must be valid preferences (as SetPreferences
+// wants); otherwise nothing is stored. The preference page saves its
+// switches with it, leaving quiet hours and the categories it does not
+// show as they are.
+func (s *Service) UpdatePreferences(ctx context.Context, workspaceID, id string, fn func(p *notify.Preferences) error) (notify.User, error) {
+	u, err := s.Store.UpdateUser(ctx, workspaceID, id, func(u *notify.User) error {
+		if err := fn(&u.Preferences); err != nil {
+			return err
+		}
+		if err := notify.CheckText(u.Preferences, ""); err != nil {
+			return err
+		}
+		if err := validPreferences(u.Preferences); err != nil {
+			return err
+		}
+		u.UpdatedAt = s.stamp()
+		return nil
+	})
+	if err != nil {
+		return notify.User{}, fmt.Errorf("update preferences of user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// Limits of a user's preferences: categories, each of them named with
+// 1–64 bytes, with switches by channel.
+const (
+	MaxPreferenceCategories = 100
+	maxCategoryName         = 64
+)
+
+const notAChannel = "not a channel: push, webpush, sms, email or whatsapp"
+
 func validPreferences(p notify.Preferences) error {
 	var bad []notify.FieldError
 	for ch := range p.Channels {
 		if !ch.Valid() {
-			bad = append(bad, notify.FieldError{Field: "channels." + string(ch), Problem: "not a channel: push, webpush, sms, email or whatsapp"})
+			bad = append(bad, notify.FieldError{Field: "channels." + string(ch), Problem: notAChannel})
 		}
 	}
-	if len(p.Categories) > 100 {
-		bad = append(bad, notify.FieldError{Field: "categories", Problem: "at most 100 categories"})
+	if len(p.Categories) > MaxPreferenceCategories {
+		bad = append(bad, notify.FieldError{Field: "categories", Problem: fmt.Sprintf("at most %d categories", MaxPreferenceCategories)})
 	}
 	for c := range p.Categories {
-		if c == "" || len(c) > 64 {
+		if c == "" || len(c) > maxCategoryName {
 			bad = append(bad, notify.FieldError{Field: "categories", Problem: "names must be 1–64 characters"})
 			break
+		}
+	}
+	if len(p.CategoryChannels) > MaxPreferenceCategories {
+		bad = append(bad, notify.FieldError{Field: "categoryChannels", Problem: fmt.Sprintf("at most %d categories", MaxPreferenceCategories)})
+	}
+	for _, c := range slices.Sorted(maps.Keys(p.CategoryChannels)) {
+		if c == "" || len(c) > maxCategoryName {
+			bad = append(bad, notify.FieldError{Field: "categoryChannels", Problem: "category names must be 1–64 characters"})
+			break
+		}
+		if p.CategoryChannels[c] == nil { // JSON null
+			bad = append(bad, notify.FieldError{Field: "categoryChannels." + c, Problem: "must be an object of channels"})
+			continue
+		}
+		for _, ch := range slices.Sorted(maps.Keys(p.CategoryChannels[c])) {
+			if !ch.Valid() {
+				bad = append(bad, notify.FieldError{Field: "categoryChannels." + c + "." + string(ch), Problem: notAChannel})
+			}
 		}
 	}
 	if q := p.QuietHours; q != nil {

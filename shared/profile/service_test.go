@@ -351,8 +351,10 @@ func TestSetPushPermission(t *testing.T) {
 
 func TestSetPreferences(t *testing.T) {
 	manyCategories := map[string]bool{}
+	manyCategoryChannels := map[string]map[notify.Channel]bool{}
 	for i := range 101 {
 		manyCategories[fmt.Sprint("c", i)] = true
+		manyCategoryChannels[fmt.Sprint("c", i)] = map[notify.Channel]bool{notify.ChannelSMS: false}
 	}
 	tests := []struct {
 		name      string
@@ -362,7 +364,16 @@ func TestSetPreferences(t *testing.T) {
 		{"empty", notify.Preferences{}, ""},
 		{"full", notify.Preferences{Channels: map[notify.Channel]bool{notify.ChannelSMS: false, notify.ChannelEmail: true},
 			Categories: map[string]bool{"offers": false}, QuietHours: &notify.QuietHours{Start: "22:00", End: "07:30"}}, ""},
+		{"channels by category", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{
+			"offers": {notify.ChannelSMS: false, notify.ChannelEmail: true}, "bills": {notify.ChannelWhatsApp: false}}}, ""},
 		{"unknown channel", notify.Preferences{Channels: map[notify.Channel]bool{"fax": false}}, "channels.fax"},
+		{"unknown channel of a category", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": {"fax": false}}}, "categoryChannels.offers.fax"},
+		{"a category with no channels", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": nil}}, "categoryChannels.offers"},
+		{"a category with its channels all on", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"offers": {}}}, ""},
+		{"too many categories with channels", notify.Preferences{CategoryChannels: manyCategoryChannels}, "categoryChannels"},
+		{"empty category name with channels", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"": {notify.ChannelSMS: false}}}, "categoryChannels"},
+		{"category name with channels too long", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{strings.Repeat("c", 65): {notify.ChannelSMS: false}}}, "categoryChannels"},
+		{"control character in a category with channels", notify.Preferences{CategoryChannels: map[string]map[notify.Channel]bool{"a\x00": {notify.ChannelSMS: false}}}, "categoryChannels.(a key)"},
 		{"too many categories", notify.Preferences{Categories: manyCategories}, "categories"},
 		{"empty category name", notify.Preferences{Categories: map[string]bool{"": false}}, "categories"},
 		{"category name too long", notify.Preferences{Categories: map[string]bool{strings.Repeat("c", 65): false}}, "categories"},
@@ -391,6 +402,53 @@ func TestSetPreferences(t *testing.T) {
 				t.Errorf("Preferences after SetPreferences (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestUpdatePreferences(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	quiet := &notify.QuietHours{Start: "22:00", End: "08:00"}
+	if _, err := s.SetPreferences(ctx, "ws1", "ana", notify.Preferences{QuietHours: quiet, Categories: map[string]bool{"bills": false}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UpdatePreferences(ctx, "ws1", "ana", func(p *notify.Preferences) error {
+		p.CategoryChannels = map[string]map[notify.Channel]bool{"offers": {notify.ChannelSMS: false}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := notify.Preferences{QuietHours: quiet, Categories: map[string]bool{"bills": false},
+		CategoryChannels: map[string]map[notify.Channel]bool{"offers": {notify.ChannelSMS: false}}}
+	if diff := cmp.Diff(want, u.Preferences); diff != "" {
+		t.Errorf("UpdatePreferences kept (-want +got):\n%s", diff)
+	}
+	// What fails validation, or fn itself, stores nothing.
+	_, err = s.UpdatePreferences(ctx, "ws1", "ana", func(p *notify.Preferences) error {
+		p.CategoryChannels["offers"]["fax"] = false
+		return nil
+	})
+	if f := fieldOf(err); f != "categoryChannels.offers.fax" {
+		t.Errorf("an unknown channel: error field %q (%v), want categoryChannels.offers.fax", f, err)
+	}
+	stop := notify.Errorf(notify.CodeConflict, "stop")
+	_, err = s.UpdatePreferences(ctx, "ws1", "ana", func(p *notify.Preferences) error {
+		p.Channels = map[notify.Channel]bool{notify.ChannelEmail: false}
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("fn's error = %v, want it returned", err)
+	}
+	stored, err := s.Preferences(ctx, "ws1", "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("refused updates stored (-want +got):\n%s", diff)
+	}
+	if _, err := s.UpdatePreferences(ctx, "ws2", "ana", func(*notify.Preferences) error { return nil }); notify.ErrorCode(err) != notify.CodeNotFound {
+		t.Errorf("another workspace's user: %v, want not_found", err)
 	}
 }
 

@@ -65,6 +65,10 @@ func testPutUser(t *testing.T, s notify.Store) {
 		u.Preferences = notify.Preferences{
 			Channels:   map[notify.Channel]bool{notify.ChannelSMS: false},
 			Categories: map[string]bool{"energy_savings": false},
+			CategoryChannels: map[string]map[notify.Channel]bool{
+				"switching": {notify.ChannelSMS: false, notify.ChannelEmail: true},
+				"bills":     {notify.ChannelWhatsApp: false},
+			},
 			QuietHours: &notify.QuietHours{Start: "22:00", End: "08:00"},
 		}
 		u.PresenceUntil = ptr(t1.Add(2 * time.Minute))

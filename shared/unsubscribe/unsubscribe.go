@@ -2,6 +2,8 @@
 // List-Unsubscribe and serves them: a one-click POST (RFC 8058) turns the
 // user's email preference off; a GET only shows a page with a button, so
 // that link scanners that fetch every URL of a mail unsubscribe nobody.
+// It also signs, under another label, the links to a user's preference
+// page (preferences.go), which every email's footer carries.
 package unsubscribe
 
 import (
@@ -21,7 +23,7 @@ import (
 // workspace and user ids with an HMAC over them.
 func Token(secret []byte, workspaceID, userID string) string {
 	payload := workspaceID + "\x00" + userID
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(mac(secret, payload))
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(mac(secret, labelUnsubscribe, payload))
 }
 
 // Parse checks a token and returns what it names.
@@ -32,16 +34,23 @@ func Parse(secret []byte, token string) (workspaceID, userID string, ok bool) {
 	}
 	payload, err1 := base64.RawURLEncoding.DecodeString(p)
 	sig, err2 := base64.RawURLEncoding.DecodeString(m)
-	if err1 != nil || err2 != nil || !hmac.Equal(sig, mac(secret, string(payload))) {
+	if err1 != nil || err2 != nil || !hmac.Equal(sig, mac(secret, labelUnsubscribe, string(payload))) {
 		return "", "", false
 	}
 	ws, user, found := strings.Cut(string(payload), "\x00")
 	return ws, user, found && ws != "" && user != ""
 }
 
-func mac(secret []byte, payload string) []byte {
+// Labels of what a token is for: the same secret signs both kinds, and
+// the label keeps a token of one kind from being taken for the other.
+const (
+	labelUnsubscribe = "herald-unsubscribe"
+	labelPreferences = "herald-preferences"
+)
+
+func mac(secret []byte, label, payload string) []byte {
 	h := hmac.New(sha256.New, secret)
-	h.Write([]byte("herald-unsubscribe\x00" + payload))
+	h.Write([]byte(label + "\x00" + payload))
 	return h.Sum(nil)[:16]
 }
 

@@ -2,6 +2,8 @@ package unsubscribe
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -82,5 +84,67 @@ func TestOneClick(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 404 {
 		t.Errorf("forged POST = %d, want 404", res.StatusCode)
+	}
+}
+
+func TestPreferencesToken(t *testing.T) {
+	secret := []byte("s3cret")
+	end := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	tok := PreferencesToken(secret, "ws1", "c-42", end)
+	if ws, u, exp, ok := ParsePreferences(secret, tok); !ok || ws != "ws1" || u != "c-42" || !exp.Equal(end) {
+		t.Errorf("ParsePreferences(PreferencesToken) = %q %q %v %v", ws, u, exp, ok)
+	}
+	forever := PreferencesToken(secret, "ws1", "odd\x00id", time.Time{})
+	if ws, u, exp, ok := ParsePreferences(secret, forever); !ok || ws != "ws1" || u != "odd\x00id" || !exp.IsZero() {
+		t.Errorf("a token without an end = %q %q %v %v", ws, u, exp, ok)
+	}
+	// Another user's token cannot be made from this one: its payload
+	// changed (a user, a later end) breaks the signature.
+	payload, sig, _ := strings.Cut(tok, ".")
+	forged := func(p string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(p)) + "." + sig
+	}
+	for _, bad := range []string{"", "x", tok + "x", strings.Replace(tok, ".", ".A", 1), payload,
+		forged("ws1\x00c-43\x00" + fmt.Sprint(end.Unix())), forged("ws1\x00c-42\x00" + fmt.Sprint(end.Add(time.Hour).Unix())), forged("ws2\x00c-42\x00" + fmt.Sprint(end.Unix())),
+		PreferencesToken([]byte("other"), "ws1", "c-42", end)} {
+		if _, _, _, ok := ParsePreferences(secret, bad); ok {
+			t.Errorf("ParsePreferences(%q) accepted a token it did not make", bad)
+		}
+	}
+	if _, _, _, ok := ParsePreferences(nil, tok); ok {
+		t.Error("ParsePreferences without a secret accepted a token")
+	}
+	// Neither kind of token is the other.
+	if _, _, _, ok := ParsePreferences(secret, Token(secret, "ws1", "c-42")); ok {
+		t.Error("an unsubscribe token opens the preference page")
+	}
+	if _, _, ok := Parse(secret, tok); ok {
+		t.Error("a preference token unsubscribes")
+	}
+	if _, _, ok := Parse(secret, forever); ok {
+		t.Error("a preference token without an end unsubscribes")
+	}
+	if got, want := PreferencesURL("https://h.example/", secret, "ws1", "c-42", end), "https://h.example/preferences/"+tok; got != want {
+		t.Errorf("PreferencesURL = %q, want %q", got, want)
+	}
+}
+
+func TestEmailFooter(t *testing.T) {
+	tests := []struct{ lang, words string }{
+		{"", "Manage your preferences"},
+		{"en", "Manage your preferences"},
+		{"es-MX", "Gestionar tus preferencias"},
+		{"pl", "Zarządzaj swoimi preferencjami"},
+		{"pt_BR", "Gerir as suas preferências"},
+		{"fi", "Manage your preferences"},
+	}
+	for _, tt := range tests {
+		text, html := EmailFooter("https://h.example/preferences/a.b?x=1&y=2", tt.lang)
+		if want := tt.words + ": https://h.example/preferences/a.b?x=1&y=2"; !strings.HasSuffix(text, want) {
+			t.Errorf("EmailFooter(%q) text = %q, want it to end with %q", tt.lang, text, want)
+		}
+		if want := `<a href="https://h.example/preferences/a.b?x=1&amp;y=2">` + tt.words + `</a>`; !strings.Contains(html, want) {
+			t.Errorf("EmailFooter(%q) html = %q, want %q", tt.lang, html, want)
+		}
 	}
 }

@@ -28,10 +28,12 @@ import (
 
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/audience"
+	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/dispatch"
 	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 )
 
 // Figures counts the delivery figures: CloudWatch embedded metric format
@@ -132,7 +134,30 @@ type part struct {
 func Dispatcher(g *Graph) *dispatch.Dispatcher {
 	return dispatch.New(g.Ports.Store, g.Ports.Channels, dispatch.Options{Concurrency: g.Config.SendConcurrent, Log: g.Log,
 		Requeue: g.Ports.Dispatch, Retry: g.Ports.Dispatch, Rates: g.Ports.Rates, RetryHints: g.Ports.RetryHints,
-		MaxReceives: g.Config.MaxReceives, DeadLetterARN: g.Config.DispatchDLQ, Metrics: g.Ports.Figures})
+		MaxReceives: g.Config.MaxReceives, DeadLetterARN: g.Config.DispatchDLQ, Metrics: g.Ports.Figures,
+		EmailFooter: EmailFooter(g.Config, g.Now)})
+}
+
+// EmailLinkLifetime is how long the preference link of an email's footer
+// works: a person may open a mail months after it came.
+const EmailLinkLifetime = 365 * 24 * time.Hour
+
+// EmailFooter ends every email to a user with a link to their preference
+// page under the public URL (HERALD_PUBLIC_URL), signed with the
+// unsubscribe secret; without both, emails get no footer.
+func EmailFooter(cfg config.Config, now func() time.Time) func(env channel.Envelope, language string) (text, html string) {
+	if cfg.UnsubscribeSecret == "" || cfg.PublicURL == "" {
+		return nil
+	}
+	secret, base := []byte(cfg.UnsubscribeSecret), cfg.PublicURL
+	return func(env channel.Envelope, language string) (string, string) {
+		if env.UserID == "" {
+			return "", ""
+		}
+		// A day's emails to a user carry the same link.
+		expires := now().UTC().Truncate(24 * time.Hour).Add(EmailLinkLifetime)
+		return unsubscribe.EmailFooter(unsubscribe.PreferencesURL(base, secret, env.WorkspaceID, env.UserID, expires), language)
+	}
 }
 
 // Walker walks filter audiences, a step at a time.

@@ -1,10 +1,14 @@
 package wiring
 
 import (
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/unsubscribe"
 )
 
 // TestSharedBuildsOnce: every caller gets the part the first build made,
@@ -28,5 +32,35 @@ func TestSharedBuildsOnce(t *testing.T) {
 	}
 	if builds != 2 {
 		t.Errorf("builds = %d, want 2 (inner and outer once each)", builds)
+	}
+}
+
+// TestEmailFooter: an email's footer links to the user's own preference
+// page, signed with the unsubscribe secret, for a year; without a secret
+// or a public URL there is none.
+func TestEmailFooter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 15, 4, 5, 0, time.UTC)
+	cfg := config.Config{UnsubscribeSecret: "s3cret", PublicURL: "https://h.example"}
+	footer := EmailFooter(cfg, func() time.Time { return now })
+	text, html := footer(channel.Envelope{WorkspaceID: "ws1", UserID: "ana"}, "es")
+	_, link, found := strings.Cut(text, "Gestionar tus preferencias: ")
+	if !found || !strings.Contains(html, "Gestionar tus preferencias") {
+		t.Fatalf("footer = %q, %q: want the Spanish link", text, html)
+	}
+	token, ok := strings.CutPrefix(link, "https://h.example/preferences/")
+	if !ok {
+		t.Fatalf("footer link %q is not under the public URL's /preferences/", link)
+	}
+	ws, user, expires, ok := unsubscribe.ParsePreferences([]byte("s3cret"), token)
+	if !ok || ws != "ws1" || user != "ana" || !expires.Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("footer token = %q %q %v %v, want ws1 ana until 2027-03-01", ws, user, expires, ok)
+	}
+	if text, html := footer(channel.Envelope{WorkspaceID: "ws1"}, "es"); text != "" || html != "" {
+		t.Errorf("footer of a raw address = %q, %q, want none", text, html)
+	}
+	for _, c := range []config.Config{{UnsubscribeSecret: "s3cret"}, {PublicURL: "https://h.example"}} {
+		if EmailFooter(c, time.Now) != nil {
+			t.Errorf("EmailFooter(%+v) is set, want none", c)
+		}
 	}
 }

@@ -83,7 +83,8 @@ func API(s *Set, routes ...string) *httpapi.Server {
 		Campaigns: services.Campaigns(g), Compose: Composer(s)}
 	cfg := g.Config
 	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log, Audit: Operators(s).Audit,
-		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey}}
+		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey,
+			LinkSecret: []byte(cfg.UnsubscribeSecret), PublicURL: cfg.PublicURL}}
 	if s.Uploads != nil {
 		u := *s.Uploads
 		u.Ingest = IngestConfig(s)

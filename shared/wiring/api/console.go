@@ -31,7 +31,8 @@ func Operators(s *Set) *operator.Service {
 // which speaks only https).
 func Console(s *Set, secure bool) *console.Console {
 	g := s.Graph
-	cc := g.Config.Console
+	cfg := g.Config
+	cc := cfg.Console
 	svc := console.Services{Store: g.Ports.Store, Operators: Operators(s), Users: Users(s), Sends: services.Sends(g), Compose: Composer(s),
 		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}, Templates: Templates(s), Keys: Keys(s)}
 	var uploadOrigin string
@@ -53,7 +54,10 @@ func Console(s *Set, secure bool) *console.Console {
 	opts := console.Options{Now: g.Now, Log: g.Log, Grace: cc.Grace, SecureCookies: secure,
 		ComposeHelp: compose.NotConfigured,
 		Prices:      map[notify.Channel]float64{}, UploadOrigin: uploadOrigin,
-		Channels: channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute}
+		Channels: channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute,
+		// The recipients' preference page checks the links the API and
+		// the email footers sign with it.
+		LinkSecret: []byte(cfg.UnsubscribeSecret)}
 	if cc.Grace == 0 {
 		opts.Grace = -1
 	}
