@@ -32,6 +32,7 @@ import (
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/render"
 	"github.com/heraldhq/herald/shared/send"
+	tpl "github.com/heraldhq/herald/shared/template"
 )
 
 // Store is what the console reads directly: the history and its
@@ -43,6 +44,10 @@ type Store interface {
 	ListOperators(ctx context.Context, workspaceID string) ([]notify.Operator, error)
 	ListAudit(ctx context.Context, workspaceID string, p notify.Page) ([]notify.AuditEntry, string, error)
 	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
+	// Templates: the editor lists a template's versions; a console
+	// built without Services.Templates keeps them through its own
+	// template.Service.
+	notify.Templates
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -58,6 +63,9 @@ type Services struct {
 	Compose *compose.Composer
 	// Reports writes result sheets.
 	Reports ingest.Reporter
+	// Templates keeps the templates the API keeps; nil is a service over
+	// Store.
+	Templates *tpl.Service
 }
 
 // Destination is an in-app route a push may open.
@@ -115,6 +123,9 @@ func New(svc Services, opts Options) *Console {
 	}
 	if len(opts.Destinations) == 0 {
 		opts.Destinations = []Destination{{Route: render.DefaultRoute, Label: "Home"}}
+	}
+	if svc.Templates == nil && svc.Store != nil {
+		svc.Templates = &tpl.Service{Store: svc.Store, IDs: &notify.IDs{}, Now: opts.Now}
 	}
 	c := &Console{svc: svc, opts: opts, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
 	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -218,7 +229,7 @@ func (c *Console) routes() {
 // ServeHTTP serves a console page.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")

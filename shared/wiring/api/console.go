@@ -28,7 +28,7 @@ func Console(s *Set, secure bool) *console.Console {
 	g := s.Graph
 	cc := g.Config.Console
 	svc := console.Services{Store: g.Ports.Store, Operators: Operators(s), Users: Users(s), Sends: services.Sends(g), Compose: Composer(s),
-		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}}
+		Reports: ingest.Reporter{Store: g.Ports.Store, Blobs: g.Ports.Blobs, Config: IngestConfig(s)}, Templates: Templates(s)}
 	if g.Ports.Scheduler != nil {
 		svc.Campaigns = services.Campaigns(g)
 	}
