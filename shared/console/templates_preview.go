@@ -186,9 +186,15 @@ func (c *Console) previews(t notify.Template, frame, src string) []tplPreview {
 		switch t.Channel {
 		case notify.ChannelPush, notify.ChannelWebPush:
 			if px := t.Push; px != nil {
-				p.Icon, p.Image, p.Buttons = newImageRef(px.Icon), newImageRef(px.Image), px.Buttons
+				p.Image, p.Buttons = newImageRef(px.Image), px.Buttons
+				if lang == "" {
+					p.Icon = newImageRef(px.Icon)
+				}
 			}
-			p.Gaps = gaps(t.Channel, t.Push)
+			if lang == "" {
+				// The same in every language: said once.
+				p.Gaps = gaps(t.Channel, t.Push)
+			}
 		case notify.ChannelSMS:
 			enc, units, segs := channel.SMSSegments(m.Body)
 			p.Encoding, p.Units, p.Segments = string(enc), units, segs

@@ -34,7 +34,8 @@ function editor() {
     toggle('.only-email', ch === 'email');
     toggle('.only-whatsapp', ch === 'whatsapp');
     toggle('.only-buttons', push || ch === 'whatsapp');
-    toggle('.not-sms', ch !== 'sms');
+    // SMS and WhatsApp messages have no title.
+    toggle('.not-chat', ch !== 'sms' && ch !== 'whatsapp');
   };
   show();
   if (readOnly) return;
@@ -79,8 +80,14 @@ function editor() {
     const old = frameBox.querySelector('iframe');
     const fresh = old.cloneNode(false);
     fresh.removeAttribute('src');
+    fresh.setAttribute('aria-busy', 'true');
     old.replaceWith(fresh);
-    form.requestSubmit(emailButton);
+    // The fresh frame's own about:blank comes first; the form is sent
+    // into it once that is done.
+    setTimeout(() => {
+      fresh.addEventListener('load', () => fresh.removeAttribute('aria-busy'), { once: true });
+      form.requestSubmit(emailButton);
+    }, 0);
   }, 700);
 
   form.addEventListener('submit', (ev) => {
