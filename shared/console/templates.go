@@ -114,6 +114,7 @@ type galleryPage struct {
 	CanEdit   bool
 }
 
+// PageTitle is the gallery's title (the page convention of render).
 func (galleryPage) PageTitle() string { return "Templates" }
 
 // templates is the gallery: every template as the device shows it.
@@ -395,6 +396,7 @@ type editPage struct {
 	MaxPushButtons       int
 }
 
+// PageTitle names the template being edited.
 func (p editPage) PageTitle() string {
 	if p.ID == "" {
 		return "New template"
