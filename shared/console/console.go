@@ -56,9 +56,10 @@ type Store interface {
 	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
 	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
 	notify.Settings
-	// New send's gallery and sample sheets (sends.go).
-	GetTemplate(ctx context.Context, workspaceID, id string) (notify.Template, error)
-	ListTemplates(ctx context.Context, workspaceID string, f notify.TemplateFilter, p notify.Page) ([]notify.Template, string, error)
+	// Templates: New send's gallery and sample sheets, the editor's
+	// versions (a console built without Services.Templates keeps them
+	// through its own template.Service).
+	notify.Templates
 }
 
 // Services are the services the console drives; the API drives the same.
@@ -154,6 +155,9 @@ func New(svc Services, opts Options) *Console {
 	}
 	if len(opts.Destinations) == 0 {
 		opts.Destinations = []Destination{{Route: render.DefaultRoute, Label: "Home"}}
+	}
+	if svc.Templates == nil && svc.Store != nil {
+		svc.Templates = &heraldtemplate.Service{Store: svc.Store, IDs: &notify.IDs{}, Now: opts.Now}
 	}
 	c := &Console{svc: svc, opts: opts, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
 	c.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -257,7 +261,7 @@ func (c *Console) routes() {
 // ServeHTTP serves a console page.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"+c.uploadSource()+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'"+c.uploadSource()+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
