@@ -87,11 +87,8 @@ func (b *browser) getLang(path, acceptLanguage string) page {
 }
 
 // The default categories of a workspace that saved none (compose), in the
-// page's order: their index names their switches (s<i>-<channel>).
-const (
-	catEnergySavings = 1
-	catSwitching     = 3
-)
+// page's order, name their switches by index (s<i>-<channel>): s1 is
+// energy savings, s3 switching.
 
 func TestPreferencesPageSwitchesSMSOffForOneKind(t *testing.T) {
 	e := newPrefEnv(t)
