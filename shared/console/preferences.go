@@ -135,7 +135,7 @@ func (c *Console) savePreferencesPage(w http.ResponseWriter, r *http.Request, _ 
 // token that is not one, has been altered, or names a user that is no
 // more all answer alike, so that a guess learns nothing.
 func (c *Console) recipient(r *http.Request) (u notify.User, problem string, err error) {
-	ws, id, expires, ok := unsubscribe.ParsePreferences(c.opts.LinkSecret, r.PathValue("token"))
+	ws, id, gen, expires, ok := unsubscribe.ParsePreferences(c.opts.LinkSecret, r.PathValue("token"))
 	if !ok {
 		return notify.User{}, "invalid", nil
 	}
@@ -148,6 +148,10 @@ func (c *Console) recipient(r *http.Request) (u notify.User, problem string, err
 	}
 	if err != nil {
 		return notify.User{}, "", err
+	}
+	if unsubscribe.Generation(u.SealKey) != gen {
+		// Deleted and made again under the same id: another person.
+		return notify.User{}, "invalid", nil
 	}
 	u.WorkspaceID = ws
 	return u, "", nil

@@ -61,7 +61,11 @@ func (e *env) prefs(ws, id string) notify.Preferences {
 
 // prefLink is the page of user id of ws, for a day.
 func (e *env) prefLink(ws, id string) string {
-	return "/preferences/" + unsubscribe.PreferencesToken(prefSecret, ws, id, e.clock.Now().Add(24*time.Hour))
+	u, err := e.users.Get(context.Background(), ws, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return "/preferences/" + unsubscribe.PreferencesToken(prefSecret, ws, id, unsubscribe.Generation(u.SealKey), e.clock.Now().Add(24*time.Hour))
 }
 
 // isOn reports whether the page's switch id is on, failing when the page
@@ -282,20 +286,32 @@ func TestPreferencesLinkNamesOneUser(t *testing.T) {
 		e.prefUser(u.ws, u.id, "", person{Email: u.id + "@" + u.ws + ".example"}, notify.Preferences{})
 	}
 	end := e.clock.Now().Add(time.Hour)
-	tok := unsubscribe.PreferencesToken(prefSecret, "ws_a", "u1", end)
+	gen := func(ws, id string) string {
+		u, err := e.users.Get(context.Background(), ws, id)
+		if err != nil {
+			return "none"
+		}
+		return unsubscribe.Generation(u.SealKey)
+	}
+	token := func(secret []byte, ws, id string, end time.Time) string {
+		return unsubscribe.PreferencesToken(secret, ws, id, gen(ws, id), end)
+	}
+	tok := token(prefSecret, "ws_a", "u1", end)
+	g := gen("ws_a", "u1")
 	_, sig, _ := strings.Cut(tok, ".")
 	withPayload := func(p string) string { return base64.RawURLEncoding.EncodeToString([]byte(p)) + "." + sig }
 	bad := map[string]string{
 		"altered signature":                    tok[:len(tok)-2] + "AA",
 		"altered payload":                      "A" + tok[1:],
-		"another user, same signature":         withPayload(fmt.Sprintf("ws_a\x00u2\x00%d", end.Unix())),
-		"another workspace, same signature":    withPayload(fmt.Sprintf("ws_b\x00u1\x00%d", end.Unix())),
-		"a later end, same signature":          withPayload(fmt.Sprintf("ws_a\x00u1\x00%d", end.Add(time.Hour).Unix())),
-		"signed with another secret":           unsubscribe.PreferencesToken([]byte("a guessed secret"), "ws_a", "u2", end),
+		"another user, same signature":         withPayload(fmt.Sprintf("ws_a\x00%s\x00%d\x00u2", g, end.Unix())),
+		"another workspace, same signature":    withPayload(fmt.Sprintf("ws_b\x00%s\x00%d\x00u1", g, end.Unix())),
+		"a later end, same signature":          withPayload(fmt.Sprintf("ws_a\x00%s\x00%d\x00u1", g, end.Add(time.Hour).Unix())),
+		"signed with another secret":           token([]byte("a guessed secret"), "ws_a", "u2", end),
+		"an earlier person under the same id":  unsubscribe.PreferencesToken(prefSecret, "ws_a", "u2", unsubscribe.Generation([]byte("deleted person's key")), end),
 		"an unsubscribe token":                 unsubscribe.Token(prefSecret, "ws_a", "u1"),
 		"no signature":                         strings.Split(tok, ".")[0],
-		"a user that is not there":             unsubscribe.PreferencesToken(prefSecret, "ws_a", "ghost", end),
-		"another workspace's token for nobody": unsubscribe.PreferencesToken(prefSecret, "ws_b", "u2", end),
+		"a user that is not there":             token(prefSecret, "ws_a", "ghost", end),
+		"another workspace's token for nobody": token(prefSecret, "ws_b", "u2", end),
 	}
 	b := e.browser()
 	for name, token := range bad {
@@ -312,7 +328,7 @@ func TestPreferencesLinkNamesOneUser(t *testing.T) {
 		}
 	}
 	// ws_b's u1 is its own user: its link changes it, not ws_a's u1.
-	want(t, b.post("/preferences/"+unsubscribe.PreferencesToken(prefSecret, "ws_b", "u1", end), url.Values{"action": {"unsubscribe"}}), http.StatusSeeOther)
+	want(t, b.post("/preferences/"+token(prefSecret, "ws_b", "u1", end), url.Values{"action": {"unsubscribe"}}), http.StatusSeeOther)
 	if e.prefs("ws_b", "u1").Channels == nil || e.prefs("ws_a", "u1").Channels != nil {
 		t.Error("ws_b's link did not change ws_b's user alone")
 	}

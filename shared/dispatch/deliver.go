@@ -200,7 +200,7 @@ func (d *Dispatcher) buildSend(n notify.Notification, ch notify.Channel, dl *not
 	case notify.ChannelEmail:
 		m := channel.EmailMessage{Envelope: env, To: to, Subject: msg.Subject, Text: msg.Body, HTML: msg.HTML}
 		if u != nil && d.footer != nil {
-			m.Text, m.HTML = withFooter(m.Text, m.HTML, d.footer, env, u.Language)
+			m.Text, m.HTML = withFooter(m.Text, m.HTML, d.footer, env, *u)
 		}
 		return func(ctx context.Context) (channel.Receipt, error) { return d.senders.Email.SendEmail(ctx, m) }
 	case notify.ChannelWhatsApp:
@@ -212,8 +212,8 @@ func (d *Dispatcher) buildSend(n notify.Notification, ch notify.Channel, dl *not
 
 // withFooter ends an email's parts with footer's: the text after a blank
 // line, the HTML inside its <body> when it has one (at its end otherwise).
-func withFooter(text, html string, footer func(channel.Envelope, string) (string, string), env channel.Envelope, lang string) (string, string) {
-	ft, fh := footer(env, lang)
+func withFooter(text, html string, footer func(channel.Envelope, notify.User) (string, string), env channel.Envelope, u notify.User) (string, string) {
+	ft, fh := footer(env, u)
 	if ft != "" {
 		text = strings.TrimRight(text, "\n") + "\n\n" + ft
 	}

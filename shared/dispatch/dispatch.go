@@ -119,7 +119,7 @@ type Dispatcher struct {
 	maxReceives  int
 	attempts     int
 	deadLetter   string
-	footer       func(env channel.Envelope, language string) (text, html string)
+	footer       func(env channel.Envelope, u notify.User) (text, html string)
 }
 
 // Options tune a Dispatcher. Zero values take defaults.
@@ -164,7 +164,7 @@ type Options struct {
 	// their preference page), in the user's language: text for the text
 	// part, html for the HTML part. Nil, or an empty answer, adds none;
 	// an email to a raw address has no preferences and gets none.
-	EmailFooter func(env channel.Envelope, language string) (text, html string)
+	EmailFooter func(env channel.Envelope, u notify.User) (text, html string)
 }
 
 // recipientError is a transient send error that lies with one recipient's

@@ -659,8 +659,8 @@ func TestEmailFooter(t *testing.T) {
 	n := f.notification("NF", notify.ChannelEmail, notify.Template{Title: "Hi", Body: "Your bill\n",
 		Email: &notify.EmailExtras{Subject: "Hi", HTML: "<html><BODY><p>Your bill</p></BODY></html>"}}, 3)
 	box := &mailbox{sent: map[string]channel.EmailMessage{}}
-	footer := func(env channel.Envelope, lang string) (string, string) {
-		return "[" + env.WorkspaceID + "/" + env.UserID + " " + lang + "]", "<p>" + env.UserID + " " + lang + "</p>"
+	footer := func(env channel.Envelope, u notify.User) (string, string) {
+		return "[" + env.WorkspaceID + "/" + env.UserID + " " + u.Language + "]", "<p>" + env.UserID + " " + u.Language + "</p>"
 	}
 	d := New(f.store, Senders{Email: box}, Options{Now: func() time.Time { return now }, EmailFooter: footer})
 	if errs := d.Handle(context.Background(), []Message{message(t, n.ID, 0, notify.Recipient{UserID: "ana"}, notify.Recipient{UserID: "ben"},
@@ -682,13 +682,13 @@ func TestEmailFooter(t *testing.T) {
 }
 
 func TestWithFooterWithoutBody(t *testing.T) {
-	footer := func(channel.Envelope, string) (string, string) { return "F", "<p>F</p>" }
-	text, html := withFooter("T", "<p>H</p>", footer, channel.Envelope{}, "")
+	footer := func(channel.Envelope, notify.User) (string, string) { return "F", "<p>F</p>" }
+	text, html := withFooter("T", "<p>H</p>", footer, channel.Envelope{}, notify.User{})
 	if text != "T\n\nF" || html != "<p>H</p><p>F</p>" {
 		t.Errorf("withFooter = %q, %q", text, html)
 	}
 	// No HTML part: none is made.
-	if _, html := withFooter("T", "", footer, channel.Envelope{}, ""); html != "" {
+	if _, html := withFooter("T", "", footer, channel.Envelope{}, notify.User{}); html != "" {
 		t.Errorf("withFooter made an HTML part: %q", html)
 	}
 }

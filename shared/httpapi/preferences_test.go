@@ -77,7 +77,7 @@ func TestPreferenceLink(t *testing.T) {
 		if !ok {
 			t.Fatalf("url = %v, want it under https://%s/preferences/", r.body["url"], host)
 		}
-		ws, user, expires, ok := unsubscribe.ParsePreferences(testLinkSecret, token)
+		ws, user, _, expires, ok := unsubscribe.ParsePreferences(testLinkSecret, token)
 		if !ok || ws != "ws1" || user != "c1" {
 			t.Fatalf("the link's token names %q %q (%v), want ws1 c1", ws, user, ok)
 		}

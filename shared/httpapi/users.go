@@ -269,7 +269,8 @@ func (s *Server) createPreferenceLink(w http.ResponseWriter, r *http.Request, k 
 		return notify.Errorf(notify.CodeNotConfigured, "preference links need Herald's signing secret (HERALD_UNSUBSCRIBE_SECRET, or unsubscribe-secret in the secrets path)")
 	}
 	id := r.PathValue("id")
-	if _, err := s.users.Get(r.Context(), k.WorkspaceID, id); err != nil {
+	u, err := s.users.Get(r.Context(), k.WorkspaceID, id)
+	if err != nil {
 		return err
 	}
 	base := s.cfg.PublicURL
@@ -280,7 +281,7 @@ func (s *Server) createPreferenceLink(w http.ResponseWriter, r *http.Request, k 
 	writeJSON(w, http.StatusOK, struct {
 		URL       string    `json:"url"`
 		ExpiresAt time.Time `json:"expiresAt"`
-	}{unsubscribe.PreferencesURL(base, s.cfg.LinkSecret, k.WorkspaceID, id, expires), expires})
+	}{unsubscribe.PreferencesURL(base, s.cfg.LinkSecret, k.WorkspaceID, id, unsubscribe.Generation(u.SealKey), expires), expires})
 	return nil
 }
 

@@ -3,6 +3,7 @@
 package render
 
 import (
+	"html"
 	"regexp"
 	"sort"
 	"strconv"
@@ -86,6 +87,44 @@ func Text(text string, vars map[string]string) (string, []string) {
 	return out, missing
 }
 
+// HTML renders an email's HTML: like Text, but every value is escaped for
+// HTML (a name like `Ana <b>` or one with a quote cannot add markup or
+// leave its attribute), and a value that is a whole URL attribute (href,
+// src, action…) is kept only when it is an http, https or mailto URL (a
+// "javascript:" link in a variable becomes "#"). The template's own
+// markup is the operator's and is kept as written.
+func HTML(text string, vars map[string]string) (string, []string) {
+	var missing []string
+	var b strings.Builder
+	last := 0
+	for _, loc := range varPattern.FindAllStringSubmatchIndex(text, -1) {
+		b.WriteString(text[last:loc[0]])
+		name := text[loc[2]:loc[3]]
+		v, ok := vars[name]
+		if !ok {
+			missing = append(missing, name)
+		}
+		if urlAttribute.MatchString(text[:loc[0]]) && !safeURL(v) {
+			v = "#"
+		}
+		b.WriteString(html.EscapeString(v))
+		last = loc[1]
+	}
+	b.WriteString(text[last:])
+	return b.String(), missing
+}
+
+// urlAttribute matches text that ends inside a URL-valued attribute, just
+// after its opening quote (or =): what follows is the start of the URL.
+var urlAttribute = regexp.MustCompile(`(?i)\b(href|src|action|formaction|background|poster|cite|data)\s*=\s*["']?\s*$`)
+
+// safeURL reports whether a value may start a URL attribute: an http,
+// https or mailto URL (empty is harmless).
+func safeURL(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	return v == "" || strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "mailto:")
+}
+
 // Message is a template rendered for one recipient.
 type Message struct {
 	Title   string
@@ -126,7 +165,7 @@ func Render(t notify.Template, language string, vars map[string]string) (Message
 	if t.Email != nil {
 		m.Subject, miss = Text(t.Email.Subject, vars)
 		missing = append(missing, miss...)
-		m.HTML, miss = Text(t.Email.HTML, vars)
+		m.HTML, miss = HTML(t.Email.HTML, vars)
 		missing = append(missing, miss...)
 	}
 	if m.Subject == "" {

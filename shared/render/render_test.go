@@ -120,3 +120,21 @@ func TestRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLEscapesValues: a value cannot add markup to an email, leave its
+// attribute, or make a link run script; the template's own markup stays.
+func TestHTMLEscapesValues(t *testing.T) {
+	vars := map[string]string{"name": `U1 <b>x</b>" onmouseover="alert(1)`, "link": "javascript:alert(1)", "site": "https://shop.example/?a=1&b=2", "mail": "mailto:help@shop.example"}
+	got, missing := HTML(`<p>Hi {{name}}</p><a href="https://shop.example/?u={{name}}">x</a><a href="{{link}}">go</a><a href='{{site}}'>s</a><a href={{mail}}>m</a><img src="{{missing}}">`, vars)
+	want := `<p>Hi U1 &lt;b&gt;x&lt;/b&gt;&#34; onmouseover=&#34;alert(1)</p><a href="https://shop.example/?u=U1 &lt;b&gt;x&lt;/b&gt;&#34; onmouseover=&#34;alert(1)">x</a><a href="#">go</a><a href='https://shop.example/?a=1&amp;b=2'>s</a><a href=mailto:help@shop.example>m</a><img src="">`
+	if got != want {
+		t.Errorf("HTML =\n %s\nwant\n %s", got, want)
+	}
+	if len(missing) != 1 || missing[0] != "missing" {
+		t.Errorf("missing = %v", missing)
+	}
+	m, _ := Render(notify.Template{Channel: notify.ChannelEmail, Body: "Hi {{name}}", Email: &notify.EmailExtras{Subject: "For {{name}}", HTML: "<p>{{name}}</p>"}}, "", map[string]string{"name": "<i>Ana</i>"})
+	if m.HTML != "<p>&lt;i&gt;Ana&lt;/i&gt;</p>" || m.Body != "Hi <i>Ana</i>" || m.Subject != "For <i>Ana</i>" {
+		t.Errorf("Render: html %q, body %q, subject %q (only the HTML part is escaped)", m.HTML, m.Body, m.Subject)
+	}
+}

@@ -90,32 +90,38 @@ func TestOneClick(t *testing.T) {
 func TestPreferencesToken(t *testing.T) {
 	secret := []byte("s3cret")
 	end := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	tok := PreferencesToken(secret, "ws1", "c-42", end)
-	if ws, u, exp, ok := ParsePreferences(secret, tok); !ok || ws != "ws1" || u != "c-42" || !exp.Equal(end) {
-		t.Errorf("ParsePreferences(PreferencesToken) = %q %q %v %v", ws, u, exp, ok)
+	gen := Generation([]byte("c-42's seal key"))
+	tok := PreferencesToken(secret, "ws1", "c-42", gen, end)
+	if ws, u, g, exp, ok := ParsePreferences(secret, tok); !ok || ws != "ws1" || u != "c-42" || g != gen || !exp.Equal(end) {
+		t.Errorf("ParsePreferences(PreferencesToken) = %q %q %q %v %v", ws, u, g, exp, ok)
 	}
-	forever := PreferencesToken(secret, "ws1", "odd\x00id", time.Time{})
-	if ws, u, exp, ok := ParsePreferences(secret, forever); !ok || ws != "ws1" || u != "odd\x00id" || !exp.IsZero() {
+	forever := PreferencesToken(secret, "ws1", "odd\x00id", gen, time.Time{})
+	if ws, u, _, exp, ok := ParsePreferences(secret, forever); !ok || ws != "ws1" || u != "odd\x00id" || !exp.IsZero() {
 		t.Errorf("a token without an end = %q %q %v %v", ws, u, exp, ok)
 	}
+	if Generation([]byte("another key")) == gen || Generation(nil) == gen {
+		t.Error("two seal keys give one generation")
+	}
 	// Another user's token cannot be made from this one: its payload
-	// changed (a user, a later end) breaks the signature.
+	// changed (a user, a generation, a later end) breaks the signature.
 	payload, sig, _ := strings.Cut(tok, ".")
 	forged := func(p string) string {
 		return base64.RawURLEncoding.EncodeToString([]byte(p)) + "." + sig
 	}
+	e := fmt.Sprint(end.Unix())
 	for _, bad := range []string{"", "x", tok + "x", strings.Replace(tok, ".", ".A", 1), payload,
-		forged("ws1\x00c-43\x00" + fmt.Sprint(end.Unix())), forged("ws1\x00c-42\x00" + fmt.Sprint(end.Add(time.Hour).Unix())), forged("ws2\x00c-42\x00" + fmt.Sprint(end.Unix())),
-		PreferencesToken([]byte("other"), "ws1", "c-42", end)} {
-		if _, _, _, ok := ParsePreferences(secret, bad); ok {
+		forged("ws1\x00" + gen + "\x00" + e + "\x00c-43"), forged("ws1\x00" + gen + "\x00" + fmt.Sprint(end.Add(time.Hour).Unix()) + "\x00c-42"),
+		forged("ws2\x00" + gen + "\x00" + e + "\x00c-42"), forged("ws1\x00other\x00" + e + "\x00c-42"),
+		PreferencesToken([]byte("other"), "ws1", "c-42", gen, end)} {
+		if _, _, _, _, ok := ParsePreferences(secret, bad); ok {
 			t.Errorf("ParsePreferences(%q) accepted a token it did not make", bad)
 		}
 	}
-	if _, _, _, ok := ParsePreferences(nil, tok); ok {
+	if _, _, _, _, ok := ParsePreferences(nil, tok); ok {
 		t.Error("ParsePreferences without a secret accepted a token")
 	}
 	// Neither kind of token is the other.
-	if _, _, _, ok := ParsePreferences(secret, Token(secret, "ws1", "c-42")); ok {
+	if _, _, _, _, ok := ParsePreferences(secret, Token(secret, "ws1", "c-42")); ok {
 		t.Error("an unsubscribe token opens the preference page")
 	}
 	if _, _, ok := Parse(secret, tok); ok {
@@ -124,7 +130,7 @@ func TestPreferencesToken(t *testing.T) {
 	if _, _, ok := Parse(secret, forever); ok {
 		t.Error("a preference token without an end unsubscribes")
 	}
-	if got, want := PreferencesURL("https://h.example/", secret, "ws1", "c-42", end), "https://h.example/preferences/"+tok; got != want {
+	if got, want := PreferencesURL("https://h.example/", secret, "ws1", "c-42", gen, end), "https://h.example/preferences/"+tok; got != want {
 		t.Errorf("PreferencesURL = %q, want %q", got, want)
 	}
 }

@@ -145,18 +145,18 @@ const EmailLinkLifetime = 365 * 24 * time.Hour
 // EmailFooter ends every email to a user with a link to their preference
 // page under the public URL (HERALD_PUBLIC_URL), signed with the
 // unsubscribe secret; without both, emails get no footer.
-func EmailFooter(cfg config.Config, now func() time.Time) func(env channel.Envelope, language string) (text, html string) {
+func EmailFooter(cfg config.Config, now func() time.Time) func(env channel.Envelope, u notify.User) (text, html string) {
 	if cfg.UnsubscribeSecret == "" || cfg.PublicURL == "" {
 		return nil
 	}
 	secret, base := []byte(cfg.UnsubscribeSecret), cfg.PublicURL
-	return func(env channel.Envelope, language string) (string, string) {
+	return func(env channel.Envelope, u notify.User) (string, string) {
 		if env.UserID == "" {
 			return "", ""
 		}
 		// A day's emails to a user carry the same link.
 		expires := now().UTC().Truncate(24 * time.Hour).Add(EmailLinkLifetime)
-		return unsubscribe.EmailFooter(unsubscribe.PreferencesURL(base, secret, env.WorkspaceID, env.UserID, expires), language)
+		return unsubscribe.EmailFooter(unsubscribe.PreferencesURL(base, secret, env.WorkspaceID, env.UserID, unsubscribe.Generation(u.SealKey), expires), u.Language)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/config"
+	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/unsubscribe"
 )
 
@@ -42,7 +43,8 @@ func TestEmailFooter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 15, 4, 5, 0, time.UTC)
 	cfg := config.Config{UnsubscribeSecret: "s3cret", PublicURL: "https://h.example"}
 	footer := EmailFooter(cfg, func() time.Time { return now })
-	text, html := footer(channel.Envelope{WorkspaceID: "ws1", UserID: "ana"}, "es")
+	ana := notify.User{ID: "ana", Language: "es", SealKey: []byte("ana's key")}
+	text, html := footer(channel.Envelope{WorkspaceID: "ws1", UserID: "ana"}, ana)
 	_, link, found := strings.Cut(text, "Gestionar tus preferencias: ")
 	if !found || !strings.Contains(html, "Gestionar tus preferencias") {
 		t.Fatalf("footer = %q, %q: want the Spanish link", text, html)
@@ -51,11 +53,11 @@ func TestEmailFooter(t *testing.T) {
 	if !ok {
 		t.Fatalf("footer link %q is not under the public URL's /preferences/", link)
 	}
-	ws, user, expires, ok := unsubscribe.ParsePreferences([]byte("s3cret"), token)
-	if !ok || ws != "ws1" || user != "ana" || !expires.Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
+	ws, user, gen, expires, ok := unsubscribe.ParsePreferences([]byte("s3cret"), token)
+	if !ok || ws != "ws1" || user != "ana" || gen != unsubscribe.Generation(ana.SealKey) || !expires.Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("footer token = %q %q %v %v, want ws1 ana until 2027-03-01", ws, user, expires, ok)
 	}
-	if text, html := footer(channel.Envelope{WorkspaceID: "ws1"}, "es"); text != "" || html != "" {
+	if text, html := footer(channel.Envelope{WorkspaceID: "ws1"}, ana); text != "" || html != "" {
 		t.Errorf("footer of a raw address = %q, %q, want none", text, html)
 	}
 	for _, c := range []config.Config{{UnsubscribeSecret: "s3cret"}, {PublicURL: "https://h.example"}} {
