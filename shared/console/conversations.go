@@ -239,6 +239,18 @@ func (c *Console) conversationSend(w http.ResponseWriter, r *http.Request, s *se
 	if tid == "" {
 		return notify.Invalid(notify.FieldError{Field: "template", Problem: "choose a WhatsApp template"})
 	}
+	// The contact and the template the page offered, checked before
+	// anything is sent: no History entry for a send that skips everyone.
+	p, err := c.conversationData(r, s, tid)
+	if err != nil {
+		return err
+	}
+	if p.User.Phone == "" {
+		return notify.Invalid(notify.FieldError{Field: "user", Problem: "has no phone: WhatsApp cannot reach them"})
+	}
+	if problem := p.Chosen.SendProblem(); problem != "" || p.Chosen.WhatsApp == nil || p.Chosen.WhatsApp.Name == "" {
+		return notify.Invalid(notify.FieldError{Field: "template", Problem: "must be a published WhatsApp template approved by Meta (with its name)"})
+	}
 	in := send.Input{Channel: notify.ChannelWhatsApp, TemplateID: tid, Audience: &send.AudienceInput{UserIDs: []string{id}}, RecipientType: "client"}
 	n, err := c.start(r.Context(), s, in)
 	if err != nil {

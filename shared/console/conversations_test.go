@@ -71,6 +71,13 @@ func TestConversations(t *testing.T) {
 	if err != nil || n.Channel != notify.ChannelWhatsApp || n.TemplateID != tpl.ID || n.Audience.Count != 1 {
 		t.Fatalf("the reactivation: %+v %v", n, err)
 	}
+	// Nobody to send to: refused before anything is sent.
+	before := e.queue.len()
+	want(t, editor.post("/conversations/ghost/send", url.Values{"template": {tpl.ID}}), http.StatusNotFound)
+	want(t, editor.post("/conversations/nophone/send", url.Values{"template": {tpl.ID}}), http.StatusUnprocessableEntity, "has no phone")
+	if e.queue.len() != before {
+		t.Fatal("a refused reactivation was queued")
+	}
 	// Another workspace's contact, a template of another channel.
 	want(t, e.as("admin@b.example").get("/conversations/expired"), http.StatusNotFound)
 	push, _ := e.templates.Create(ctx, "ws_a", heraldtemplate.Input{Name: "Push", Channel: notify.ChannelPush, Title: "x", Body: "y"})

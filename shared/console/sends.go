@@ -410,9 +410,10 @@ var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 func slug(name, fallback string) string {
 	s := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
 	if s == "" {
-		return strings.ToLower(fallback)
+		s = strings.ToLower(notSlug.ReplaceAllString(fallback, "-"))
 	}
-	return clip(s, 40)
+	// Cut, not clipped with an ellipsis: a header's file name stays ASCII.
+	return strings.TrimRight(s[:min(len(s), 40)], "-")
 }
 
 // uploadCreated is what the script gets to send the file: where to PUT it
@@ -459,8 +460,12 @@ func (c *Console) newUpload(ctx context.Context, s *session, id, filename string
 	return up, uploadURL, nil
 }
 
-// multipartSlack bounds a form's parts other than the file.
-const multipartSlack = 64 << 10
+// multipartSlack bounds a form's parts other than the file, and
+// maxMultipartFields their number.
+const (
+	multipartSlack     = 64 << 10
+	maxMultipartFields = 8
+)
 
 // streamSendUpload takes the form without the script: the CSRF token
 // first (checked before anything else is read), the template, then the
@@ -476,6 +481,7 @@ func (c *Console) streamSendUpload(w http.ResponseWriter, r *http.Request, s *se
 	forbidden := notify.Errorf(notify.CodeForbidden, "the form's security token is missing or out of date; reload the page and try again")
 	token := r.Header.Get(csrfHeader)
 	fields := map[string]string{}
+	fieldBytes := 0
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -488,13 +494,28 @@ func (c *Console) streamSendUpload(w http.ResponseWriter, r *http.Request, s *se
 			return tooBig(err, notify.Errorf(notify.CodeBadRequest, "the form could not be read"))
 		}
 		if part.FormName() != "file" {
+			// The form's own fields (the token first, or a header, then
+			// the template) are few and small: more is refused before it
+			// is kept, and no field but the token is read before it.
+			if token == "" && part.FormName() != csrfField {
+				return forbidden
+			}
+			if len(fields) >= maxMultipartFields {
+				return notify.Errorf(notify.CodeBadRequest, "the form has more fields than New send's")
+			}
 			v, err := io.ReadAll(io.LimitReader(part, 4<<10))
 			if err != nil {
 				return tooBig(err, notify.Errorf(notify.CodeBadRequest, "the form could not be read"))
 			}
+			if fieldBytes += len(v); fieldBytes > multipartSlack {
+				return notify.Errorf(notify.CodePayloadTooLarge, "the form's fields are larger than %d KB", multipartSlack>>10)
+			}
 			fields[part.FormName()] = string(v)
 			if part.FormName() == csrfField && token == "" {
 				token = string(v)
+			}
+			if token != s.CSRF {
+				return forbidden
 			}
 			continue
 		}

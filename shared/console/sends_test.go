@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"log/slog"
 	"mime/multipart"
@@ -375,6 +376,12 @@ func TestSendsFileWithoutScript(t *testing.T) {
 	}
 	// No file chosen: the form says so.
 	want(t, b.postFile("/sends/uploads", [][2]string{{"csrf", b.csrf}, {"template", "tsms"}}, "-", nil), http.StatusUnprocessableEntity, "choose the spreadsheet to send")
+	// A flood of fields before the file is refused, not kept.
+	flood := [][2]string{{"csrf", b.csrf}}
+	for i := range 20 {
+		flood = append(flood, [2]string{fmt.Sprintf("f%d", i), strings.Repeat("x", 4000)})
+	}
+	want(t, b.postFile("/sends/uploads", flood, "clientes.csv", file), http.StatusBadRequest, "more fields")
 	// Over the largest file: refused, in words.
 	big := append([]byte("phone,name\n"), bytes.Repeat([]byte("+34600000001,Ana\n"), uploadMax/16)...)
 	want(t, b.postFile("/sends/uploads", [][2]string{{"csrf", b.csrf}, {"template", "tsms"}}, "big.csv", big), http.StatusRequestEntityTooLarge, "split it")
