@@ -107,6 +107,10 @@ func New(svc Services, o Options) *Server {
 	return s
 }
 
+// Options are the settings the server was built with (defaults filled
+// in), for the wiring's tests.
+func (s *Server) Options() Options { return s.opts }
+
 // What the SDK's CORS answers allow: the methods of its routes and the
 // headers the SDK sends; ETag and Retry-After are for the page to read.
 const (
