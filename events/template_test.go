@@ -487,3 +487,36 @@ func TestTemplateAPIReadsTheLinkSecretAlone(t *testing.T) {
 		t.Errorf("ApiFunction may read every secret:\n%s", policies)
 	}
 }
+
+// TestTemplateSDKRoute: the browser SDK's routes reach the api function
+// without the API key authorizer (pages hold user tokens, which the
+// function checks), for every method, OPTIONS preflights included, and
+// the gateway answers no preflight itself: a CorsConfiguration on the
+// HttpApi would, with its own origins instead of each workspace's.
+func TestTemplateSDKRoute(t *testing.T) {
+	tpl := readTemplate(t)
+	fn := resources(tpl, "AWS::Serverless::Function")["ApiFunction"]
+	var sdk *yamlNode
+	for _, ev := range fn.get("Properties", "Events").children {
+		if ev.get("Properties", "Path").val() == "/sdk/{proxy+}" {
+			sdk = ev
+		}
+	}
+	if sdk == nil {
+		t.Fatal("ApiFunction has no /sdk/{proxy+} route")
+	}
+	p := sdk.get("Properties")
+	if p.get("Type").val() != "" || sdk.get("Type").val() != "HttpApi" || p.get("ApiId").val() != "!Ref HttpApi" || p.get("Method").val() != "ANY" || p.get("Auth", "Authorizer").val() != "NONE" {
+		t.Errorf("the SDK's route:\n%s", sdk.text())
+	}
+	for _, path := range []string{"/sdk/v1/config", "/sdk/v1/me/presence", "/sdk/v1/me/devices/dev_1"} {
+		if !gatewayMatches("/sdk/{proxy+}", path) {
+			t.Errorf("%s does not match /sdk/{proxy+}", path)
+		}
+	}
+	for _, api := range resources(tpl, "AWS::Serverless::HttpApi") {
+		if api.get("Properties", "CorsConfiguration") != nil {
+			t.Errorf("%s has a CorsConfiguration: the gateway would answer the SDK's preflights itself", api.key)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/sdkapi"
 	"github.com/heraldhq/herald/shared/send"
 	"github.com/heraldhq/herald/shared/template"
 	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
@@ -215,7 +216,8 @@ func TestConsoleSample(t *testing.T) {
 	}
 	svc := apiServices(store, &fakeQueue{})
 	con := console.New(console.Services{Store: store, Operators: ops, Users: svc.Users, Sends: svc.Sends}, console.Options{SecureCookies: true})
-	h := lambda.NewHandler(newHandler(wiringapi.Root(httpapi.New(svc, httpapi.Options{}), con)).Serve)
+	sdk := sdkapi.New(sdkapi.Services{Users: svc.Users, Store: store}, sdkapi.Options{})
+	h := lambda.NewHandler(newHandler(wiringapi.Root(httpapi.New(svc, httpapi.Options{}), sdk, con)).Serve)
 
 	res := invokeSample(t, h, "api-console-login.json", nil)
 	if res.StatusCode != 303 || res.Headers["Location"] != "/history" || len(res.Cookies) != 1 || !strings.Contains(res.Cookies[0], "Secure") {
@@ -236,5 +238,74 @@ func TestConsoleSample(t *testing.T) {
 	})
 	if res.StatusCode != 401 || !strings.Contains(res.Body, `"code":"unauthorized"`) {
 		t.Fatalf("/v1/users without a key = %d %s", res.StatusCode, res.Body)
+	}
+}
+
+// TestSDKSample: a page's requests to the SDK's routes through API Gateway
+// (no authorizer: the route has none) reach the SDK beside the API: the
+// preflight, the config for an allowed origin, a user token minted by the
+// API used on /sdk/v1/me, and the same token refused on /v1.
+func TestSDKSample(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "herald.db"), boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws_example", Name: "ws_example", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutConsoleSettings(ctx, notify.ConsoleSettings{WorkspaceID: "ws_example", SDKOrigins: []string{"https://shop.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	svc := apiServices(store, &fakeQueue{})
+	if _, err := svc.Users.Put(ctx, "ws_example", "c-1001", profile.Input{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("s3cret")
+	api := httpapi.New(svc, httpapi.Options{Config: httpapi.Config{LinkSecret: secret}})
+	sdk := sdkapi.New(sdkapi.Services{Users: svc.Users, Store: store}, sdkapi.Options{Secret: secret, VAPIDPublicKey: "BPub"})
+	con := console.New(console.Services{Store: store, Users: svc.Users, Sends: svc.Sends}, console.Options{})
+	h := lambda.NewHandler(newHandler(wiringapi.Root(api, sdk, con)).Serve)
+	call := func(method, path string, headers map[string]string, withKey bool) events.APIGatewayV2HTTPResponse {
+		return invokeSample(t, h, "api-send-notification.json", func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path, ev.Body = method, path, path, ""
+			ev.RouteKey, ev.RequestContext.RouteKey = "ANY /sdk/{proxy+}", "ANY /sdk/{proxy+}"
+			if !withKey {
+				ev.RequestContext.Authorizer = nil
+				delete(ev.Headers, "authorization")
+			}
+			for k, v := range headers {
+				ev.Headers[k] = v
+			}
+		})
+	}
+	res := call("OPTIONS", "/sdk/v1/me/presence", map[string]string{"origin": "https://shop.example", "access-control-request-method": "POST",
+		"access-control-request-headers": "authorization,content-type,x-herald-client"}, false)
+	if res.StatusCode != 204 || res.Headers["Access-Control-Allow-Origin"] != "https://shop.example" || res.Headers["Access-Control-Max-Age"] != "600" {
+		t.Errorf("preflight = %d %v", res.StatusCode, res.Headers)
+	}
+	res = call("GET", "/sdk/v1/config", map[string]string{"origin": "https://shop.example", "x-herald-client": "ws_example"}, false)
+	if res.StatusCode != 200 || !strings.Contains(res.Body, `"vapidPublicKey":"BPub"`) || res.Headers["Access-Control-Allow-Origin"] != "https://shop.example" {
+		t.Errorf("config = %d %v %s", res.StatusCode, res.Headers, res.Body)
+	}
+	res = call("GET", "/sdk/v1/config", map[string]string{"origin": "https://evil.example", "x-herald-client": "ws_example"}, false)
+	if res.StatusCode != 403 || res.Headers["Access-Control-Allow-Origin"] != "" {
+		t.Errorf("config from another origin = %d %v", res.StatusCode, res.Headers)
+	}
+	// The backend mints a token with its key (the authorizer's principal).
+	res = call("POST", "/v1/users/c-1001/sdk-token", nil, true)
+	var minted struct{ Token string }
+	if err := json.Unmarshal([]byte(res.Body), &minted); res.StatusCode != 201 || err != nil || minted.Token == "" {
+		t.Fatalf("mint = %d %s", res.StatusCode, res.Body)
+	}
+	page := map[string]string{"origin": "https://shop.example", "x-herald-client": "ws_example", "authorization": "Bearer " + minted.Token}
+	res = call("GET", "/sdk/v1/me/preferences", page, false)
+	if res.StatusCode != 200 {
+		t.Errorf("preferences with the token = %d %s", res.StatusCode, res.Body)
+	}
+	res = call("GET", "/v1/users/c-1001", map[string]string{"authorization": "Bearer " + minted.Token}, false)
+	if res.StatusCode != 401 {
+		t.Errorf("the user token on /v1 = %d %s, want 401", res.StatusCode, res.Body)
 	}
 }

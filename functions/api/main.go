@@ -59,5 +59,5 @@ func main() {
 	// The console shares the function: API Gateway routes /v1 through the
 	// authorizer and the console's paths straight here (it checks its own
 	// sessions). Behind API Gateway every request came over https.
-	lambda.Start(newHandler(wiringapi.Root(wiringapi.API(api), wiringapi.Console(api, true))).Serve)
+	lambda.Start(newHandler(wiringapi.Root(wiringapi.API(api), wiringapi.SDK(api, false), wiringapi.Console(api, true))).Serve)
 }

@@ -174,7 +174,7 @@ func run(ctx context.Context, fn, eventFile, backend string, stdout, stderr io.W
 	switch fn {
 	case "api":
 		set := &wiringapi.Set{Graph: graph, Uploads: uploads}
-		handler = apiHandler(wiringapi.Root(wiringapi.API(set), wiringapi.Console(set, true))).Serve
+		handler = apiHandler(wiringapi.Root(wiringapi.API(set), wiringapi.SDK(set, false), wiringapi.Console(set, true))).Serve
 	case "compose":
 		handler = apiHandler(wiringapi.API(&wiringapi.Set{Graph: graph, Model: model}, httpapi.ComposeRoutes...)).Serve
 	case "dispatch":

@@ -184,7 +184,7 @@ func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backen
 // carry no API key.
 func rootMux(svc *wiringapi.Set, push webhook.PushEndpoints) *http.ServeMux {
 	root := callbacks.New(svc.Graph, push).HTTP
-	root.Handle("/", wiringapi.Root(wiringapi.API(svc), wiringapi.Console(svc, false)))
+	root.Handle("/", wiringapi.Root(wiringapi.API(svc), wiringapi.SDK(svc, true), wiringapi.Console(svc, false)))
 	return root
 }
 

@@ -51,11 +51,11 @@ func (destinationsPage) PageTitle() string { return "Destinations" }
 
 func (c *Console) destinationsPage(w http.ResponseWriter, r *http.Request, s *session, status int, p destinationsPage) error {
 	if p.Rows == nil {
-		_, err := c.svc.Store.GetConsoleSettings(r.Context(), s.WorkspaceID)
+		cs, err := c.svc.Store.GetConsoleSettings(r.Context(), s.WorkspaceID)
 		if err != nil && !notify.IsCode(err, notify.CodeNotFound) {
 			return fmt.Errorf("console settings of %s: %w", s.WorkspaceID, err)
 		}
-		p.Own = err == nil
+		p.Own = err == nil && len(cs.Destinations) > 0 // settings may hold the SDK's origins alone
 		dests, err := c.destinations(r.Context(), s.WorkspaceID)
 		if err != nil {
 			return err
@@ -107,6 +107,14 @@ func (c *Console) saveDestinations(w http.ResponseWriter, r *http.Request, s *se
 			rows = []destinationRow{}
 		}
 		return c.destinationsPage(w, r, s, e.HTTPStatus(), destinationsPage{Rows: rows, Own: true, Error: &shown})
+	}
+	// The SDK's allowed origins share the settings (PUT /v1/sdk/settings):
+	// saving destinations keeps them.
+	switch stored, err := c.svc.Store.GetConsoleSettings(r.Context(), s.WorkspaceID); {
+	case err == nil:
+		cs.SDKOrigins = stored.SDKOrigins
+	case !notify.IsCode(err, notify.CodeNotFound):
+		return fmt.Errorf("console settings of %s: %w", s.WorkspaceID, err)
 	}
 	if err := c.svc.Store.PutConsoleSettings(r.Context(), cs); err != nil {
 		return fmt.Errorf("save destinations of %s: %w", s.WorkspaceID, err)

@@ -302,6 +302,12 @@ func TestSettingsDestinationsInTheSendForm(t *testing.T) {
 	e.putUser("ws_a", "u1", person{Name: "Ana", Email: "ana@example.com"})
 	e.putUser("ws_b", "u1", person{Name: "Bea", Email: "bea@example.com"})
 	admin := e.as("admin@a.example")
+	// The SDK's origins, saved through the API, are no list of destinations
+	// of the workspace's own, and saving destinations keeps them.
+	origins := []string{"https://shop.example"}
+	if err := e.store.PutConsoleSettings(ctx, notify.ConsoleSettings{WorkspaceID: "ws_a", SDKOrigins: origins}); err != nil {
+		t.Fatal(err)
+	}
 	want(t, admin.get("/settings/destinations"), http.StatusOK, "The default list of this Herald", `name="dest2.route" value="offers"`)
 
 	bad := url.Values{"dest1.label": {"Bills"}, "dest1.route": {"my bills"}, "dest2.label": {"Home"}, "dest2.route": {"home"}}
@@ -319,6 +325,9 @@ func TestSettingsDestinationsInTheSendForm(t *testing.T) {
 	}
 	if d := cmp.Diff([]notify.Destination{{Route: "bills", Label: "My bills"}, {Route: "home", Label: "Home"}}, cs.Destinations); d != "" {
 		t.Errorf("saved destinations (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(origins, cs.SDKOrigins); d != "" {
+		t.Errorf("SDK origins after saving destinations (-want +got):\n%s", d)
 	}
 
 	editor := e.as("editor@a.example")

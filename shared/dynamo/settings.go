@@ -13,13 +13,15 @@ import (
 )
 
 // consoleSettingsItem is what a workspace's admins set in the console. The
-// destinations are one JSON string: nothing queries inside them.
+// destinations are one JSON string: nothing queries inside them. The SDK's
+// origins are a list, kept in order (absent when none).
 type consoleSettingsItem struct {
 	PK           string    `dynamodbav:"pk"`
 	SK           string    `dynamodbav:"sk"`
 	Kind         string    `dynamodbav:"kind"`
 	WorkspaceID  string    `dynamodbav:"ws"`
 	Destinations string    `dynamodbav:"destinations,omitempty"`
+	SDKOrigins   []string  `dynamodbav:"sdkOrigins,omitempty"`
 	UpdatedAt    time.Time `dynamodbav:"updatedAt"`
 }
 
@@ -32,6 +34,9 @@ func (s *Store) GetConsoleSettings(ctx context.Context, workspaceID string) (not
 		return notify.ConsoleSettings{}, err
 	}
 	cs := notify.ConsoleSettings{WorkspaceID: workspaceID, UpdatedAt: it.UpdatedAt}
+	if len(it.SDKOrigins) > 0 {
+		cs.SDKOrigins = it.SDKOrigins
+	}
 	if err := fromJSON(it.Destinations, &cs.Destinations); err != nil {
 		return notify.ConsoleSettings{}, fmt.Errorf("decode console destinations of %s: %w", workspaceID, err)
 	}
@@ -41,7 +46,7 @@ func (s *Store) GetConsoleSettings(ctx context.Context, workspaceID string) (not
 // PutConsoleSettings replaces the settings item with one PutItem.
 func (s *Store) PutConsoleSettings(ctx context.Context, cs notify.ConsoleSettings) error {
 	pk, sk := consoleSettingsKey(cs.WorkspaceID)
-	it := consoleSettingsItem{PK: pk, SK: sk, Kind: "consolesettings", WorkspaceID: cs.WorkspaceID, UpdatedAt: cs.UpdatedAt}
+	it := consoleSettingsItem{PK: pk, SK: sk, Kind: "consolesettings", WorkspaceID: cs.WorkspaceID, SDKOrigins: cs.SDKOrigins, UpdatedAt: cs.UpdatedAt}
 	var err error
 	if it.Destinations, err = toJSON(cs.Destinations); err != nil {
 		return fmt.Errorf("encode console destinations of %s: %w", cs.WorkspaceID, err)

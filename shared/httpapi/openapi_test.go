@@ -385,6 +385,17 @@ var contractCases = []contractCase{
 	{"key", "POST", "/v1/keys", `{"name": "backend", "scopes": ["send", "read"]}`, true, 201},
 	{"blank key name", "POST", "/v1/keys", `{"name": "  ", "scopes": ["send"]}`, false, 422},
 	{"key without scopes", "POST", "/v1/keys", `{"name": "k", "scopes": []}`, false, 422},
+
+	// The browser SDK's origins.
+	{"origins", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["https://shop.example", "HTTPS://WWW.Shop.Example/", "http://localhost:3000", "http://127.0.0.1:65535"]}`, true, 200},
+	{"no origins", "PUT", "/v1/sdk/settings", `{"allowedOrigins": []}`, true, 200},
+	{"an origin with a path", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["https://shop.example/app"]}`, false, 422},
+	{"a wildcard origin", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["https://*.shop.example"]}`, false, 422},
+	{"an origin without a scheme", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["shop.example"]}`, false, 422},
+	{"an origin on port 0", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["https://shop.example:0"]}`, false, 422},
+	{"an origin on port 65536", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["https://shop.example:65536"]}`, false, 422},
+	{"an ftp origin", "PUT", "/v1/sdk/settings", `{"allowedOrigins": ["ftp://shop.example"]}`, false, 422},
+	{"origins missing", "PUT", "/v1/sdk/settings", `{}`, false, 422},
 }
 
 // TestOpenAPIRequestSchemasMatchHandlers sends every contract case: the
@@ -442,6 +453,8 @@ func TestOpenAPIExamplesAreValid(t *testing.T) {
 		{"POST", "/v1/campaigns", "/v1/campaigns", 201},
 		{"POST", "/v1/uploads", "/v1/uploads", 201},
 		{"PUT", "/v1/compose/options", "/v1/compose/options", 200},
+		{"POST", "/v1/users/c-1001/sdk-token", "/v1/users/{id}/sdk-token", 201},
+		{"PUT", "/v1/sdk/settings", "/v1/sdk/settings", 200},
 		// Last: the example turns the sms template into a push one.
 		{"PUT", "/v1/templates/" + tpl, "/v1/templates/{id}", 200},
 	}

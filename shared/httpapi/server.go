@@ -50,8 +50,10 @@ type Config struct {
 	// subscribes needs; empty when Web Push is not configured.
 	VAPIDPublicKey string
 	// LinkSecret signs the links to the users' preference pages
-	// (HERALD_UNSUBSCRIBE_SECRET, as the console checks them); empty
-	// answers POST /v1/users/{id}/preference-link with 503 not_configured.
+	// (HERALD_UNSUBSCRIBE_SECRET, as the console checks them), and the
+	// workspaces' keys of the browser SDK's user tokens derive from it;
+	// empty answers POST /v1/users/{id}/preference-link, .../sdk-token and
+	// GET /v1/sdk/signing-key with 503 not_configured.
 	LinkSecret []byte
 	// PublicURL is where people reach Herald (HERALD_PUBLIC_URL): the
 	// preference links start with it. Empty is the https origin a request
@@ -123,6 +125,9 @@ type Store interface {
 	GetCampaign(ctx context.Context, workspaceID, id string) (notify.Campaign, error)
 	ListCampaigns(ctx context.Context, workspaceID, kind string, p notify.Page) ([]notify.Campaign, string, error)
 	ListRuns(ctx context.Context, workspaceID, campaignID string, p notify.Page) ([]notify.CampaignRun, string, error)
+	// Settings keep the browser SDK's allowed origins (beside the
+	// console's destinations).
+	notify.Settings
 	GetComposeSettings(ctx context.Context, workspaceID string) (notify.ComposeSettings, error)
 	PutComposeSettings(ctx context.Context, s notify.ComposeSettings) error
 	ListComposeUsage(ctx context.Context, workspaceID, from, to string) ([]notify.ComposeUsage, error)
@@ -234,6 +239,11 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/users/{id}/preference-link", scope: notify.ScopeSend, handle: s.createPreferenceLink},
 		{pattern: "POST /v1/users/{id}/presence", scope: notify.ScopeSend, handle: s.postPresence},
 		{pattern: "GET /v1/users/{id}/conversation", scope: notify.ScopeRead, handle: s.getConversation},
+		{pattern: "POST /v1/users/{id}/sdk-token", scope: notify.ScopeSend, handle: s.createSDKToken},
+
+		{pattern: "GET /v1/sdk/settings", scope: notify.ScopeRead, handle: s.getSDKSettings},
+		{pattern: "PUT /v1/sdk/settings", scope: notify.ScopeAdmin, handle: s.putSDKSettings, audit: "sdk.settings"},
+		{pattern: "GET /v1/sdk/signing-key", scope: notify.ScopeAdmin, handle: s.sdkSigningKey},
 
 		{pattern: "POST /v1/templates", scope: notify.ScopeAdmin, handle: s.createTemplate, audit: "template.create"},
 		{pattern: "GET /v1/templates", scope: notify.ScopeRead, handle: s.listTemplates},

@@ -342,6 +342,80 @@ func (s *Service) SetPresence(ctx context.Context, workspaceID, id string, in Pr
 	return Presence{Active: *in.Active, Until: until}, nil
 }
 
+// PagePresence is a presence report from one page of the customer's web
+// app: a browser tab running the SDK, which reports while it is visible
+// (heartbeats, Active) and once more when it goes away (not Active). A
+// user may have several such pages open, each reporting on its own.
+type PagePresence struct {
+	Active bool
+	// TTL is how long a heartbeat keeps the user present.
+	TTL time.Duration
+	// LastUntil, on a report of a page going away, is the Until its own
+	// last heartbeat was answered with (nil when it sent none, or does
+	// not say).
+	LastUntil *time.Time
+}
+
+// ReportPagePresence records a page's presence report so that one page
+// never ends the presence another page keeps up:
+//   - a heartbeat makes the user present until now + TTL, or leaves a
+//     later end another page's heartbeat set (a page with a short TTL
+//     does not cut a longer one short);
+//   - a page going away ends the presence only when the stored end is not
+//     later than its own last heartbeat's (LastUntil): a later one means
+//     another page reported since, and the user stays present until that
+//     page's heartbeat runs out or that page goes away in turn. Without
+//     LastUntil it ends the presence, as SetPresence does.
+//
+// It answers the user's presence after the report. The rule holds for
+// pages whose heartbeats use the same TTL (the SDK's); a page with a
+// shorter one may keep a user present up to its own TTL less than it could.
+func (s *Service) ReportPagePresence(ctx context.Context, workspaceID, id string, p PagePresence) (Presence, error) {
+	if p.Active && (p.TTL < time.Second || p.TTL > maxPresenceTTL) {
+		return Presence{}, notify.Invalid(notify.FieldError{Field: "ttlSeconds", Problem: "must be from 1 to 86400"})
+	}
+	now := s.now().UTC()
+	var out Presence
+	_, err := s.Store.UpdateUser(ctx, workspaceID, id, func(u *notify.User) error {
+		stored := u.PresenceUntil
+		if stored != nil && !stored.After(now) {
+			stored = nil // run out: nothing to keep
+		}
+		switch {
+		case p.Active:
+			t := now.Add(p.TTL).Truncate(time.Millisecond)
+			if stored != nil && stored.After(t) {
+				t = *stored
+			}
+			out = Presence{Active: true, Until: &t}
+		case stored != nil && p.LastUntil != nil && stored.After(*p.LastUntil):
+			out = Presence{Active: true, Until: stored}
+			return errUnchanged // another page's heartbeat came later
+		default:
+			out = Presence{}
+		}
+		if equalTimes(u.PresenceUntil, out.Until) {
+			return errUnchanged
+		}
+		u.PresenceUntil = out.Until
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return Presence{}, fmt.Errorf("report page presence of user %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// errUnchanged leaves a user as stored: UpdateUser writes nothing.
+var errUnchanged = errors.New("unchanged")
+
+func equalTimes(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
 // Conversation is the state of a user's conversations on the channels
 // that limit when a business may write (WhatsApp's window today).
 type Conversation struct {

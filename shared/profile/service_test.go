@@ -501,6 +501,85 @@ func TestSetPresence(t *testing.T) {
 	}
 }
 
+// TestReportPagePresence: two tabs of one user report on their own; a
+// tab going away ends the presence only when no other tab's heartbeat
+// came after its own, and a heartbeat never shortens another's.
+func TestReportPagePresence(t *testing.T) {
+	s, store := newService(t)
+	ctx := context.Background()
+	clock := t0
+	s.Now = func() time.Time { return clock }
+	ttl := time.Minute
+	report := func(p PagePresence) Presence {
+		t.Helper()
+		got, err := s.ReportPagePresence(ctx, "ws1", "ana", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := store.GetUser(ctx, "ws1", "ana")
+		if diff := cmp.Diff(got.Until, u.PresenceUntil); diff != "" {
+			t.Fatalf("stored PresenceUntil differs from the answer (-answer +stored):\n%s", diff)
+		}
+		return got
+	}
+	at := func(t time.Time) *time.Time { v := t.Truncate(time.Millisecond); return &v }
+
+	// Tab A beats; tab B beats 20 s later; A goes away: B's beat is later,
+	// so the user stays present until it runs out.
+	a := report(PagePresence{Active: true, TTL: ttl})
+	if diff := cmp.Diff(Presence{Active: true, Until: at(t0.Add(ttl))}, a); diff != "" {
+		t.Fatalf("A's heartbeat (-want +got):\n%s", diff)
+	}
+	clock = t0.Add(20 * time.Second)
+	b := report(PagePresence{Active: true, TTL: ttl})
+	clock = t0.Add(25 * time.Second)
+	if got := report(PagePresence{Active: false, LastUntil: a.Until}); !got.Active || !got.Until.Equal(*b.Until) {
+		t.Errorf("A going away after B's later heartbeat = %+v, want present until B's %s", got, b.Until)
+	}
+	// B goes away after its own last beat: nobody is left.
+	clock = t0.Add(30 * time.Second)
+	if got := report(PagePresence{Active: false, LastUntil: b.Until}); got.Active || got.Until != nil {
+		t.Errorf("B, the last tab, going away = %+v, want absent", got)
+	}
+
+	// A tab going away that beat last ends the presence, though another
+	// tab beat before it (that tab is gone or hidden, or beats again).
+	clock = t0.Add(time.Minute)
+	report(PagePresence{Active: true, TTL: ttl})
+	clock = t0.Add(time.Minute + time.Second)
+	last := report(PagePresence{Active: true, TTL: ttl})
+	if got := report(PagePresence{Active: false, LastUntil: last.Until}); got.Active {
+		t.Errorf("the latest tab going away = %+v, want absent", got)
+	}
+
+	// A short heartbeat leaves a longer one; without LastUntil a report
+	// of going away ends the presence whatever (the API's way).
+	clock = t0.Add(2 * time.Minute)
+	long := report(PagePresence{Active: true, TTL: 10 * time.Minute})
+	if got := report(PagePresence{Active: true, TTL: 30 * time.Second}); !got.Until.Equal(*long.Until) {
+		t.Errorf("a 30 s heartbeat after a 10 min one = %+v, want until %s", got, long.Until)
+	}
+	if got := report(PagePresence{Active: false}); got.Active {
+		t.Errorf("going away without LastUntil = %+v, want absent", got)
+	}
+
+	// A presence that ran out is no later heartbeat.
+	clock = t0.Add(3 * time.Minute)
+	old := report(PagePresence{Active: true, TTL: ttl})
+	clock = clock.Add(2 * ttl)
+	if got := report(PagePresence{Active: false, LastUntil: at(t0)}); got.Active || got.Until != nil {
+		t.Errorf("going away after the presence ran out (%s) = %+v, want absent", old.Until, got)
+	}
+	for _, bad := range []time.Duration{0, 500 * time.Millisecond, maxPresenceTTL + time.Second} {
+		if _, err := s.ReportPagePresence(ctx, "ws1", "ana", PagePresence{Active: true, TTL: bad}); fieldOf(err) != "ttlSeconds" {
+			t.Errorf("a heartbeat of %s = %v, want ttlSeconds refused", bad, err)
+		}
+	}
+	if _, err := s.ReportPagePresence(ctx, "ws2", "ana", PagePresence{Active: true, TTL: ttl}); !notify.IsCode(err, notify.CodeNotFound) {
+		t.Errorf("another workspace's user = %v, want not_found", err)
+	}
+}
+
 func TestConversation(t *testing.T) {
 	tests := []struct {
 		name string

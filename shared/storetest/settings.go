@@ -8,8 +8,8 @@ import (
 )
 
 // testConsoleSettings: a workspace's console settings are absent until
-// saved, come back as saved (order kept), are replaced whole, and are the
-// workspace's own.
+// saved, come back as saved (order kept, the SDK's origins too), are
+// replaced whole, and are the workspace's own.
 func testConsoleSettings(t *testing.T, s notify.Store) {
 	ctx := t.Context()
 	_, err := s.GetConsoleSettings(ctx, wsA)
@@ -24,7 +24,7 @@ func testConsoleSettings(t *testing.T, s notify.Store) {
 	}
 	first := notify.ConsoleSettings{WorkspaceID: wsA, UpdatedAt: t0, Destinations: []notify.Destination{
 		{Route: "offers", Label: "Ofertas"}, {Route: "home", Label: "Inicio"}, {Route: "bills/2026?tab=últimas", Label: "Mis facturas «nuevas»"},
-	}}
+	}, SDKOrigins: []string{"https://www.shop.example", "http://localhost:3000", "https://shop.example"}}
 	must(t, "PutConsoleSettings", s.PutConsoleSettings(ctx, first))
 	if d := diff(first, get(wsA)); d != "" {
 		t.Errorf("GetConsoleSettings after PutConsoleSettings mismatch (-want +got):\n%s", d)
@@ -38,7 +38,8 @@ func testConsoleSettings(t *testing.T, s notify.Store) {
 		t.Errorf("GetConsoleSettings after a replacing PutConsoleSettings mismatch (-want +got):\n%s", d)
 	}
 
-	other := notify.ConsoleSettings{WorkspaceID: wsB, UpdatedAt: t0, Destinations: []notify.Destination{{Route: "b-only", Label: "B"}}}
+	// The SDK's origins alone (a workspace that never saved destinations).
+	other := notify.ConsoleSettings{WorkspaceID: wsB, UpdatedAt: t0, SDKOrigins: []string{"https://b.example"}}
 	must(t, "PutConsoleSettings "+wsB, s.PutConsoleSettings(ctx, other))
 	if d := diff(other, get(wsB)); d != "" {
 		t.Errorf("GetConsoleSettings %s mismatch (-want +got):\n%s", wsB, d)

@@ -1,15 +1,18 @@
 // Package api builds, from a wiring.Graph, the HTTP API with the services
-// only it uses (users, keys, templates, AI composition) and spreadsheet
-// ingestion. It is the heaviest part of package wiring (see there): only
-// the api, compose and ingest functions import it.
+// only it uses (users, keys, templates, AI composition), the browser SDK's
+// routes and spreadsheet ingestion. It is the heaviest part of package
+// wiring (see there): only the api, compose and ingest functions import it.
 package api
 
 import (
+	"time"
+
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/httpapi"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/profile"
+	"github.com/heraldhq/herald/shared/sdkapi"
 	"github.com/heraldhq/herald/shared/template"
 	"github.com/heraldhq/herald/shared/wiring"
 	"github.com/heraldhq/herald/shared/wiring/services"
@@ -91,4 +94,22 @@ func API(s *Set, routes ...string) *httpapi.Server {
 		opts.Uploads = &u
 	}
 	return httpapi.New(svc, opts)
+}
+
+// sdkOriginsTTL is how long the api function keeps a workspace's allowed
+// origins between reads: a page polls its inbox every few seconds, and a
+// change of the origins may take this long to count.
+const sdkOriginsTTL = 30 * time.Second
+
+// SDK is the browser SDK's routes (/sdk/v1) over the same user service as
+// the API. local is the local mode: a workspace that lists no origins
+// allows this machine's pages, and origins are read on every request.
+func SDK(s *Set, local bool) *sdkapi.Server {
+	g := s.Graph
+	cfg := g.Config
+	o := sdkapi.Options{Secret: []byte(cfg.UnsubscribeSecret), VAPIDPublicKey: cfg.VAPID.PublicKey, Local: local, Now: g.Now, Log: g.Log}
+	if !local {
+		o.OriginsTTL = sdkOriginsTTL
+	}
+	return sdkapi.New(sdkapi.Services{Users: Users(s), Store: g.Ports.Store}, o)
 }

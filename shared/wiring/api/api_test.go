@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/heraldhq/herald/shared/config"
@@ -26,6 +28,39 @@ func TestSettingsReachTheServices(t *testing.T) {
 		}
 		if services.Campaigns(s.Graph) != nil {
 			t.Error("a campaign service without a scheduler, want nil (the routes answer not_configured)")
+		}
+	}
+}
+
+// TestRootServesTheSDK: /sdk/ reaches the SDK's handler, /v1 the API's
+// and the rest the console, whatever the Accept header.
+func TestRootServesTheSDK(t *testing.T) {
+	var got string
+	named := func(name string) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got = name })
+	}
+	root := Root(named("api"), named("sdk"), named("console"))
+	for path, want := range map[string]string{"/sdk/v1/config": "sdk", "/sdk/v1/me/inbox": "sdk", "/v1/users": "api", "/sdk": "sdk", "/sdkfoo": "console", "/history": "console"} {
+		got = ""
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Accept", "text/html")
+		root.ServeHTTP(httptest.NewRecorder(), r)
+		if got != want {
+			t.Errorf("%s went to %q, want %s", path, got, want)
+		}
+	}
+}
+
+// TestSDKSettings: the SDK signs with Herald's secret and offers the VAPID
+// key; only the local mode allows this machine's pages by default, and
+// only the api function keeps origins between requests.
+func TestSDKSettings(t *testing.T) {
+	cfg := config.Config{UnsubscribeSecret: "s3cret", VAPID: config.VAPIDConfig{PublicKey: "BPub"}}
+	s := &Set{Graph: wiring.New(cfg, wiring.Ports{}, nil)}
+	for _, local := range []bool{true, false} {
+		o := SDK(s, local).Options()
+		if string(o.Secret) != "s3cret" || o.VAPIDPublicKey != "BPub" || o.Local != local || (o.OriginsTTL == 0) != local {
+			t.Errorf("SDK(local %v) options = %+v", local, o)
 		}
 	}
 }

@@ -90,13 +90,15 @@ func originOf(g *wiring.Graph, u *httpapi.Uploads) string {
 	return p.Scheme + "://" + p.Host
 }
 
-// Root serves the API under /v1 and the console everywhere else. The
-// path / is both: the console for a browser (which asks for text/html),
-// the API's index for everyone else.
-func Root(api, consoleHandler http.Handler) http.Handler {
+// Root serves the API under /v1, the browser SDK's routes under /sdk/ and
+// the console everywhere else. The path / is both: the console for a
+// browser (which asks for text/html), the API's index for everyone else.
+func Root(api, sdk, consoleHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1", api)
 	mux.Handle("/v1/", api)
+	mux.Handle("/sdk", sdk)
+	mux.Handle("/sdk/", sdk)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && !strings.Contains(r.Header.Get("Accept"), "text/html") {
 			api.ServeHTTP(w, r)
