@@ -42,6 +42,7 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/operator"
 	"github.com/heraldhq/herald/shared/provider"
+	"github.com/heraldhq/herald/shared/sdkapi"
 	heraldsns "github.com/heraldhq/herald/shared/sns"
 	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
@@ -101,7 +102,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logOut io.Writ
 	if err != nil {
 		return err
 	}
-	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL), Used: used}
+	svc := &wiringapi.Set{Graph: wiring.New(cfg, ports, log), Model: model, Uploads: backend.Uploads(cfg.PublicURL), Used: used, DemoURL: "/demo/"}
 	campaigns = services.Campaigns(svc.Graph)
 	srv := &http.Server{Handler: newBodyPace(httpapi.CleanPathsOnly(rootMux(svc, push))), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	signIn, err := operators(ctx, wiringapi.Operators(svc), cfg, base)
@@ -185,6 +186,7 @@ func localPorts(ctx context.Context, cfg config.Config, backend *embedded.Backen
 func rootMux(svc *wiringapi.Set, push webhook.PushEndpoints) *http.ServeMux {
 	root := callbacks.New(svc.Graph, push).HTTP
 	root.Handle("/", wiringapi.Root(wiringapi.API(svc), wiringapi.SDK(svc, true), wiringapi.Console(svc, false)))
+	root.Handle("/demo/", &demo{users: wiringapi.Users(svc), secret: []byte(svc.Graph.Config.UnsubscribeSecret), sw: sdkapi.ServiceWorker()})
 	return root
 }
 

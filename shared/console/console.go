@@ -118,6 +118,9 @@ type Options struct {
 	// ComposeRate is each workspace's limit of AI requests per minute
 	// (HERALD_COMPOSE_RATE_PER_MINUTE), shown in Settings.
 	ComposeRate int
+	// DemoURL is make run's sample customer site using the browser SDK;
+	// the navigation links to it when set.
+	DemoURL string
 	// UploadOrigin is the origin New send's script PUTs spreadsheets to
 	// when it is not the console's own (the uploads bucket's, on AWS): the
 	// Content-Security-Policy lets the page's script connect to it.
@@ -480,6 +483,9 @@ type page struct {
 	CSRF     string
 	Flash    string
 	Data     any
+	// DemoURL is the SDK demo's address (local mode), linked from the
+	// navigation.
+	DemoURL string
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, data any) {
@@ -487,7 +493,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, sta
 	if !ok {
 		panic(fmt.Sprintf("console: no page %q", name))
 	}
-	p := page{Data: data, Nav: name, Flash: flashes[r.URL.Query().Get("done")]}
+	p := page{Data: data, Nav: name, Flash: flashes[r.URL.Query().Get("done")], DemoURL: c.opts.DemoURL}
 	if m, ok := data.(map[string]any); ok {
 		if title, ok := m["Title"].(string); ok {
 			p.Title = title

@@ -138,6 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, notify.Errorf(notify.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
+	if serveFile(w, r) {
+		info.route = "GET " + r.URL.Path
+		return
+	}
 	if r.Method == http.MethodOptions {
 		s.preflight(w, r)
 		return

@@ -94,7 +94,7 @@ export class Herald {
 
   /** Signing out: the device is removed, presence ends, the inbox stops. */
   async signOut() {
-    this.stopPresence(true);
+    this.stopPresence();
     this.stopInbox();
     const reg = await this.registration();
     const sub = await reg?.pushManager.getSubscription();
@@ -172,7 +172,7 @@ export class Herald {
 
   async registration() {
     if (!("serviceWorker" in navigator)) return null;
-    return (await navigator.serviceWorker.getRegistration(this.serviceWorker)) ?? navigator.serviceWorker.register(this.serviceWorker, { type: "module" });
+    return (await navigator.serviceWorker.getRegistration(this.serviceWorker)) ?? navigator.serviceWorker.register(this.serviceWorker);
   }
 
   /** Subscribes with the workspace's VAPID key and registers the subscription as the user's device. */
@@ -181,8 +181,8 @@ export class Herald {
     await navigator.serviceWorker.ready;
     let sub = await reg.pushManager.getSubscription();
     if (!sub) {
-      const { data } = await fetch(this.url + "/sdk/v1/config?client=" + encodeURIComponent(this.clientId), { credentials: "omit" })
-        .then(async (r) => ({ data: await r.json() }));
+      const data = await (await fetch(this.url + "/sdk/v1/config", { headers: { "X-Herald-Client": this.clientId }, credentials: "omit" })).json();
+      if (!data.vapidPublicKey) throw new Error("Herald: Web Push is not configured on this server");
       sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64url(data.vapidPublicKey) });
     }
     const json = sub.toJSON();
@@ -214,49 +214,44 @@ export class Herald {
 
   // ---- presence ----
 
-  /** While a page is visible the user is active; the last tab to go ends it. */
+  /**
+   * While a page is visible the user is active: a heartbeat every
+   * heartbeatMs. A page going away says so with the until of its last
+   * heartbeat; Herald ends the presence only if no other tab (or device)
+   * beat since, so the last page to go ends it.
+   */
   startPresence() {
-    const ttl = Math.ceil((this.heartbeatMs * 2) / 1000);
-    this._tabs = new BroadcastChannel("herald-presence:" + this.clientId);
-    this._tabId = Math.random().toString(36).slice(2);
-    this._others = new Map();
-    this._tabs.onmessage = (ev) => {
-      const { tab, visible } = ev.data ?? {};
-      if (!tab) return;
-      if (visible) this._others.set(tab, Date.now());
-      else this._others.delete(tab);
+    const ttl = Math.max(30, Math.ceil((this.heartbeatMs * 2) / 1000));
+    const beat = async () => {
+      if (document.visibilityState !== "visible") return;
+      try {
+        const { data } = await this.call("/me/presence", { method: "POST", body: { active: true, ttlSeconds: ttl } });
+        this._until = data?.until ?? this._until;
+      } catch {
+        // The next beat tries again.
+      }
     };
-    const beat = () => {
-      const visible = document.visibilityState === "visible";
-      this._tabs.postMessage({ tab: this._tabId, visible });
-      if (visible) this.call("/me/presence", { method: "POST", body: { active: true, ttlSeconds: ttl } }).catch(() => {});
-    };
-    this._onVisibility = () => {
-      beat();
-      if (document.visibilityState !== "visible") this.endPresenceIfLast();
-    };
-    this._onHide = () => this.stopPresence(false);
+    this._onVisibility = () => (document.visibilityState === "visible" ? beat() : this.leave());
+    this._onHide = () => this.leave();
     document.addEventListener("visibilitychange", this._onVisibility);
     addEventListener("pagehide", this._onHide);
     beat();
     this._beat = setInterval(beat, this.heartbeatMs);
   }
 
-  endPresenceIfLast() {
-    const now = Date.now();
-    for (const [tab, at] of this._others ?? []) if (now - at > this.heartbeatMs * 2) this._others.delete(tab);
-    if ((this._others?.size ?? 0) === 0) this.call("/me/presence", { method: "POST", body: { active: false } }).catch(() => {});
+  /** This page stops counting: presence ends unless another page beat since. */
+  leave() {
+    if (!this._until) return;
+    const until = this._until;
+    this._until = null;
+    this.call("/me/presence", { method: "POST", body: { active: false, until } }).catch(() => {});
   }
 
-  stopPresence(signOut) {
-    if (!this._tabs) return;
+  stopPresence() {
     clearInterval(this._beat);
-    this._tabs.postMessage({ tab: this._tabId, visible: false });
     document.removeEventListener("visibilitychange", this._onVisibility);
     removeEventListener("pagehide", this._onHide);
-    if (signOut || (this._others?.size ?? 0) === 0) this.endPresenceIfLast();
-    this._tabs.close();
-    this._tabs = null;
+    this.leave();
   }
 
   // ---- inbox ----

@@ -32,6 +32,9 @@ type Set struct {
 	// (local mode); nil judges it from the configuration, where what is
 	// not configured falls back to the sandbox (the Lambda functions).
 	Used map[string]string
+	// DemoURL is where make run serves its sample customer site for the
+	// browser SDK; the console links to it. Empty elsewhere.
+	DemoURL string
 }
 
 // Composer writes text with the configured model, or is nil when

@@ -58,6 +58,7 @@ func Console(s *Set, secure bool) *console.Console {
 		// The recipients' preference page checks the links the API and
 		// the email footers sign with it.
 		LinkSecret: []byte(cfg.UnsubscribeSecret)}
+	opts.DemoURL = s.DemoURL
 	if cc.Grace == 0 {
 		opts.Grace = -1
 	}
