@@ -29,7 +29,7 @@ func ValidContent(ch notify.Channel, title, body, route string, push *notify.Pus
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: prefix + f, Problem: p}) }
 	if !ch.Valid() {
-		add("channel", "must be push, webpush, sms, email or whatsapp")
+		add("channel", "must be "+notify.ChannelList)
 	}
 	if utf8.RuneCountInString(title) > MaxTitle {
 		add("title", fmt.Sprintf("at most %d characters", MaxTitle))
