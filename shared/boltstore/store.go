@@ -51,6 +51,7 @@ var allBuckets = [...]string{
 	bucketCampaigns, bucketRuns, bucketComposeSettings, bucketComposeUsage, bucketRates,
 	bucketOperators, bucketOperatorEmails, bucketSessions, bucketOperatorSessions,
 	bucketOperatorTokens, bucketAudit, bucketConsoleSettings,
+	bucketInbox, bucketInboxNotes, bucketInboxState,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never
