@@ -47,8 +47,9 @@ func ValidContent(ch notify.Channel, title, body, route string, push *notify.Pus
 		add("title", "required for push")
 	}
 	if push != nil {
-		if ch != notify.ChannelPush && ch != notify.ChannelWebPush {
-			add("push", "only for push and webpush")
+		// An in-app message shows a push's icon, image and buttons.
+		if ch != notify.ChannelPush && ch != notify.ChannelWebPush && ch != notify.ChannelInApp {
+			add("push", "only for push, webpush and inapp")
 		}
 		if len(push.Buttons) > 3 {
 			add("push.buttons", "at most 3 buttons")
