@@ -8,19 +8,33 @@ package sdkapi
 
 import (
 	"net/http"
+
+	"github.com/heraldhq/herald/shared/inbox"
 )
 
 // Server serves /sdk/v1.
 type Server struct {
 	mux *http.ServeMux
+	// inbox keeps the users' in-app inboxes (inbox.go).
+	inbox *inbox.Service
 }
+
+// Services are what the SDK's routes act through.
+type Services struct {
+	// Inbox keeps the users' in-app inboxes (inbox.go), as it does for
+	// the API.
+	Inbox *inbox.Service
+}
+
+// Options are the SDK's settings.
+type Options struct{}
 
 // routeFunc registers one route of the SDK API.
 type routeFunc func(pattern string, h http.Handler)
 
 // New builds the SDK API.
-func New() *Server {
-	s := &Server{mux: http.NewServeMux()}
+func New(svc Services, o Options) *Server {
+	s := &Server{mux: http.NewServeMux(), inbox: svc.Inbox}
 	route := func(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 	s.identityRoutes(route)
 	s.inboxRoutes(route)
@@ -33,6 +47,3 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // identityRoutes registers the token, CORS, device, permission, presence,
 // preference and event routes (identity.go).
 func (s *Server) identityRoutes(route routeFunc) {}
-
-// inboxRoutes registers the in-app inbox routes (inbox.go).
-func (s *Server) inboxRoutes(route routeFunc) {}
