@@ -115,10 +115,10 @@ func TestConsoleSettings(t *testing.T) {
 
 	// Channels: what delivers each, which write to the local outbox, what to set.
 	b.ClickLink("Channels")
-	b.WaitText("4 of 5 channels reach nobody yet", 0)
+	b.WaitText("4 of 6 channels reach nobody yet", 0)
 	text := b.Text()
 	for _, want := range []string{"Mobile push → local outbox", "SMS → local outbox", "Email → local outbox", "WhatsApp → local outbox",
-		"Delivered by Web Push (VAPID)", "mailto:push-ops@example.com", "HERALD_SES_FROM", "HERALD_SNS_ENABLED", "HERALD_SNS_FCM_APPLICATION_ARN", "HERALD_WHATSAPP_PHONE_NUMBER_ID"} {
+		"Delivered by Web Push (VAPID)", "Delivered by Herald's inbox", "mailto:push-ops@example.com", "HERALD_SES_FROM", "HERALD_SNS_ENABLED", "HERALD_SNS_FCM_APPLICATION_ARN", "HERALD_WHATSAPP_PHONE_NUMBER_ID"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the channels page lacks %q", want)
 		}

@@ -61,8 +61,8 @@ func TestSendFiguresAtMetrics(t *testing.T) {
 	// Before anything is sent: every channel, nothing counted.
 	_, raw := call("GET", "/v1/metrics", "", 200)
 	var empty metrics.Snapshot
-	if err := json.Unmarshal([]byte(raw), &empty); err != nil || len(empty.Channels) != 5 || len(empty.Deliveries) != 0 {
-		t.Fatalf("GET /v1/metrics at start = %s, %v; want five channels and no deliveries", raw, err)
+	if err := json.Unmarshal([]byte(raw), &empty); err != nil || len(empty.Channels) != 6 || len(empty.Deliveries) != 0 {
+		t.Fatalf("GET /v1/metrics at start = %s, %v; want the six channels and no deliveries", raw, err)
 	}
 
 	call("PUT", "/v1/users/c-secret-1", `{"name": "Ana", "phone": "+34600000001"}`, 200)

@@ -7,7 +7,8 @@
 // notification, recipient key: listing a notification's recipients is one
 // seek and recording a batch of them is one transaction. The history keeps an
 // inverted index (term → notification ids in ULID, that is time, order) so a
-// search reads the postings of one term instead of the whole history.
+// search reads the postings of one term instead of the whole history. A
+// user's in-app inbox is keyed workspace, user, message id (inbox.go).
 // Values are JSON.
 package boltstore
 
@@ -51,6 +52,7 @@ var allBuckets = [...]string{
 	bucketCampaigns, bucketRuns, bucketComposeSettings, bucketComposeUsage, bucketRates,
 	bucketOperators, bucketOperatorEmails, bucketSessions, bucketOperatorSessions,
 	bucketOperatorTokens, bucketAudit, bucketConsoleSettings,
+	bucketInbox, bucketInboxNotes, bucketInboxState,
 }
 
 // sep separates the parts of a key. Ids, terms and recipient keys never

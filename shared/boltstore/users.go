@@ -204,6 +204,9 @@ func (s *Store) DeleteUser(ctx context.Context, workspaceID, id string) error {
 		if err := syncPhone(tx, workspaceID, id, u.Phone, ""); err != nil {
 			return err
 		}
+		if err := deleteInbox(tx, workspaceID, id); err != nil {
+			return err
+		}
 		return b.Delete(key(workspaceID, id))
 	})
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package channel defines what a message looks like on each channel, what a
 // provider answers, and how provider errors are classified. The senders that
-// deliver them (the local outbox here; SNS, SES, Web Push and WhatsApp later)
-// implement the small per-channel interfaces that dispatch declares.
+// deliver them (the local outbox and the in-app inbox here; SNS, SES, Web
+// Push and WhatsApp in their packages) implement the small per-channel
+// interfaces that dispatch declares.
 package channel
 
 import (
@@ -77,6 +78,18 @@ type WhatsAppTemplate struct {
 	Language   string
 	Parameters []string
 	Buttons    []notify.Button
+}
+
+// InAppMessage is a message for a user's in-app inbox, rendered for them:
+// what a push shows, kept for the customer's app to list.
+type InAppMessage struct {
+	Envelope
+	Title   string
+	Body    string
+	Route   string
+	Icon    string
+	Image   string
+	Buttons []notify.Button
 }
 
 // Receipt is a provider's answer to an accepted message. Delivered is true

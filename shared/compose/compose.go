@@ -160,7 +160,7 @@ func (r Request) Normalize(o Options) (Request, error) {
 		add("category", "must be one of the workspace's categories: "+ids(o.Categories))
 	}
 	if _, ok := ChannelLimits[r.Channel]; !ok {
-		add("channel", "must be push, webpush, sms, email or whatsapp")
+		add("channel", "must be "+notify.ChannelList)
 	}
 	if r.Language == "" {
 		r.Language = "en"

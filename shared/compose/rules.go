@@ -37,7 +37,8 @@ type Limits struct {
 // what lock screens and notification centres show without cutting the text
 // (iOS shows about 178 characters of body, Android and desktop browsers
 // less); the SMS limit is in segments, which is what an SMS costs; the
-// WhatsApp ones are Meta's rules for a template's header and body.
+// WhatsApp ones are Meta's rules for a template's header and body; the
+// in-app ones what an inbox list and an opened message show.
 var ChannelLimits = map[notify.Channel]Limits{
 	notify.ChannelPush: {Title: "required", MaxTitle: 50, MaxBody: 178,
 		Note: "a mobile push notification: the lock screen cuts a title over 50 characters and a body over about 178"},
@@ -49,6 +50,8 @@ var ChannelLimits = map[notify.Channel]Limits{
 		Note: "an email: the title is the subject line (inboxes show about 70 characters); the body is plain text in short paragraphs separated by a blank line, with a greeting and a sign-off"},
 	notify.ChannelWhatsApp: {Title: "optional", TitleName: "header", MaxTitle: 60, MaxBody: 1024, NumberedParameters: true,
 		Note: "a WhatsApp template message for Meta's approval: an optional header of at most 60 characters without variables, emojis or line breaks, and a body of at most 1024 characters whose variables are numbered parameters {{1}}, {{2}} … that neither start nor end the body"},
+	notify.ChannelInApp: {Title: "required", MaxTitle: 80, MaxBody: 300,
+		Note: "a message in the inbox inside the customer's own app or website: the inbox lists the title on one line (about 80 characters) and shows the body in full when opened, so the body may say a little more than a push, in two or three short sentences"},
 }
 
 // Problem is one rule an answer broke, by the variant's field.

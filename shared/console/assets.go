@@ -161,6 +161,8 @@ func channelName(c notify.Channel) string {
 		return "Email"
 	case notify.ChannelWhatsApp:
 		return "WhatsApp"
+	case notify.ChannelInApp:
+		return "In-app inbox"
 	}
 	return string(c)
 }

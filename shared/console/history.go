@@ -37,7 +37,7 @@ func (q historyQuery) query() (notify.NotificationQuery, error) {
 	nq := notify.NotificationQuery{Q: q.Q, Channel: notify.Channel(q.Channel), Status: notify.Status(q.Status), Source: notify.Source(q.Source), Origin: notify.Origin(q.Origin), RecipientType: q.RecipientType}
 	var bad []notify.FieldError
 	if nq.Channel != "" && !nq.Channel.Valid() {
-		bad = append(bad, notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+		bad = append(bad, notify.FieldError{Field: "channel", Problem: "must be " + notify.ChannelList})
 	}
 	if nq.Origin != "" && !nq.Origin.Valid() {
 		bad = append(bad, notify.FieldError{Field: "origin", Problem: "must be api, console or campaign"})

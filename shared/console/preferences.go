@@ -35,7 +35,7 @@ func (c *Console) preferenceRoutes(route routeFunc) {
 
 // pageChannels are the channels the page offers, in the order it shows
 // them.
-var pageChannels = []notify.Channel{notify.ChannelWebPush, notify.ChannelPush, notify.ChannelEmail, notify.ChannelSMS, notify.ChannelWhatsApp}
+var pageChannels = []notify.Channel{notify.ChannelWebPush, notify.ChannelPush, notify.ChannelEmail, notify.ChannelSMS, notify.ChannelWhatsApp, notify.ChannelInApp}
 
 // prefSwitch is one switch of the page: a channel of a category.
 type prefSwitch struct {
@@ -231,6 +231,8 @@ func reachable(u notify.User) []notify.Channel {
 			ok = u.Email != ""
 		case notify.ChannelSMS, notify.ChannelWhatsApp:
 			ok = u.Phone != ""
+		case notify.ChannelInApp:
+			ok = true // every user has an inbox
 		}
 		if ok {
 			out = append(out, ch)

@@ -31,6 +31,7 @@ var preferenceCatalogs = map[string]map[string]string{
 		"channel.email":    "Email",
 		"channel.sms":      "SMS",
 		"channel.whatsapp": "WhatsApp",
+		"channel.inapp":    "Messages in the app",
 	},
 	"es": {
 		"title":            "Tus preferencias de notificación",
@@ -52,6 +53,7 @@ var preferenceCatalogs = map[string]map[string]string{
 		"channel.email":    "Correo electrónico",
 		"channel.sms":      "SMS",
 		"channel.whatsapp": "WhatsApp",
+		"channel.inapp":    "Mensajes en la aplicación",
 	},
 	"pl": {
 		"title":            "Twoje ustawienia powiadomień",
@@ -73,6 +75,7 @@ var preferenceCatalogs = map[string]map[string]string{
 		"channel.email":    "E-mail",
 		"channel.sms":      "SMS",
 		"channel.whatsapp": "WhatsApp",
+		"channel.inapp":    "Wiadomości w skrzynce aplikacji",
 	},
 	"pt": {
 		"title":            "As suas preferências de notificação",
@@ -94,6 +97,7 @@ var preferenceCatalogs = map[string]map[string]string{
 		"channel.email":    "Email",
 		"channel.sms":      "SMS",
 		"channel.whatsapp": "WhatsApp",
+		"channel.inapp":    "Mensagens na aplicação",
 	},
 }
 

@@ -131,7 +131,7 @@ func (f sendForm) input(dests []Destination) (send.Input, error) {
 		return send.Input{}, notify.Invalid(bad...)
 	}
 	content := &send.ContentInput{Title: f.Title, Body: f.Body, Route: f.Route}
-	if f.Channel == notify.ChannelPush || f.Channel == notify.ChannelWebPush {
+	if f.Channel == notify.ChannelPush || f.Channel == notify.ChannelWebPush || f.Channel == notify.ChannelInApp {
 		px := &notify.PushExtras{Icon: f.Icon, Image: f.Image}
 		for _, b := range f.Buttons {
 			if b.Label != "" {

@@ -293,7 +293,7 @@ func (f templateForm) input(status notify.TemplateStatus, routes []string) (tpl.
 		buttons = append(buttons, notify.Button(b))
 	}
 	switch f.Channel {
-	case notify.ChannelPush, notify.ChannelWebPush:
+	case notify.ChannelPush, notify.ChannelWebPush, notify.ChannelInApp:
 		if f.Icon != "" || f.Image != "" || len(buttons) > 0 {
 			in.Push = &notify.PushExtras{Icon: f.Icon, Image: f.Image, Buttons: buttons}
 		}

@@ -184,14 +184,14 @@ func (c *Console) previews(t notify.Template, frame, src string) []tplPreview {
 		m, _ := render.Render(t, lang, names)
 		p := tplPreview{Channel: t.Channel, Language: m.Language, Title: m.Title, Body: m.Body}
 		switch t.Channel {
-		case notify.ChannelPush, notify.ChannelWebPush:
+		case notify.ChannelPush, notify.ChannelWebPush, notify.ChannelInApp:
 			if px := t.Push; px != nil {
 				p.Image, p.Buttons = newImageRef(px.Image), px.Buttons
 				if lang == "" {
 					p.Icon = newImageRef(px.Icon)
 				}
 			}
-			if lang == "" {
+			if lang == "" && t.Channel != notify.ChannelInApp {
 				// The same in every language: said once.
 				p.Gaps = gaps(t.Channel, t.Push)
 			}

@@ -108,7 +108,7 @@ func (q userQuery) Describe() string {
 	return d
 }
 
-var channels = []notify.Channel{notify.ChannelPush, notify.ChannelWebPush, notify.ChannelSMS, notify.ChannelEmail, notify.ChannelWhatsApp}
+var channels = []notify.Channel{notify.ChannelPush, notify.ChannelWebPush, notify.ChannelSMS, notify.ChannelEmail, notify.ChannelWhatsApp, notify.ChannelInApp}
 
 type usersPage struct {
 	Query    userQuery

@@ -92,6 +92,10 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	if reason := skipReason(n, ch, r, u, now); reason != "" {
 		return skip(reason)
 	}
+	if ch == notify.ChannelInApp && r.UserID == "" {
+		// An inbox is a user's: a raw address has none.
+		return skip(notify.ReasonInvalidAddress)
+	}
 	vars, lang := variablesFor(n, r, u)
 	// The address: the customer id for pushes (they go to every device),
 	// the phone or email otherwise, sealed with the user's key when stored.
@@ -100,7 +104,8 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 	// message that lacks a variable fails whether or not there is an
 	// address (no fallback channel would render it either).
 	var to string
-	pushed := ch == notify.ChannelPush || ch == notify.ChannelWebPush
+	// Pushes and in-app messages go to the user, not to an address.
+	pushed := ch == notify.ChannelPush || ch == notify.ChannelWebPush || ch == notify.ChannelInApp
 	if pushed {
 		dl.Address = r.UserID
 	} else if to = addressOf(r, u, ch); to != "" {
@@ -205,6 +210,9 @@ func (d *Dispatcher) buildSend(n notify.Notification, ch notify.Channel, dl *not
 		return func(ctx context.Context) (channel.Receipt, error) { return d.senders.Email.SendEmail(ctx, m) }
 	case notify.ChannelWhatsApp:
 		return d.buildWhatsApp(n, env, dl, to, msg.Body, vars, u, now)
+	case notify.ChannelInApp:
+		m := channel.InAppMessage{Envelope: env, Title: msg.Title, Body: msg.Body, Route: msg.Route, Icon: px.Icon, Image: px.Image, Buttons: px.Buttons}
+		return func(ctx context.Context) (channel.Receipt, error) { return d.senders.InApp.SendInApp(ctx, m) }
 	}
 	dl.Status, dl.Reason = notify.DeliveryFailed, "unknown_channel"
 	return nil
@@ -348,12 +356,14 @@ func (d *Dispatcher) rememberEndpoints(ctx context.Context, u notify.User, endpo
 var errNothingToRemember = errors.New("endpoints already remembered")
 
 // ruleSkip applies the delivery rules that depend on the user and returns the
-// reason to skip, or "".
+// reason to skip, or "". Presence (the user is in the app) holds back the
+// other channels, never the in-app one: it is how a user in the app is
+// told.
 func ruleSkip(n notify.Notification, ch notify.Channel, u notify.User, now time.Time) string {
 	if reason := notify.PreferenceSkip(n, ch, u); reason != "" {
 		return reason
 	}
-	if !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
+	if ch != notify.ChannelInApp && !n.IgnorePresence && u.PresenceUntil != nil && now.Before(*u.PresenceUntil) {
 		return notify.ReasonActiveInApp
 	}
 	// The address is checked with the recipient's, which may be raw.

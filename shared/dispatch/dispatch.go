@@ -55,6 +55,11 @@ type WhatsAppSender interface {
 	SendWhatsApp(ctx context.Context, m channel.WhatsAppMessage) (channel.Receipt, error)
 }
 
+// InAppSender delivers in-app messages into the users' inboxes.
+type InAppSender interface {
+	SendInApp(ctx context.Context, m channel.InAppMessage) (channel.Receipt, error)
+}
+
 // Senders holds one sender per channel.
 type Senders struct {
 	Push     PushSender
@@ -62,6 +67,7 @@ type Senders struct {
 	SMS      SMSSender
 	Email    EmailSender
 	WhatsApp WhatsAppSender
+	InApp    InAppSender
 }
 
 // Metrics records what dispatch does, for the operator's figures

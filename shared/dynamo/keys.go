@@ -340,3 +340,44 @@ func auditPK(ws string) string { return "WS#" + ws + "#AUDIT" }
 // expires at t, rounded up so that TTL never makes an item eligible for
 // deletion before t. Reads still compare the exact expiry: TTL deletion lags.
 func ttlSeconds(t time.Time) int64 { return t.Add(time.Second - time.Nanosecond).Unix() }
+
+// inboxPK is one user's in-app inbox: a partition per user, so listing,
+// counting and changing a user's messages read that user alone, and
+// deleting the user deletes one partition.
+func inboxPK(ws, user string) string { return "WS#" + ws + "#INBOX#" + user }
+
+// inboxStateKey is the small item that sums an inbox up (version, the
+// message put last, unread counts by day): what a poll reads.
+func inboxStateKey(ws, user string) (pk, sk string) { return inboxPK(ws, user), skInboxState }
+
+const skInboxState = "STATE"
+
+// inboxMessageKey is one message; its id is a ULID, so the partition's
+// messages sort by arrival and newest first is a reverse Query.
+func inboxMessageKey(ws, user, id string) (pk, sk string) {
+	return inboxPK(ws, user), inboxMessagePrefix + id
+}
+
+const inboxMessagePrefix = "M#"
+
+// inboxMessageRange bounds the sort keys of the messages that arrived at
+// or after horizon (those not expired): lo is the ULID time prefix of the
+// horizon's millisecond, hi follows every id ('~' after the ULID alphabet).
+func inboxMessageRange(horizon time.Time) (lo, hi string) {
+	return inboxMessagePrefix + ulidTimePrefix(horizon), inboxMessagePrefix + "~"
+}
+
+// inboxNoteKey says which message a notification left in the inbox: its
+// condition keeps a retried delivery from leaving a second one.
+func inboxNoteKey(ws, user, notificationID string) (pk, sk string) {
+	return inboxPK(ws, user), inboxNotePrefix + notificationID
+}
+
+const inboxNotePrefix = "N#"
+
+// inboxUnreadAttr is the state item's attribute counting the unread
+// messages that arrived on day (UTC): a day's count drops out of the sum
+// when its messages expire (notify.InboxExpiry), with no write.
+func inboxUnreadAttr(day time.Time) string { return inboxUnreadPrefix + day.UTC().Format("20060102") }
+
+const inboxUnreadPrefix = "unread"

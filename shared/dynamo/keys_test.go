@@ -63,6 +63,11 @@ func TestKeys(t *testing.T) {
 		{"operator's session", pair(operatorSessionKey("ws1", "01O", "5f1c")), [2]string{"WS#ws1#OP#01O", "SESSION#5f1c"}},
 		{"one-time link", pair(operatorTokenKey("9a2b")), [2]string{"OPTOKEN#9a2b", "OPTOKEN"}},
 		{"audit entry", pair(auditKey("ws1", "01A")), [2]string{"WS#ws1#AUDIT", "01A"}},
+		{"inbox state", pair(inboxStateKey("ws1", "cust-1")), [2]string{"WS#ws1#INBOX#cust-1", "STATE"}},
+		{"inbox message", pair(inboxMessageKey("ws1", "cust-1", "01M")), [2]string{"WS#ws1#INBOX#cust-1", "M#01M"}},
+		{"inbox note", pair(inboxNoteKey("ws1", "cust-1", "01N")), [2]string{"WS#ws1#INBOX#cust-1", "N#01N"}},
+		{"inbox range", pair(inboxMessageRange(time.UnixMilli(0))), [2]string{"M#0000000000", "M#~"}},
+		{"inbox unread day", [2]string{inboxUnreadAttr(created.In(time.FixedZone("X", -12*3600))), ""}, [2]string{"unread20261121", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -273,6 +273,11 @@ func updateVersioned[T any](ctx context.Context, get func() (T, error), fn func(
 // DeleteUser deletes the user item, and with it the user's seal key, which
 // makes the addresses sealed on their deliveries unreadable.
 func (s *Store) DeleteUser(ctx context.Context, workspaceID, id string) error {
+	// The inbox first: a crash between the two leaves the user, and
+	// deleting them again finishes the job.
+	if err := s.deleteInbox(ctx, workspaceID, id); err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
 	pk, sk := userKey(workspaceID, id)
 	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:    aws.String(s.table),

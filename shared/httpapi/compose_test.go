@@ -386,8 +386,8 @@ func TestComposeOptions(t *testing.T) {
 	if diff := cmp.Diff([]string{"activation", "recurrence", "cross_selling", "warning", "fun_fact"}, tones); diff != "" {
 		t.Errorf("tones (-want +got):\n%s", diff)
 	}
-	if len(got.Categories) != 5 || len(got.Channels) != 5 || got.Channels[notify.ChannelPush].MaxTitle != 50 || got.Channels[notify.ChannelSMS].Title != "none" {
-		t.Errorf("options = %d categories, channels %+v; want 5 categories and the limits of the 5 channels", len(got.Categories), got.Channels)
+	if len(got.Categories) != 5 || len(got.Channels) != len(notify.Channels) || got.Channels[notify.ChannelPush].MaxTitle != 50 || got.Channels[notify.ChannelSMS].Title != "none" {
+		t.Errorf("options = %d categories, channels %+v; want 5 categories and the limits of every channel", len(got.Categories), got.Channels)
 	}
 
 	cats := []notify.ComposeChoice{

@@ -164,7 +164,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, k not
 	}
 	var bad []notify.FieldError
 	if nq.Channel != "" && !nq.Channel.Valid() {
-		bad = append(bad, notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+		bad = append(bad, notify.FieldError{Field: "channel", Problem: "must be " + notify.ChannelList})
 	}
 	switch nq.Source {
 	case "", notify.SourceSingle, notify.SourceList, notify.SourceFilter, notify.SourceSpreadsheet, notify.SourceCampaign:
@@ -291,7 +291,7 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request, k notify.API
 	}
 	ch := notify.Channel(r.URL.Query().Get("channel"))
 	if ch != "" && !ch.Valid() {
-		return notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+		return notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be " + notify.ChannelList})
 	}
 	entries, next, err := s.outbox.ListOutbox(r.Context(), k.WorkspaceID, ch, r.URL.Query().Get("address"), p)
 	if err != nil {

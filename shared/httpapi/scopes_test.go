@@ -3,6 +3,7 @@ package httpapi
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -17,6 +18,7 @@ type scopeFixture struct {
 	e                                           *env
 	keys                                        map[string]string
 	tpl, notification, campaign, upload, device string
+	message                                     string
 	victimKey                                   string
 }
 
@@ -45,6 +47,13 @@ func newScopeFixture(t *testing.T) *scopeFixture {
 	f.campaign = e.must(201, "POST", "/v1/campaigns", e.admin, map[string]any{"name": "C", "schedule": "cron(0 9 ? * MON *)", "timezone": "Europe/Madrid",
 		"notification": map[string]any{"channel": "sms", "content": map[string]any{"body": "Hi"}, "audience": map[string]any{"addresses": []string{"+34611223366"}}}}).body["id"].(string)
 	f.upload = e.must(201, "POST", "/v1/uploads", e.admin, map[string]any{"templateId": f.tpl, "channel": "sms", "filename": "x.csv"}).body["id"].(string)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	m, _, err := e.store.PutInbox(t.Context(), notify.InboxMessage{WorkspaceID: "ws1", UserID: "pii", ID: (&notify.IDs{}).New(at), NotificationID: f.notification,
+		Title: "Hola Zelda Pii", Body: "Your code PiiAttr123", CreatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.message = m.ID
 	return f
 }
 
@@ -78,6 +87,8 @@ var scopeCases = map[string]scopeCase{
 	"GET /v1/sdk/settings":                     {fixed("/v1/sdk/settings"), nil},
 	"PUT /v1/sdk/settings":                     {fixed("/v1/sdk/settings"), map[string]any{"allowedOrigins": []string{"https://shop.example"}}},
 	"GET /v1/sdk/signing-key":                  {fixed("/v1/sdk/signing-key"), nil},
+	"GET /v1/users/{id}/inbox":                 {fixed("/v1/users/pii/inbox"), nil},
+	"POST /v1/users/{id}/inbox/{messageId}":    {func(f *scopeFixture) string { return "/v1/users/pii/inbox/" + f.message }, map[string]any{"read": true}},
 	"POST /v1/templates":                       {fixed("/v1/templates"), map[string]any{"name": "N", "channel": "sms", "body": "b"}},
 	"GET /v1/templates":                        {fixed("/v1/templates"), nil},
 	"GET /v1/templates/{id}":                   {func(f *scopeFixture) string { return "/v1/templates/" + f.tpl }, nil},

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/inbox"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
@@ -86,6 +87,8 @@ type Server struct {
 	cfg       Config
 	audit     func(ctx context.Context, e notify.AuditEntry)
 	mux       *http.ServeMux
+	// inbox keeps the users' in-app inboxes.
+	inbox *inbox.Service
 }
 
 // Services are what the API serves. The rules live in them, so that they
@@ -107,6 +110,8 @@ type Services struct {
 	// Compose writes AI text; nil answers POST /v1/compose with 503
 	// not_configured (the options and usage routes still work).
 	Compose *compose.Composer
+	// Inbox keeps the users' in-app inboxes.
+	Inbox *inbox.Service
 }
 
 // Store is what the handlers read and write of the store themselves:
@@ -172,7 +177,7 @@ func New(svc Services, o Options) *Server {
 		o.Config.MaxBodyBytes = 5 << 20
 	}
 	s := &Server{store: svc.Store, users: svc.Users, keys: svc.Keys, sender: svc.Sends, templates: svc.Templates, campaigns: svc.Campaigns,
-		composer: svc.Compose, uploads: o.Uploads, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, audit: o.Audit, mux: http.NewServeMux()}
+		composer: svc.Compose, uploads: o.Uploads, outbox: o.Outbox, metrics: o.Metrics, ids: o.IDs, now: o.Now, log: o.Log, cfg: o.Config, audit: o.Audit, mux: http.NewServeMux(), inbox: svc.Inbox}
 	for _, rt := range s.routes() {
 		if serves(o.Routes, rt.pattern) {
 			s.mux.Handle(rt.pattern, s.endpoint(rt))
@@ -244,6 +249,8 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/sdk/settings", scope: notify.ScopeRead, handle: s.getSDKSettings},
 		{pattern: "PUT /v1/sdk/settings", scope: notify.ScopeAdmin, handle: s.putSDKSettings, audit: "sdk.settings"},
 		{pattern: "GET /v1/sdk/signing-key", scope: notify.ScopeAdmin, handle: s.sdkSigningKey},
+		{pattern: "GET /v1/users/{id}/inbox", scope: notify.ScopeRead, handle: s.getInbox},
+		{pattern: "POST /v1/users/{id}/inbox/{messageId}", scope: notify.ScopeSend, handle: s.postInboxMessage},
 
 		{pattern: "POST /v1/templates", scope: notify.ScopeAdmin, handle: s.createTemplate, audit: "template.create"},
 		{pattern: "GET /v1/templates", scope: notify.ScopeRead, handle: s.listTemplates},

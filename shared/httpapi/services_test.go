@@ -7,6 +7,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/campaign"
 	"github.com/heraldhq/herald/shared/compose"
+	"github.com/heraldhq/herald/shared/inbox"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/send"
@@ -45,6 +46,7 @@ func testServer(store notify.Store, queue Enqueuer, d deps, o Options) *Server {
 		Users:     &profile.Service{Store: store, DefaultRegion: d.DefaultRegion, AllowPrivateEndpoints: d.AllowPrivateEndpoints, Now: o.Now},
 		Keys:      &apikey.Keys{Store: store, IDs: o.IDs, Now: o.Now},
 		Templates: &template.Service{Store: store, IDs: o.IDs, Now: o.Now},
+		Inbox:     &inbox.Service{Store: store, Now: o.Now, Log: o.Log},
 	}
 	if d.Scheduler != nil {
 		svc.Campaigns = &campaign.Service{Store: store, Scheduler: d.Scheduler, Sender: sends, IDs: o.IDs, Now: o.Now, Log: o.Log}

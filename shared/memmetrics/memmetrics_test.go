@@ -53,6 +53,7 @@ func TestCounts(t *testing.T) {
 		{Channel: "sms", Sent: 8, Failed: 2, Skipped: 1, FailureRate: ptr(0.2)},
 		{Channel: "email", Skipped: 1},
 		{Channel: "whatsapp"},
+		{Channel: "inapp"},
 	}
 	if diff := cmp.Diff(wantChannels, s.Channels); diff != "" {
 		t.Errorf("channels (-want +got):\n%s", diff)
@@ -113,7 +114,8 @@ func TestSnapshotJSON(t *testing.T) {
 	}
 	want := `{"since":"2026-11-21T10:00:00Z","channels":[{"channel":"push","sent":0,"failed":0,"skipped":0,"failureRate":null},` +
 		`{"channel":"webpush","sent":0,"failed":0,"skipped":0,"failureRate":null},{"channel":"sms","sent":0,"failed":0,"skipped":0,"failureRate":null},` +
-		`{"channel":"email","sent":0,"failed":0,"skipped":0,"failureRate":null},{"channel":"whatsapp","sent":0,"failed":0,"skipped":0,"failureRate":null}],` +
+		`{"channel":"email","sent":0,"failed":0,"skipped":0,"failureRate":null},{"channel":"whatsapp","sent":0,"failed":0,"skipped":0,"failureRate":null},` +
+		`{"channel":"inapp","sent":0,"failed":0,"skipped":0,"failureRate":null}],` +
 		`"deliveries":[],"callbacks":[],"providerLatency":[],"queueAge":[]}`
 	if string(b) != want {
 		t.Errorf("empty snapshot = %s\nwant %s", b, want)

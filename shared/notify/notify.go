@@ -15,10 +15,19 @@ const (
 	ChannelSMS      Channel = "sms"
 	ChannelEmail    Channel = "email"
 	ChannelWhatsApp Channel = "whatsapp"
+	// ChannelInApp is the inbox inside the customer's own app or site: the
+	// message is kept in the user's inbox (Inbox), which the app reads
+	// through the SDK or the API. It needs no address nor device: every
+	// existing user has an inbox.
+	ChannelInApp Channel = "inapp"
 )
 
 // Channels lists every channel in a stable order.
-var Channels = []Channel{ChannelPush, ChannelWebPush, ChannelSMS, ChannelEmail, ChannelWhatsApp}
+var Channels = []Channel{ChannelPush, ChannelWebPush, ChannelSMS, ChannelEmail, ChannelWhatsApp, ChannelInApp}
+
+// ChannelList is the channels as a validation message lists them:
+// "push, webpush, sms, email, whatsapp or inapp".
+const ChannelList = "push, webpush, sms, email, whatsapp or inapp"
 
 // Valid reports whether c is a known channel.
 func (c Channel) Valid() bool {
@@ -32,7 +41,7 @@ func (c Channel) Valid() bool {
 
 // AddressKind says which kind of address a channel delivers to when the
 // audience is a list of raw addresses rather than users: "phone", "email", or
-// "" for channels that need a registered device.
+// "" for channels that reach users only (a registered device, an inbox).
 func (c Channel) AddressKind() string {
 	switch c {
 	case ChannelSMS, ChannelWhatsApp:
@@ -621,9 +630,10 @@ type IdempotencyRecord struct {
 // standing settings, in the order dispatch applies them: the channel and
 // category preferences (no_consent), push permission (no_consent while
 // "ask", blocked), devices (no_device) and the address the channel needs
-// (invalid_address). It returns the reason to skip, or "". Dispatch adds
-// what only the moment of sending knows (presence, quiet hours, the
-// WhatsApp window); a dry run counts with this alone.
+// (invalid_address). The in-app channel needs no address nor device: only
+// the preferences apply to it. It returns the reason to skip, or "".
+// Dispatch adds what only the moment of sending knows (presence, quiet
+// hours, the WhatsApp window); a dry run counts with this alone.
 func StandingSkip(n Notification, ch Channel, u User) string {
 	if reason := PreferenceSkip(n, ch, u); reason != "" {
 		return reason

@@ -34,6 +34,7 @@ func TestChannels(t *testing.T) {
 		{ChannelSMS, true, "phone"},
 		{ChannelWhatsApp, true, "phone"},
 		{ChannelEmail, true, "email"},
+		{ChannelInApp, true, ""},
 		{"pigeon", false, ""},
 		{"", false, ""},
 		{"SMS", false, ""},
@@ -46,8 +47,8 @@ func TestChannels(t *testing.T) {
 			t.Errorf("Channel(%q).AddressKind() = %q, want %q", tt.ch, got, tt.kind)
 		}
 	}
-	if len(Channels) != 5 {
-		t.Errorf("Channels = %v, want the five channels", Channels)
+	if len(Channels) != 6 {
+		t.Errorf("Channels = %v, want the six channels", Channels)
 	}
 }
 

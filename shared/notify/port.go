@@ -174,6 +174,7 @@ type Store interface {
 	Idempotency
 	Operators
 	Settings
+	Inbox
 }
 
 // Workspaces keeps workspaces and their API keys.
@@ -210,7 +211,8 @@ type Users interface {
 	// UpdateUser applies fn to the stored user and saves the result, retrying
 	// on concurrent writes. fn may be called more than once.
 	UpdateUser(ctx context.Context, workspaceID, id string, fn func(*User) error) (User, error)
-	// DeleteUser erases the user with everything personal about them.
+	// DeleteUser erases the user with everything personal about them,
+	// their in-app inbox included.
 	DeleteUser(ctx context.Context, workspaceID, id string) error
 	ListUsers(ctx context.Context, workspaceID string, f UserFilter, p Page) ([]User, string, error)
 	// FindUsersByPhone finds the users with this phone (E.164) in every

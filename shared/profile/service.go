@@ -247,7 +247,7 @@ const (
 	maxCategoryName         = 64
 )
 
-const notAChannel = "not a channel: push, webpush, sms, email or whatsapp"
+const notAChannel = "not a channel: " + notify.ChannelList
 
 func validPreferences(p notify.Preferences) error {
 	var bad []notify.FieldError

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/inbox"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/usertoken"
@@ -39,6 +40,8 @@ type Server struct {
 	store   Store
 	opts    Options
 	origins *originCache
+	// inbox keeps the users' in-app inboxes (inbox.go).
+	inbox *inbox.Service
 }
 
 // Services are what the SDK's routes act through: the user service holds
@@ -47,6 +50,9 @@ type Server struct {
 type Services struct {
 	Users *profile.Service
 	Store Store
+	// Inbox keeps the users' in-app inboxes (inbox.go), as it does for
+	// the API.
+	Inbox *inbox.Service
 }
 
 // Store is what the SDK's routes read and write of the store themselves:
@@ -100,7 +106,7 @@ func New(svc Services, o Options) *Server {
 		o.MaxBodyBytes = 64 << 10
 	}
 	s := &Server{mux: http.NewServeMux(), users: svc.Users, store: svc.Store, opts: o,
-		origins: &originCache{ttl: o.OriginsTTL, entries: map[string]cachedOrigins{}}}
+		origins: &originCache{ttl: o.OriginsTTL, entries: map[string]cachedOrigins{}}, inbox: svc.Inbox}
 	route := func(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 	s.identityRoutes(route)
 	s.inboxRoutes(route)
@@ -385,6 +391,3 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.ResponseWriter.Write(b)
 }
-
-// inboxRoutes registers the in-app inbox routes (inbox.go).
-func (s *Server) inboxRoutes(route routeFunc) {}

@@ -29,7 +29,7 @@ func ValidContent(ch notify.Channel, title, body, route string, push *notify.Pus
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: prefix + f, Problem: p}) }
 	if !ch.Valid() {
-		add("channel", "must be push, webpush, sms, email or whatsapp")
+		add("channel", "must be "+notify.ChannelList)
 	}
 	if utf8.RuneCountInString(title) > MaxTitle {
 		add("title", fmt.Sprintf("at most %d characters", MaxTitle))
@@ -47,8 +47,9 @@ func ValidContent(ch notify.Channel, title, body, route string, push *notify.Pus
 		add("title", "required for push")
 	}
 	if push != nil {
-		if ch != notify.ChannelPush && ch != notify.ChannelWebPush {
-			add("push", "only for push and webpush")
+		// An in-app message shows a push's icon, image and buttons.
+		if ch != notify.ChannelPush && ch != notify.ChannelWebPush && ch != notify.ChannelInApp {
+			add("push", "only for push, webpush and inapp")
 		}
 		if len(push.Buttons) > 3 {
 			add("push.buttons", "at most 3 buttons")

@@ -94,6 +94,9 @@ func (s *Sender) addressRecipients(ch notify.Channel, addrs []string) ([]notify.
 		return nil, []notify.FieldError{{Field: "audience.addresses", Problem: fmt.Sprintf("1 to %d addresses; larger audiences use an upload", max)}}
 	}
 	kind := ch.AddressKind()
+	if kind == "" && ch == notify.ChannelInApp {
+		return nil, []notify.FieldError{{Field: "audience.addresses", Problem: "inapp goes to users' inboxes: use userIds"}}
+	}
 	if kind == "" {
 		return nil, []notify.FieldError{{Field: "audience.addresses", Problem: "push and webpush go to users' devices: use userIds"}}
 	}

@@ -226,7 +226,7 @@ func checkFields(in Input) []notify.FieldError {
 	var bad []notify.FieldError
 	add := func(f, p string) { bad = append(bad, notify.FieldError{Field: f, Problem: p}) }
 	if !in.Channel.Valid() {
-		add("channel", "must be push, webpush, sms, email or whatsapp")
+		add("channel", "must be "+notify.ChannelList)
 	}
 	seenFallback := map[notify.Channel]bool{in.Channel: true}
 	for i, f := range in.Fallback {
@@ -597,7 +597,7 @@ func (s *Sender) lackingVariables(ctx context.Context, workspaceID string, recip
 // notification to N users" shows it as filters change.
 func (s *Sender) Reach(ctx context.Context, ws string, f notify.UserFilter, ch notify.Channel, category string) (audience.Count, error) {
 	if !ch.Valid() {
-		return audience.Count{}, notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+		return audience.Count{}, notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be " + notify.ChannelList})
 	}
 	if err := ValidFilter(f, "filter"); err != nil {
 		return audience.Count{}, err

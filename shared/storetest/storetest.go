@@ -27,6 +27,10 @@
 //     ones on disk (TTL deletion lags) but never answers with them.
 //   - Audit entry ids are ULIDs from notify.IDs, so their order is the
 //     order of their At; operators are listed by CreatedAt, then id.
+//   - Inbox message ids are ULIDs from notify.IDs of their CreatedAt,
+//     so an inbox's order is the order of their arrival; a message is
+//     expired once its arrival is before notify.InboxHorizon of the
+//     store's clock.
 //   - TakeRate windows are current (the minute of now, or the next): a
 //     store may forget a window once it is well past, and may tell windows
 //     apart only by the second.
@@ -122,6 +126,13 @@ func Run(t *testing.T, newStore func(t *testing.T) notify.Store) {
 		{"Audit", testAudit},
 		{"AuditDefaultPage", testAuditDefaultPage},
 		{"ConsoleSettings", testConsoleSettings},
+		{"InboxPutList", testInboxPutList},
+		{"InboxUpdate", testInboxUpdate},
+		{"InboxStatusPaging", testInboxStatusPaging},
+		{"InboxMarkRead", testInboxMarkRead},
+		{"InboxExpiry", testInboxExpiry},
+		{"InboxConcurrent", testInboxConcurrent},
+		{"InboxDeleteUser", testInboxDeleteUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

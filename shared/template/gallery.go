@@ -32,7 +32,7 @@ type Excerpt struct {
 // (named cursor, as the caller passed it on from an earlier page).
 func (s *Service) List(ctx context.Context, workspaceID string, f notify.TemplateFilter, p notify.Page) ([]GalleryItem, string, error) {
 	if f.Channel != "" && !f.Channel.Valid() {
-		return nil, "", notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"})
+		return nil, "", notify.Invalid(notify.FieldError{Field: "channel", Problem: "must be " + notify.ChannelList})
 	}
 	ts, next, err := s.Store.ListTemplates(ctx, workspaceID, f, p)
 	if err != nil {

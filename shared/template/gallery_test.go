@@ -110,7 +110,7 @@ func TestListErrors(t *testing.T) {
 		p    notify.Page
 		want notify.FieldError
 	}{
-		{"unknown channel", notify.TemplateFilter{Channel: "fax"}, notify.Page{Limit: 10}, notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"}},
+		{"unknown channel", notify.TemplateFilter{Channel: "fax"}, notify.Page{Limit: 10}, notify.FieldError{Field: "channel", Problem: "must be push, webpush, sms, email, whatsapp or inapp"}},
 		{"foreign cursor", notify.TemplateFilter{}, notify.Page{Limit: 10, Cursor: "not-a-cursor"}, notify.FieldError{Field: "cursor", Problem: "not a cursor this API returned"}},
 	}
 	for _, tt := range tests {

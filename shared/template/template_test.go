@@ -98,7 +98,7 @@ func TestCreateValidation(t *testing.T) {
 		}},
 		{"unknown status", Input{Name: "n", Channel: notify.ChannelSMS, Body: "B", Status: "archived"}, []notify.FieldError{{Field: "status", Problem: "must be draft or published"}}},
 		{"content problems come first", Input{Name: "", Channel: "fax", Status: "x"}, []notify.FieldError{
-			{Field: "channel", Problem: "must be push, webpush, sms, email or whatsapp"},
+			{Field: "channel", Problem: "must be push, webpush, sms, email, whatsapp or inapp"},
 			{Field: "body", Problem: "required"},
 			{Field: "name", Problem: "required, at most 200 characters"},
 			{Field: "status", Problem: "must be draft or published"},

@@ -132,10 +132,22 @@ type part struct {
 // receive (Config.MaxReceives) settles what still fails, and records of
 // the dead-letter queue (Config.DispatchDLQ, AWS) are settled.
 func Dispatcher(g *Graph) *dispatch.Dispatcher {
-	return dispatch.New(g.Ports.Store, g.Ports.Channels, dispatch.Options{Concurrency: g.Config.SendConcurrent, Log: g.Log,
+	return dispatch.New(g.Ports.Store, Channels(g), dispatch.Options{Concurrency: g.Config.SendConcurrent, Log: g.Log,
 		Requeue: g.Ports.Dispatch, Retry: g.Ports.Dispatch, Rates: g.Ports.Rates, RetryHints: g.Ports.RetryHints,
 		MaxReceives: g.Config.MaxReceives, DeadLetterARN: g.Config.DispatchDLQ, Metrics: g.Ports.Figures,
 		EmailFooter: EmailFooter(g.Config, g.Now)})
+}
+
+// Channels are the senders of every channel: the ports' providers and,
+// unless the ports give one, the in-app channel's, which writes into the
+// users' inboxes in the store (on AWS as locally: the inbox is the
+// destination, not a stand-in for a provider).
+func Channels(g *Graph) dispatch.Senders {
+	s := g.Ports.Channels
+	if s.InApp == nil {
+		s.InApp = channel.NewInbox(g.Ports.Store, g.IDs, g.Now)
+	}
+	return s
 }
 
 // EmailLinkLifetime is how long the preference link of an email's footer

@@ -80,7 +80,7 @@ function sendPage() {
   const pushOnly = form.querySelector('.push-only');
   const titleField = form.elements.title?.closest('.field');
   const showPush = () => {
-    if (pushOnly) pushOnly.hidden = !['push', 'webpush'].includes(channel.value);
+    if (pushOnly) pushOnly.hidden = !['push', 'webpush', 'inapp'].includes(channel.value);
     // An SMS has no title.
     if (titleField) titleField.hidden = channel.value === 'sms';
   };

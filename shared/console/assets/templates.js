@@ -26,7 +26,8 @@ function editor() {
   // form (the server keeps only the channel's).
   const show = () => {
     const ch = channel.value;
-    const push = ch === 'push' || ch === 'webpush';
+    // An in-app message shows a push's icon, image and buttons.
+    const push = ch === 'push' || ch === 'webpush' || ch === 'inapp';
     const toggle = (sel, on) => {
       for (const el of form.querySelectorAll(sel)) el.hidden = !on;
     };

@@ -10,6 +10,7 @@ import (
 	"github.com/heraldhq/herald/shared/apikey"
 	"github.com/heraldhq/herald/shared/compose"
 	"github.com/heraldhq/herald/shared/httpapi"
+	"github.com/heraldhq/herald/shared/inbox"
 	"github.com/heraldhq/herald/shared/ingest"
 	"github.com/heraldhq/herald/shared/profile"
 	"github.com/heraldhq/herald/shared/sdkapi"
@@ -56,6 +57,12 @@ func Users(s *Set) *profile.Service {
 	return &profile.Service{Store: g.Ports.Store, DefaultRegion: g.Config.DefaultRegion, AllowPrivateEndpoints: g.Config.TestAllowPrivateEndpoints, Now: g.Now}
 }
 
+// Inbox keeps the users' in-app inboxes, for the API and the SDK.
+func Inbox(s *Set) *inbox.Service {
+	g := s.Graph
+	return &inbox.Service{Store: g.Ports.Store, Now: g.Now, Log: g.Log}
+}
+
 // Keys keeps the workspaces' API keys.
 func Keys(s *Set) *apikey.Keys {
 	g := s.Graph
@@ -86,7 +93,7 @@ func Ingester(s *Set) *ingest.Ingester {
 func API(s *Set, routes ...string) *httpapi.Server {
 	g := s.Graph
 	svc := httpapi.Services{Store: g.Ports.Store, Sends: services.Sends(g), Users: Users(s), Keys: Keys(s), Templates: Templates(s),
-		Campaigns: services.Campaigns(g), Compose: Composer(s)}
+		Campaigns: services.Campaigns(g), Compose: Composer(s), Inbox: Inbox(s)}
 	cfg := g.Config
 	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log, Audit: Operators(s).Audit,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey,

@@ -190,6 +190,11 @@ func channelSetups(cfg config.Config, used map[string]string) []console.ChannelS
 				{Name: "HERALD_WHATSAPP_APP_SECRET", Value: "the app secret that checks the webhook's signatures" + ssm("whatsapp-app-secret")},
 				{Name: "HERALD_WHATSAPP_VERIFY_TOKEN", Value: "the webhook's verify token" + ssm("whatsapp-verify-token")},
 			}),
+		// The in-app channel needs no provider: Herald keeps the inbox
+		// (wiring.Channels), the same on AWS as locally.
+		{Channel: notify.ChannelInApp, Provider: "Herald's inbox", Configured: true,
+			Identity: []console.Setting{{Name: "Kept", Value: "90 days"}},
+			Note:     "Each user's messages are kept in their inbox, which the customer's app reads with the browser SDK or GET /v1/users/{id}/inbox."},
 	}
 	if fallback == "sandbox" {
 		for i := range out {

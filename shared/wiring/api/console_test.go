@@ -46,6 +46,7 @@ func TestChannelSetups(t *testing.T) {
 		notify.ChannelPush:     "SNS mobile push true [{FCM application not set} {APNs application set}]",
 		notify.ChannelSMS:      "sandbox false [{Sender id none}]",
 		notify.ChannelWebPush:  "sandbox false [{Subject mailto:ops@acme.example} {Public key not set}]",
+		notify.ChannelInApp:    "Herald's inbox true [{Kept 90 days}]",
 	} {
 		if aws[ch] != want {
 			t.Errorf("AWS %s = %q, want %q", ch, aws[ch], want)
@@ -54,7 +55,7 @@ func TestChannelSetups(t *testing.T) {
 	// Local mode: what provider.Senders chose, the local outbox for the rest.
 	local := byChannel(map[string]string{"push": "local outbox", "webpush": "local outbox", "sms": "local outbox", "email": "SES", "whatsapp": "local outbox"})
 	if local[notify.ChannelEmail] != "SES true [{From Acme <news@acme.example>} {Configuration set none}]" || !strings.HasPrefix(local[notify.ChannelSMS], "local outbox false") ||
-		!strings.HasPrefix(local[notify.ChannelWhatsApp], "local outbox false") {
+		!strings.HasPrefix(local[notify.ChannelWhatsApp], "local outbox false") || local[notify.ChannelInApp] != "Herald's inbox true [{Kept 90 days}]" {
 		t.Errorf("local mode = %v", local)
 	}
 	var names []string
