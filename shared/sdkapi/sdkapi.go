@@ -153,8 +153,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin, client := r.Header.Get("Origin"), r.Header.Get(clientHeader)
+	// A browser sends no Origin with a GET to its page's own origin: a
+	// page served by Herald itself (make run's demo, on AWS the console's
+	// domain), which needs no CORS. Sec-Fetch-Site says so.
+	sameOrigin := origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin"
 	switch {
-	case origin == "":
+	case origin == "" && !sameOrigin:
 		httpapi.WriteError(w, notify.Errorf(notify.CodeForbidden, "the SDK's routes answer browsers only: no Origin header"))
 		return
 	case profile.ValidID(clientHeader, client) != nil:
@@ -162,18 +166,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.workspace = client
-	allowed, err := s.allowed(r.Context(), client, origin)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	allowed := sameOrigin
+	if !sameOrigin {
+		var err error
+		if allowed, err = s.allowed(r.Context(), client, origin); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	if !allowed {
 		httpapi.WriteError(w, notify.Errorf(notify.CodeForbidden, "origin %s may not use this workspace's SDK: add it with PUT /v1/sdk/settings", clip(origin)))
 		return
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	if !sameOrigin {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	}
 	ctx := r.Context()
 	if strings.HasPrefix(r.URL.Path, mePrefix) {
 		p, err := s.authenticate(r, client)

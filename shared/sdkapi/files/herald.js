@@ -320,7 +320,9 @@ export class Herald {
     const list = el("ul", { className: "herald-list" });
     const all = el("button", { type: "button", className: "herald-all-read", textContent: l.allRead });
     all.onclick = () => this.markAllRead();
-    panel.append(el("h2", { className: "herald-title", textContent: title }), all, list);
+    // A paragraph, not a heading: the bell sits anywhere in the customer's
+    // outline (the section is named by its aria-label).
+    panel.append(el("p", { className: "herald-title", textContent: title }), all, list);
     bell.onclick = () => {
       panel.hidden = !panel.hidden;
       bell.setAttribute("aria-expanded", String(!panel.hidden));

@@ -121,5 +121,5 @@ func SDK(s *Set, local bool) *sdkapi.Server {
 	if !local {
 		o.OriginsTTL = sdkOriginsTTL
 	}
-	return sdkapi.New(sdkapi.Services{Users: Users(s), Store: g.Ports.Store}, o)
+	return sdkapi.New(sdkapi.Services{Users: Users(s), Store: g.Ports.Store, Inbox: Inbox(s)}, o)
 }
