@@ -144,14 +144,14 @@ step "go test (whole files, no -race)" go test -count=1 -timeout "${GO_TEST_TIME
 
 step "sam validate --lint" "$SAM" validate --lint
 step "sam build" "$SAM" build
-# Each function's bootstrap, as SAM built it, must stay under 24 MiB (the Makefile says why).
+# Each function's bootstrap, as SAM built it, must stay under 26 MiB (the Makefile says why).
 check_sizes() {
 	local f size status=0
 	for f in .aws-sam/build/*Function/bootstrap; do
 		size=$(wc -c <"$f")
 		printf '  %-40s %6.1f MiB\n' "$f" "$(awk "BEGIN { print $size / 1048576 }")"
-		if [ "$size" -gt 25165824 ]; then
-			echo "$f is over 24 MiB" >&2
+		if [ "$size" -gt 27262976 ]; then
+			echo "$f is over 26 MiB" >&2
 			status=1
 		fi
 	done

@@ -183,3 +183,68 @@ func TestSDKRefusesOtherOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKBlockedAndSignOut: a browser that blocks notifications is
+// reported blocked; signing out removes the page's device.
+func TestSDKBlockedAndSignOut(t *testing.T) {
+	pub, priv, err := webpush.GenerateVAPIDKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushSvc := newFakePushService(t, pub)
+	s := consoleServer(t, map[string]string{"HERALD_VAPID_PUBLIC_KEY": pub, "HERALD_VAPID_PRIVATE_KEY": priv,
+		"HERALD_VAPID_SUBJECT": "mailto:ops@herald.local", "HERALD_TEST_ALLOW_PRIVATE_ENDPOINTS": "1"})
+	b := browsertest.Start(t)
+	b.SetTimeout(10 * time.Second)
+	setting := func(v cdpbrowser.PermissionSetting) {
+		t.Helper()
+		if _, err := chromedp.CallBrowser(b.Context(), cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: v, Origin: s.base,
+			BrowserContextID: chromedp.FromContext(b.Context()).BrowserContextID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUser := func(what string, ok func(map[string]any) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			u := s.must(200, "GET", "/v1/users/bea", nil)
+			if ok(u) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v", what, u)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	setting(cdpbrowser.PermissionSettingDenied)
+	b.Visit(s.base + "/demo/")
+	b.FillLabel("User id", "bea")
+	b.ClickButton("Sign in as this user")
+	b.WaitText("Blocked", 0)
+	waitUser("blocked reported", func(u map[string]any) bool { return u["pushPermission"] == "blocked" })
+	screen(t, b, "sdk-demo-blocked")
+
+	// Allowed later (the person changed it in the browser's settings): a
+	// page subscribes, and signing out removes that device.
+	var sub map[string]any
+	if err := json.Unmarshal([]byte(pushSvc.subscribe(t, "bea-browser")), &sub); err != nil {
+		t.Fatal(err)
+	}
+	subJSON, _ := json.Marshal(sub["subscription"])
+	b.Eval(`(() => { const s = `+string(subJSON)+`;
+		PushManager.prototype.getSubscription = async () => null;
+		PushManager.prototype.subscribe = async () => ({ endpoint: s.endpoint, toJSON: () => s, unsubscribe: async () => true }); return true })()`, nil)
+	setting(cdpbrowser.PermissionSettingGranted)
+	b.ClickButton("Enable notifications")
+	waitUser("allowed with a device", func(u map[string]any) bool {
+		d, _ := u["devices"].([]any)
+		return u["pushPermission"] == "allowed" && len(d) == 1
+	})
+	b.ClickButton("Sign out")
+	waitUser("the device removed at sign-out", func(u map[string]any) bool {
+		d, _ := u["devices"].([]any)
+		return len(d) == 0
+	})
+}
