@@ -154,7 +154,11 @@ seed_inbox() {
 	fi
 	printf '%s' "$id"
 }
+# An inbox message exists only once an in-app send was dispatched (by the
+# workers, a moment after the send's 202), and no answer names its id: the
+# hooks name this one in every test of its route.
 INBOX_MESSAGE="$(seed_inbox)"
+export INBOX_MESSAGE
 
 # Our own configuration (not one found around the working directory), with
 # the cross-run cache off: it would write .schemathesis/ into the working
@@ -209,13 +213,6 @@ include-method = "PUT"
 warnings.display = ["missing_test_data", "validation_mismatch", "method_not_allowed", "unsupported_regex", "unresolvable_reference", "rate_limited", "timeout_units"]
 warnings.fail-on = true
 
-# An inbox message exists only once an in-app send was dispatched (by the
-# workers, a moment after the send's 202), and no answer names its id: the
-# run seeds one (seed_inbox, above) and every test of this route names it.
-[[operations]]
-include-path = "/v1/users/{id}/inbox/{messageId}"
-include-method = "POST"
-parameters = { id = "st-inbox", messageId = "$INBOX_MESSAGE" }
 TOML
 args=(
 	--url "$HERALD_BASE_URL"

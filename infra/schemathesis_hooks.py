@@ -13,8 +13,13 @@ too far ahead (422). Without scheduled sends nothing can be cancelled, and
 POST /v1/notifications/{id}/cancel only ever answers 404 or 409.
 flatmap_body gives most generated sends a scheduleAt between a minute and
 30 days ahead.
+
+An inbox message's id is in no answer (it exists once the workers
+delivered an in-app send): map_path_parameters names the one
+schemathesis.sh seeds.
 """
 
+import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -55,3 +60,14 @@ def flatmap_body(context, body):
     # that a later step can cancel.
     scheduled = st.integers(1, 30 * 24 * 60).map(lambda m: _at(body, m))
     return st.sampled_from([False, True, True]).flatmap(lambda s: scheduled if s else st.just(body))
+
+
+@schemathesis.hook.apply_to(method="POST", path="/v1/users/{id}/inbox/{messageId}")
+def map_path_parameters(context, path_parameters):
+    # An inbox message exists only once an in-app send was dispatched, and
+    # no answer names its id: schemathesis.sh seeds one for user st-inbox
+    # (INBOX_MESSAGE), and every test of this route changes it.
+    message = os.environ.get("INBOX_MESSAGE")
+    if not message:
+        return path_parameters
+    return {**(path_parameters or {}), "id": "st-inbox", "messageId": message}
