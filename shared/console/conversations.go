@@ -239,20 +239,29 @@ func (c *Console) conversationSend(w http.ResponseWriter, r *http.Request, s *se
 	if tid == "" {
 		return notify.Invalid(notify.FieldError{Field: "template", Problem: "choose a WhatsApp template"})
 	}
-	// The contact and the template the page offered, checked before
-	// anything is sent: no History entry for a send that skips everyone.
-	p, err := c.conversationData(r, s, tid)
+	// The contact and the template, checked before anything is sent: no
+	// History entry for a send that skips everyone. (Only these two reads:
+	// the page's template list and preview are not needed to send.)
+	ctx := r.Context()
+	u, err := c.svc.Users.Get(ctx, s.WorkspaceID, id)
 	if err != nil {
 		return err
 	}
-	if p.User.Phone == "" {
+	t, err := c.svc.Templates.Get(ctx, s.WorkspaceID, tid)
+	if err != nil {
+		return err
+	}
+	if u.Phone == "" {
 		return notify.Invalid(notify.FieldError{Field: "user", Problem: "has no phone: WhatsApp cannot reach them"})
 	}
-	if problem := p.Chosen.SendProblem(); problem != "" || p.Chosen.WhatsApp == nil || p.Chosen.WhatsApp.Name == "" {
+	if t.Channel != notify.ChannelWhatsApp {
+		return notify.Invalid(notify.FieldError{Field: "template", Problem: "must be a WhatsApp template"})
+	}
+	if problem := t.SendProblem(); problem != "" || t.WhatsApp == nil || t.WhatsApp.Name == "" {
 		return notify.Invalid(notify.FieldError{Field: "template", Problem: "must be a published WhatsApp template approved by Meta (with its name)"})
 	}
 	in := send.Input{Channel: notify.ChannelWhatsApp, TemplateID: tid, Audience: &send.AudienceInput{UserIDs: []string{id}}, RecipientType: "client"}
-	n, err := c.start(r.Context(), s, in)
+	n, err := c.start(ctx, s, in)
 	if err != nil {
 		return err
 	}
