@@ -303,18 +303,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqID = s.ids.New(start)
 	}
 	w.Header().Set("X-Request-Id", reqID)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
 	info := &requestInfo{id: reqID}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic", "requestId", reqID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if !rec.wrote {
+			if !rec.Wrote {
 				writeError(rec, notify.Errorf(notify.CodeInternal, "internal error"))
 			}
 		}
 		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", info.route,
-			"status", rec.status, "workspaceId", info.workspace, "ms", s.now().Sub(start).Milliseconds())
+			"status", rec.Status, "workspaceId", info.workspace, "ms", s.now().Sub(start).Milliseconds())
 	}()
 	if refusedUnclean(rec, r) {
 		return
@@ -528,21 +528,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-type statusRecorder struct {
+// StatusRecorder keeps the status an answer was written with, for the
+// request log (the API's and the SDK's edges).
+type StatusRecorder struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	// Status is the answer's status (set it to 200 at start: Write
+	// without WriteHeader answers 200); Wrote says anything was written.
+	Status int
+	Wrote  bool
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
+// WriteHeader records the first status.
+func (r *StatusRecorder) WriteHeader(code int) {
+	if !r.Wrote {
+		r.Status, r.Wrote = code, true
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
+// Write records that the answer started.
+func (r *StatusRecorder) Write(b []byte) (int, error) {
+	r.Wrote = true
 	return r.ResponseWriter.Write(b)
 }
 

@@ -132,10 +132,10 @@ const (
 // user token of the /sdk/v1/me routes, before any route sees it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.opts.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &httpapi.StatusRecorder{ResponseWriter: w, Status: http.StatusOK}
 	info := &requestInfo{}
 	defer func() {
-		s.opts.Log.Info("sdk request", "method", r.Method, "route", info.route, "status", rec.status,
+		s.opts.Log.Info("sdk request", "method", r.Method, "route", info.route, "status", rec.Status,
 			"workspaceId", info.workspace, "ms", s.opts.Now().Sub(start).Milliseconds())
 	}()
 	w = rec
@@ -381,22 +381,4 @@ func (c *originCache) get(ws string, now time.Time, load func() (notify.ConsoleS
 
 type requestInfo struct {
 	route, workspace string
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.ResponseWriter.Write(b)
 }
