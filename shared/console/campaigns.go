@@ -257,8 +257,8 @@ func (p campaignFormPage) FieldError(field string) string {
 	return ""
 }
 
-func (c *Console) formPage(f campaignForm, cmp *notify.Campaign) campaignFormPage {
-	return campaignFormPage{Form: f, Campaign: cmp, Destinations: c.opts.Destinations, Channels: channels, Weekdays: weekdays,
+func (c *Console) formPage(f campaignForm, cmp *notify.Campaign, dests []Destination) campaignFormPage {
+	return campaignFormPage{Form: f, Campaign: cmp, Destinations: dests, Channels: channels, Weekdays: weekdays,
 		Units: rateUnits, Zones: zonesByRegion}
 }
 
@@ -299,13 +299,17 @@ func (c *Console) newCampaign(w http.ResponseWriter, r *http.Request, s *session
 	if err := c.scheduling(); err != nil {
 		return err
 	}
+	dests, err := c.destinations(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return err
+	}
 	// The users page's filters may come along (/campaigns/new?status=active).
 	f := readCampaignForm(r.URL.Query())
 	if f.Send.Route == "" {
-		f.Send.Route = c.opts.Destinations[0].Route
+		f.Send.Route = dests[0].Route
 	}
 	f.Schedule = f.Schedule.defaults()
-	p := c.formPage(f, nil)
+	p := c.formPage(f, nil, dests)
 	if f.Schedule.Timezone == "" {
 		p.Form.Schedule.Timezone, p.BrowserZone = "UTC", true
 	}
@@ -316,7 +320,7 @@ func (c *Console) newCampaign(w http.ResponseWriter, r *http.Request, s *session
 // campaignInput is what the service takes from the form: the built
 // schedule and the notification's body, or every problem the console
 // finds before asking it.
-func (c *Console) campaignInput(f campaignForm, kept json.RawMessage) (campaign.Input, error) {
+func (c *Console) campaignInput(f campaignForm, kept json.RawMessage, dests []Destination) (campaign.Input, error) {
 	in := campaign.Input{Name: f.Name, Timezone: f.Schedule.Timezone, Notification: kept}
 	var bad []notify.FieldError
 	expr, err := f.Schedule.expression()
@@ -325,7 +329,7 @@ func (c *Console) campaignInput(f campaignForm, kept json.RawMessage) (campaign.
 	}
 	in.Schedule = expr
 	if kept == nil {
-		raw, err := campaignNotification(f.Send, c.opts.Destinations)
+		raw, err := campaignNotification(f.Send, dests)
 		var e *notify.Error
 		switch {
 		case errors.As(err, &e):
@@ -358,14 +362,18 @@ func (c *Console) createCampaign(w http.ResponseWriter, r *http.Request, s *sess
 		return err
 	}
 	ctx := r.Context()
+	dests, err := c.destinations(ctx, s.WorkspaceID)
+	if err != nil {
+		return err
+	}
 	f := readCampaignForm(r.PostForm)
-	in, err := c.campaignInput(f, nil)
+	in, err := c.campaignInput(f, nil, dests)
 	var cmp notify.Campaign
 	if err == nil {
 		cmp, err = c.svc.Campaigns.Create(ctx, s.WorkspaceID, actor(s), in)
 	}
 	if err != nil {
-		return c.formProblem(w, r, s, c.formPage(f, nil), time.Time{}, err)
+		return c.formProblem(w, r, s, c.formPage(f, nil, dests), time.Time{}, err)
 	}
 	c.auditCampaign(ctx, s, "campaign.create", cmp)
 	http.Redirect(w, r, "/campaigns/"+cmp.ID+"?done=campaign-created", http.StatusSeeOther)
@@ -380,10 +388,10 @@ func editable(cmp notify.Campaign) bool {
 
 // editForm is the editor showing a stored campaign, with its notification
 // kept as it is when the form cannot show it.
-func (c *Console) editForm(cmp notify.Campaign) (campaignFormPage, json.RawMessage) {
-	sf, ok := sendFormOf(cmp.Notification, c.opts.Destinations)
+func (c *Console) editForm(cmp notify.Campaign, dests []Destination) (campaignFormPage, json.RawMessage) {
+	sf, ok := sendFormOf(cmp.Notification, dests)
 	f := campaignForm{ID: cmp.ID, Name: cmp.Name, Send: sf, Schedule: scheduleFormOf(cmp.Schedule, cmp.Timezone)}
-	p := c.formPage(f, &cmp)
+	p := c.formPage(f, &cmp, dests)
 	if ok {
 		return p, nil
 	}
@@ -407,7 +415,11 @@ func (c *Console) editCampaign(w http.ResponseWriter, r *http.Request, s *sessio
 	if !editable(cmp) {
 		return notify.Errorf(notify.CodeConflict, "campaign %s is %s; create a new one", cmp.ID, cmp.Status)
 	}
-	p, _ := c.editForm(cmp)
+	dests, err := c.destinations(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	p, _ := c.editForm(cmp, dests)
 	c.render(w, r, s, http.StatusOK, "campaign_form", c.withRuns(p, cmp.CreatedAt))
 	return nil
 }
@@ -418,14 +430,18 @@ func (c *Console) updateCampaign(w http.ResponseWriter, r *http.Request, s *sess
 	if err != nil {
 		return err
 	}
-	p, kept := c.editForm(cur)
+	dests, err := c.destinations(ctx, s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	p, kept := c.editForm(cur, dests)
 	f := readCampaignForm(r.PostForm)
 	f.ID = cur.ID
 	if kept != nil {
 		f.Send = p.Form.Send
 	}
 	p.Form = f
-	in, err := c.campaignInput(f, kept)
+	in, err := c.campaignInput(f, kept, dests)
 	var cmp notify.Campaign
 	if err == nil {
 		cmp, err = c.svc.Campaigns.Update(ctx, s.WorkspaceID, cur.ID, actor(s), in)
@@ -573,8 +589,8 @@ func (p campaignPage) Pending() bool {
 }
 
 // DestinationLabel names a route as the form offers it.
-func (c *Console) destinationLabel(route string) string {
-	for _, d := range c.opts.Destinations {
+func destinationLabel(route string, dests []Destination) string {
+	for _, d := range dests {
 		if d.Route == route {
 			return d.Label
 		}
@@ -603,8 +619,12 @@ func (c *Console) showCampaign(w http.ResponseWriter, r *http.Request, s *sessio
 	for _, t := range c.svc.Campaigns.NextRuns(cmp, 5) {
 		p.NextRuns = append(p.NextRuns, zoned(t, cmp.Timezone))
 	}
-	if sf, ok := sendFormOf(cmp.Notification, c.opts.Destinations); ok {
-		p.Send, p.Destination = &sf, c.destinationLabel(sf.Route)
+	dests, err := c.destinations(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	if sf, ok := sendFormOf(cmp.Notification, dests); ok {
+		p.Send, p.Destination = &sf, destinationLabel(sf.Route, dests)
 	} else {
 		p.Raw = indentJSON(cmp.Notification)
 	}

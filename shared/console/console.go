@@ -526,7 +526,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) error
 }
 
 // pages are parsed once from the embedded templates: each page file with
-// the layout.
+// the layout and the partials (html/_*.html).
 func parsePages() map[string]*template.Template {
 	names, err := fs.Glob(htmlFS, "html/*.html")
 	if err != nil {
@@ -535,10 +535,10 @@ func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "html/"), ".html")
-		if base == "layout" {
-			continue
+		if base == "layout" || strings.HasPrefix(base, "_") {
+			continue // the layout and the partials go with every page
 		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(htmlFS, "html/layout.html", n))
+		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(htmlFS, "html/layout.html", "html/_*.html", n))
 	}
 	return out
 }

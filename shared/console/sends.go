@@ -320,7 +320,11 @@ const reviewedShown = 20
 // reviewList prepares the send as a dry run, with the send form's own
 // rules and words, and counts it.
 func (c *Console) reviewList(ctx context.Context, s *session, f sendForm, t notify.Template) (listReview, error) {
-	in, err := f.input(c.opts.Destinations)
+	dests, err := c.destinations(ctx, s.WorkspaceID)
+	if err != nil {
+		return listReview{}, err
+	}
+	in, err := f.input(dests)
 	if err != nil {
 		return listReview{}, err
 	}

@@ -353,3 +353,22 @@ func TestSettingsDestinationsInTheSendForm(t *testing.T) {
 		t.Errorf("audit trail lacks the destinations:\n%s", auditText(t, e, "ws_a"))
 	}
 }
+
+// TestWorkspaceDestinationsEverywhere: the workspace's own destinations
+// are offered, and accepted, by every screen that opens a route: the
+// campaign editor and the template editor as well as the send form.
+func TestWorkspaceDestinationsEverywhere(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if err := e.store.PutConsoleSettings(ctx, notify.ConsoleSettings{WorkspaceID: "ws_a", Destinations: []notify.Destination{{Route: "bills", Label: "My bills"}},
+		UpdatedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.as("editor@a.example")
+	for _, path := range []string{"/send?status=active", "/campaigns/new", "/templates/new"} {
+		p := b.get(path)
+		if !strings.Contains(p.body, `<option value="bills"`) || !strings.Contains(p.body, "My bills") {
+			t.Errorf("%s does not offer the workspace's destination:\n%s", path, p.body)
+		}
+	}
+}

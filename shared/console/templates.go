@@ -439,8 +439,8 @@ func (p editPage) ExactError(fields ...string) string {
 
 // routeOptions are the destinations a template may open: the workspace's,
 // and those the saved template already has (set through the API).
-func (c *Console) routeOptions(cur *notify.Template) []Destination {
-	out := slices.Clone(c.opts.Destinations)
+func routeOptions(dests []Destination, cur *notify.Template) []Destination {
+	out := slices.Clone(dests)
 	has := func(r string) bool {
 		return slices.ContainsFunc(out, func(d Destination) bool { return d.Route == r })
 	}
@@ -471,7 +471,11 @@ func routesOf(ds []Destination) []string {
 // editorPage is the editor around f: for a saved template (cur), its
 // versions.
 func (c *Console) editorPage(ctx context.Context, s *session, f templateForm, cur *notify.Template) (editPage, error) {
-	p := editPage{Form: f, Current: cur, Channels: channels, Routes: c.routeOptions(cur), Categories: []string{"marketing", "utility", "authentication"},
+	dests, err := c.destinations(ctx, s.WorkspaceID)
+	if err != nil {
+		return editPage{}, err
+	}
+	p := editPage{Form: f, Current: cur, Channels: channels, Routes: routeOptions(dests, cur), Categories: []string{"marketing", "utility", "authentication"},
 		CanEdit: s.Operator.Role.Allows(notify.RoleEditor), EmailFrame: "email-preview", MaxPushButtons: maxPushButtons}
 	if cur == nil {
 		return p, nil
@@ -520,7 +524,11 @@ func statusOf(v url.Values) notify.TemplateStatus {
 }
 
 func (c *Console) newTemplate(w http.ResponseWriter, r *http.Request, s *session) error {
-	f := templateForm{Channel: notify.Channel(r.URL.Query().Get("channel")), Route: c.opts.Destinations[0].Route}
+	dests, err := c.destinations(r.Context(), s.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	f := templateForm{Channel: notify.Channel(r.URL.Query().Get("channel")), Route: dests[0].Route}
 	if !f.Channel.Valid() {
 		f.Channel = notify.ChannelPush
 	}
