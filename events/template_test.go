@@ -94,8 +94,15 @@ func readTemplate(t *testing.T) *yamlNode {
 }
 
 // cutKey splits "key: value" or "key:" (a key may hold colons, as
-// "aws:SourceArn" does); a flow value or a quoted scalar is not a key.
+// "aws:SourceArn" does, or be double-quoted, as a route key with spaces
+// is); a flow value or a quoted scalar is not a key.
 func cutKey(s string) (key, value string, ok bool) {
+	if rest, ok := strings.CutPrefix(s, `"`); ok {
+		if k, v, found := strings.Cut(rest, `":`); found && !strings.Contains(k, `"`) && (v == "" || v[0] == ' ') {
+			return k, strings.TrimSpace(v), true
+		}
+		return "", "", false
+	}
 	if s == "" || strings.ContainsAny(s[:1], `"'[{!`) {
 		return "", "", false
 	}
@@ -417,6 +424,23 @@ func TestTemplateConsoleRoutes(t *testing.T) {
 		if !slices.ContainsFunc(open, func(route string) bool { return gatewayMatches(route, sample) }) {
 			t.Errorf("console path %s (as %s) has no route without the authorizer in ApiFunction's events", p, sample)
 		}
+	}
+}
+
+// TestTemplateSDKThrottling: the SDK's route, polled by every open page,
+// has its own throttling from a parameter, not the API routes' 100/s.
+func TestTemplateSDKThrottling(t *testing.T) {
+	tpl := readTemplate(t)
+	api := resources(tpl, "AWS::Serverless::HttpApi")["HttpApi"]
+	sdk := api.get("Properties", "RouteSettings", "ANY /sdk/{proxy+}")
+	for _, k := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
+		if got := sdk.get(k).val(); got != "!Ref SdkRequestsPerSecond" {
+			t.Errorf("HttpApi RouteSettings[ANY /sdk/{proxy+}].%s = %q, want !Ref SdkRequestsPerSecond", k, got)
+		}
+	}
+	fn := resources(tpl, "AWS::Serverless::Function")["ApiFunction"]
+	if got := fn.get("Properties", "Events", "SDK", "Properties", "Path").val(); got != "/sdk/{proxy+}" {
+		t.Errorf("ApiFunction's SDK event path = %q: the route settings name another route", got)
 	}
 }
 

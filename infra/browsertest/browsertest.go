@@ -66,6 +66,7 @@ type Browser struct {
 	ctx     context.Context
 	timeout time.Duration
 	events  *events
+	close   context.CancelFunc // NewTab's
 }
 
 // Start gives the test a fresh tab of the shared headless Chromium and
@@ -108,6 +109,32 @@ func Start(t testing.TB) *Browser {
 	ev.mu.Unlock()
 	t.Cleanup(cancel)
 	return &Browser{t: t, ctx: ctx, timeout: DefaultTimeout, events: ev}
+}
+
+// NewTab opens another tab in the same browser context as b (the same
+// cookies, storage and service workers: another tab of the same person),
+// closed when the test ends or by Close.
+func (b *Browser) NewTab() *Browser {
+	b.t.Helper()
+	ev := newEvents()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(ev.listen))
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		b.t.Fatalf("browsertest: open another tab: %v", err)
+	}
+	ev.mu.Lock()
+	ev.mainFrame = string(chromedp.FromContext(ctx).Target.TargetID)
+	ev.mu.Unlock()
+	b.t.Cleanup(cancel)
+	return &Browser{t: b.t, ctx: ctx, timeout: b.timeout, events: ev, close: cancel}
+}
+
+// Close closes a tab opened by NewTab: its pages go away as when a person
+// closes it (pagehide runs).
+func (b *Browser) Close() {
+	if b.close != nil {
+		b.close()
+	}
 }
 
 // Main runs the tests of a package and then stops the shared browser and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/heraldhq/herald/infra/browsertest"
+	"github.com/heraldhq/herald/shared/usertoken"
 	"github.com/heraldhq/herald/shared/webpush"
 )
 
@@ -171,12 +173,24 @@ func TestSDKRefusesOtherOrigins(t *testing.T) {
 	if got := call(s.base, "ws_local", tok); got != 200 {
 		t.Errorf("this machine's page: %d, want 200", got)
 	}
+	// A token past its expiry, made with the workspace's signing key as a
+	// backend may (the HMAC of API.md).
+	key, err := hex.DecodeString(s.must(200, "GET", "/v1/sdk/signing-key", nil)["key"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := usertoken.Mint(key, usertoken.Claims{WorkspaceID: "ws_local", UserID: "ana", Expires: time.Now().Add(-time.Minute)})
+	fresh := usertoken.Mint(key, usertoken.Claims{WorkspaceID: "ws_local", UserID: "ana", Expires: time.Now().Add(time.Minute)})
+	if got := call(s.base, "ws_local", fresh); got != 200 {
+		t.Errorf("a token made with the signing key: %d, want 200", got)
+	}
 	for name, got := range map[string]int{
 		"another site":          call("https://evil.example", "ws_local", tok),
 		"no Origin":             call("", "ws_local", tok),
 		"a token of no one":     call(s.base, "ws_local", tok+"x"),
 		"another workspace's":   call(s.base, "ws_other", tok),
 		"an API key as a token": call(s.base, "ws_local", sheetKey),
+		"an expired token":      call(s.base, "ws_local", expired),
 	} {
 		if got != 401 && got != 403 {
 			t.Errorf("%s: %d, want 401 or 403", name, got)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -175,8 +176,42 @@ func TestConsoleSettings(t *testing.T) {
 		t.Errorf("the send's route = %v, want bills", n["route"])
 	}
 
+	// Browser SDK: the allowed origins (a bad line named with its text),
+	// the snippet, and the signing key shown on request.
+	b.Visit(s.base + "/settings/sdk")
+	b.FillLabel("Origins", "https://Shop.example/\nftp://files.example")
+	b.ClickButton("Save origins")
+	b.WaitText("Line 2 (ftp://files.example)", 0)
+	b.FillLabel("Origins", "https://Shop.example/\nhttps://help.shop.example:8443")
+	b.ClickButton("Save origins")
+	b.WaitText("Allowed origins saved", 0)
+	if got := s.must(200, "GET", "/v1/sdk/settings", nil)["allowedOrigins"]; fmt.Sprint(got) != "[https://shop.example https://help.shop.example:8443]" {
+		t.Errorf("the SDK's origins after saving = %v", got)
+	}
+	cors := func(origin string) int {
+		req, _ := http.NewRequest("GET", s.base+"/sdk/v1/config", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("X-Herald-Client", "ws_local")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if ok, other := cors("https://shop.example"), cors("https://evil.example"); ok != 200 || other != 403 {
+		t.Errorf("the SDK answers the saved origin %d and another %d, want 200 and 403", ok, other)
+	}
+	b.WaitText(`clientId: "ws_local"`, 0)
+	b.ClickButton("Show the signing key")
+	signingKey := s.must(200, "GET", "/v1/sdk/signing-key", nil)["key"]
+	if got := b.Value("Signing key"); got != signingKey || got == "" {
+		t.Errorf("the console's signing key %q, the API's %v", got, signingKey)
+	}
+	screen(t, b, "console-settings-sdk")
+
 	b.Visit(s.base + "/settings/audit")
-	for _, want := range []string{"key.create", "key.revoke", "compose.options", "console.destinations"} {
+	for _, want := range []string{"key.create", "key.revoke", "compose.options", "console.destinations", "console.sdk.origins", "console.sdk.signing-key"} {
 		b.WaitText(want, 0)
 	}
 }

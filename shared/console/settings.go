@@ -10,7 +10,7 @@ import (
 )
 
 // settingsRoutes registers the admins' settings beyond operators and the
-// audit trail (API keys, channels, AI, destinations). Every one is an
+// audit trail (API keys, channels, AI, destinations, the browser SDK). Every one is an
 // admin's, reading included: keys, providers and usage are not a viewer's
 // business.
 func (c *Console) settingsRoutes(route routeFunc) {
@@ -24,6 +24,9 @@ func (c *Console) settingsRoutes(route routeFunc) {
 	route("POST /settings/ai", admin, c.saveAISettings)
 	route("GET /settings/destinations", admin, c.destinationSettings)
 	route("POST /settings/destinations", admin, c.saveDestinations)
+	route("GET /settings/sdk", admin, c.sdkSettings)
+	route("POST /settings/sdk", admin, c.saveSDKOrigins)
+	route("POST /settings/sdk/signing-key", admin, c.showSigningKey)
 }
 
 // settingsTab is one tab of Settings.
@@ -39,6 +42,7 @@ var settingsTabs = []settingsTab{
 	{"/settings/channels", "Channels", "Which provider delivers each channel, from which sender, and what to set to configure the others."},
 	{"/settings/ai", "AI", "The tones and categories of Generate with AI, the model's usage and its rate limit."},
 	{"/settings/destinations", "Destinations", "The places in your app a push may open, offered in the send form."},
+	{"/settings/sdk", "Browser SDK", "The sites whose pages may use the SDK (web push permission, the in-app inbox, presence), the snippet, and the signing key of user tokens."},
 }
 
 func init() {

@@ -33,7 +33,8 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, struct {
 		VAPIDPublicKey string `json:"vapidPublicKey"`
 		ClientID       string `json:"clientId"`
-	}{s.opts.VAPIDPublicKey, r.Header.Get(clientHeader)})
+		InboxPollMs    int64  `json:"inboxPollMs"`
+	}{s.opts.VAPIDPublicKey, r.Header.Get(clientHeader), s.opts.InboxPoll.Milliseconds()})
 }
 
 func (s *Server) putPushPermission(w http.ResponseWriter, r *http.Request, p principal) error {

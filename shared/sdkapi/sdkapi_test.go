@@ -188,7 +188,7 @@ func (e *env) user(ws, id string) notify.User {
 func TestCORS(t *testing.T) {
 	e := newEnv(t, Options{VAPIDPublicKey: "BPublicKey"})
 	r := e.do(req{method: "GET", path: "/sdk/v1/config", origin: shop, client: "ws1"})
-	if r.status != 200 || r.body["vapidPublicKey"] != "BPublicKey" || r.body["clientId"] != "ws1" {
+	if r.status != 200 || r.body["vapidPublicKey"] != "BPublicKey" || r.body["clientId"] != "ws1" || r.body["inboxPollMs"] != 10000.0 {
 		t.Errorf("config from the shop = %d %s", r.status, r.raw)
 	}
 	if got := r.header.Get("Access-Control-Allow-Origin"); got != shop {

@@ -9,16 +9,22 @@ async function signIn(user) {
   const res = await fetch("/demo/token?user=" + encodeURIComponent(user), { method: "POST" });
   if (!res.ok) throw new Error("the demo backend refused: " + res.status);
   const { token, clientId } = await res.json();
+  let first = token; // the sign-in's token serves first; later ones are minted again
   herald = new Herald({
     url: location.origin,
     clientId,
-    token: async () => (await (await fetch("/demo/token?user=" + encodeURIComponent(user), { method: "POST" })).json()).token,
+    token: async () => {
+      if (first) {
+        const t = first;
+        first = null;
+        return t;
+      }
+      return (await (await fetch("/demo/token?user=" + encodeURIComponent(user), { method: "POST" })).json()).token;
+    },
     serviceWorker: "/demo/herald-sw.js",
     softPrompt: { delayMs: 300 },
     onPermission: (p) => ($("permission").textContent = label(p)),
   });
-  herald._token = token;
-  herald._tokenAt = Date.now();
   await herald.start();
   $("who").textContent = user;
   $("permission").textContent = label(herald.permission());

@@ -82,11 +82,39 @@ self.addEventListener("notificationclick", (event) => {
 });
 
 self.addEventListener("pushsubscriptionchange", (event) => {
-  // Tell the pages: the SDK subscribes again and registers the new
-  // subscription as the user's device.
-  event.waitUntil(
-    clients.matchAll({ type: "window", includeUncontrolled: true }).then((all) => {
-      for (const c of all) c.postMessage({ type: "herald:subscription-changed" });
-    }),
-  );
+  // The push service replaced or dropped the subscription: subscribe
+  // again with the same key, register the new subscription as the user's
+  // device, and tell the pages (they remove the old device, or subscribe
+  // themselves when this worker had no token).
+  const renewed = (async () => {
+    let device, endpoint;
+    const a = await auth();
+    try {
+      const sub =
+        event.newSubscription ??
+        (await self.registration.pushManager.subscribe(event.oldSubscription?.options ?? { userVisibleOnly: true, applicationServerKey: await vapidKey(a) }));
+      const json = sub.toJSON();
+      if (a) {
+        const res = await fetch(a.url + "/sdk/v1/me/devices", {
+          method: "POST",
+          headers: { Authorization: "Bearer " + a.token, "X-Herald-Client": a.clientId, "Content-Type": "application/json" },
+          body: JSON.stringify({ kind: "webpush", subscription: { endpoint: json.endpoint, keys: json.keys } }),
+          credentials: "omit",
+        });
+        if (res.ok) [device, endpoint] = [(await res.json()).id, json.endpoint];
+      }
+    } catch {
+      // The pages try when they open.
+    }
+    const all = await clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const c of all) c.postMessage({ type: "herald:subscription-changed", device, endpoint });
+  })();
+  event.waitUntil(renewed);
 });
+
+async function vapidKey(a) {
+  if (!a) throw new Error("no Herald token here");
+  const { vapidPublicKey } = await (await fetch(a.url + "/sdk/v1/config", { headers: { "X-Herald-Client": a.clientId }, credentials: "omit" })).json();
+  const raw = atob(vapidPublicKey.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((vapidPublicKey.length + 3) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}

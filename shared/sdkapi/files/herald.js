@@ -36,10 +36,22 @@ export class Herald {
     };
     this.presence = o.presence ?? true;
     this.heartbeatMs = o.heartbeatMs ?? 30e3;
-    this.pollMs = o.pollMs ?? 2e3;
+    this.pollMs = o.pollMs; // unset: the server's suggestion (1 s locally, 10 s on AWS)
     this.onPermission = o.onPermission ?? (() => {});
     this.listeners = new Set();
     this.inbox = { items: [], unread: 0, etag: "" };
+    this.tab = globalThis.crypto?.randomUUID?.() ?? String(Math.random()).slice(2);
+  }
+
+  /** The server's public settings (VAPID key, poll interval), read once. */
+  config() {
+    this._config ??= fetch(this.url + "/sdk/v1/config", { headers: { "X-Herald-Client": this.clientId }, credentials: "omit" })
+      .then((r) => (r.ok ? r.json() : {}))
+      .catch(() => {
+        this._config = null; // ask again next time
+        return {};
+      });
+    return this._config;
   }
 
   // ---- HTTP ----
@@ -48,7 +60,11 @@ export class Herald {
     if (!this._token || this._tokenAt < Date.now() - 10 * 60e3) {
       this._token = await this.tokenSource();
       this._tokenAt = Date.now();
-      saveToken(this.url, this.clientId, this._token); // for the service worker's reports
+      this._saved = false;
+    }
+    if (!this._saved) {
+      this._saved = true;
+      saveToken(this.url, this.clientId, this._token); // for the service worker's reports and renewals
     }
     return this._token;
   }
@@ -83,6 +99,7 @@ export class Herald {
   async start() {
     await this.reportPermission();
     this.watchPermission();
+    this.watchSubscription();
     if (this.presence) this.startPresence();
     await this.reportOpen();
     if ("serviceWorker" in navigator && permissionState() === "allowed") {
@@ -96,6 +113,8 @@ export class Herald {
   async signOut() {
     this.stopPresence();
     this.stopInbox();
+    if (this._onWorker) navigator.serviceWorker.removeEventListener("message", this._onWorker);
+    this._onWorker = null;
     const reg = await this.registration();
     const sub = await reg?.pushManager.getSubscription();
     const id = localStorage.getItem(key(this, "device"));
@@ -181,24 +200,42 @@ export class Herald {
     await navigator.serviceWorker.ready;
     let sub = await reg.pushManager.getSubscription();
     if (!sub) {
-      const data = await (await fetch(this.url + "/sdk/v1/config", { headers: { "X-Herald-Client": this.clientId }, credentials: "omit" })).json();
-      if (!data.vapidPublicKey) throw new Error("Herald: Web Push is not configured on this server");
-      sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64url(data.vapidPublicKey) });
+      const { vapidPublicKey } = await this.config();
+      if (!vapidPublicKey) throw new Error("Herald: Web Push is not configured on this server");
+      sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64url(vapidPublicKey) });
     }
     const json = sub.toJSON();
     const known = localStorage.getItem(key(this, "endpoint"));
-    if (known === json.endpoint && localStorage.getItem(key(this, "device"))) return;
+    const old = localStorage.getItem(key(this, "device"));
+    if (known === json.endpoint && old) return;
     const { data } = await this.call("/me/devices", { method: "POST", body: { kind: "webpush", subscription: { endpoint: json.endpoint, keys: json.keys } } });
-    localStorage.setItem(key(this, "device"), data.id);
-    localStorage.setItem(key(this, "endpoint"), json.endpoint);
-    // The service worker renews the subscription on pushsubscriptionchange
-    // and tells the page through this channel.
-    navigator.serviceWorker.addEventListener("message", (ev) => {
-      if (ev.data?.type === "herald:subscription-changed") {
-        localStorage.removeItem(key(this, "endpoint"));
-        this.subscribe().catch(() => {});
+    this.replaceDevice(old, data.id, json.endpoint);
+  }
+
+  /** The user's device for this browser is now id: the one it replaces is removed. */
+  replaceDevice(old, id, endpoint) {
+    localStorage.setItem(key(this, "device"), id);
+    localStorage.setItem(key(this, "endpoint"), endpoint);
+    if (old && old !== id) this.call("/me/devices/" + encodeURIComponent(old), { method: "DELETE" }).catch(() => {});
+  }
+
+  /**
+   * The push service changed the subscription (pushsubscriptionchange):
+   * the service worker subscribed again and registered the new one when it
+   * could, and tells the pages; otherwise this page does it.
+   */
+  watchSubscription() {
+    if (!("serviceWorker" in navigator) || this._onWorker) return;
+    this._onWorker = (ev) => {
+      if (ev.data?.type !== "herald:subscription-changed") return;
+      if (ev.data.device && ev.data.endpoint) {
+        this.replaceDevice(localStorage.getItem(key(this, "device")), ev.data.device, ev.data.endpoint);
+        return;
       }
-    });
+      localStorage.removeItem(key(this, "endpoint"));
+      if (permissionState() === "allowed") this.subscribe().catch(() => {});
+    };
+    navigator.serviceWorker.addEventListener("message", this._onWorker);
   }
 
   /** A notification click opened this page: report it (the worker may have had no token). */
@@ -227,6 +264,11 @@ export class Herald {
       try {
         const { data } = await this.call("/me/presence", { method: "POST", body: { active: true, ttlSeconds: ttl } });
         this._until = data?.until ?? this._until;
+        this.tabs((t) => (t[this.tab] = Date.now()));
+        // The latest until of this browser's tabs: the last tab to go ends
+        // presence with it, whichever tab beat last.
+        const last = localStorage.getItem(key(this, "until"));
+        if (this._until && !(Date.parse(last) > Date.parse(this._until))) localStorage.setItem(key(this, "until"), this._until);
       } catch {
         // The next beat tries again.
       }
@@ -239,12 +281,38 @@ export class Herald {
     this._beat = setInterval(beat, this.heartbeatMs);
   }
 
-  /** This page stops counting: presence ends unless another page beat since. */
+  /**
+   * This page stops counting. Presence ends unless another visible tab of
+   * this browser is still beating (it says so in localStorage), or another
+   * page or device beat since (Herald compares the until).
+   */
   leave() {
+    const fresh = Date.now() - 2 * this.heartbeatMs - 5e3;
+    const others = this.tabs((t) => {
+      delete t[this.tab];
+      for (const [id, at] of Object.entries(t)) if (at < fresh) delete t[id];
+    });
     if (!this._until) return;
-    const until = this._until;
+    const last = localStorage.getItem(key(this, "until"));
+    const until = Date.parse(last) > Date.parse(this._until) ? last : this._until;
     this._until = null;
+    if (Object.keys(others).length) return;
+    localStorage.removeItem(key(this, "until"));
     this.call("/me/presence", { method: "POST", body: { active: false, until } }).catch(() => {});
+  }
+
+  /** The visible tabs of this browser by id, with their last heartbeat; change edits them. */
+  tabs(change) {
+    const k = key(this, "tabs");
+    let t = {};
+    try {
+      t = JSON.parse(localStorage.getItem(k) ?? "{}") ?? {};
+    } catch {
+      // A damaged entry is replaced.
+    }
+    change(t);
+    localStorage.setItem(k, JSON.stringify(t));
+    return t;
   }
 
   stopPresence() {
@@ -259,7 +327,10 @@ export class Herald {
   /** Calls fn(inbox) whenever the inbox changes; polls while a listener is set. */
   onInbox(fn) {
     this.listeners.add(fn);
-    if (!this._poll) this.pollInbox();
+    if (!this._polling) {
+      this._polling = true;
+      this.pollInbox();
+    }
     return () => {
       this.listeners.delete(fn);
       if (!this.listeners.size) this.stopInbox();
@@ -273,12 +344,13 @@ export class Herald {
     } catch {
       // Network trouble: try again at the next tick.
     }
-    this._poll = setTimeout(() => this.pollInbox(), this.pollMs);
+    const ms = this.pollMs ?? (await this.config()).inboxPollMs ?? 10e3;
+    if (this._polling) this._poll = setTimeout(() => this.pollInbox(), Math.max(1e3, ms));
   }
 
   stopInbox() {
+    this._polling = false;
     clearTimeout(this._poll);
-    this._poll = null;
   }
 
   async refreshInbox() {

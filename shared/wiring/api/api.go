@@ -118,7 +118,9 @@ func SDK(s *Set, local bool) *sdkapi.Server {
 	g := s.Graph
 	cfg := g.Config
 	o := sdkapi.Options{Secret: []byte(cfg.UnsubscribeSecret), VAPIDPublicKey: cfg.VAPID.PublicKey, Local: local, Now: g.Now, Log: g.Log}
-	if !local {
+	if local {
+		o.InboxPoll = time.Second // a bbolt read: a new message shows within 2 s
+	} else {
 		o.OriginsTTL = sdkOriginsTTL
 	}
 	return sdkapi.New(sdkapi.Services{Users: Users(s), Store: g.Ports.Store, Inbox: Inbox(s)}, o)

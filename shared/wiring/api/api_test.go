@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/shared/config"
 	"github.com/heraldhq/herald/shared/wiring"
@@ -53,13 +54,15 @@ func TestRootServesTheSDK(t *testing.T) {
 
 // TestSDKSettings: the SDK signs with Herald's secret and offers the VAPID
 // key; only the local mode allows this machine's pages by default, and
-// only the api function keeps origins between requests.
+// only the api function keeps origins between requests; make run suggests
+// polling the inbox every second, AWS every 10 s (DESIGN.md's price).
 func TestSDKSettings(t *testing.T) {
 	cfg := config.Config{UnsubscribeSecret: "s3cret", VAPID: config.VAPIDConfig{PublicKey: "BPub"}}
 	s := &Set{Graph: wiring.New(cfg, wiring.Ports{}, nil)}
 	for _, local := range []bool{true, false} {
 		o := SDK(s, local).Options()
-		if string(o.Secret) != "s3cret" || o.VAPIDPublicKey != "BPub" || o.Local != local || (o.OriginsTTL == 0) != local {
+		if string(o.Secret) != "s3cret" || o.VAPIDPublicKey != "BPub" || o.Local != local || (o.OriginsTTL == 0) != local ||
+			(o.InboxPoll == time.Second) != local || (!local && o.InboxPoll != 10*time.Second) {
 			t.Errorf("SDK(local %v) options = %+v", local, o)
 		}
 	}
