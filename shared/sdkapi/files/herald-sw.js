@@ -63,7 +63,8 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(
     (async () => {
       const reported = await report(d.notificationId, "clicked", button);
-      const url = new URL(target, self.registration.scope);
+      let url = new URL(target, self.registration.scope);
+      if (url.protocol !== "https:" && url.protocol !== "http:") url = new URL(self.registration.scope); // no javascript: or data: windows
       if (!reported && d.notificationId) {
         // No usable token here: the page reports the click when it opens.
         url.searchParams.set("herald_n", d.notificationId);
