@@ -27,7 +27,7 @@ func TestAuditTrail(t *testing.T) {
 		defer mu.Unlock()
 		got = append(got, e)
 	}
-	srv := httptest.NewServer(testServer(store, &fakeQueue{}, deps{}, Options{Audit: audit}))
+	srv := httptest.NewServer(testServer(store, &fakeQueue{}, deps{}, Options{Audit: audit, Config: Config{LinkSecret: testLinkSecret}}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, store: store}
 	admin := e.key("ws1", "k1", notify.ScopeAdmin)
@@ -40,6 +40,7 @@ func TestAuditTrail(t *testing.T) {
 	tpl := e.must(201, "POST", "/v1/templates", admin, map[string]any{"name": "Welcome", "channel": "email", "title": "Hi", "body": "Hello"})
 	e.must(202, "POST", "/v1/notifications", admin, map[string]any{"channel": "email", "templateId": tpl.body["id"], "audience": map[string]any{"userIds": []string{"u1", "u2"}}})
 	e.must(204, "DELETE", "/v1/keys/"+created.body["id"].(string), admin, nil)
+	e.must(200, "GET", "/v1/sdk/signing-key", admin, nil) // a secret shown is on the record
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -48,6 +49,7 @@ func TestAuditTrail(t *testing.T) {
 		{WorkspaceID: "ws1", Actor: "key k1 (k1)", Action: "template.create", Target: tpl.body["id"].(string), Detail: "Welcome"},
 		{WorkspaceID: "ws1", Actor: "key k1 (k1)", Action: "notification.send", Count: 2},
 		{WorkspaceID: "ws1", Actor: "key k1 (k1)", Action: "key.revoke", Target: created.body["id"].(string)},
+		{WorkspaceID: "ws1", Actor: "key k1 (k1)", Action: "sdk.signing-key"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("audit trail = %+v, want %+v", got, want)

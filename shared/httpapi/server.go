@@ -248,7 +248,7 @@ func (s *Server) routes() []route {
 
 		{pattern: "GET /v1/sdk/settings", scope: notify.ScopeRead, handle: s.getSDKSettings},
 		{pattern: "PUT /v1/sdk/settings", scope: notify.ScopeAdmin, handle: s.putSDKSettings, audit: "sdk.settings"},
-		{pattern: "GET /v1/sdk/signing-key", scope: notify.ScopeAdmin, handle: s.sdkSigningKey},
+		{pattern: "GET /v1/sdk/signing-key", scope: notify.ScopeAdmin, handle: s.sdkSigningKey, audit: "sdk.signing-key"}, // a secret shown: on the record
 		{pattern: "GET /v1/users/{id}/inbox", scope: notify.ScopeRead, handle: s.getInbox},
 		{pattern: "POST /v1/users/{id}/inbox/{messageId}", scope: notify.ScopeSend, handle: s.postInboxMessage},
 
