@@ -78,17 +78,7 @@ func (site *sdkSite) stubSubscribe(t *testing.T, token string) (endpoint, js str
 // waitUser polls the user through the API until ok.
 func (site *sdkSite) waitUser(t *testing.T, id, what string, ok func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		u := site.must(200, "GET", "/v1/users/"+id, nil)
-		if ok(u) {
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, u)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return site.waitFor(what, func() map[string]any { return site.must(200, "GET", "/v1/users/"+id, nil) }, ok)
 }
 
 func deviceEndpoints(u map[string]any) []string {
@@ -221,17 +211,7 @@ func TestSDKServiceWorkerPush(t *testing.T) {
 	}
 	waitDelivery := func(what string, ok func(map[string]any) bool) map[string]any {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			d := delivery()
-			if ok(d) {
-				return d
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %v", what, d)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return s.waitFor(what, delivery, ok)
 	}
 	waitDelivery("displayed reported", func(d map[string]any) bool { return d["status"] == "delivered" })
 
