@@ -14,7 +14,13 @@
 set -euo pipefail
 
 # Limits in MiB (1,048,576 bytes): default_mib for every function but the
-# ones limits_mib gives their own.
+# ones limits_mib gives their own. The api function's goal is 16 MiB; at
+# 19.7 it is not there. Measured by building it without them, what stands
+# between: nyaruka/phonenumbers (package address) with the protobuf runtime
+# and the x/text language/display tables that its package init keeps, about
+# 4 MB (and 6 ms and 35,000 allocations of init at every cold start); the
+# EventBridge Scheduler client, 0.6 MB. time/tzdata (0.4 MB) stays:
+# provided.al2023 has no zoneinfo.
 default_mib=20
 declare -A limits_mib=()
 
