@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -50,7 +49,11 @@ func main() {
 	}
 	api := &wiringapi.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))}
 	if cfg.UploadsBucket != "" {
-		blobs := s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket)
+		blobs, err := s3blob.New(aws, cfg.UploadsBucket, s3blob.Options{Endpoint: s3blob.EndpointFromEnv(os.Getenv)})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		api.Uploads = &httpapi.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
 			PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {
 				return blobs.PresignPut(ctx, key, expires, "")

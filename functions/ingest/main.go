@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/heraldhq/herald/shared/config"
@@ -26,11 +25,15 @@ func main() {
 	if err == nil && cfg.UploadsBucket == "" {
 		err = fmt.Errorf("HERALD_UPLOADS_BUCKET is not set")
 	}
+	var blobs *s3blob.Store
+	if err == nil {
+		blobs, err = s3blob.New(aws, cfg.UploadsBucket, s3blob.Options{Endpoint: s3blob.EndpointFromEnv(os.Getenv)})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table),
-		Blobs: s3blob.New(s3.NewFromConfig(aws), cfg.UploadsBucket), Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)}
+		Blobs: blobs, Dispatch: sqsqueue.New(sqs.NewFromConfig(aws), cfg.DispatchQueue)}
 	lambda.Start(newHandler(wiringapi.Ingester(&wiringapi.Set{Graph: wiring.New(cfg, ports, cfg.Logger(os.Stdout))})))
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -116,7 +115,10 @@ func open(ctx context.Context, backend string, cfg *config.Config, log *slog.Log
 		}
 		var uploads *httpapi.Uploads
 		if cfg.UploadsBucket != "" {
-			blobs := s3blob.New(s3.NewFromConfig(awsCfg), cfg.UploadsBucket)
+			blobs, err := s3blob.New(awsCfg, cfg.UploadsBucket, s3blob.Options{Endpoint: s3blob.EndpointFromEnv(os.Getenv)})
+			if err != nil {
+				return wiring.Ports{}, nil, nil, err
+			}
 			ports.Blobs = blobs
 			uploads = &httpapi.Uploads{Blobs: blobs, PresignGet: blobs.PresignGet,
 				PresignPut: func(ctx context.Context, key string, expires time.Duration) (string, error) {

@@ -37,7 +37,10 @@ func TestIngestOnTheAWSAdapters(t *testing.T) {
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	blobs := s3blob.New(client, bucket)
+	blobs, err := s3blob.New(env.Config, bucket, s3blob.Options{Endpoint: s3URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	store := env.Store
 	tpl := notify.Template{WorkspaceID: ws, ID: "tpl_offer", Name: "Offer", Channel: notify.ChannelSMS,

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/notify"
@@ -43,6 +42,23 @@ type fakeS3 struct {
 	noBucket bool
 	// bucketHeads counts HeadBucket requests.
 	bucketHeads int
+	// transient makes the next n requests of a method answer 503
+	// SlowDown, as S3 does when throttling.
+	transient map[string]int
+	// tries counts the requests of each method.
+	tries map[string]int
+	// url is the server's.
+	url      string
+	requests []signedRequest
+}
+
+// signedRequest is what a request says of its signature.
+type signedRequest struct {
+	Request       string // method and path
+	Credential    string // the Authorization header up to the credential scope
+	SecurityToken string
+	ContentSHA256 string
+	Date          string
 }
 
 type fakeError struct {
@@ -61,17 +77,17 @@ func newFake(t *testing.T) (*fakeS3, *Store) {
 	t.Helper()
 	f := &fakeS3{
 		t: t, bucket: "herald-fake", modTime: time.Date(2026, 3, 2, 10, 15, 30, 0, time.UTC),
-		objects: map[string][]byte{}, status: map[string]fakeError{},
+		objects: map[string][]byte{}, status: map[string]fakeError{}, tries: map[string]int{},
 	}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	return f, New(client, f.bucket)
+	f.url = srv.URL
+	s, err := New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
+		f.bucket, Options{Endpoint: srv.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, s
 }
 
 func etagOf(b []byte) string {
@@ -80,6 +96,21 @@ func etagOf(b []byte) string {
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.tries[r.Method]++
+	credential, _, _ := strings.Cut(r.Header.Get("Authorization"), ", ")
+	f.requests = append(f.requests, signedRequest{r.Method + " " + r.URL.EscapedPath(), credential,
+		r.Header.Get("X-Amz-Security-Token"), r.Header.Get("X-Amz-Content-Sha256"), r.Header.Get("X-Amz-Date")})
+	if f.transient[r.Method] > 0 {
+		f.transient[r.Method]--
+		f.mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		return
+	}
+	f.mu.Unlock()
 	if r.Method == http.MethodHead && r.URL.Path == "/"+f.bucket {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -146,6 +177,18 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("unexpected request %s %s", r.Method, r.URL)
 		http.Error(w, "unexpected", http.StatusBadRequest)
 	}
+}
+
+func (f *fakeS3) triesOf(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tries[method]
+}
+
+func (f *fakeS3) signed() []signedRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]signedRequest(nil), f.requests...)
 }
 
 func (f *fakeS3) sentPuts() []putRequest {

@@ -4,6 +4,15 @@
 // and the function that reads an upload learns its key from an S3 event
 // (ParseEventKey).
 //
+// It speaks S3's REST API itself, each request signed with the SDK's SigV4
+// signer (in the SDK's core module, which every function links already),
+// rather than through the SDK's S3 client: the five object calls and the
+// presigned URLs are all it needs, and the client with its serializers,
+// endpoint rules and checksum and event-stream packages added about 4.6 MiB
+// to each function that uploads (api, ingest). The URLs and requests are the
+// ones that client made: the same host or path style, the same query, the
+// same signatures (TestPresignMatchesSDK checks them against it).
+//
 // Encryption at rest is the bucket's default encryption; the adapter sets no
 // per-object SSE. The IAM actions each method needs of its caller's role:
 //
@@ -27,15 +36,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -52,24 +59,60 @@ const MaxUnsizedPut = 64 << 20
 // seven days.
 const MaxPresignExpiry = 7 * 24 * time.Hour
 
+// Options says where the bucket answers. The zero value is AWS's regional
+// endpoint with the bucket in the host name, as on AWS.
+type Options struct {
+	// Endpoint replaces https://s3.<region>.amazonaws.com: an emulator's
+	// (http://127.0.0.1:5000), or the AWS_ENDPOINT_URL_S3 that
+	// EndpointFromEnv reads. Empty is the aws.Config's BaseEndpoint when
+	// that is set, else AWS's.
+	Endpoint string
+	// PathStyle puts the bucket in the path (endpoint/bucket/key) instead
+	// of the host name (bucket.endpoint/key), which emulators need. As with
+	// the SDK, an endpoint that is an IP address and a bucket name that
+	// cannot be a host name (dots over HTTPS, capitals) get it anyway.
+	PathStyle bool
+	// Now is the signing clock; nil is time.Now. Tests fix it.
+	Now func() time.Time
+}
+
+// EndpointFromEnv returns the S3 endpoint that the environment configures
+// the way the AWS SDKs read it: AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL,
+// neither when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. Empty means
+// AWS's own. The Lambda functions build their AWS configuration without the
+// SDK's config loader (package config), so nothing else reads these for S3.
+func EndpointFromEnv(getenv func(string) string) string {
+	if strings.EqualFold(strings.TrimSpace(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")), "true") {
+		return ""
+	}
+	if e := getenv("AWS_ENDPOINT_URL_S3"); e != "" {
+		return e
+	}
+	return getenv("AWS_ENDPOINT_URL")
+}
+
 // Store is a notify.Blobs on one S3 bucket. It is safe for concurrent use.
 type Store struct {
-	client  *s3.Client
-	presign *s3.PresignClient
-	bucket  string
+	bucket string
+	rest   *rest
 	// maxBuffered is MaxUnsizedPut; tests shrink it.
 	maxBuffered int64
 }
 
-// New returns the store on bucket. The caller makes the client once per
-// execution environment; tests and local emulators need its UsePathStyle.
-func New(client *s3.Client, bucket string) *Store {
-	return &Store{
-		client:      client,
-		presign:     s3.NewPresignClient(client),
-		bucket:      bucket,
-		maxBuffered: MaxUnsizedPut,
+// New returns the store on bucket, signing with cfg's credentials (the
+// function's role, session token included) in cfg's region, and sending
+// through cfg.HTTPClient when it is set. Make it once per execution
+// environment. An endpoint that does not parse is an error.
+func New(cfg aws.Config, bucket string, o Options) (*Store, error) {
+	endpoint := o.Endpoint
+	if endpoint == "" {
+		endpoint = aws.ToString(cfg.BaseEndpoint)
 	}
+	r, err := newREST(cfg, bucket, endpoint, o)
+	if err != nil {
+		return nil, fmt.Errorf("s3 bucket %s: %w", bucket, err)
+	}
+	return &Store{bucket: bucket, rest: r, maxBuffered: MaxUnsizedPut}, nil
 }
 
 // Put implements notify.Blobs with one PutObject, then a HeadObject for the
@@ -79,7 +122,10 @@ func New(client *s3.Client, bucket string) *Store {
 //
 // A body of known size streams; one of unknown size streams when it is an
 // io.ReadSeeker and is buffered up to MaxUnsizedPut otherwise. A body must
-// hold exactly size bytes; a shorter one fails and stores nothing.
+// hold exactly size bytes; a shorter one fails and stores nothing. The
+// payload is sent UNSIGNED-PAYLOAD, as the SDK sends it over TLS, which
+// protects it on the way; a body that can seek is sent again if S3 answers
+// a 5xx.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64) (notify.BlobInfo, error) {
 	if err := notify.ValidBlobKey(key); err != nil {
 		return notify.BlobInfo{}, err
@@ -88,28 +134,19 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64)
 	if err != nil {
 		return notify.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 	}
-	var opts []func(*s3.Options)
-	if _, ok := body.(io.Seeker); !ok {
-		// The SDK hashes a body to sign it unless it goes over TLS, and it
-		// cannot hash one it cannot rewind: sign it UNSIGNED-PAYLOAD, as
-		// the SDK does over TLS anyway (where the body still carries a
-		// trailing checksum). Only plain-HTTP endpoints, such as local
-		// emulators, see a difference.
-		opts = append(opts, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
-	}
-	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        &s.bucket,
-		Key:           &key,
-		Body:          body,
-		ContentLength: &size,
-	}, opts...)
+	res, err := s.rest.do(ctx, call{method: http.MethodPut, key: key, body: body, size: size})
 	if err != nil {
 		return notify.BlobInfo{}, fmt.Errorf("put blob %s: %w", key, err)
 	}
-	info := notify.BlobInfo{Size: size, ETag: unquote(out.ETag), ModTime: time.Now().UTC().Truncate(time.Second)}
-	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key, IfMatch: out.ETag})
-	if err == nil && head.LastModified != nil {
-		info.ModTime = *head.LastModified
+	drain(res)
+	etag := res.Header.Get("ETag")
+	info := notify.BlobInfo{Size: size, ETag: unquote(etag), ModTime: time.Now().UTC().Truncate(time.Second)}
+	head, err := s.rest.do(ctx, call{method: http.MethodHead, key: key, header: http.Header{"If-Match": {etag}}})
+	if err == nil {
+		drain(head)
+		if t, err := http.ParseTime(head.Header.Get("Last-Modified")); err == nil {
+			info.ModTime = t
+		}
 	}
 	return info, nil
 }
@@ -164,15 +201,11 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, notify.Blo
 	if err := notify.ValidBlobKey(key); err != nil {
 		return nil, notify.BlobInfo{}, err
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	res, err := s.rest.do(ctx, call{method: http.MethodGet, key: key})
 	if err != nil {
 		return nil, notify.BlobInfo{}, s.objectError(ctx, "open", key, err)
 	}
-	return out.Body, notify.BlobInfo{
-		Size:    aws.ToInt64(out.ContentLength),
-		ETag:    unquote(out.ETag),
-		ModTime: aws.ToTime(out.LastModified),
-	}, nil
+	return res.Body, infoOf(res), nil
 }
 
 // Stat implements notify.Blobs with HeadObject.
@@ -180,15 +213,25 @@ func (s *Store) Stat(ctx context.Context, key string) (notify.BlobInfo, error) {
 	if err := notify.ValidBlobKey(key); err != nil {
 		return notify.BlobInfo{}, err
 	}
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	res, err := s.rest.do(ctx, call{method: http.MethodHead, key: key})
 	if err != nil {
 		return notify.BlobInfo{}, s.objectError(ctx, "stat", key, err)
 	}
-	return notify.BlobInfo{
-		Size:    aws.ToInt64(out.ContentLength),
-		ETag:    unquote(out.ETag),
-		ModTime: aws.ToTime(out.LastModified),
-	}, nil
+	drain(res)
+	return infoOf(res), nil
+}
+
+// infoOf reads an object's size, ETag and LastModified from the headers of
+// S3's answer to a GetObject or HeadObject.
+func infoOf(res *http.Response) notify.BlobInfo {
+	info := notify.BlobInfo{Size: res.ContentLength, ETag: unquote(res.Header.Get("ETag"))}
+	if info.Size < 0 {
+		info.Size = 0
+	}
+	if t, err := http.ParseTime(res.Header.Get("Last-Modified")); err == nil {
+		info.ModTime = t
+	}
+	return info
 }
 
 // Delete implements notify.Blobs with DeleteObject, which S3 answers the
@@ -197,9 +240,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := notify.ValidBlobKey(key); err != nil {
 		return err
 	}
-	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
+	res, err := s.rest.do(ctx, call{method: http.MethodDelete, key: key})
+	if err != nil {
 		return fmt.Errorf("delete blob %s: %w", key, err)
 	}
+	drain(res)
 	return nil
 }
 
@@ -209,7 +254,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // the same Content-Type header. The URL cannot cap the body's size: check
 // the object's Stat before trusting it. A URL signed with temporary
 // credentials (a Lambda role's) stops working when they expire, if that is
-// sooner.
+// sooner; their session token is in the URL (X-Amz-Security-Token).
 func (s *Store) PresignPut(ctx context.Context, key string, expires time.Duration, contentType string) (string, error) {
 	if err := notify.ValidBlobKey(key); err != nil {
 		return "", err
@@ -217,15 +262,15 @@ func (s *Store) PresignPut(ctx context.Context, key string, expires time.Duratio
 	if expires < time.Second || expires > MaxPresignExpiry {
 		return "", fmt.Errorf("presign put %s: expiry %v: want 1s to %v", key, expires, MaxPresignExpiry)
 	}
-	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: &key}
+	header := http.Header{}
 	if contentType != "" {
-		in.ContentType = &contentType
+		header.Set("Content-Type", contentType)
 	}
-	req, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(expires))
+	u, err := s.rest.presign(ctx, http.MethodPut, key, url.Values{"x-id": {"PutObject"}}, header, expires)
 	if err != nil {
 		return "", fmt.Errorf("presign put %s: %w", key, err)
 	}
-	return req.URL, nil
+	return u, nil
 }
 
 // PresignGet returns a URL that lets whoever holds it download the object
@@ -238,11 +283,11 @@ func (s *Store) PresignGet(ctx context.Context, key string, expires time.Duratio
 	if expires < time.Second || expires > MaxPresignExpiry {
 		return "", fmt.Errorf("presign get %s: expiry %v: want 1s to %v", key, expires, MaxPresignExpiry)
 	}
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(expires))
+	u, err := s.rest.presign(ctx, http.MethodGet, key, url.Values{"x-id": {"GetObject"}}, http.Header{}, expires)
 	if err != nil {
 		return "", fmt.Errorf("presign get %s: %w", key, err)
 	}
-	return req.URL, nil
+	return u, nil
 }
 
 // ParseEventKey decodes the object key of an S3 event notification
@@ -268,15 +313,17 @@ func ParseEventKey(key string) (string, error) {
 // the same way, and is no object's absence: the caller must not let that
 // be). A denied request says what may be missing from the role.
 func (s *Store) objectError(ctx context.Context, op, key string, err error) error {
-	var apiErr smithy.APIError
+	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
+		switch apiErr.Code {
 		case "NoSuchKey":
 			return notify.NotFound("blob", key)
 		case "NotFound":
-			if _, berr := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); berr != nil {
+			res, berr := s.rest.do(ctx, call{method: http.MethodHead})
+			if berr != nil {
 				return fmt.Errorf("%s blob %s: not found, and bucket %s cannot be read: %w", op, key, s.bucket, berr)
 			}
+			drain(res)
 			return notify.NotFound("blob", key)
 		case "AccessDenied", "Forbidden":
 			return fmt.Errorf("%s blob %s (a missing object is denied too when the role lacks s3:ListBucket on %s): %w", op, key, s.bucket, err)
@@ -286,6 +333,6 @@ func (s *Store) objectError(ctx context.Context, op, key string, err error) erro
 }
 
 // unquote strips the quotes S3 puts around an ETag.
-func unquote(etag *string) string {
-	return strings.Trim(aws.ToString(etag), `"`)
+func unquote(etag string) string {
+	return strings.Trim(etag, `"`)
 }

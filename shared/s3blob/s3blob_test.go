@@ -24,19 +24,31 @@ import (
 // infra/sqs-emulator.sh starts moto, whose server is S3 too.
 const endpointEnv = "HERALD_TEST_S3_ENDPOINT"
 
-// emulator returns a client of the emulator, or skips the test.
+// emulatorConfig is how the tests sign for the emulator.
+var emulatorConfig = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+
+// emulator returns the SDK's client of the emulator, which the tests use to
+// make buckets and to check what the store did, or skips the test.
 func emulator(t *testing.T) *s3.Client {
 	t.Helper()
 	endpoint := os.Getenv(endpointEnv)
 	if endpoint == "" {
 		t.Skipf("%s is unset: start an emulator with infra/sqs-emulator.sh start and set %s=http://127.0.0.1:5000", endpointEnv, endpointEnv)
 	}
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	return s3.NewFromConfig(emulatorConfig, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
 	})
+}
+
+// onEmulator returns the store on bucket in the emulator.
+func onEmulator(t *testing.T, bucket string) *Store {
+	t.Helper()
+	s, err := New(emulatorConfig, bucket, Options{Endpoint: os.Getenv(endpointEnv), PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // createBucket makes a bucket with a random name, and empties and deletes it
@@ -72,7 +84,7 @@ func createBucket(t *testing.T, client *s3.Client) string {
 func TestContract(t *testing.T) {
 	client := emulator(t)
 	blobtest.Run(t, func(t *testing.T) notify.Blobs {
-		return New(client, createBucket(t, client))
+		return onEmulator(t, createBucket(t, client))
 	})
 }
 
@@ -99,7 +111,7 @@ func httpPut(t *testing.T, url, contentType string, body []byte) *http.Response 
 func TestPresignedPut(t *testing.T) {
 	client := emulator(t)
 	bucket := createBucket(t, client)
-	s := New(client, bucket)
+	s := onEmulator(t, bucket)
 	const key, contentType = "uploads/ws_1/01J5Z8X0000000000000000000/contacts.csv", "text/csv"
 	body := []byte("name,phone\nZoë,+34600000000\n")
 
@@ -168,7 +180,7 @@ func TestPresignedPutExpires(t *testing.T) {
 		// carries; real S3 answers 403 AccessDenied, "Request has expired".
 		t.Skip("moto does not enforce the expiry of presigned URLs")
 	}
-	s := New(client, createBucket(t, client))
+	s := onEmulator(t, createBucket(t, client))
 	const key = "uploads/late.csv"
 	url, err := s.PresignPut(t.Context(), key, time.Second, "")
 	if err != nil {
@@ -192,8 +204,8 @@ func TestPresignedPutExpires(t *testing.T) {
 // with no error to alarm on.
 func TestNotFoundIsTheObjectsOwn(t *testing.T) {
 	client := emulator(t)
-	present := New(client, createBucket(t, client))
-	gone := New(client, fmt.Sprintf("herald-test-missing-%016x", rand.Uint64()))
+	present := onEmulator(t, createBucket(t, client))
+	gone := onEmulator(t, fmt.Sprintf("herald-test-missing-%016x", rand.Uint64()))
 	tests := []struct {
 		name     string
 		s        *Store

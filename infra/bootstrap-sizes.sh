@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prints the size of each function's bootstrap and fails when one is over
+# its limit: `make build` runs it on build/<fn>/bootstrap and `make test` on
+# what sam build made.
+#
+#   infra/bootstrap-sizes.sh api=build/api/bootstrap dispatch=build/dispatch/bootstrap ...
+#
+# A zipped function may be 50 MB, so the limits are not AWS's: a bootstrap
+# over its limit means something heavy crept into the function's dependency
+# graph (an AWS service client it does not need, an embedded adapter, a big
+# table), which costs every cold start its load time. What each function links: `go version -m build/<fn>/bootstrap`;
+# what is biggest: `go tool nm -size -sort size` on a build without
+# -ldflags='-s -w'.
+set -euo pipefail
+
+# Limits in MiB (1,048,576 bytes): default_mib for every function but the
+# ones limits_mib gives their own. The api function's goal is 16 MiB; at
+# 19.7 it is not there. Measured by building it without them, what stands
+# between: nyaruka/phonenumbers (package address) with the protobuf runtime
+# and the x/text language/display tables that its package init keeps, about
+# 4 MB (and 6 ms and 35,000 allocations of init at every cold start); the
+# EventBridge Scheduler client, 0.6 MB. time/tzdata (0.4 MB) stays:
+# provided.al2023 has no zoneinfo.
+default_mib=20
+declare -A limits_mib=()
+
+status=0
+for arg in "$@"; do
+	fn=${arg%%=*} file=${arg#*=}
+	mib=${limits_mib[$fn]:-$default_mib}
+	size=$(wc -c <"$file")
+	printf '  %-12s %6.1f MiB (limit %s MiB)\n' "$fn" "$(awk "BEGIN { print $size / 1048576 }")" "$mib"
+	if [ "$size" -gt $((mib * 1048576)) ]; then
+		echo "$file is $size bytes, over $fn's limit of $mib MiB ($((mib * 1048576)) bytes)" >&2
+		status=1
+	fi
+done
+exit "$status"
