@@ -300,10 +300,10 @@ func (m *ddbBillMeter) table(phase string, units float64, unit string) string {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, "    %-30s %8s %14s %14s %14s\n", "operation", "calls", "WRU per "+unit, "RRU per "+unit, "Local's RCU")
+	fmt.Fprintf(&b, "    %-30s %8s %18s %18s %14s\n", "operation", "calls", "WRU per "+unit, "RRU per "+unit, "Local's RCU")
 	for _, op := range names {
 		s := byOp[op]
-		fmt.Fprintf(&b, "    %-30s %8d %14.4f %14.4f %14.1f\n", op, s.Calls, s.WRU/units, s.RRU/units, s.LocalUnits)
+		fmt.Fprintf(&b, "    %-30s %8d %18.4f %18.4f %14.1f\n", op, s.Calls, s.WRU/units, s.RRU/units, s.LocalUnits)
 	}
 	return b.String()
 }
