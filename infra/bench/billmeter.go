@@ -563,7 +563,8 @@ func classifyLogLine(l []byte) (string, map[string]int64) {
 // (template.yaml's), platform.start and platform.report (INFO, the system
 // log level's default; platform.runtimeDone is DEBUG); with Text, START,
 // END and REPORT. Active tracing adds the trace to start and report.
-// Ids are the length Lambda's are.
+// Ids are the length Lambda's are; the shapes are those AWS documents for
+// these events, so a real line may differ by some bytes.
 func lambdaPlatformLines(format string, tracing bool, at time.Time, seq int, d time.Duration, memoryMB, usedMB int) []string {
 	reqID := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", seq, seq&0xffff, seq&0xfff, seq&0xfff, seq)
 	trace := fmt.Sprintf("Root=1-%08x-%024x;Parent=%016x;Sampled=0", at.Unix(), seq, seq)
