@@ -27,6 +27,26 @@ import (
 	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 )
 
+// accountStore is what benchWorkspace needs of a store.
+type accountStore interface {
+	CreateWorkspace(ctx context.Context, w notify.Workspace) error
+	CreateAPIKey(ctx context.Context, k notify.APIKey) error
+}
+
+// benchWorkspace creates the workspace ws and an admin API key of it, and
+// returns the key's secret.
+func benchWorkspace(ctx context.Context, store accountStore, ws string) (string, error) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: ws, Name: "bench", CreatedAt: now}); err != nil {
+		return "", fmt.Errorf("create workspace: %w", err)
+	}
+	secret := apikey.New()
+	if err := store.CreateAPIKey(ctx, notify.APIKey{ID: "key_bench", WorkspaceID: ws, Name: "bench", Scopes: []notify.Scope{notify.ScopeAdmin}, Hash: apikey.Hash(secret), CreatedAt: now}); err != nil {
+		return "", fmt.Errorf("create api key: %w", err)
+	}
+	return secret, nil
+}
+
 // benchAWS runs one list send through the AWS adapters against the
 // emulators and counts the SDK calls: the API call and the dispatch of every
 // recipient, with the sandbox sender.
@@ -45,11 +65,8 @@ func benchAWS(ctx context.Context, users int) error {
 	table := env.Table
 
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err := store.CreateWorkspace(ctx, notify.Workspace{ID: "ws_bench", Name: "bench", CreatedAt: now}); err != nil {
-		return err
-	}
-	secret := apikey.New()
-	if err := store.CreateAPIKey(ctx, notify.APIKey{ID: "key_bench", WorkspaceID: "ws_bench", Name: "bench", Scopes: []notify.Scope{notify.ScopeAdmin}, Hash: apikey.Hash(secret), CreatedAt: now}); err != nil {
+	secret, err := benchWorkspace(ctx, store, "ws_bench")
+	if err != nil {
 		return err
 	}
 	t0 := time.Now()

@@ -25,7 +25,10 @@
 //   - console: the operator console's pages on the local server with
 //     100,000 users and 10,000 notifications, signed in as an admin: each
 //     page's median and p95 time and its bytes, next to the issue's budget
-//     (≤ 150 ms, ≤ 150 KB).
+//     (≤ 150 ms, ≤ 150 KB);
+//   - bill: what a send costs on AWS per 1,000,000 recipients, component by
+//     component, from a list send measured on the emulators with every
+//     function in process (bill.go), beside a naive design's.
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -57,7 +60,9 @@ func main() {
 	consoleSends := flag.Int("console-sends", 10000, "notifications of part console")
 	consoleSamples := flag.Int("console-samples", 20, "timed requests per page of part console, after 2 warm-ups")
 	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console")
+	billUsers := flag.Int("bill-users", 10000, "recipients of part bill's send (a multiple of 10,000, the API's list size, keeps per-notification costs in proportion)")
+	billEvents := flag.Int("bill-events", 2000, "SES delivery events part bill puts through the callbacks function")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,bill", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, bill")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -127,6 +132,7 @@ func main() {
 	run("console", func() error {
 		return benchConsole(ctx, bin, consoleOptions{users: *consoleUsers, sends: *consoleSends, samples: *consoleSamples, profileDir: *consoleProfile})
 	})
+	run("bill", func() error { return benchBill(ctx, billOptions{users: *billUsers, events: *billEvents}) })
 	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)
