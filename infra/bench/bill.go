@@ -112,7 +112,7 @@ func (r *billRun) invoke(f *billFn, call func() error) error {
 	f.wall += d
 	f.cpu += c
 	r.seq++
-	for _, l := range lambdaPlatformLines(r.facts.LogFormat, r.facts.Tracing == "Active", t0, r.seq, d, f.memoryMB, usedMB) {
+	for _, l := range r.facts.platformLines(t0, r.seq, d, f.memoryMB, usedMB) {
 		f.sink.add(l)
 	}
 	return err
@@ -250,7 +250,7 @@ func benchBill(ctx context.Context, o billOptions) error {
 	}
 	fmt.Fprintln(w, cb.describe(o.events, "event"))
 	fmt.Fprintf(w, "  SES (the fake) answered in %.2f ms on average, %d sends at a time\n", ms(sesCalls.mean()), cfg.SendConcurrent)
-	fmt.Fprintf(w, "  memory from template.yaml; logs in its LogFormat %s with Tracing %s: Lambda's own lines counted per invocation (not its init lines,\n", facts.LogFormat, facts.Tracing)
+	fmt.Fprintf(w, "  memory from template.yaml; logs in its LogFormat %s, SystemLogLevel %s, with Tracing %s: Lambda's own lines counted per invocation (not its init lines,\n", facts.LogFormat, facts.SystemLogLevel, facts.Tracing)
 	fmt.Fprintf(w, "  a few per execution environment); the authorizer billed once per API request, the most (API Gateway keeps its answer a minute per key)\n")
 	fmt.Fprintf(w, "SQS, api: %s\n", sqsMeter.describe("api"))
 	fmt.Fprintf(w, "SQS, dispatch (the event source's receives and deletes included, batches of %d from template.yaml): %s\n", facts.DispatchBatchSize, sqsMeter.describe("dispatch"))
@@ -811,7 +811,7 @@ func (c *timedClient) mean() time.Duration {
 // itself.
 func platformBytesPerInvocation(f templateFacts, memoryMB int) float64 {
 	n := 0
-	for _, l := range lambdaPlatformLines(f.LogFormat, f.Tracing == "Active", time.Now(), 1, 20*time.Millisecond, memoryMB, 40) {
+	for _, l := range f.platformLines(time.Now(), 1, 20*time.Millisecond, memoryMB, 40) {
 		n += len(l)
 	}
 	return float64(n)

@@ -250,7 +250,7 @@ Resources:
 		t.Fatal(err)
 	}
 	want := templateFacts{MemoryMB: map[string]int{"ApiFunction": 512, "AuthorizerFunction": 256, "DispatchFunction": 1024, "CallbacksFunction": 256},
-		DispatchBatchSize: 10, LogFormat: "JSON", Tracing: "Active", AccessLogFormat: `{"requestId":"$context.requestId", "status":"$context.status"}`}
+		DispatchBatchSize: 10, LogFormat: "JSON", SystemLogLevel: "INFO", Tracing: "Active", AccessLogFormat: `{"requestId":"$context.requestId", "status":"$context.status"}`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("parseTemplateFacts (-want +got):\n%s", diff)
 	}
@@ -264,6 +264,24 @@ Resources:
 	}
 	if real.DispatchBatchSize < 1 || real.LogFormat == "" || !strings.Contains(real.AccessLogFormat, "$context.requestId") {
 		t.Errorf("template.yaml's facts = %+v", real)
+	}
+}
+
+// TestPlatformLinesFollowTheSystemLogLevel: at WARN Lambda writes no
+// lines of its own for an invocation in JSON format; at INFO it does.
+func TestPlatformLinesFollowTheSystemLogLevel(t *testing.T) {
+	at := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		f    templateFacts
+		want int
+	}{
+		{templateFacts{LogFormat: "JSON", SystemLogLevel: "INFO"}, 2},
+		{templateFacts{LogFormat: "JSON", SystemLogLevel: "WARN"}, 0},
+		{templateFacts{LogFormat: "Text", SystemLogLevel: "WARN"}, 3},
+	} {
+		if got := len(tt.f.platformLines(at, 1, time.Millisecond, 256, 40)); got != tt.want {
+			t.Errorf("%+v: %d lines, want %d", tt.f, got, tt.want)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/heraldhq/herald/infra/harness"
 )
@@ -23,6 +24,10 @@ type templateFacts struct {
 	DispatchBatchSize int
 	// LogFormat is the functions' LoggingConfig LogFormat (JSON or Text).
 	LogFormat string
+	// SystemLogLevel is the functions' LoggingConfig SystemLogLevel (INFO,
+	// Lambda's default, when unset): at WARN and above Lambda writes no
+	// platform.start and platform.report lines.
+	SystemLogLevel string
 	// Tracing is the functions' Tracing (Active or PassThrough).
 	Tracing string
 	// AccessLogFormat is the HTTP API's access log line, with its
@@ -47,7 +52,11 @@ func readTemplateFacts() (templateFacts, error) {
 func parseTemplateFacts(text string) (templateFacts, error) {
 	values := yamlScalars(text)
 	f := templateFacts{MemoryMB: map[string]int{}, LogFormat: values["Globals.Function.LoggingConfig.LogFormat"],
-		Tracing: values["Globals.Function.Tracing"], AccessLogFormat: values["Resources.HttpApi.Properties.AccessLogSettings.Format"]}
+		Tracing: values["Globals.Function.Tracing"], AccessLogFormat: values["Resources.HttpApi.Properties.AccessLogSettings.Format"],
+		SystemLogLevel: values["Globals.Function.LoggingConfig.SystemLogLevel"]}
+	if f.SystemLogLevel == "" {
+		f.SystemLogLevel = "INFO"
+	}
 	def := 128 // Lambda's own default
 	if v, ok := values["Globals.Function.MemorySize"]; ok {
 		n, err := strconv.Atoi(v)
@@ -163,4 +172,14 @@ func yamlScalars(text string) map[string]string {
 		out[strings.Join(path, ".")] = value
 	}
 	return out
+}
+
+// platformLines are Lambda's own lines of one invocation as the template
+// configures them: none when the system log level is above INFO (JSON
+// format only: with Text, Lambda has no log levels and writes them all).
+func (f templateFacts) platformLines(at time.Time, seq int, d time.Duration, memoryMB, usedMB int) []string {
+	if f.LogFormat == "JSON" && f.SystemLogLevel != "INFO" && f.SystemLogLevel != "DEBUG" && f.SystemLogLevel != "TRACE" {
+		return nil
+	}
+	return lambdaPlatformLines(f.LogFormat, f.Tracing == "Active", at, seq, d, memoryMB, usedMB)
 }

@@ -97,7 +97,7 @@ func (h *Push) apply(ctx context.Context, m *snsMessage) error {
 	if err := h.Endpoints.Delete(ctx, e.EndpointArn); err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
 	}
-	log.Info("push event", "outcome", outcome+", endpoint deleted")
+	log.Info("push event", "outcome", outcome+", endpoint deleted") // rare: a device gone
 	return nil
 }
 

@@ -151,7 +151,7 @@ func (h *SES) apply(ctx context.Context, m *snsMessage) error {
 		// once it is applied (a failure above brings the event back).
 		count(h.Metrics, notify.ChannelEmail, metrics.Complaint, "")
 	}
-	log.Info("ses event", "outcome", outcome)
+	log.Debug("ses event", "outcome", outcome) // one an email: counted in the metrics, logged at DEBUG
 	return nil
 }
 
