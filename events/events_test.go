@@ -670,6 +670,37 @@ type sesBounce struct {
 // configuration set to the callbacks function itself (lambda protocol, or
 // a replay of the SNS dead-letter queue), with the tags ses.Sender puts on
 // every email.
+// TestCallbacksSESQueue: SES's events as the callbacks function gets
+// them on AWS: SesEventsQueue, subscribed to SesEventsTopic without raw
+// delivery, hands over the notification SNS made of the event (the same
+// as callbacks-ses-bounce.json's), ten at most to a batch.
+func TestCallbacksSESQueue(t *testing.T) {
+	var ev events.SQSEvent
+	decodeFile(t, "callbacks-ses-queue.json", &ev)
+	if len(ev.Records) != 1 {
+		t.Fatalf("%d records, want 1", len(ev.Records))
+	}
+	r := ev.Records[0]
+	// template.yaml names the queue ${AWS::StackName}-ses-events.
+	checkSQSRecord(t, 0, r, "herald-ses-events")
+	var n struct {
+		Type, MessageID, TopicArn, Message, Timestamp, SignatureVersion, Signature string
+		SigningCertURL, UnsubscribeURL                                          string
+	}
+	if err := decodeStrict([]byte(r.Body), &n); err != nil {
+		t.Fatalf("body is not an SNS notification: %v", err)
+	}
+	var direct events.SNSEvent
+	decodeFile(t, "callbacks-ses-bounce.json", &direct)
+	d := direct.Records[0].SNS
+	if n.Type != "Notification" || n.MessageID != d.MessageID || n.TopicArn != d.TopicArn || n.Message != d.Message || n.Timestamp != d.Timestamp.Format("2006-01-02T15:04:05.000Z") {
+		t.Errorf("the queued notification %+v is not the one SNS delivers directly (callbacks-ses-bounce.json)", n)
+	}
+	if sent, _ := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64); !time.UnixMilli(sent).After(d.Timestamp) {
+		t.Errorf("SentTimestamp %d is not after the notification's Timestamp %v", sent, d.Timestamp)
+	}
+}
+
 func TestCallbacksSESBounce(t *testing.T) {
 	var ev events.SNSEvent
 	decodeFile(t, "callbacks-ses-bounce.json", &ev)

@@ -349,8 +349,49 @@ func TestTemplateSNS(t *testing.T) {
 			t.Errorf("%s has no RedrivePolicy: what SNS fails to deliver is dropped", name)
 		}
 	}
-	if https < 3 {
-		t.Errorf("%d HTTPS subscriptions, want one per SNS route (ses, push, sms)", https)
+	if https < 2 {
+		t.Errorf("%d HTTPS subscriptions, want one per SNS route (push, sms)", https)
+	}
+	// A queue subscription (SES's events, in batches) is created once its
+	// queue lets the topic send (else SNS's first deliveries fail), keeps
+	// what SNS cannot deliver, and its queue is the callbacks function's.
+	queued := 0
+	policies := resources(tpl, "AWS::SQS::QueuePolicy")
+	mappings := resources(tpl, "AWS::Lambda::EventSourceMapping")
+	for _, name := range sortedKeys(subs) {
+		sub := subs[name]
+		if sub.get("Properties", "Protocol").val() != "sqs" {
+			continue
+		}
+		queued++
+		queue := strings.TrimSuffix(strings.TrimPrefix(sub.get("Properties", "Endpoint").val(), "!GetAtt "), ".Arn")
+		topic := sub.get("Properties", "TopicArn").val()
+		policy := ""
+		for _, pn := range sortedKeys(policies) {
+			if strings.Contains(policies[pn].get("Properties", "Queues").val(), "!Ref "+queue) {
+				policy = pn
+			}
+		}
+		if policy == "" || !strings.Contains(sub.get("DependsOn").val(), policy) {
+			t.Errorf("%s: queue %s's policy %q is not among its DependsOn %q", name, queue, policy, sub.get("DependsOn").val())
+		} else if txt := policies[policy].text(); !strings.Contains(txt, "sqs:SendMessage") || !strings.Contains(txt, "aws:SourceArn: "+topic) {
+			t.Errorf("%s: %s does not let %s (only) send to %s", name, policy, topic, queue)
+		}
+		if sub.get("Properties", "RedrivePolicy", "deadLetterTargetArn") == nil {
+			t.Errorf("%s has no RedrivePolicy: what SNS fails to deliver is dropped", name)
+		}
+		consumed := false
+		for _, m := range mappings {
+			if m.get("Properties", "EventSourceArn").val() == "!GetAtt "+queue+".Arn" && m.get("Properties", "FunctionName").val() == "!Ref CallbacksFunction" {
+				consumed = true
+			}
+		}
+		if !consumed {
+			t.Errorf("%s: queue %s is no event source of CallbacksFunction", name, queue)
+		}
+	}
+	if queued < 1 {
+		t.Error("no queue subscription: SES's events should reach the callbacks function in batches")
 	}
 	// SNS itself publishes the push platform applications' events: no
 	// documented key policy lets it use a customer managed key for them.

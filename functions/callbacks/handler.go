@@ -47,9 +47,10 @@ type callbacks struct {
 }
 
 // handler is the callbacks function's handler. The function is invoked
-// three ways: by API Gateway for the webhook routes, by CloudWatch Logs
-// subscriptions carrying SNS's SMS delivery-status records, and by SNS
-// with the notifications of the topics its endpoints take. It implements
+// four ways: by API Gateway for the webhook routes, by CloudWatch Logs
+// subscriptions carrying SNS's SMS delivery-status records, by SNS with
+// the notifications of the topics its endpoints take, and by SQS with
+// batches of those notifications (SES's events). It implements
 // lambda.Handler.
 type handler struct {
 	sources lambdaedge.Sources
@@ -73,6 +74,9 @@ func newHandler(c callbacks) handler {
 		return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
 			Message: e.Message, Timestamp: e.Timestamp})
 	}
+	// SES's events come through a queue subscribed to their topic, ten to
+	// an invocation (template.yaml's SesEventsQueue): the same notifications.
+	s.SQS = lambdaedge.NotificationsFromQueue(s.SNS, c.Log)
 	return handler{sources: s, metrics: c.Metrics}
 }
 

@@ -220,6 +220,33 @@ func TestSampleSESBounceEvent(t *testing.T) {
 	}
 }
 
+// TestSampleSESQueueEvent runs events/callbacks-ses-queue.json, the same
+// bounce through SesEventsQueue, through the handler: applied as the
+// direct one is, the batch answered with no failure; a record the router
+// cannot apply is a batch item failure (it comes back, then waits in the
+// dead-letter queue), not a lost event.
+func TestSampleSESQueueEvent(t *testing.T) {
+	store := openStore(t)
+	seedDelivery(t, store, notify.ChannelEmail, "", sampleTo)
+	ses := &webhook.SES{Store: store, Log: slog.New(slog.DiscardHandler), SNSOptions: webhook.SNSOptions{TopicARNs: []string{sampleSESTopic}}}
+	h := lambda.NewHandler(newHandler(callbacks{HTTP: http.NewServeMux(), SNS: webhook.NewSNSRouter(nil, ses)}))
+	for range 2 { // SQS may deliver twice
+		out, err := h.Invoke(context.Background(), readEvent(t, "callbacks-ses-queue.json", nil))
+		if err != nil || string(out) != `{"batchItemFailures":[]}` {
+			t.Fatalf("Invoke(sample SES queue batch) = %s, %v; want no batch item failures", out, err)
+		}
+	}
+	if got := delivery(t, store); got != "failed/bounce" {
+		t.Errorf("after the queued bounce, the delivery is %s, want failed/bounce", got)
+	}
+	// A topic the function does not take: the record fails and comes back.
+	other := strings.ReplaceAll(string(readEvent(t, "callbacks-ses-queue.json", nil)), "herald-SesEventsTopic-", "herald-OtherTopic-")
+	out, err := h.Invoke(context.Background(), []byte(other))
+	if err != nil || !strings.Contains(string(out), `"itemIdentifier":"5c1d9e0a-7f3b-4d62-9a81-2b6c4e8f0d13"`) {
+		t.Errorf("Invoke(a notification of another topic) = %s, %v; want its record failed", out, err)
+	}
+}
+
 // snsRecordOf is the first record's Sns object of a decoded SNS event.
 func snsRecordOf(ev map[string]any) map[string]any {
 	return ev["Records"].([]any)[0].(map[string]any)["Sns"].(map[string]any)
@@ -252,7 +279,7 @@ func TestSNSRecords(t *testing.T) {
 		{name: "the subject is passed on", edit: func(ev map[string]any) { snsRecordOf(ev)["Subject"] = "Amazon SES Email Event Notification" },
 			want: []webhook.Notification{sampleNotification(t, "Amazon SES Email Event Notification")}},
 		{name: "records of another source are refused", edit: func(ev map[string]any) {
-			ev["Records"].([]any)[0].(map[string]any)["EventSource"] = "aws:sqs"
+			ev["Records"].([]any)[0].(map[string]any)["EventSource"] = "aws:kinesis"
 		}, wantErr: "not aws:sns"},
 		{name: "an S3 event is refused", edit: func(ev map[string]any) {
 			ev["Records"] = []any{map[string]any{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}}

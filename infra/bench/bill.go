@@ -38,6 +38,7 @@ import (
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/provider"
 	"github.com/heraldhq/herald/shared/sqsqueue"
+	"github.com/heraldhq/herald/shared/webhook"
 	"github.com/heraldhq/herald/shared/wiring"
 	wiringapi "github.com/heraldhq/herald/shared/wiring/api"
 	callbackroutes "github.com/heraldhq/herald/shared/wiring/callbacks"
@@ -218,7 +219,7 @@ func benchBill(ctx context.Context, o billOptions) error {
 	cb := &billFn{name: "callbacks", memoryMB: facts.MemoryMB["CallbacksFunction"], sink: &logSink{}}
 	ddbMeter.setPhase("callbacks")
 	sqsMeter.setPhase("callbacks")
-	cbGW, snsPublishes, err := r.callbacks(ctx, cfg, store, ses, signer, cb, o.events)
+	cbSQS, snsPublishes, err := r.callbacks(ctx, cfg, store, ses, signer, cb, o.events)
 	if err != nil {
 		return fmt.Errorf("callbacks: %w", err)
 	}
@@ -237,7 +238,7 @@ func benchBill(ctx context.Context, o billOptions) error {
 		APIRequests: float64(apiGW.billed), AccessLog: float64(apiGW.accessLogBytes)}
 	ev := float64(o.events)
 	events := billUse{Recipients: ev, Functions: []billFnUse{cb.use()}, RRU: cbDDB.RRU, WRU: cbDDB.WRU,
-		APIRequests: float64(cbGW.billed), AccessLog: float64(cbGW.accessLogBytes), SNSPublish: float64(snsPublishes), SNSHTTP: ev}
+		SQSRequests: float64(cbSQS), SNSPublish: float64(snsPublishes)}
 	perM := send.scaled(1e6)
 	eventsPerM := events.scaled(1e6)
 
@@ -276,7 +277,7 @@ func benchBill(ctx context.Context, o billOptions) error {
 
 	fmt.Fprintln(w)
 	evLines := billOf(eventsPerM)
-	printBill(w, "bill per 1,000,000 emails of their delivery events (SES → SNS → POST /webhooks/ses → callbacks), not in the total above:", evLines)
+	printBill(w, fmt.Sprintf("bill per 1,000,000 emails of their delivery events (SES → SNS → SesEventsQueue → callbacks, %d to an invocation), not in the total above:", facts.SesEventsBatchSize), evLines)
 	fmt.Fprintf(w, "  measured with %d events; with them the email total is $%.3f per 1,000,000\n", o.events, sendTotal+billTotal(evLines))
 	evLog := events.logBytes() / ev
 	fmt.Fprintf(w, "  log bytes ingested per delivery event: %.1f; with the send's, %.1f per delivered email (goal ≤ %.0f): %s\n",
@@ -592,60 +593,68 @@ func completed(ctx context.Context, store *dynamo.Store, ids []string) (bool, er
 }
 
 // callbacks puts the first count emails' SES delivery events through
-// the callbacks function as SNS posts them and API Gateway hands them on,
-// one invocation each, and returns what API Gateway billed and the SNS
-// publishes (64 KB chunks) they were.
-func (r *billRun) callbacks(ctx context.Context, cfg config.Config, store *dynamo.Store, ses *fakeSES, signer *snsSigner, cb *billFn, count int) (gatewayUse, int64, error) {
-	var gw gatewayUse
-	var publishes int64
+// the callbacks function as AWS does (template.yaml): SES publishes each
+// to SesEventsTopic, SNS hands the notifications to SesEventsQueue, and
+// the queue's event source invokes the function with batches of
+// SesEventsBatchSize. It returns the SQS requests billed (SNS's sends, the
+// event source's receives and deletes) and the SNS publishes (64 KB
+// chunks).
+func (r *billRun) callbacks(ctx context.Context, cfg config.Config, store *dynamo.Store, ses *fakeSES, signer *snsSigner, cb *billFn, count int) (int64, int64, error) {
+	var sqsRequests, publishes int64
 	log := cfg.Logger(cb.sink)
 	figures := emf.New(cb.sink, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
 	ports := wiring.Ports{Store: store, Figures: figures, SNSCerts: func(context.Context, string) ([]byte, error) { return signer.certPEM, nil }}
 	routes := callbackroutes.New(wiring.New(cfg, ports, log), nil)
-	sources := lambdaedge.Sources{HTTP: lambdaedge.HTTP{Handler: routes.HTTP, CleanPathsOnly: true}.Serve, Log: log}
-	for i, s := range ses.emails()[:count] {
-		at := time.Now()
-		msg, err := sesDeliveryEvent(s, at)
-		if err != nil {
-			return gw, 0, err
+	router := webhook.NewSNSRouter(log, routes.SNS...)
+	apply := func(ctx context.Context, e events.SNSEntity) error {
+		return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
+			Message: e.Message, Timestamp: e.Timestamp})
+	}
+	// The callbacks function's handler (functions/callbacks): Sources,
+	// SQS batches of SNS notifications among them.
+	sources := lambdaedge.Sources{SQS: lambdaedge.NotificationsFromQueue(apply, log), Log: log}
+	emails := ses.emails()[:count]
+	for first := 0; first < len(emails); first += r.facts.SesEventsBatchSize {
+		var batch events.SQSEvent
+		size := 0
+		for i := first; i < min(first+r.facts.SesEventsBatchSize, len(emails)); i++ {
+			at := time.Now()
+			msg, err := sesDeliveryEvent(emails[i], at)
+			if err != nil {
+				return 0, 0, err
+			}
+			publishes += sqsBilledRequests(len(msg)) // SNS bills publishes by 64 KB too
+			body, err := signer.notification(billSESTopic, fmt.Sprintf("4f3e2d1c-0b9a-5876-a5b4-%012x", i), msg, at)
+			if err != nil {
+				return 0, 0, err
+			}
+			sqsRequests += sqsBilledRequests(len(body)) // SNS's send to the queue
+			size += len(body)
+			batch.Records = append(batch.Records, events.SQSMessage{MessageId: fmt.Sprintf("5c1d9e0a-7f3b-4d62-9a81-%012x", i), Body: string(body),
+				EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:herald-ses-events", AWSRegion: "us-east-1",
+				Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(at.UnixMilli(), 10)}})
 		}
-		publishes += sqsBilledRequests(len(msg)) // SNS bills publishes by 64 KB too
-		snsID := fmt.Sprintf("4f3e2d1c-0b9a-5876-a5b4-%012x", i)
-		body, err := signer.notification(billSESTopic, snsID, msg, at)
+		// The event source's receive of the batch, and its delete.
+		sqsRequests += sqsBilledRequests(size) + 1
+		payload, err := json.Marshal(batch)
 		if err != nil {
-			return gw, 0, err
-		}
-		reqID := fmt.Sprintf("Cb%012dQ=", i)
-		payload, err := json.Marshal(events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /webhooks/ses", RawPath: "/webhooks/ses",
-			Headers: map[string]string{"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": snsID,
-				"x-amz-sns-topic-arn": billSESTopic, "user-agent": "Amazon Simple Notification Service Agent", "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{RouteKey: "POST /webhooks/ses", AccountID: "123456789012", Stage: "$default", RequestID: reqID,
-				APIID: "a1b2c3d4e5", DomainName: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", TimeEpoch: at.UnixMilli(),
-				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/webhooks/ses", Protocol: "HTTP/1.1", SourceIP: "54.240.197.1", UserAgent: "Amazon Simple Notification Service Agent"}},
-			Body: string(body)})
-		if err != nil {
-			return gw, 0, err
+			return 0, 0, err
 		}
 		var out []byte
-		// The callbacks function's handler (functions/callbacks): Sources
-		// and the figures flushed at the end of the invocation.
 		if err := r.invoke(cb, func() error {
 			defer figures.Flush()
 			var err error
 			out, err = sources.Invoke(ctx, payload)
 			return err
 		}); err != nil {
-			return gw, 0, err
+			return 0, 0, err
 		}
-		var res events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(out, &res); err != nil || res.StatusCode != 200 {
-			return gw, 0, fmt.Errorf("POST /webhooks/ses answered %d %s", res.StatusCode, res.Body)
+		var res events.SQSEventResponse
+		if err := json.Unmarshal(out, &res); err != nil || len(res.BatchItemFailures) > 0 {
+			return 0, 0, fmt.Errorf("a batch of SES events answered %s", out)
 		}
-		gw.add(r.facts.AccessLogFormat, len(body), map[string]string{"requestId": reqID, "requestTime": at.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-			"identity.sourceIp": "54.240.197.1", "httpMethod": "POST", "routeKey": "POST /webhooks/ses", "protocol": "HTTP/1.1", "status": "200",
-			"responseLength": strconv.Itoa(len(res.Body)), "responseLatency": "4", "integrationLatency": "3"})
 	}
-	return gw, publishes, nil
+	return sqsRequests, publishes, nil
 }
 
 // printLogKinds writes what each kind of log line of fns costs per

@@ -244,13 +244,17 @@ Resources:
     Type: AWS::Lambda::EventSourceMapping
     Properties:
       BatchSize: 10
+  CallbacksFunctionSesEventsSource:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      BatchSize: 8
 `
 	got, err := parseTemplateFacts(tpl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := templateFacts{MemoryMB: map[string]int{"ApiFunction": 512, "AuthorizerFunction": 256, "DispatchFunction": 1024, "CallbacksFunction": 256},
-		DispatchBatchSize: 10, LogFormat: "JSON", SystemLogLevel: "INFO", Tracing: "Active", AccessLogFormat: `{"requestId":"$context.requestId", "status":"$context.status"}`}
+		DispatchBatchSize: 10, SesEventsBatchSize: 8, LogFormat: "JSON", SystemLogLevel: "INFO", Tracing: "Active", AccessLogFormat: `{"requestId":"$context.requestId", "status":"$context.status"}`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("parseTemplateFacts (-want +got):\n%s", diff)
 	}

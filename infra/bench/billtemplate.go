@@ -22,6 +22,9 @@ type templateFacts struct {
 	MemoryMB map[string]int
 	// DispatchBatchSize is DispatchFunctionQueueSource's BatchSize.
 	DispatchBatchSize int
+	// SesEventsBatchSize is CallbacksFunctionSesEventsSource's BatchSize:
+	// SES's events an invocation of the callbacks function takes.
+	SesEventsBatchSize int
 	// LogFormat is the functions' LoggingConfig LogFormat (JSON or Text).
 	LogFormat string
 	// SystemLogLevel is the functions' LoggingConfig SystemLogLevel (INFO,
@@ -87,6 +90,13 @@ func parseTemplateFacts(text string) (templateFacts, error) {
 		}
 		f.DispatchBatchSize = n
 	}
+	if s, ok := values["Resources.CallbacksFunctionSesEventsSource.Properties.BatchSize"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return f, fmt.Errorf("template: CallbacksFunctionSesEventsSource BatchSize %q: %w", s, err)
+		}
+		f.SesEventsBatchSize = n
+	}
 	for _, fn := range []string{"ApiFunction", "AuthorizerFunction", "DispatchFunction", "CallbacksFunction"} {
 		if f.MemoryMB[fn] == 0 {
 			return f, fmt.Errorf("template: no function %s", fn)
@@ -94,6 +104,9 @@ func parseTemplateFacts(text string) (templateFacts, error) {
 	}
 	if f.DispatchBatchSize == 0 {
 		return f, fmt.Errorf("template: no BatchSize on DispatchFunctionQueueSource")
+	}
+	if f.SesEventsBatchSize == 0 {
+		return f, fmt.Errorf("template: no BatchSize on CallbacksFunctionSesEventsSource")
 	}
 	return f, nil
 }

@@ -280,14 +280,16 @@ func authorizerHandler(a *apikey.Authorizer) func(context.Context, events.APIGat
 func callbacksHandler(c callbacks.Routes, log *slog.Logger) lambdaedge.Sources {
 	router := webhook.NewSNSRouter(log, c.SNS...)
 	mux, sms := c.HTTP, c.SMS
+	notification := func(ctx context.Context, e events.SNSEntity) error {
+		return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
+			Message: e.Message, Timestamp: e.Timestamp})
+	}
 	return lambdaedge.Sources{
 		HTTP: lambdaedge.HTTP{Handler: mux, CleanPathsOnly: true}.Serve,
 		Logs: sms.ApplyLogs,
-		SNS: func(ctx context.Context, e events.SNSEntity) error {
-			return router.Apply(ctx, webhook.Notification{Type: e.Type, MessageID: e.MessageID, TopicArn: e.TopicArn, Subject: e.Subject,
-				Message: e.Message, Timestamp: e.Timestamp})
-		},
-		Log: log,
+		SNS:  notification,
+		SQS:  lambdaedge.NotificationsFromQueue(notification, log),
+		Log:  log,
 	}
 }
 

@@ -253,6 +253,17 @@ func TestSamples(t *testing.T) {
 					t.Errorf("after the bounce, u1's email preference is %v (set %v), want off", on, set)
 				}
 			}},
+		"callbacks-ses-queue.json": {fn: "callbacks", env: map[string]string{"HERALD_SES_EVENTS_TOPIC_ARNS": sampleSESTopic},
+			seed: func(t *testing.T, b *embedded.Backend) {
+				seedDelivery(t, b, notify.ChannelEmail, "", "ana@example.com")
+			},
+			check: func(t *testing.T, out []byte, b *embedded.Backend) {
+				var res events.SQSEventResponse
+				if err := json.Unmarshal(out, &res); err != nil || res.BatchItemFailures == nil || len(res.BatchItemFailures) > 0 {
+					t.Errorf("answer = %s, want no batch item failures", out)
+				}
+				checkDelivery(t, b, "failed/bounce", notify.Counts{Total: 1, Failed: 1})
+			}},
 		"callbacks-whatsapp-status.json": {fn: "callbacks", env: map[string]string{"HERALD_WHATSAPP_APP_SECRET": sampleAppSecret},
 			seed: func(t *testing.T, b *embedded.Backend) {
 				seedDelivery(t, b, notify.ChannelWhatsApp, "", "+34600000001")

@@ -2,6 +2,8 @@ package lambdaedge
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -56,4 +58,27 @@ func SentAt(r events.SQSMessage) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// NotificationsFromQueue handles an SQS batch whose messages are SNS
+// notifications: a queue subscribed to a topic without raw message
+// delivery, each body the notification's JSON as SNS signs it. Each one
+// goes to apply (the same as an SNS event's record); one apply fails, or
+// whose body is no notification, is a batch item failure, so it comes
+// back and, past the queue's maxReceiveCount, waits in its dead-letter
+// queue: nothing is dropped. The queue's policy lets only the stack's
+// topics send to it, so the signature is not checked again here.
+func NotificationsFromQueue(apply func(context.Context, events.SNSEntity) error, log *slog.Logger) func(context.Context, events.SQSEvent) events.SQSEventResponse {
+	return func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+		return EachRecord(ctx, ev, log, "SNS notification from the queue", func(ctx context.Context, body []byte) error {
+			var n events.SNSEntity
+			if err := json.Unmarshal(body, &n); err != nil {
+				return fmt.Errorf("a message that is not an SNS notification: %w", err)
+			}
+			if n.Type != "Notification" || n.TopicArn == "" || n.MessageID == "" {
+				return fmt.Errorf("a message that is not an SNS notification (Type %q, TopicArn %q)", n.Type, n.TopicArn)
+			}
+			return apply(ctx, n)
+		})
+	}
 }

@@ -101,3 +101,43 @@ func TestSentAt(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationsFromQueue: the SNS notifications a queue subscribed to
+// a topic carries reach apply as an SNS event's records would; one apply
+// fails, or that is not a notification, comes back, and the others go.
+func TestNotificationsFromQueue(t *testing.T) {
+	var applied []string
+	apply := func(_ context.Context, n events.SNSEntity) error {
+		if n.Message == "fail" {
+			return errors.New("the table is busy")
+		}
+		applied = append(applied, n.TopicArn+" "+n.MessageID+" "+n.Message+" "+n.Timestamp.UTC().Format(time.RFC3339))
+		return nil
+	}
+	note := func(id, msg string) string {
+		return `{"Type":"Notification","MessageId":"` + id + `","TopicArn":"arn:aws:sns:eu-west-1:123456789012:ses-events","Subject":null,` +
+			`"Message":"` + msg + `","Timestamp":"2026-12-08T09:00:00.000Z","SignatureVersion":"1","Signature":"c2ln","SigningCertURL":"https://sns.eu-west-1.amazonaws.com/cert.pem","UnsubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe"}`
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "q1", Body: note("n1", "delivered")},
+		{MessageId: "q2", Body: note("n2", "fail")},
+		{MessageId: "q3", Body: `{"Type":"SubscriptionConfirmation","MessageId":"n3","TopicArn":"arn:aws:sns:eu-west-1:123456789012:ses-events"}`},
+		{MessageId: "q4", Body: `not json`},
+		{MessageId: "q5", Body: note("n5", "bounced")},
+	}}
+	got := NotificationsFromQueue(apply, slog.New(slog.DiscardHandler))(context.Background(), ev)
+	var failed []string
+	for _, f := range got.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if diff := cmp.Diff([]string{"q2", "q3", "q4"}, failed); diff != "" {
+		t.Errorf("failed records (-want +got):\n%s", diff)
+	}
+	want := []string{
+		"arn:aws:sns:eu-west-1:123456789012:ses-events n1 delivered 2026-12-08T09:00:00Z",
+		"arn:aws:sns:eu-west-1:123456789012:ses-events n5 bounced 2026-12-08T09:00:00Z",
+	}
+	if diff := cmp.Diff(want, applied); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+}
