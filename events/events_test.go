@@ -685,7 +685,7 @@ func TestCallbacksSESQueue(t *testing.T) {
 	checkSQSRecord(t, 0, r, "herald-ses-events")
 	var n struct {
 		Type, MessageID, TopicArn, Message, Timestamp, SignatureVersion, Signature string
-		SigningCertURL, UnsubscribeURL                                          string
+		SigningCertURL, UnsubscribeURL                                             string
 	}
 	if err := decodeStrict([]byte(r.Body), &n); err != nil {
 		t.Fatalf("body is not an SNS notification: %v", err)
