@@ -25,7 +25,9 @@
 //   - console: the operator console's pages on the local server with
 //     100,000 users and 10,000 notifications, signed in as an admin: each
 //     page's median and p95 time and its bytes, next to the issue's budget
-//     (≤ 150 ms, ≤ 150 KB).
+//     (≤ 150 ms, ≤ 150 KB);
+//   - coldstart: each Lambda function's bootstrap started as Lambda starts
+//     it, against a fake Runtime API: init and first invocation (coldstart.go).
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -57,7 +59,8 @@ func main() {
 	consoleSends := flag.Int("console-sends", 10000, "notifications of part console")
 	consoleSamples := flag.Int("console-samples", 20, "timed requests per page of part console, after 2 warm-ups")
 	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console")
+	coldRuns := flag.Int("coldstart-runs", 5, "timed cold starts per function of part coldstart, after a warm-up")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,coldstart", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, coldstart")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -127,6 +130,7 @@ func main() {
 	run("console", func() error {
 		return benchConsole(ctx, bin, consoleOptions{users: *consoleUsers, sends: *consoleSends, samples: *consoleSamples, profileDir: *consoleProfile})
 	})
+	run("coldstart", func() error { return benchColdStart(ctx, *coldRuns) })
 	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)
