@@ -367,7 +367,7 @@ func (c *Console) prefFailure(w http.ResponseWriter, r *http.Request, u notify.U
 
 func (c *Console) renderPrefs(w http.ResponseWriter, status int, p prefPage) {
 	var buf strings.Builder
-	if err := c.pages["preferences"].ExecuteTemplate(&buf, "prefs", p); err != nil {
+	if err := c.pages["preferences"]().ExecuteTemplate(&buf, "prefs", p); err != nil {
 		c.opts.Log.Error("console render", "page", "preferences", "err", err.Error())
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
