@@ -130,6 +130,11 @@ type Options struct {
 	// page (HERALD_UNSUBSCRIBE_SECRET, which signs them); without it every
 	// such link is refused.
 	LinkSecret []byte
+	// ReadLinkSecret, when set, reads LinkSecret instead, when a page
+	// first needs it (the api function reads it from SSM Parameter Store
+	// then, not at start); a failed read fails that page, and the next
+	// such request reads again.
+	ReadLinkSecret func(context.Context) ([]byte, error)
 }
 
 // DefaultGrace is how long a console send can be undone.
@@ -525,6 +530,18 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) error
 	}
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 	return nil
+}
+
+// linkSecret is Options.LinkSecret, or what Options.ReadLinkSecret reads.
+func (c *Console) linkSecret(ctx context.Context) ([]byte, error) {
+	if c.opts.ReadLinkSecret == nil {
+		return c.opts.LinkSecret, nil
+	}
+	secret, err := c.opts.ReadLinkSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the link secret: %w", err)
+	}
+	return secret, nil
 }
 
 // parsePages returns each page by name, parsed from the embedded templates
