@@ -142,6 +142,8 @@ func runChild(ctx context.Context, part string, rows int) error {
 	switch part {
 	case "ingest1m":
 		return ingest1MChild(ctx, rows)
+	case "coldstart-roots":
+		return coldRootsChild()
 	}
 	return fmt.Errorf("no part %q runs as a child", part)
 }
