@@ -28,16 +28,20 @@ import (
 func main() {
 	ctx := context.Background()
 	cfg, aws, err := config.ForLambda(ctx, os.Getenv, true)
-	if err == nil {
-		err = loadLinkSecret(ctx, &cfg, ssmparam.Reader{Config: aws})
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table)
 	client := sqs.NewFromConfig(aws)
-	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue)}
+	ports := wiring.Ports{Store: store, Dispatch: sqsqueue.New(client, cfg.DispatchQueue),
+		// The link secret is read when a request first needs one (user
+		// tokens, preference links), not by every cold start.
+		Secrets: func(ctx context.Context) (config.Config, error) {
+			c := cfg
+			err := loadLinkSecret(ctx, &c, ssmparam.Reader{Config: aws})
+			return c, err
+		}}
 	if cfg.AudienceQueue != "" {
 		ports.Audience = sqsqueue.New(client, cfg.AudienceQueue)
 	}

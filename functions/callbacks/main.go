@@ -29,9 +29,6 @@ import (
 func main() {
 	ctx := context.Background()
 	cfg, aws, err := config.ForLambda(ctx, os.Getenv, false)
-	if err == nil {
-		err = secrets.Load(ctx, &cfg, ssm.NewFromConfig(aws))
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -40,7 +37,15 @@ func main() {
 	// The figures of what providers report: CloudWatch embedded metric
 	// format lines on stdout, flushed at the end of each invocation.
 	figures := emf.New(os.Stdout, emf.Options{Namespace: cfg.MetricsNamespace, Stage: cfg.Stage})
-	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Figures: figures}
+	ports := wiring.Ports{Store: dynamo.New(dynamodb.NewFromConfig(aws), cfg.Table), Figures: figures,
+		// The secrets are read when a route that needs one (WhatsApp's,
+		// the unsubscribe links) is first requested, not by every cold
+		// start: the delivery reports need none.
+		Secrets: func(ctx context.Context) (config.Config, error) {
+			c := cfg
+			err := secrets.Load(ctx, &c, ssm.NewFromConfig(aws))
+			return c, err
+		}}
 	routes := callbackroutes.New(wiring.New(cfg, ports, log), heraldsns.NewEndpoints(sns.NewFromConfig(aws)))
 	// API Gateway requests, the SMS status logs subscription and SNS alike.
 	lambda.Start(newHandler(callbacks{HTTP: routes.HTTP, SMSLogs: routes.SMS, SNS: webhook.NewSNSRouter(log, routes.SNS...), Log: log, Metrics: figures}))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -30,4 +31,27 @@ func newHandler(d dispatcher) func(context.Context, events.SQSEvent) (events.SQS
 		}
 		return lambdaedge.BatchResponse(ev, d.HandleSQS(ctx, batch)), nil
 	}
+}
+
+// later is a dispatcher made on the first batch rather than at start: it
+// needs the secrets, read from SSM Parameter Store, and the senders made
+// with them, which no cold start should wait for before it has a batch. A
+// batch it cannot be made for fails whole, logged, and comes back; the
+// next batch tries again.
+type later struct {
+	dispatcher func(context.Context) (*dispatch.Dispatcher, error)
+	log        *slog.Logger
+}
+
+func (l later) HandleSQS(ctx context.Context, batch []dispatch.Received) []error {
+	d, err := l.dispatcher(ctx)
+	if err != nil {
+		l.log.Error("dispatch: cannot start", "err", err.Error())
+		errs := make([]error, len(batch))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	return d.HandleSQS(ctx, batch)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/heraldhq/herald/shared/dispatch/dispatchtest"
 	"github.com/heraldhq/herald/shared/notify"
 	"github.com/heraldhq/herald/shared/seal"
+	"github.com/heraldhq/herald/shared/wiring"
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -210,5 +211,61 @@ func TestRecordsDecoded(t *testing.T) {
 	}
 	if diff := cmp.Diff([]events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}, resp.BatchItemFailures); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+}
+
+// TestLaterDispatcher: the function's dispatcher, made on the first batch
+// (wiring.Lazy): a batch it cannot be made for (the secrets' read failed)
+// fails whole, so every message comes back, and the next batch makes it
+// and is delivered.
+func TestLaterDispatcher(t *testing.T) {
+	payload, ev := readSample(t, "dispatch-batch.json")
+	var first notify.DispatchMessage
+	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
+		t.Fatal(err)
+	}
+	store := openStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"u1", "u2", "u3", "u4"} {
+		if _, err := store.PutUser(ctx, notify.User{WorkspaceID: first.WorkspaceID, ID: id, Name: id, Phone: "+3460000000" + id[1:], SealKey: seal.NewKey(), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := notify.Notification{WorkspaceID: first.WorkspaceID, ID: first.NotificationID, Channel: notify.ChannelSMS, Status: notify.StatusQueued,
+		Counts: notify.Counts{Total: 4, Queued: 4}, Content: notify.Template{Channel: notify.ChannelSMS, Body: "Hi {{name}}"}, CreatedAt: now}
+	if err := store.CreateNotification(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	rec := &smsRecorder{sent: map[string]int{}}
+	builds := 0
+	l := later{log: slog.New(slog.DiscardHandler), dispatcher: wiring.Lazy(func(context.Context) (*dispatch.Dispatcher, error) {
+		builds++
+		if builds == 1 {
+			return nil, errors.New("read secrets: throttled")
+		}
+		return dispatch.New(store, dispatch.Senders{SMS: rec}, dispatch.Options{Now: func() time.Time { return now }, Concurrency: 4,
+			Log: slog.New(slog.DiscardHandler), NotFoundWait: time.Millisecond}), nil
+	})}
+	h := lambda.NewHandler(newHandler(l))
+	var all []events.SQSBatchItemFailure
+	for _, r := range ev.Records {
+		all = append(all, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+	}
+	if diff := cmp.Diff(all, invoke(t, h, payload)); diff != "" {
+		t.Errorf("batch item failures without a dispatcher (-want +got):\n%s", diff)
+	}
+	if len(rec.sent) != 0 {
+		t.Errorf("sent %v without a dispatcher", rec.sent)
+	}
+	for round := 0; round < 2; round++ {
+		if failures := invoke(t, h, payload); len(failures) != 0 {
+			t.Errorf("round %d: batch item failures %v", round, failures)
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"u1": 1, "u2": 1, "u3": 1, "u4": 1}, rec.sent); diff != "" {
+		t.Errorf("sends (-want +got):\n%s", diff)
+	}
+	if builds != 2 {
+		t.Errorf("dispatcher made %d times, want 2 (the failed one, then one kept)", builds)
 	}
 }

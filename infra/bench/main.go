@@ -29,6 +29,8 @@
 //   - bill: what a send costs on AWS per 1,000,000 recipients, component by
 //     component, from a list send measured on the emulators with every
 //     function in process (bill.go), beside a naive design's.
+//   - coldstart: each Lambda function's bootstrap started as Lambda starts
+//     it, against a fake Runtime API: init and first invocation (coldstart.go).
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -62,7 +64,8 @@ func main() {
 	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
 	billUsers := flag.Int("bill-users", 10000, "recipients of part bill's send (a multiple of 10,000, the API's list size, keeps per-notification costs in proportion)")
 	billEvents := flag.Int("bill-events", 2000, "SES delivery events part bill puts through the callbacks function")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,bill", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, bill")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,bill,coldstart", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, bill, coldstart")
+	coldRuns := flag.Int("coldstart-runs", 5, "timed cold starts per function of part coldstart, after a warm-up")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -133,6 +136,7 @@ func main() {
 		return benchConsole(ctx, bin, consoleOptions{users: *consoleUsers, sends: *consoleSends, samples: *consoleSamples, profileDir: *consoleProfile})
 	})
 	run("bill", func() error { return benchBill(ctx, billOptions{users: *billUsers, events: *billEvents}) })
+	run("coldstart", func() error { return benchColdStart(ctx, *coldRuns) })
 	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)
@@ -144,6 +148,8 @@ func runChild(ctx context.Context, part string, rows int) error {
 	switch part {
 	case "ingest1m":
 		return ingest1MChild(ctx, rows)
+	case "coldstart-roots":
+		return coldRootsChild()
 	}
 	return fmt.Errorf("no part %q runs as a child", part)
 }

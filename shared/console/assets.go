@@ -32,6 +32,13 @@ type asset struct {
 // a changed file gets a new URL and browsers may cache every URL forever.
 var assets, hashed = loadAssets()
 
+// assetTypes are the content types of the assets' kinds, as
+// mime.TypeByExtension names them (JavaScript's the current name): asking
+// it loads the system's MIME database (/etc/mime.types and the like), a
+// few milliseconds of every cold start of the functions that link the
+// console.
+var assetTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
 func loadAssets() (map[string]asset, map[string]string) {
 	byHash, byName := map[string]asset{}, map[string]string{}
 	entries, err := fs.ReadDir(assetFS, "assets")
@@ -46,9 +53,9 @@ func loadAssets() (map[string]asset, map[string]string) {
 		sum := sha256.Sum256(b)
 		ext := path.Ext(e.Name())
 		name := strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
-		ct := mime.TypeByExtension(ext)
-		if ext == ".js" {
-			ct = "text/javascript; charset=utf-8"
+		ct, ok := assetTypes[ext]
+		if !ok {
+			ct = mime.TypeByExtension(ext)
 		}
 		byHash[name] = asset{body: b, contentType: ct}
 		byName[e.Name()] = "/assets/" + name

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heraldhq/herald/shared/apikey"
@@ -129,6 +130,11 @@ type Options struct {
 	// page (HERALD_UNSUBSCRIBE_SECRET, which signs them); without it every
 	// such link is refused.
 	LinkSecret []byte
+	// ReadLinkSecret, when set, reads LinkSecret instead, when a page
+	// first needs it (the api function reads it from SSM Parameter Store
+	// then, not at start); a failed read fails that page, and the next
+	// such request reads again.
+	ReadLinkSecret func(context.Context) ([]byte, error)
 }
 
 // DefaultGrace is how long a console send can be undone.
@@ -139,7 +145,7 @@ type Console struct {
 	svc   Services
 	opts  Options
 	mux   *http.ServeMux
-	pages map[string]*template.Template
+	pages map[string]func() *template.Template
 	csrf  *http.CrossOriginProtection
 	// paths are the routes' paths (RoutePaths).
 	paths []string
@@ -489,10 +495,11 @@ type page struct {
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, data any) {
-	t, ok := c.pages[name]
+	parsed, ok := c.pages[name]
 	if !ok {
 		panic(fmt.Sprintf("console: no page %q", name))
 	}
+	t := parsed()
 	p := page{Data: data, Nav: name, Flash: flashes[r.URL.Query().Get("done")], DemoURL: c.opts.DemoURL}
 	if m, ok := data.(map[string]any); ok {
 		if title, ok := m["Title"].(string); ok {
@@ -525,20 +532,38 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) error
 	return nil
 }
 
-// pages are parsed once from the embedded templates: each page file with
-// the layout and the partials (html/_*.html).
-func parsePages() map[string]*template.Template {
+// linkSecret is Options.LinkSecret, or what Options.ReadLinkSecret reads.
+func (c *Console) linkSecret(ctx context.Context) ([]byte, error) {
+	if c.opts.ReadLinkSecret == nil {
+		return c.opts.LinkSecret, nil
+	}
+	secret, err := c.opts.ReadLinkSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the link secret: %w", err)
+	}
+	return secret, nil
+}
+
+// parsePages returns each page by name, parsed from the embedded templates
+// (the page file with the layout and the partials, html/_*.html) on its
+// first use and kept: parsing every page when the console is built was a
+// good part of the api function's cold start (~7 ms here), and most of
+// its requests (the API's) render none. A page that does not parse panics, on every use,
+// with the template's error; TestEveryPageParses parses them all.
+func parsePages() map[string]func() *template.Template {
 	names, err := fs.Glob(htmlFS, "html/*.html")
 	if err != nil {
 		panic(err)
 	}
-	out := map[string]*template.Template{}
+	out := map[string]func() *template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "html/"), ".html")
 		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue // the layout and the partials go with every page
 		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(htmlFS, "html/layout.html", "html/_*.html", n))
+		out[base] = sync.OnceValue(func() *template.Template {
+			return template.Must(template.New(base).Funcs(funcs).ParseFS(htmlFS, "html/layout.html", "html/_*.html", n))
+		})
 	}
 	return out
 }

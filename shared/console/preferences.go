@@ -135,7 +135,11 @@ func (c *Console) savePreferencesPage(w http.ResponseWriter, r *http.Request, _ 
 // token that is not one, has been altered, or names a user that is no
 // more all answer alike, so that a guess learns nothing.
 func (c *Console) recipient(r *http.Request) (u notify.User, problem string, err error) {
-	ws, id, gen, expires, ok := unsubscribe.ParsePreferences(c.opts.LinkSecret, r.PathValue("token"))
+	secret, err := c.linkSecret(r.Context())
+	if err != nil {
+		return notify.User{}, "", err
+	}
+	ws, id, gen, expires, ok := unsubscribe.ParsePreferences(secret, r.PathValue("token"))
 	if !ok {
 		return notify.User{}, "invalid", nil
 	}
@@ -367,7 +371,7 @@ func (c *Console) prefFailure(w http.ResponseWriter, r *http.Request, u notify.U
 
 func (c *Console) renderPrefs(w http.ResponseWriter, status int, p prefPage) {
 	var buf strings.Builder
-	if err := c.pages["preferences"].ExecuteTemplate(&buf, "prefs", p); err != nil {
+	if err := c.pages["preferences"]().ExecuteTemplate(&buf, "prefs", p); err != nil {
 		c.opts.Log.Error("console render", "page", "preferences", "err", err.Error())
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return

@@ -34,7 +34,11 @@ func (c *Console) sdkPage(w http.ResponseWriter, r *http.Request, s *session, st
 	if err != nil && !notify.IsCode(err, notify.CodeNotFound) {
 		return fmt.Errorf("console settings of %s: %w", s.WorkspaceID, err)
 	}
-	p.ClientID, p.Saved, p.NoSecret, p.Local = s.WorkspaceID, cs.SDKOrigins, len(c.opts.LinkSecret) == 0, c.opts.DemoURL != ""
+	secret, err := c.linkSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	p.ClientID, p.Saved, p.NoSecret, p.Local = s.WorkspaceID, cs.SDKOrigins, len(secret) == 0, c.opts.DemoURL != ""
 	if p.Error == nil {
 		p.Origins = strings.Join(cs.SDKOrigins, "\n")
 	}
@@ -103,12 +107,16 @@ func (c *Console) saveSDKOrigins(w http.ResponseWriter, r *http.Request, s *sess
 // user tokens (GET /v1/sdk/signing-key's), on a POST so that it is never
 // a link, a cached page or a prefetch; every showing is in the audit trail.
 func (c *Console) showSigningKey(w http.ResponseWriter, r *http.Request, s *session) error {
-	if len(c.opts.LinkSecret) == 0 {
+	secret, err := c.linkSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(secret) == 0 {
 		return c.sdkPage(w, r, s, http.StatusServiceUnavailable, sdkPage{Error: notify.Errorf(notify.CodeNotConfigured,
 			"user tokens need Herald's signing secret (HERALD_UNSUBSCRIBE_SECRET)")})
 	}
 	c.svc.Operators.Audit(r.Context(), notify.AuditEntry{WorkspaceID: s.WorkspaceID, Actor: actor(s), Action: "console.sdk.signing-key", Detail: "shown"})
-	return c.sdkPage(w, r, s, http.StatusOK, sdkPage{SigningKey: hex.EncodeToString(usertoken.SigningKey(c.opts.LinkSecret, s.WorkspaceID))})
+	return c.sdkPage(w, r, s, http.StatusOK, sdkPage{SigningKey: hex.EncodeToString(usertoken.SigningKey(secret, s.WorkspaceID))})
 }
 
 func init() {

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -50,7 +52,11 @@ func (s *Server) createSDKToken(w http.ResponseWriter, r *http.Request, k notify
 		}
 		ttl = time.Duration(*in.TTLSeconds) * time.Second
 	}
-	if len(s.cfg.LinkSecret) == 0 {
+	secret, err := s.linkSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(secret) == 0 {
 		return sdkSecretMissing
 	}
 	id := r.PathValue("id")
@@ -62,23 +68,39 @@ func (s *Server) createSDKToken(w http.ResponseWriter, r *http.Request, k notify
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expiresAt"`
 		ClientID  string    `json:"clientId"`
-	}{usertoken.Mint(usertoken.SigningKey(s.cfg.LinkSecret, k.WorkspaceID), c), c.Expires, k.WorkspaceID})
+	}{usertoken.Mint(usertoken.SigningKey(secret, k.WorkspaceID), c), c.Expires, k.WorkspaceID})
 	return nil
 }
 
 // sdkSigningKey answers the workspace's signing key of user tokens, for a
 // backend that mints them itself (API.md shows how): as powerful as a send
 // key for the SDK's routes, so only an admin key reads it.
-func (s *Server) sdkSigningKey(w http.ResponseWriter, _ *http.Request, k notify.APIKey) error {
-	if len(s.cfg.LinkSecret) == 0 {
+func (s *Server) sdkSigningKey(w http.ResponseWriter, r *http.Request, k notify.APIKey) error {
+	secret, err := s.linkSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(secret) == 0 {
 		return sdkSecretMissing
 	}
 	writeJSON(w, http.StatusOK, struct {
 		ClientID  string `json:"clientId"`
 		Key       string `json:"key"`
 		Algorithm string `json:"algorithm"`
-	}{k.WorkspaceID, hex.EncodeToString(usertoken.SigningKey(s.cfg.LinkSecret, k.WorkspaceID)), "HMAC-SHA256"})
+	}{k.WorkspaceID, hex.EncodeToString(usertoken.SigningKey(secret, k.WorkspaceID)), "HMAC-SHA256"})
 	return nil
+}
+
+// linkSecret is Config.LinkSecret, or what Config.ReadLinkSecret reads.
+func (s *Server) linkSecret(ctx context.Context) ([]byte, error) {
+	if s.cfg.ReadLinkSecret == nil {
+		return s.cfg.LinkSecret, nil
+	}
+	secret, err := s.cfg.ReadLinkSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the link secret: %w", err)
+	}
+	return secret, nil
 }
 
 // sdkSettingsView is the SDK's settings as the API shows them: the client

@@ -56,6 +56,11 @@ type Config struct {
 	// empty answers POST /v1/users/{id}/preference-link, .../sdk-token and
 	// GET /v1/sdk/signing-key with 503 not_configured.
 	LinkSecret []byte
+	// ReadLinkSecret, when set, reads LinkSecret instead, when a route
+	// first needs it (the api function reads it from SSM Parameter Store
+	// then, not at start); a failed read answers 500 and is tried again
+	// by the next such request.
+	ReadLinkSecret func(context.Context) ([]byte, error)
 	// PublicURL is where people reach Herald (HERALD_PUBLIC_URL): the
 	// preference links start with it. Empty is the https origin a request
 	// came to, as behind API Gateway, whose own domain serves the page.

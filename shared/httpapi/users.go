@@ -265,7 +265,11 @@ func (s *Server) createPreferenceLink(w http.ResponseWriter, r *http.Request, k 
 		}
 		ttl = time.Duration(*in.TTLSeconds) * time.Second
 	}
-	if len(s.cfg.LinkSecret) == 0 {
+	secret, err := s.linkSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(secret) == 0 {
 		return notify.Errorf(notify.CodeNotConfigured, "preference links need Herald's signing secret (HERALD_UNSUBSCRIBE_SECRET, or unsubscribe-secret in the secrets path)")
 	}
 	id := r.PathValue("id")
@@ -281,7 +285,7 @@ func (s *Server) createPreferenceLink(w http.ResponseWriter, r *http.Request, k 
 	writeJSON(w, http.StatusOK, struct {
 		URL       string    `json:"url"`
 		ExpiresAt time.Time `json:"expiresAt"`
-	}{unsubscribe.PreferencesURL(base, s.cfg.LinkSecret, k.WorkspaceID, id, unsubscribe.Generation(u.SealKey), expires), expires})
+	}{unsubscribe.PreferencesURL(base, secret, k.WorkspaceID, id, unsubscribe.Generation(u.SealKey), expires), expires})
 	return nil
 }
 

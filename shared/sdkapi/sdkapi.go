@@ -18,6 +18,7 @@ package sdkapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -72,6 +73,11 @@ type Options struct {
 	// workspace's key of user tokens derives from it. Empty answers every
 	// /sdk/v1/me route 503 not_configured.
 	Secret []byte
+	// ReadSecret, when set, reads Secret instead, when a request first
+	// needs it (the api function reads it from SSM Parameter Store then,
+	// not at start); a failed read answers 500 and is tried again by the
+	// next request.
+	ReadSecret func(context.Context) ([]byte, error)
 	// VAPIDPublicKey is what the page subscribes to Web Push with; empty
 	// (Web Push not configured) is answered as "", and the SDK offers no
 	// push.
@@ -275,14 +281,21 @@ func principalOf(r *http.Request) (principal, bool) {
 // authenticate checks the request's user token: signed with the key of
 // the workspace it names, which must be the client's, and not expired.
 func (s *Server) authenticate(r *http.Request, client string) (principal, error) {
-	if len(s.opts.Secret) == 0 {
+	secret := s.opts.Secret
+	if s.opts.ReadSecret != nil {
+		var err error
+		if secret, err = s.opts.ReadSecret(r.Context()); err != nil {
+			return principal{}, fmt.Errorf("read the signing secret: %w", err)
+		}
+	}
+	if len(secret) == 0 {
 		return principal{}, notify.Errorf(notify.CodeNotConfigured, "user tokens need Herald's signing secret (HERALD_UNSUBSCRIBE_SECRET)")
 	}
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return principal{}, notify.Errorf(notify.CodeUnauthorized, "Authorization: Bearer <user token> is required (POST /v1/users/{id}/sdk-token mints one)")
 	}
-	c, err := usertoken.Verify(strings.TrimSpace(token), func(ws string) []byte { return usertoken.SigningKey(s.opts.Secret, ws) }, s.opts.Now())
+	c, err := usertoken.Verify(strings.TrimSpace(token), func(ws string) []byte { return usertoken.SigningKey(secret, ws) }, s.opts.Now())
 	if err != nil {
 		return principal{}, err
 	}

@@ -24,6 +24,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/shared/apikey"
@@ -82,6 +83,12 @@ type Ports struct {
 	// SNSCerts, when set, replaces SNS's certificate fetch (the local
 	// mode's HERALD_SNS_TEST_CERT).
 	SNSCerts func(ctx context.Context, url string) ([]byte, error)
+	// Secrets, when set, returns the configuration with its secrets read
+	// (the Lambda functions read them from SSM Parameter Store): the parts
+	// that need a secret ask for it when a request first needs one, so a
+	// request that needs none, and a cold start, do not wait for the read.
+	// Nil: the configuration holds its secrets already (local mode).
+	Secrets func(context.Context) (config.Config, error)
 }
 
 // Graph is Herald's object graph for one configuration: the configuration,
@@ -126,6 +133,68 @@ func Shared[T any](g *Graph, name string, build func() T) T {
 type part struct {
 	once  sync.Once
 	value any
+}
+
+// Lazy returns build's result, built by the first call that needs it
+// rather than when the function starts: a Lambda function's cold start
+// waits for everything built before its first request, needed or not.
+// The first successful build is kept and shared, concurrent callers wait
+// for the build under way, and a failed build returns its error to its
+// caller and is tried again by the next (a throttled read is not kept for
+// the life of the process).
+func Lazy[T any](build func(context.Context) (T, error)) func(context.Context) (T, error) {
+	var (
+		mu    sync.Mutex
+		built atomic.Bool
+		value T
+	)
+	return func(ctx context.Context) (T, error) {
+		if built.Load() {
+			return value, nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if built.Load() {
+			return value, nil
+		}
+		v, err := build(ctx)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		value = v
+		built.Store(true)
+		return value, nil
+	}
+}
+
+// Secrets returns the configuration with its secrets: the graph's own, or
+// the one Ports.Secrets reads, once it has been read.
+func Secrets(g *Graph) func(context.Context) (config.Config, error) {
+	return Shared(g, "secrets", func() func(context.Context) (config.Config, error) {
+		if g.Ports.Secrets == nil {
+			return func(context.Context) (config.Config, error) { return g.Config, nil }
+		}
+		return Lazy(g.Ports.Secrets)
+	})
+}
+
+// ReadLinkSecret reads the unsubscribe secret, which signs links and user
+// tokens, when the graph's secrets are read on first need
+// (Ports.Secrets); nil when the configuration holds it already. The API,
+// the SDK's routes and the console take it beside the configuration's.
+func ReadLinkSecret(g *Graph) func(context.Context) ([]byte, error) {
+	if g.Ports.Secrets == nil {
+		return nil
+	}
+	secrets := Secrets(g)
+	return func(ctx context.Context) ([]byte, error) {
+		cfg, err := secrets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(cfg.UnsubscribeSecret), nil
+	}
 }
 
 // Dispatcher delivers the recipients of dispatch messages. A record's last

@@ -1,6 +1,8 @@
 package wiring
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -64,5 +66,79 @@ func TestEmailFooter(t *testing.T) {
 		if EmailFooter(c, time.Now) != nil {
 			t.Errorf("EmailFooter(%+v) is set, want none", c)
 		}
+	}
+}
+
+// TestLazy: nothing is built before the first call; concurrent callers
+// share one build; a failed build is returned and tried again by the next
+// call, and a successful one is kept.
+func TestLazy(t *testing.T) {
+	builds := 0
+	fail := errors.New("throttled")
+	get := Lazy(func(ctx context.Context) (string, error) {
+		builds++
+		if builds == 1 {
+			return "", fail
+		}
+		return ctx.Value(lazyKey{}).(string), nil
+	})
+	if builds != 0 {
+		t.Fatalf("built %d times before the first call", builds)
+	}
+	ctx := context.WithValue(t.Context(), lazyKey{}, "secret")
+	if v, err := get(ctx); !errors.Is(err, fail) || v != "" {
+		t.Fatalf("first call = %q, %v; want the build's error", v, err)
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Go(func() {
+			v, err := get(ctx)
+			if err != nil {
+				t.Errorf("call %d: %v", i, err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for i, v := range got {
+		if v != "secret" {
+			t.Errorf("call %d = %q, want secret", i, v)
+		}
+	}
+	if builds != 2 {
+		t.Errorf("builds = %d, want 2 (the failed one, then one shared)", builds)
+	}
+}
+
+type lazyKey struct{}
+
+// TestSecrets: without Ports.Secrets the graph's configuration is the
+// secrets' and ReadLinkSecret is nil (the parts use the configuration's);
+// with it, the secrets are read on the first need only, once.
+func TestSecrets(t *testing.T) {
+	g := New(config.Config{UnsubscribeSecret: "from-config"}, Ports{}, nil)
+	if cfg, err := Secrets(g)(t.Context()); err != nil || cfg.UnsubscribeSecret != "from-config" {
+		t.Errorf("Secrets without a reader = %q, %v; want the configuration's", cfg.UnsubscribeSecret, err)
+	}
+	if ReadLinkSecret(g) != nil {
+		t.Error("ReadLinkSecret without a reader is set, want nil")
+	}
+	reads := 0
+	g = New(config.Config{}, Ports{Secrets: func(context.Context) (config.Config, error) {
+		reads++
+		return config.Config{UnsubscribeSecret: "from-ssm"}, nil
+	}}, nil)
+	read := ReadLinkSecret(g)
+	if reads != 0 {
+		t.Fatalf("secrets read %d times before they were needed", reads)
+	}
+	for range 3 {
+		if b, err := read(t.Context()); err != nil || string(b) != "from-ssm" {
+			t.Errorf("ReadLinkSecret = %q, %v; want from-ssm", b, err)
+		}
+	}
+	if cfg, _ := Secrets(g)(t.Context()); cfg.UnsubscribeSecret != "from-ssm" || reads != 1 {
+		t.Errorf("Secrets = %q after %d reads; want from-ssm, read once", cfg.UnsubscribeSecret, reads)
 	}
 }

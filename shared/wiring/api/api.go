@@ -97,7 +97,7 @@ func API(s *Set, routes ...string) *httpapi.Server {
 	cfg := g.Config
 	opts := httpapi.Options{Outbox: g.Ports.Outbox, Metrics: g.Ports.Snapshots, Routes: routes, IDs: g.IDs, Now: g.Now, Log: g.Log, Audit: Operators(s).Audit,
 		Config: httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, VAPIDPublicKey: cfg.VAPID.PublicKey,
-			LinkSecret: []byte(cfg.UnsubscribeSecret), PublicURL: cfg.PublicURL}}
+			LinkSecret: []byte(cfg.UnsubscribeSecret), ReadLinkSecret: wiring.ReadLinkSecret(g), PublicURL: cfg.PublicURL}}
 	if s.Uploads != nil {
 		u := *s.Uploads
 		u.Ingest = IngestConfig(s)
@@ -117,7 +117,7 @@ const sdkOriginsTTL = 30 * time.Second
 func SDK(s *Set, local bool) *sdkapi.Server {
 	g := s.Graph
 	cfg := g.Config
-	o := sdkapi.Options{Secret: []byte(cfg.UnsubscribeSecret), VAPIDPublicKey: cfg.VAPID.PublicKey, Local: local, Now: g.Now, Log: g.Log}
+	o := sdkapi.Options{Secret: []byte(cfg.UnsubscribeSecret), ReadSecret: wiring.ReadLinkSecret(g), VAPIDPublicKey: cfg.VAPID.PublicKey, Local: local, Now: g.Now, Log: g.Log}
 	if local {
 		o.InboxPoll = time.Second // a bbolt read: a new message shows within 2 s
 	} else {

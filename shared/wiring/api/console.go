@@ -57,7 +57,7 @@ func Console(s *Set, secure bool) *console.Console {
 		Channels: channelSetups(g.Config, s.Used), ComposeRate: g.Config.Compose.RatePerMinute,
 		// The recipients' preference page checks the links the API and
 		// the email footers sign with it.
-		LinkSecret: []byte(cfg.UnsubscribeSecret)}
+		LinkSecret: []byte(cfg.UnsubscribeSecret), ReadLinkSecret: wiring.ReadLinkSecret(g)}
 	opts.DemoURL = s.DemoURL
 	if cc.Grace == 0 {
 		opts.Grace = -1
