@@ -195,7 +195,7 @@ const (
 // phoneSyntax is the library's syntax patterns compiled.
 type phoneSyntax struct {
 	validStartChar, secondNumberStart, unwantedEndChar *regexp.Regexp
-	validAlphaPhone, plusChars, validPhoneNumber, extn *regexp.Regexp
+	validPhoneNumber, extn                             *regexp.Regexp
 	rfc3966GlobalNumber, rfc3966DomainName             *regexp.Regexp
 }
 
@@ -211,8 +211,6 @@ func syntax() *phoneSyntax {
 			validStartChar:      regexp.MustCompile("[" + plusChars + digitsClass + "]"),
 			secondNumberStart:   regexp.MustCompile("[\\\\/] *x"),
 			unwantedEndChar:     regexp.MustCompile("[[\\P{N}&&\\P{L}]&&[^#]]+$"),
-			validAlphaPhone:     regexp.MustCompile("^(?:.*?[A-Za-z]){3}.*$"),
-			plusChars:           regexp.MustCompile("[" + plusChars + "]+"),
 			validPhoneNumber:    regexp.MustCompile("(?i)^(" + validPhoneNumber + "(?:" + extnPatternsForParsing + ")?)$"),
 			extn:                regexp.MustCompile("(?i)(?:" + extnPatternsForParsing + ")$"),
 			rfc3966GlobalNumber: regexp.MustCompile(rfc3966GlobalNumber),
@@ -260,22 +258,38 @@ func parseNumber(numberToParse, defaultRegion string) (phoneNumber, bool) {
 	if len(numberToParse) == 0 || len(numberToParse) > maxInputLength {
 		return n, false
 	}
-	national, ok := buildNationalNumberForParsing(numberToParse)
-	if !ok || !isViablePhoneNumber(national) {
-		return n, false
+	var national string
+	if plain(numberToParse) {
+		// What the syntax patterns do to a plain number, without them.
+		start := strings.IndexAny(numberToParse, "+0123456789")
+		if start < 0 {
+			return n, false
+		}
+		national = numberToParse[start:]
+		if !plainViable(national) {
+			return n, false
+		}
+	} else {
+		var ok bool
+		national, ok = buildNationalNumberForParsing(numberToParse)
+		if !ok || !isViablePhoneNumber(national) {
+			return n, false
+		}
 	}
 	if !checkRegionForParsing(national, defaultRegion) {
 		return n, false
 	}
-	national = stripExtension(national)
+	if !plain(national) {
+		national = stripExtension(national)
+	}
 	meta := metaForRegion(defaultRegion)
 	cc, normalized, err := maybeExtractCountryCode(national, meta)
 	if err != nil {
-		inds := syntax().plusChars.FindStringIndex(national)
-		if err != errInvalidCountryCode || inds == nil {
+		_, end := plusRun(national)
+		if err != errInvalidCountryCode || end < 0 {
 			return n, false
 		}
-		cc, normalized, err = maybeExtractCountryCode(national[inds[1]:], meta)
+		cc, normalized, err = maybeExtractCountryCode(national[end:], meta)
 		if err != nil || cc == 0 {
 			return n, false
 		}
@@ -388,6 +402,41 @@ func extractPossibleNumber(number string) string {
 	return number
 }
 
+// plain reports whether s is only ASCII digits and " +-.()/", as most
+// numbers are written. Of the syntax patterns, none but the one of viable
+// numbers can match in such a string (an extension needs a letter or one
+// of ";,#~", unwantedEndChar "&&", secondNumberStart an x, RFC 3966 a
+// ";"), and that one comes down to plainViable; parseNumber skips them.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == ' ', c == '+', c == '-', c == '.', c == '(', c == ')', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainViable is isViablePhoneNumber for a plain number that starts with a
+// + or a digit: two digits, or three digits or more with pluses only at the
+// start.
+func plainViable(s string) bool {
+	if len(s) == 2 {
+		return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'
+	}
+	digits := 0
+	for i := len(s) - len(strings.TrimLeft(s, "+")); i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			return false
+		case c >= '0' && c <= '9':
+			digits++
+		}
+	}
+	return digits >= 3
+}
+
 func isViablePhoneNumber(number string) bool {
 	return len(number) >= minLengthNSN && syntax().validPhoneNumber.MatchString(number)
 }
@@ -395,7 +444,8 @@ func isViablePhoneNumber(number string) bool {
 // checkRegionForParsing: without a known region the number needs a +.
 func checkRegionForParsing(number, defaultRegion string) bool {
 	if metaForRegion(defaultRegion) == nil {
-		return len(number) != 0 && syntax().plusChars.MatchString(number)
+		start, _ := plusRun(number)
+		return start >= 0
 	}
 	return true
 }
@@ -420,7 +470,7 @@ func stripExtension(number string) string {
 // (1-800-FLOWERS); otherwise every digit is kept, as ASCII where it is
 // Arabic-Indic or full-width, and everything else dropped.
 func normalize(number string) string {
-	if syntax().validAlphaPhone.MatchString(number) {
+	if alphaNumber(number) {
 		var b strings.Builder
 		for _, c := range number {
 			switch u := unicode.ToUpper(c); {
@@ -433,6 +483,42 @@ func normalize(number string) string {
 		return b.String()
 	}
 	return normalizeDigitsOnly(number)
+}
+
+// alphaNumber is the library's "^(?:.*?[A-Za-z]){3}.*$": three ASCII
+// letters or more, and no line break (which "." does not match).
+func alphaNumber(s string) bool {
+	if strings.IndexByte(s, '\n') >= 0 {
+		return false
+	}
+	letters := 0
+	for i := 0; i < len(s) && letters < 3; i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' {
+			letters++
+		}
+	}
+	return letters >= 3
+}
+
+// plusRun is where the first run of plus signs (+ or full-width ＋) in s
+// starts and ends, the library's "[+＋]+"; -1, -1 without one.
+func plusRun(s string) (start, end int) {
+	start = strings.IndexAny(s, plusChars)
+	if start < 0 {
+		return -1, -1
+	}
+	end = start
+	for end < len(s) {
+		switch {
+		case s[end] == '+':
+			end++
+		case strings.HasPrefix(s[end:], "\uFF0B"):
+			end += len("\uFF0B")
+		default:
+			return start, end
+		}
+	}
+	return start, end
 }
 
 // keypad is each letter's digit on a phone keypad (ITU E.161).
@@ -524,9 +610,8 @@ func extractCountryCode(full string) (int, string) {
 // without its leading + or the region's international prefix, and whether
 // it had one.
 func maybeStripInternationalPrefixAndNormalize(number string, meta *phoneMeta) (string, bool) {
-	sx := syntax()
-	if ind := sx.plusChars.FindStringIndex(number); ind != nil && ind[0] == 0 {
-		return normalize(number[ind[1]:]), true
+	if start, end := plusRun(number); start == 0 {
+		return normalize(number[end:]), true
 	}
 	number = normalize(number)
 	if meta == nil {
