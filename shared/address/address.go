@@ -8,8 +8,6 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Kinds of address (see notify.Channel.AddressKind).
@@ -50,14 +48,6 @@ func Phone(v, region string) (string, error) {
 		}
 	}
 	return "", errors.New("not a valid phone number")
-}
-
-func parse(v, region string) (string, bool) {
-	num, err := phonenumbers.Parse(v, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", false
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
 // digitsOnly reports whether v is digits, allowing the spaces, dots,
