@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
-	"golang.org/x/text/language/display"
 
 	"github.com/heraldhq/herald/shared/notify"
 )
@@ -131,19 +130,6 @@ func toolFor(r Request, lim Limits) Tool {
 			"additionalProperties": false,
 		},
 	}
-}
-
-// languageName is the English name of a language tag ("Spanish",
-// "Brazilian Portuguese"), or the tag when it has none.
-func languageName(tag string) string {
-	t, err := language.Parse(tag)
-	if err != nil {
-		return tag
-	}
-	if n := display.English.Tags().Name(t); n != "" {
-		return n
-	}
-	return tag
 }
 
 // sameLanguage reports whether the answer's language is the requested one,
