@@ -25,7 +25,12 @@
 //   - console: the operator console's pages on the local server with
 //     100,000 users and 10,000 notifications, signed in as an admin: each
 //     page's median and p95 time and its bytes, next to the issue's budget
-//     (≤ 150 ms, ≤ 150 KB).
+//     (≤ 150 ms, ≤ 150 KB);
+//   - sender: the real sender path of the local server with each channel's
+//     provider pointed at an in-process fake (SES v2, SNS, a Web Push
+//     service), and the local outbox: msgs/s, the server's CPU seconds and
+//     allocations per message, peak RSS and connections opened
+//     (sender.go).
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -57,7 +62,11 @@ func main() {
 	consoleSends := flag.Int("console-sends", 10000, "notifications of part console")
 	consoleSamples := flag.Int("console-samples", 20, "timed requests per page of part console, after 2 warm-ups")
 	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console")
+	senderUsers := flag.Int("sender-users", 100000, "recipients of each channel's send of part sender")
+	senderChannels := flag.String("sender-channels", "email,sms,webpush,outbox", "part sender: the channels to send on (email, sms, webpush; outbox is email through the local outbox)")
+	senderProfile := flag.String("sender-profile", "", "part sender: write a CPU profile of the server over the start of each send into this directory")
+	senderProfileFor := flag.Duration("sender-profile-for", 5*time.Second, "part sender: how long each CPU profile lasts")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,sender", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, sender")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -100,7 +109,7 @@ func main() {
 		}
 	}
 	var bin string
-	if parts["local"] || parts["crash"] || parts["console"] {
+	if parts["local"] || parts["crash"] || parts["console"] || parts["sender"] {
 		root, err := harness.ModuleRoot()
 		if err == nil {
 			var dir string
@@ -112,9 +121,9 @@ func main() {
 		if err != nil {
 			// The other parts do not need the server: they still run.
 			fmt.Println("build:", err)
-			fmt.Println("local, crash, console: FAILED: the local server does not build")
+			fmt.Println("local, crash, console, sender: FAILED: the local server does not build")
 			failed = true
-			parts["local"], parts["crash"], parts["console"] = false, false, false
+			parts["local"], parts["crash"], parts["console"], parts["sender"] = false, false, false, false
 		}
 	}
 	run("local", func() error { return benchLocal(ctx, bin, *users) })
@@ -126,6 +135,9 @@ func main() {
 	run("aws-audience", func() error { return benchAWSAudience(ctx, *awsAudienceUsers, walkOptions{budget: *walkBudget}) })
 	run("console", func() error {
 		return benchConsole(ctx, bin, consoleOptions{users: *consoleUsers, sends: *consoleSends, samples: *consoleSamples, profileDir: *consoleProfile})
+	})
+	run("sender", func() error {
+		return benchSender(ctx, bin, senderOptions{users: *senderUsers, channels: strings.Split(*senderChannels, ","), profileDir: *senderProfile, profileFor: *senderProfileFor})
 	})
 	pprof.StopCPUProfile()
 	if failed {
