@@ -77,6 +77,13 @@ type Config struct {
 	AllowPrivate bool
 	// Now is the clock used to read Retry-After dates; nil means time.Now.
 	Now func() time.Time
+	// Connections is how many pushes the caller sends at once: the default
+	// client keeps that many idle connections per push service, so that
+	// each push reuses one instead of opening a TCP connection and a TLS
+	// session (net/http keeps 2 by default), and opens no more than that
+	// many to one service (a push waits for a busy one instead). Zero
+	// keeps net/http's defaults.
+	Connections int
 }
 
 // Sender delivers channel.WebPushMessage to every Web Push subscription of
@@ -116,12 +123,27 @@ func New(c Config) (*Sender, error) {
 		c.TTL = DefaultTTL
 	}
 	if c.HTTPClient == nil {
-		var tr http.RoundTripper = egress.Transport()
+		tr := egress.Transport()
 		if c.AllowPrivate {
-			tr = http.DefaultTransport
+			if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+				tr = dt.Clone()
+			} else {
+				tr = nil
+			}
+		}
+		var rt http.RoundTripper = http.DefaultTransport
+		if tr != nil {
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, c.Connections)
+			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*c.Connections)
+			if c.Connections > 0 {
+				// Pushes of one message to one service run concurrency
+				// at a time besides: room for those.
+				tr.MaxConnsPerHost = c.Connections * concurrency
+			}
+			rt = tr
 		}
 		c.HTTPClient = &http.Client{
-			Transport: tr,
+			Transport: rt,
 			Timeout:   30 * time.Second,
 			// A push service answers with a status, never a redirect to
 			// follow; following one would resend the push to another host

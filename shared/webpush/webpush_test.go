@@ -697,3 +697,30 @@ func TestSendWebPushRefusesPrivateEndpoints(t *testing.T) {
 		t.Errorf("push service received %d pushes, want none", got)
 	}
 }
+
+// TestNewSizesTheDefaultClient: with Connections, the default client keeps
+// an idle connection per push in flight to a push service, so that pushes
+// reuse connections instead of opening one (and a TLS session) each.
+func TestNewSizesTheDefaultClient(t *testing.T) {
+	pub, priv, err := GenerateVAPIDKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, private := range []bool{false, true} {
+		s, err := New(Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowPrivate: private, Connections: 128})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, ok := s.client.Transport.(*http.Transport)
+		if !ok {
+			t.Fatalf("AllowPrivate %t: default client transport = %T, want an *http.Transport", private, s.client.Transport)
+		}
+		if tr.MaxIdleConnsPerHost != 128 || tr.MaxIdleConns < 128 || tr.MaxConnsPerHost != 128*concurrency {
+			t.Errorf("AllowPrivate %t: transport keeps %d idle connections per host (%d in all), opens at most %d; want 128, ≥ 128, %d",
+				private, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.MaxConnsPerHost, 128*concurrency)
+		}
+		if private && tr == http.DefaultTransport {
+			t.Error("AllowPrivate: the sender changed http.DefaultTransport itself")
+		}
+	}
+}
