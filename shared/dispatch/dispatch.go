@@ -759,10 +759,14 @@ const (
 	recordTimeout = 5 * time.Second
 )
 
-// sendContext is ctx with a deadline sendMargin earlier than ctx's.
+// sendContext is ctx with a deadline sendMargin earlier than ctx's, or ctx
+// itself when it has no deadline. Not a cancellable copy then: cancelling
+// the context of the provider calls just after the last one returns races
+// net/http's return of its connection to the pool, which then closes the
+// connection instead (one new TCP connection every batch or so).
 func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-sendMargin))
 	}
-	return context.WithCancel(ctx)
+	return ctx, func() {}
 }
