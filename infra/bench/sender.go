@@ -99,6 +99,7 @@ func benchSender(ctx context.Context, bin string, o senderOptions) error {
 type senderSink struct {
 	srv      *httptest.Server
 	accepted atomic.Int64
+	closed   atomic.Int64 // connections closed (by either side) while open
 	requests atomic.Int64
 	mu       sync.Mutex
 	seen     map[string]int // recipient (address, phone or token) → requests
@@ -132,6 +133,11 @@ func newSenderSink(handle func(s *senderSink, w http.ResponseWriter, r *http.Req
 		handle(s, w, r, body)
 	}))
 	s.srv.Listener = countingListener{Listener: s.srv.Listener, n: &s.accepted}
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			s.closed.Add(1)
+		}
+	}
 	if tls {
 		s.srv.StartTLS()
 	} else {
@@ -408,8 +414,8 @@ func benchSenderChannel(ctx context.Context, bin, ch string, o senderOptions) er
 	fmt.Printf("server allocations: %.0f per message, %.1f KB per message\n", float64(mem1.count-mem0.count)/n, float64(mem1.bytes-mem0.bytes)/n/1024)
 	fmt.Printf("peak memory of the server during the send: %.0f MB (target ≤ 400 for 1,000,000 recipients)\n", float64(rss)/1e6)
 	if sink != nil {
-		fmt.Printf("connections opened: %d for %d requests, against %d sends in flight at most (%d workers × %d)\n",
-			sink.accepted.Load()-conns0, sink.requests.Load(), senderWorkers*senderConcurrency, senderWorkers, senderConcurrency)
+		fmt.Printf("connections opened: %d for %d requests (%d closed meanwhile), against %d sends in flight at most (%d workers × %d)\n",
+			sink.accepted.Load()-conns0, sink.requests.Load(), sink.closed.Load(), senderWorkers*senderConcurrency, senderWorkers, senderConcurrency)
 	}
 	if profile != nil {
 		if err := <-profile; err != nil {
