@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+	smithyauth "github.com/aws/smithy-go/auth"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
@@ -58,6 +61,43 @@ type Config struct {
 	// APIError reads the service's error (code and message) from a
 	// non-2xx answer; status and header are the answer's.
 	APIError func(status int, header http.Header, body []byte) smithy.APIError
+}
+
+// SetEndpoint fills c's URL, Header and signing name and region from ep,
+// an endpoint an SDK client's resolver gave for region: the signing name
+// and region are the endpoint's own SigV4 auth options when it has them,
+// name and region otherwise. disableHTTPS is the client's
+// EndpointOptions.DisableHTTPS.
+func (c *Config) SetEndpoint(ep smithyendpoints.Endpoint, name, region string, disableHTTPS bool) {
+	if disableHTTPS {
+		ep.URI.Scheme = "http"
+	}
+	c.URL, c.Header, c.SigningName, c.SigningRegion = ep.URI, ep.Headers, name, region
+	opts, _ := smithyauth.GetAuthOptions(&ep.Properties)
+	for _, a := range opts {
+		if a.SchemeID != smithyauth.SchemeIDSigV4 {
+			continue
+		}
+		if v, ok := smithyhttp.GetSigV4SigningName(&a.SignerProperties); ok && v != "" {
+			c.SigningName = v
+		}
+		if v, ok := smithyhttp.GetSigV4SigningRegion(&a.SignerProperties); ok && v != "" {
+			c.SigningRegion = v
+		}
+	}
+}
+
+// EndpointRegion is the region an SDK client hands its endpoint resolver
+// for region: without the "fips" of a pseudo-region such as
+// fips-us-east-1. An empty region is an error, as the client's calls fail
+// without one.
+func EndpointRegion(region string) (string, error) {
+	if region == "" {
+		return "", errors.New("no region")
+	}
+	region = strings.ReplaceAll(region, "-fips-", "-")
+	region = strings.ReplaceAll(region, "fips-", "")
+	return strings.ReplaceAll(region, "-fips", ""), nil
 }
 
 // Client calls one service.

@@ -17,6 +17,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
+	smithyauth "github.com/aws/smithy-go/auth"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 )
@@ -174,5 +176,53 @@ func TestCallWithoutAnAnswerIsASendError(t *testing.T) {
 	var max *retry.MaxAttemptsError
 	if !errors.As(err, &max) || max.Attempt != 2 {
 		t.Errorf("Call to a closed server = %v, want it tried twice (a connection error is retryable)", err)
+	}
+}
+
+func TestEndpointRegion(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"eu-west-1", "eu-west-1", false},
+		{"fips-us-east-1", "us-east-1", false},
+		{"us-east-1-fips", "us-east-1", false},
+		{"us-fips-east-1", "us-east-1", false},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		got, err := EndpointRegion(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("EndpointRegion(%q) = %q, %v; want %q, error %t", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestSetEndpoint(t *testing.T) {
+	u, _ := url.Parse("https://email.eu-west-1.amazonaws.com/base")
+	plain := smithyendpoints.Endpoint{URI: *u, Headers: http.Header{"X-A": {"1"}}}
+	withAuth := plain
+	var sp smithy.Properties
+	smithyhttp.SetSigV4SigningName(&sp, "other")
+	smithyhttp.SetSigV4SigningRegion(&sp, "us-east-1")
+	smithyauth.SetAuthOptions(&withAuth.Properties, []*smithyauth.Option{{SchemeID: smithyauth.SchemeIDSigV4, SignerProperties: sp}})
+	tests := []struct {
+		name                     string
+		ep                       smithyendpoints.Endpoint
+		disableHTTPS             bool
+		wantURL, wantName, wantR string
+	}{
+		{"the client's name and region", plain, false, "https://email.eu-west-1.amazonaws.com/base", "ses", "eu-west-1"},
+		{"the endpoint's auth options win", withAuth, false, "https://email.eu-west-1.amazonaws.com/base", "other", "us-east-1"},
+		{"https disabled", plain, true, "http://email.eu-west-1.amazonaws.com/base", "ses", "eu-west-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Config
+			c.SetEndpoint(tt.ep, "ses", "eu-west-1", tt.disableHTTPS)
+			if c.URL.String() != tt.wantURL || c.SigningName != tt.wantName || c.SigningRegion != tt.wantR || c.Header.Get("X-A") != "1" {
+				t.Errorf("SetEndpoint: URL %s, signing %s in %s, header %v; want %s, %s in %s, X-A", &c.URL, c.SigningName, c.SigningRegion, c.Header, tt.wantURL, tt.wantName, tt.wantR)
+			}
+		})
 	}
 }

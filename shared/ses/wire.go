@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/restjson"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go"
-	smithyauth "github.com/aws/smithy-go/auth"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/heraldhq/herald/shared/awscall"
 )
@@ -35,11 +32,12 @@ const sendEmailPath = "/v2/email/outbound-emails"
 // the client's own calls would fail.
 func caller(client *sesv2.Client) (*awscall.Client, error) {
 	o := client.Options()
-	if o.Region == "" {
-		return nil, errors.New("resolve ses endpoint: no region")
+	region, err := awscall.EndpointRegion(o.Region)
+	if err != nil {
+		return nil, fmt.Errorf("resolve ses endpoint: %w", err)
 	}
 	ep, err := o.EndpointResolverV2.ResolveEndpoint(context.Background(), sesv2.EndpointParameters{
-		Region:       aws.String(fipsFree(o.Region)),
+		Region:       aws.String(region),
 		Endpoint:     o.BaseEndpoint,
 		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
 		UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
@@ -48,40 +46,11 @@ func caller(client *sesv2.Client) (*awscall.Client, error) {
 		return nil, fmt.Errorf("resolve ses endpoint: %w", err)
 	}
 	if o.Credentials == nil {
-		return nil, fmt.Errorf("ses client has no credentials")
+		return nil, errors.New("ses client has no credentials")
 	}
-	if o.EndpointOptions.DisableHTTPS {
-		ep.URI.Scheme = "http"
-	}
-	name, region := "ses", o.Region
-	if opts, ok := smithyauth.GetAuthOptions(&ep.Properties); ok {
-		for _, a := range opts {
-			if a.SchemeID != smithyauth.SchemeIDSigV4 {
-				continue
-			}
-			if v, ok := smithyhttp.GetSigV4SigningName(&a.SignerProperties); ok && v != "" {
-				name = v
-			}
-			if v, ok := smithyhttp.GetSigV4SigningRegion(&a.SignerProperties); ok && v != "" {
-				region = v
-			}
-		}
-	}
-	return awscall.New(awscall.Config{ServiceID: sesv2.ServiceID, URL: ep.URI, Header: ep.Headers, SigningName: name, SigningRegion: region,
-		Credentials: o.Credentials, HTTPClient: o.HTTPClient, Retryer: o.Retryer, APIError: apiError}), nil
-}
-
-// fipsFree is region without the "fips" of a pseudo-region such as
-// fips-us-east-1, as the client gives its endpoint resolver.
-func fipsFree(region string) string {
-	for _, f := range []string{"-fips-", "fips-", "-fips"} {
-		repl := ""
-		if f == "-fips-" {
-			repl = "-"
-		}
-		region = strings.ReplaceAll(region, f, repl)
-	}
-	return region
+	cfg := awscall.Config{ServiceID: sesv2.ServiceID, Credentials: o.Credentials, HTTPClient: o.HTTPClient, Retryer: o.Retryer, APIError: apiError}
+	cfg.SetEndpoint(ep, "ses", o.Region, o.EndpointOptions.DisableHTTPS)
+	return awscall.New(cfg), nil
 }
 
 // apiError reads an SES error answer as the SDK does: the code from the
