@@ -380,6 +380,11 @@ func benchSenderChannel(ctx context.Context, bin, ch string, o senderOptions) er
 	}
 	var profile chan error
 	if o.profileDir != "" {
+		// The allocations of the send are those of the profile taken after
+		// it less this one (go tool pprof -diff_base).
+		if err := saveAllocs(pprofAddr, filepath.Join(o.profileDir, "sender-"+ch+"-allocs-before.pprof")); err != nil {
+			return err
+		}
 		profile = make(chan error, 1)
 		go func() {
 			profile <- saveProfile(pprofAddr, o.profileFor, filepath.Join(o.profileDir, "sender-"+ch+".pprof"))
@@ -405,6 +410,11 @@ func benchSenderChannel(ctx context.Context, bin, ch string, o senderOptions) er
 	rss, err := p.PeakRSS()
 	if err != nil {
 		return err
+	}
+	if o.profileDir != "" {
+		if err := saveAllocs(pprofAddr, filepath.Join(o.profileDir, "sender-"+ch+"-allocs-after.pprof")); err != nil {
+			return err
+		}
 	}
 	elapsed := last.Sub(t1)
 	n := float64(o.users)
@@ -563,10 +573,20 @@ func serverMallocs(pprofAddr string) (mallocs, error) {
 
 // saveProfile writes a CPU profile of the server over d into file.
 func saveProfile(pprofAddr string, d time.Duration, file string) error {
+	return savePprof(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(d.Seconds())), file)
+}
+
+// saveAllocs writes the server's allocation profile (every allocation
+// sampled since it started) into file.
+func saveAllocs(pprofAddr, file string) error {
+	return savePprof("http://"+pprofAddr+"/debug/pprof/allocs", file)
+}
+
+func savePprof(url, file string) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(d.Seconds())))
+	res, err := http.Get(url)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@
 // for a recipient. Here the caller builds the body itself and parses the
 // answer itself; what the SDK client was configured with — its endpoint
 // (resolved once, as the client would), credentials, HTTP client and
-// retryer — is kept, the request is signed with the SDK's SigV4 signer,
-// and errors have the SDK's shapes (smithy.APIError, *awshttp.ResponseError,
+// retryer — is kept, the request is signed with SigV4 exactly as the
+// SDK's signer signs it (sigv4.go), and errors have the SDK's shapes (smithy.APIError, *awshttp.ResponseError,
 // *smithyhttp.RequestSendError), so the retryer, and callers that classify
 // SDK errors, read them as they read the SDK's.
 package awscall
@@ -28,10 +28,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyauth "github.com/aws/smithy-go/auth"
+	"github.com/aws/smithy-go/encoding/httpbinding"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -103,8 +103,16 @@ func EndpointRegion(region string) (string, error) {
 // Client calls one service.
 type Client struct {
 	cfg    Config
-	signer *v4.Signer
+	signer *signer
+	host   string   // the Host header, without a default port
+	paths  sync.Map // operation path → *target
 	now    func() time.Time
+}
+
+// target is where one operation's requests go.
+type target struct {
+	url          string
+	canonicalURI string // its path as SigV4 signs it
 }
 
 // New returns a Client calling with cfg.
@@ -117,7 +125,26 @@ func New(cfg Config) *Client {
 			return &smithy.GenericAPIError{Code: "UnknownError", Message: http.StatusText(status)}
 		}
 	}
-	return &Client{cfg: cfg, signer: v4.NewSigner(), now: time.Now}
+	return &Client{cfg: cfg, signer: newSigner(cfg.SigningName, cfg.SigningRegion, cfg.Header), host: hostForHeader(cfg.URL.Scheme, cfg.URL.Host), now: time.Now}
+}
+
+// targetOf is the target of path, built once.
+func (c *Client) targetOf(path string) *target {
+	if t, ok := c.paths.Load(path); ok {
+		return t.(*target)
+	}
+	u := c.cfg.URL
+	u.Path = smithyhttp.JoinPath(u.Path, path)
+	if u.RawPath != "" {
+		u.RawPath = smithyhttp.JoinPath(u.RawPath, path)
+	}
+	uri := u.EscapedPath()
+	if uri == "" {
+		uri = "/"
+	}
+	t := &target{url: u.String(), canonicalURI: httpbinding.EscapePath(uri, false)}
+	c.paths.Store(path, t)
+	return t
 }
 
 // buffers hold answers while they are read; answers are small (a message
@@ -134,15 +161,11 @@ const maxKept = 64 << 10
 // wraps a *smithyhttp.RequestSendError.
 func (c *Client) Call(ctx context.Context, op, path, contentType string, body []byte, read func(answer []byte) error) error {
 	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
-	u := c.cfg.URL
-	u.Path = smithyhttp.JoinPath(u.Path, path)
-	if u.RawPath != "" {
-		u.RawPath = smithyhttp.JoinPath(u.RawPath, path)
-	}
-	target := u.String()
+	var hash [2 * sha256.Size]byte
+	hex.Encode(hash[:], sum[:])
+	t := c.targetOf(path)
 	err := c.retry(ctx, func() error {
-		return c.attempt(ctx, target, contentType, body, payloadHash, read)
+		return c.attempt(ctx, t, contentType, body, string(hash[:]), read)
 	})
 	if err != nil {
 		return &smithy.OperationError{ServiceID: c.cfg.ServiceID, OperationName: op, Err: err}
@@ -202,22 +225,21 @@ func attemptToken(ctx context.Context, r aws.Retryer) (func(error) error, error)
 	return r.GetInitialToken(), nil
 }
 
-func (c *Client) attempt(ctx context.Context, target, contentType string, body []byte, payloadHash string, read func([]byte) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+func (c *Client) attempt(ctx context.Context, t *target, contentType string, body []byte, payloadHash string, read func([]byte) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
+	req.Host = c.host
 	for k, vs := range c.cfg.Header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Content-Type", contentType)
+	req.Header["Content-Type"] = []string{contentType}
 	creds, err := c.cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("retrieve credentials: %w", err)
 	}
-	if err := c.signer.SignHTTP(ctx, creds, req, payloadHash, c.cfg.SigningName, c.cfg.SigningRegion, c.now()); err != nil {
-		return fmt.Errorf("sign request: %w", err)
-	}
+	c.signer.sign(req, creds, t.canonicalURI, payloadHash, len(body), c.now())
 	res, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return &smithyhttp.RequestSendError{Err: err}
