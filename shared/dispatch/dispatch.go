@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
 )
 
 // Store is what dispatch needs of the store.
@@ -356,7 +357,7 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			d.metrics.QueueAge(n.Channel, age)
 		}
 	}
-	outcomes, gaveUp := d.sendAll(ctx, n, items, users, pl.jobs)
+	outcomes, gaveUp := d.sendAll(ctx, n, render.Compile(n.Content), items, users, pl.jobs)
 	d.collect(log, items, outcomes, pl.prior, errs)
 	// Recipients in their quiet hours go back on the queue, in chunks of
 	// their own, until the window ends.
@@ -516,7 +517,7 @@ func (d *Dispatcher) plan(n notify.Notification, items []item, existing map[stri
 // recorded, so a crash loses at most the sends in flight, not a whole
 // batch of records. Sends stop a margin before the invocation's deadline;
 // a record, once its send is done, is written even past it.
-func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, items []item, users map[string]notify.User, jobs []job) ([]outcome, []atomic.Int32) {
+func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, tpl *render.Compiled, items []item, users map[string]notify.User, jobs []job) ([]outcome, []atomic.Int32) {
 	sendCtx, cancel := sendContext(ctx)
 	defer cancel()
 	outcomes := make([]outcome, len(jobs))
@@ -533,7 +534,7 @@ func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, items [
 		sem <- struct{}{}
 		rec.start()
 		go func() {
-			if o, record := d.sendOne(sendCtx, n, items[jb.msg], jb, users, &gaveUp[jb.msg]); record {
+			if o, record := d.sendOne(sendCtx, n, tpl, items[jb.msg], jb, users, &gaveUp[jb.msg]); record {
 				rec.add(j, o)
 			} else {
 				rec.skip(j, o)
@@ -549,7 +550,7 @@ func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, items [
 // it is recorded failed instead of retried. Once sendCtx is done nothing
 // more is sent: the message is retried, or, on its last receive, the
 // recipient is recorded failed.
-func (d *Dispatcher) sendOne(sendCtx context.Context, n notify.Notification, it item, jb job, users map[string]notify.User, gaveUp *atomic.Int32) (_ outcome, record bool) {
+func (d *Dispatcher) sendOne(sendCtx context.Context, n notify.Notification, tpl *render.Compiled, it item, jb job, users map[string]notify.User, gaveUp *atomic.Int32) (_ outcome, record bool) {
 	giveUp := func(err error) string {
 		reason := d.giveUp(sendCtx, it, err)
 		if reason != "" {
@@ -573,7 +574,7 @@ func (d *Dispatcher) sendOne(sendCtx context.Context, n notify.Notification, it 
 			u = &got
 		}
 	}
-	dl, err := d.deliver(sendCtx, n, it.msg.Chunk, jb.r, u, it.mode == modeSettle, giveUp)
+	dl, err := d.deliver(sendCtx, n, tpl, it.msg.Chunk, jb.r, u, it.mode == modeSettle, giveUp)
 	if err != nil {
 		return outcome{msg: jb.msg, delivery: dl, transient: err}, false
 	}
