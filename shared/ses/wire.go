@@ -167,8 +167,21 @@ func appendTags(b []byte, ts []tag) []byte {
 	return append(b, ']')
 }
 
-// messageID reads SendEmail's answer.
+// messageID reads SendEmail's answer, {"MessageId":"…"}: the id read in
+// place when it is a plain string, encoding/json otherwise.
 func messageID(answer []byte) (string, error) {
+	const member = `"MessageId"`
+	if i := bytes.Index(answer, []byte(member)); i >= 0 {
+		rest := bytes.TrimLeft(answer[i+len(member):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			if len(rest) > 0 && rest[0] == '"' {
+				if end := bytes.IndexByte(rest[1:], '"'); end >= 0 && bytes.IndexByte(rest[1:1+end], '\\') < 0 {
+					return string(rest[1 : 1+end]), nil
+				}
+			}
+		}
+	}
 	var out struct {
 		MessageID string `json:"MessageId"`
 	}

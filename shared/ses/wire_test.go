@@ -107,3 +107,22 @@ func BenchmarkSendEmail(b *testing.B) {
 		}
 	})
 }
+
+func TestMessageID(t *testing.T) {
+	tests := []struct {
+		answer, want string
+		wantErr      bool
+	}{
+		{`{"MessageId":"0100018f-abc-000000"}`, "0100018f-abc-000000", false},
+		{"{ \"MessageId\" :\n \"id-1\" }", "id-1", false},
+		{`{"MessageId":"a\"b\u00e9"}`, `a"bé`, false},
+		{`{}`, "", false},
+		{`not json`, "", true},
+	}
+	for _, tt := range tests {
+		got, err := messageID([]byte(tt.answer))
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("messageID(%s) = %q, %v; want %q, error %t", tt.answer, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
