@@ -31,6 +31,11 @@
 //     function in process (bill.go), beside a naive design's.
 //   - coldstart: each Lambda function's bootstrap started as Lambda starts
 //     it, against a fake Runtime API: init and first invocation (coldstart.go).
+//   - sender: the real sender path of the local server with each channel's
+//     provider pointed at an in-process fake (SES v2, SNS, a Web Push
+//     service), and the local outbox: msgs/s, the server's CPU seconds and
+//     allocations per message, peak RSS and connections opened
+//     (sender.go).
 //
 // `make bench` runs it; -only picks parts, -users and the other size flags
 // size them.
@@ -64,8 +69,12 @@ func main() {
 	consoleProfile := flag.String("console-profile", "", "part console: write a CPU profile of the server for each page over its time budget into this directory")
 	billUsers := flag.Int("bill-users", 10000, "recipients of part bill's send (a multiple of 10,000, the API's list size, keeps per-notification costs in proportion)")
 	billEvents := flag.Int("bill-events", 2000, "SES delivery events part bill puts through the callbacks function")
-	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,bill,coldstart", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, bill, coldstart")
+	only := flag.String("only", "local,crash,aws,audience,ingest,ingest1m,aws-audience,console,sender,bill,coldstart", "comma-separated parts to run: local, crash, aws, audience, ingest, ingest1m, aws-audience, console, sender, bill, coldstart")
 	coldRuns := flag.Int("coldstart-runs", 5, "timed cold starts per function of part coldstart, after a warm-up")
+	senderUsers := flag.Int("sender-users", 100000, "recipients of each channel's send of part sender")
+	senderChannels := flag.String("sender-channels", "email,sms,webpush,outbox", "part sender: the channels to send on (email, sms, webpush; outbox is email through the local outbox)")
+	senderProfile := flag.String("sender-profile", "", "part sender: write a CPU profile of the server over the start of each send into this directory")
+	senderProfileFor := flag.Duration("sender-profile-for", 5*time.Second, "part sender: how long each CPU profile lasts")
 	walkBudget := flag.Duration("walk-budget", 0, "how long an audience step walks before handing over (0: the Walker's default, 10 s); parts audience and aws-audience")
 	child := flag.String("child", "", "internal: run this part's measurement in this process (ingest1m)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process parts to this file")
@@ -108,7 +117,7 @@ func main() {
 		}
 	}
 	var bin string
-	if parts["local"] || parts["crash"] || parts["console"] {
+	if parts["local"] || parts["crash"] || parts["console"] || parts["sender"] {
 		root, err := harness.ModuleRoot()
 		if err == nil {
 			var dir string
@@ -120,9 +129,9 @@ func main() {
 		if err != nil {
 			// The other parts do not need the server: they still run.
 			fmt.Println("build:", err)
-			fmt.Println("local, crash, console: FAILED: the local server does not build")
+			fmt.Println("local, crash, console, sender: FAILED: the local server does not build")
 			failed = true
-			parts["local"], parts["crash"], parts["console"] = false, false, false
+			parts["local"], parts["crash"], parts["console"], parts["sender"] = false, false, false, false
 		}
 	}
 	run("local", func() error { return benchLocal(ctx, bin, *users) })
@@ -137,6 +146,9 @@ func main() {
 	})
 	run("bill", func() error { return benchBill(ctx, billOptions{users: *billUsers, events: *billEvents}) })
 	run("coldstart", func() error { return benchColdStart(ctx, *coldRuns) })
+	run("sender", func() error {
+		return benchSender(ctx, bin, senderOptions{users: *senderUsers, channels: strings.Split(*senderChannels, ","), profileDir: *senderProfile, profileFor: *senderProfileFor})
+	})
 	pprof.StopCPUProfile()
 	if failed {
 		os.Exit(1)

@@ -14,14 +14,10 @@ import (
 // A delivery's value is its status, sep, then its JSON, so listing by status
 // skips the others without decoding them.
 func encodeDelivery(d notify.Delivery) ([]byte, error) {
-	data, err := json.Marshal(deliveryRecord{Delivery: d, Chunk: d.Chunk})
-	if err != nil {
-		return nil, err
-	}
-	v := make([]byte, 0, len(d.Status)+1+len(data))
+	v := make([]byte, 0, 320+len(d.Address))
 	v = append(v, d.Status...)
 	v = append(v, sep)
-	return append(v, data...), nil
+	return appendDeliveryRecord(v, d)
 }
 
 func decodeDelivery(v []byte, workspaceID, notificationID, key string) (notify.Delivery, error) {
@@ -67,10 +63,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []notify.Delivery) ([]b
 				return fmt.Errorf("delivery %s: %w", d.Key, err)
 			}
 			if notify.TrackedByMessageID(d.Channel) && d.ProviderMessageID != "" {
-				ref, err := json.Marshal(notify.DeliveryRef{WorkspaceID: d.WorkspaceID, NotificationID: d.NotificationID, Key: d.Key})
-				if err != nil {
-					return err
-				}
+				ref := appendDeliveryRef(nil, notify.DeliveryRef{WorkspaceID: d.WorkspaceID, NotificationID: d.NotificationID, Key: d.Key})
 				if err := bucket(tx, bucketMessageIDs).Put(key(string(d.Channel), d.ProviderMessageID), ref); err != nil {
 					return fmt.Errorf("message id of delivery %s: %w", d.Key, err)
 				}

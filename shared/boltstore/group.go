@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,18 +72,30 @@ func (g *group) loop() {
 			return
 		}
 		// calls is unbuffered: whoever is blocked sending arrived
-		// during the last commit, and joins this one.
-	more:
-		for len(calls) < maxGroup {
-			select {
-			case c := <-g.calls:
-				calls = append(calls, c)
-			default:
-				break more
-			}
+		// during the last commit, and joins this one. Then the loop
+		// yields once to the goroutines ready to run, which are often
+		// writers about to call, and takes them too: a commit costs about
+		// the same for one write as for many.
+		calls = g.drain(calls)
+		if len(calls) < maxGroup {
+			runtime.Gosched()
+			calls = g.drain(calls)
 		}
 		g.commit(calls)
 	}
+}
+
+// drain adds to calls the writes waiting to be taken, up to maxGroup.
+func (g *group) drain(calls []groupCall) []groupCall {
+	for len(calls) < maxGroup {
+		select {
+		case c := <-g.calls:
+			calls = append(calls, c)
+		default:
+			return calls
+		}
+	}
+	return calls
 }
 
 func (g *group) commit(calls []groupCall) {

@@ -66,6 +66,9 @@ type Store struct {
 	group *group // group commit of the hot writes
 	now   func() time.Time
 	ids   notify.IDs // outbox entry ids
+	// stopRelease ends the loop that gives back the file's resident pages
+	// (resident.go); released is closed when it has.
+	stopRelease, released chan struct{}
 }
 
 var (
@@ -125,11 +128,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, group: startGroup(db), now: o.now}, nil
+	s := &Store{db: db, group: startGroup(db), now: o.now, stopRelease: make(chan struct{}), released: make(chan struct{})}
+	go releaseLoop(db, s.stopRelease, s.released)
+	return s, nil
 }
 
 // Close closes the file; the Store must not be used afterwards.
 func (s *Store) Close() error {
+	close(s.stopRelease)
+	<-s.released
 	s.group.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

@@ -26,9 +26,9 @@ const WhatsAppWindow = 24 * time.Hour
 // giveUp turns a transient send error into a failure with a reason (see
 // Dispatcher.giveUp); with noSend nothing is sent, and a recipient no rule
 // skips fails with ReasonDispatchFailed.
-func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, chunk string, r notify.Recipient, u *notify.User, noSend bool, giveUp func(error) string) (notify.Delivery, error) {
+func (d *Dispatcher) deliver(ctx context.Context, n notify.Notification, tpl *render.Compiled, chunk string, r notify.Recipient, u *notify.User, noSend bool, giveUp func(error) string) (notify.Delivery, error) {
 	on := func(ch notify.Channel) (notify.Delivery, error) {
-		dl, err := d.deliverOn(ctx, n, ch, chunk, r, u, noSend)
+		dl, err := d.deliverOn(ctx, n, tpl, ch, chunk, r, u, noSend)
 		if err != nil {
 			if reason := giveUp(err); reason != "" {
 				dl.Status, dl.Reason = notify.DeliveryFailed, reason
@@ -80,9 +80,10 @@ func (d *Dispatcher) newDelivery(n notify.Notification, ch notify.Channel, chunk
 }
 
 // deliverOn is deliver on one channel: the rules that skip the
-// recipient, the address, the rendered message, the provider call built
-// for the channel and, unless noSend, the call itself.
-func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User, noSend bool) (notify.Delivery, error) {
+// recipient, the address, the rendered message (tpl is n's content,
+// compiled once for all its recipients), the provider call built for the
+// channel and, unless noSend, the call itself.
+func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, tpl *render.Compiled, ch notify.Channel, chunk string, r notify.Recipient, u *notify.User, noSend bool) (notify.Delivery, error) {
 	dl := d.newDelivery(n, ch, chunk, r)
 	now := dl.CreatedAt
 	skip := func(reason string) (notify.Delivery, error) {
@@ -96,7 +97,10 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		// An inbox is a user's: a raw address has none.
 		return skip(notify.ReasonInvalidAddress)
 	}
-	vars, lang := variablesFor(n, r, u)
+	var lang string
+	if u != nil {
+		lang = u.Language
+	}
 	// The address: the customer id for pushes (they go to every device),
 	// the phone or email otherwise, sealed with the user's key when stored.
 	// It is known before rendering, so that a recipient whose message
@@ -114,7 +118,7 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 			return dl, err
 		}
 	}
-	msg, missing := render.Render(n.Content, lang, vars)
+	msg, missing := tpl.Render(lang, variables{n: &n, r: &r, u: u}.lookup)
 	if len(missing) > 0 {
 		dl.Status, dl.Reason = notify.DeliveryFailed, notify.ReasonMissingVariable
 		return dl, nil
@@ -123,7 +127,12 @@ func (d *Dispatcher) deliverOn(ctx context.Context, n notify.Notification, ch no
 		return skip(notify.ReasonInvalidAddress)
 	}
 	// Build the send first: what it finds wrong (a missing parameter, a
-	// closed window) is decided before the rate limit and noSend.
+	// closed window) is decided before the rate limit and noSend. Only
+	// WhatsApp templates read the variables by name.
+	var vars map[string]string
+	if ch == notify.ChannelWhatsApp {
+		vars, _ = variablesFor(n, r, u)
+	}
 	send := d.buildSend(n, ch, &dl, to, msg, vars, u, now)
 	switch {
 	case send == nil:
@@ -173,6 +182,75 @@ func variablesFor(n notify.Notification, r notify.Recipient, u *notify.User) (va
 		vars = render.Merge(vars, numbered)
 	}
 	return vars, lang
+}
+
+// variables are variablesFor's, looked up through their layers instead of
+// merged into a map per recipient: the recipient's own, the user's
+// profile (as render.UserVariables gives it), the send's; and an approved
+// WhatsApp template's numbered parameters over all of them.
+type variables struct {
+	n *notify.Notification
+	r *notify.Recipient
+	u *notify.User
+}
+
+func (v variables) lookup(name string) (string, bool) {
+	if t := v.n.Content.WhatsApp; t != nil && len(t.Parameters) > 0 {
+		if i, err := strconv.Atoi(name); err == nil && i >= 1 && i <= len(t.Parameters) && strconv.Itoa(i) == name {
+			if val, ok := v.layered(t.Parameters[i-1]); ok {
+				return val, true
+			}
+		}
+	}
+	return v.layered(name)
+}
+
+func (v variables) layered(name string) (string, bool) {
+	if val, ok := v.r.Variables[name]; ok {
+		return val, true
+	}
+	if v.u != nil {
+		if val, ok := userVariable(v.u, name); ok {
+			return val, true
+		}
+	}
+	val, ok := v.n.Variables[name]
+	return val, ok
+}
+
+// userVariable is render.UserVariables(*u)[name], without the map: the
+// profile's fields (id always, the others when not empty) over the
+// attributes, by their own name and as attributes.<name>.
+func userVariable(u *notify.User, name string) (string, bool) {
+	var v string
+	switch name {
+	case "id":
+		return u.ID, true
+	case "name":
+		v = u.Name
+	case "email":
+		v = u.Email
+	case "phone":
+		v = u.Phone
+	case "language":
+		v = u.Language
+	case "status":
+		v = u.Status
+	case "type":
+		v = u.Type
+	}
+	if v != "" {
+		return v, true
+	}
+	if a, ok := u.Attributes[name]; ok {
+		return a, true
+	}
+	if attr, ok := strings.CutPrefix(name, "attributes."); ok {
+		if a, ok := u.Attributes[attr]; ok {
+			return a, true
+		}
+	}
+	return "", false
 }
 
 // sendFunc is one provider call, built and ready to be made.

@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/metrics"
 	"github.com/heraldhq/herald/shared/notify"
+	"github.com/heraldhq/herald/shared/render"
 )
 
 // Store is what dispatch needs of the store.
@@ -356,7 +357,7 @@ func (d *Dispatcher) handleNotification(ctx context.Context, ws, nid string, ite
 			d.metrics.QueueAge(n.Channel, age)
 		}
 	}
-	outcomes, gaveUp := d.sendAll(ctx, n, items, users, pl.jobs)
+	outcomes, gaveUp := d.sendAll(ctx, n, render.Compile(n.Content), items, users, pl.jobs)
 	d.collect(log, items, outcomes, pl.prior, errs)
 	// Recipients in their quiet hours go back on the queue, in chunks of
 	// their own, until the window ends.
@@ -511,34 +512,45 @@ func (d *Dispatcher) plan(n notify.Notification, items []item, existing map[stri
 
 // sendAll sends and records the jobs, d.concurrency at a time, and
 // returns their outcomes and, per item, how many of its recipients were
-// recorded failed instead of retried. Each delivery is recorded as soon
-// as it is decided, so a crash loses at most the sends in flight, not a
-// whole batch of records. Sends stop a margin before the invocation's
-// deadline; a record, once its send is done, is written even past it.
-func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, items []item, users map[string]notify.User, jobs []job) ([]outcome, []atomic.Int32) {
+// recorded failed instead of retried. Deliveries are recorded in small
+// batches (batcher), each job keeping its slot until its delivery is
+// recorded, so a crash loses at most the sends in flight, not a whole
+// batch of records. Sends stop a margin before the invocation's deadline;
+// a record, once its send is done, is written even past it.
+func (d *Dispatcher) sendAll(ctx context.Context, n notify.Notification, tpl *render.Compiled, items []item, users map[string]notify.User, jobs []job) ([]outcome, []atomic.Int32) {
 	sendCtx, cancel := sendContext(ctx)
 	defer cancel()
 	outcomes := make([]outcome, len(jobs))
 	gaveUp := make([]atomic.Int32, len(items))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.concurrency)
+	rec := &batcher{d: d, ctx: ctx, done: func(j int, o outcome) {
+		outcomes[j] = o
+		<-sem
+		wg.Done()
+	}}
 	for j, jb := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
+		rec.start()
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			outcomes[j] = d.sendOne(ctx, sendCtx, n, items[jb.msg], jb, users, &gaveUp[jb.msg])
+			if o, record := d.sendOne(sendCtx, n, tpl, items[jb.msg], jb, users, &gaveUp[jb.msg]); record {
+				rec.add(j, o)
+			} else {
+				rec.skip(j, o)
+			}
 		}()
 	}
 	wg.Wait()
 	return outcomes, gaveUp
 }
 
-// sendOne delivers one job's recipient (deliver) and records the
-// delivery, counting it in gaveUp when it was recorded failed instead of
-// retried. Once sendCtx is done nothing more is sent: the message is
-// retried, or, on its last receive, the recipient is recorded failed.
-func (d *Dispatcher) sendOne(ctx, sendCtx context.Context, n notify.Notification, it item, jb job, users map[string]notify.User, gaveUp *atomic.Int32) outcome {
+// sendOne delivers one job's recipient (deliver) and returns its outcome
+// and whether its delivery is to be recorded, counting it in gaveUp when
+// it is recorded failed instead of retried. Once sendCtx is done nothing
+// more is sent: the message is retried, or, on its last receive, the
+// recipient is recorded failed.
+func (d *Dispatcher) sendOne(sendCtx context.Context, n notify.Notification, tpl *render.Compiled, it item, jb job, users map[string]notify.User, gaveUp *atomic.Int32) (_ outcome, record bool) {
 	giveUp := func(err error) string {
 		reason := d.giveUp(sendCtx, it, err)
 		if reason != "" {
@@ -546,32 +558,27 @@ func (d *Dispatcher) sendOne(ctx, sendCtx context.Context, n notify.Notification
 		}
 		return reason
 	}
-	var dl notify.Delivery
 	if sendCtx.Err() != nil && it.mode != modeSettle { // settling sends nothing: no deadline to keep
 		if it.mode == modeSend {
-			return outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", sendCtx.Err())}
+			return outcome{msg: jb.msg, transient: fmt.Errorf("no time left to send: %w", sendCtx.Err())}, false
 		}
 		// The last chance is gone: not sent, and never will be.
-		dl = d.newDelivery(n, n.Channel, it.msg.Chunk, jb.r)
+		dl := d.newDelivery(n, n.Channel, it.msg.Chunk, jb.r)
 		dl.Status, dl.Reason = notify.DeliveryFailed, ReasonDispatchFailed
 		gaveUp.Add(1)
-	} else {
-		var u *notify.User
-		if jb.r.UserID != "" {
-			if got, ok := users[jb.r.UserID]; ok {
-				u = &got
-			}
-		}
-		var err error
-		if dl, err = d.deliver(sendCtx, n, it.msg.Chunk, jb.r, u, it.mode == modeSettle, giveUp); err != nil {
-			return outcome{msg: jb.msg, delivery: dl, transient: err}
+		return outcome{msg: jb.msg, delivery: dl}, true
+	}
+	var u *notify.User
+	if jb.r.UserID != "" {
+		if got, ok := users[jb.r.UserID]; ok {
+			u = &got
 		}
 	}
-	dl, created, err := d.record(ctx, dl)
-	if created {
-		d.metrics.Delivery(dl.Channel, dispatchOutcome(dl.Status), dl.Reason)
+	dl, err := d.deliver(sendCtx, n, tpl, it.msg.Chunk, jb.r, u, it.mode == modeSettle, giveUp)
+	if err != nil {
+		return outcome{msg: jb.msg, delivery: dl, transient: err}, false
 	}
-	return outcome{msg: jb.msg, delivery: dl, transient: err}
+	return outcome{msg: jb.msg, delivery: dl}, true
 }
 
 // collect gives each item the first transient error of its recipients
@@ -728,30 +735,6 @@ func (d *Dispatcher) loadNotification(ctx context.Context, ws, nid string) (noti
 	return notify.AwaitNotification(ctx, d.store.GetNotification, ws, nid, d.notFoundWait)
 }
 
-// record stores a delivery unless it exists, and returns the stored one;
-// created says whether this call stored it (so that a delivery another
-// copy of the message recorded first is counted once, by that copy).
-func (d *Dispatcher) record(ctx context.Context, dl notify.Delivery) (_ notify.Delivery, created bool, _ error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	made, err := d.store.RecordDeliveries(ctx, []notify.Delivery{dl})
-	if err != nil {
-		return dl, false, fmt.Errorf("record delivery: %w", err)
-	}
-	if made[0] {
-		return dl, true, nil
-	}
-	got, err := d.store.GetDeliveries(ctx, dl.WorkspaceID, dl.NotificationID, []string{dl.Key})
-	if err != nil {
-		return dl, false, fmt.Errorf("read delivery recorded elsewhere: %w", err)
-	}
-	stored, ok := got[dl.Key]
-	if !ok {
-		return dl, false, fmt.Errorf("delivery %s/%s neither created nor found", dl.NotificationID, dl.Key)
-	}
-	return stored, false, nil
-}
-
 // Deadlines: sends stop sendMargin before the invocation's deadline, so
 // that what was sent can still be recorded, within recordTimeout.
 const (
@@ -759,10 +742,14 @@ const (
 	recordTimeout = 5 * time.Second
 )
 
-// sendContext is ctx with a deadline sendMargin earlier than ctx's.
+// sendContext is ctx with a deadline sendMargin earlier than ctx's, or ctx
+// itself when it has no deadline. Not a cancellable copy then: cancelling
+// the context of the provider calls just after the last one returns races
+// net/http's return of its connection to the pool, which then closes the
+// connection instead (one new TCP connection every batch or so).
 func sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-sendMargin))
 	}
-	return context.WithCancel(ctx)
+	return ctx, func() {}
 }

@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heraldhq/herald/shared/channel"
@@ -53,5 +55,36 @@ func TestSenders(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeepAlive checks that the SDK's client keeps an idle connection for
+// every call the dispatchers make at once, and opens no more, while a
+// client of the caller's own is left alone.
+func TestKeepAlive(t *testing.T) {
+	got, ok := keepAlive(awshttp.NewBuildableClient(), 128).(*awshttp.BuildableClient)
+	if !ok {
+		t.Fatalf("keepAlive(BuildableClient) = %T, want a BuildableClient", got)
+	}
+	tr := got.GetTransport()
+	if tr.MaxIdleConnsPerHost != 128 || tr.MaxConnsPerHost != 128 || tr.MaxIdleConns < 128 {
+		t.Errorf("transport keeps %d idle connections per host (%d in all), opens at most %d; want 128, ≥ 128, 128",
+			tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.MaxConnsPerHost)
+	}
+	own := &http.Client{}
+	if c := keepAlive(own, 128); c != own {
+		t.Errorf("keepAlive(*http.Client) = %v, want the same client", c)
+	}
+	if c, ok := keepAlive(nil, 64).(*awshttp.BuildableClient); !ok || c.GetTransport().MaxIdleConnsPerHost != 64 {
+		t.Errorf("keepAlive(nil) = %v, want a BuildableClient keeping 64 idle connections per host", c)
+	}
+}
+
+func TestInFlight(t *testing.T) {
+	if got := inFlight(config.Config{Workers: 4, SendConcurrent: 32}); got != 128 {
+		t.Errorf("inFlight(4 workers × 32) = %d, want 128", got)
+	}
+	if got := inFlight(config.Config{}); got != 1 {
+		t.Errorf("inFlight(zero config) = %d, want 1", got)
 	}
 }

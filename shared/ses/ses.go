@@ -14,10 +14,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
+	"github.com/heraldhq/herald/shared/awscall"
 	"github.com/heraldhq/herald/shared/channel"
 )
 
@@ -64,10 +63,21 @@ type Config struct {
 // of the two apart from other deliveries. The client's retry policy is the
 // caller's: its standard retryer retries throttling and 5xx answers within
 // one SendEmail call; aws.NopRetryer leaves every retry to the queue.
+//
+// The client is not called through its SDK methods: SendEmail is made once
+// per recipient, and the Sender builds the request and reads the answer
+// itself (package awscall), with the client's endpoint, credentials, HTTP
+// client and retryer.
 type Sender struct {
-	client *sesv2.Client
-	from   string
-	cfg    Config
+	call    *awscall.Client
+	callErr error // why the client's calls cannot be made, returned by every send
+	from    string
+	cfg     Config
+	// head is the start of every request body: the sender and the
+	// destination's opening, encoded once.
+	head string
+	// configSet is the configuration set member, encoded once, or "".
+	configSet string
 }
 
 // New returns a Sender that sends through client. It fails when cfg.From is
@@ -80,7 +90,13 @@ func New(client *sesv2.Client, cfg Config) (*Sender, error) {
 	if !isASCII(from.Address) {
 		return nil, errors.New("ses sender: from address is not ASCII")
 	}
-	return &Sender{client: client, from: from.String(), cfg: cfg}, nil
+	s := &Sender{from: from.String(), cfg: cfg}
+	s.call, s.callErr = caller(client)
+	s.head = string(appendString([]byte(`{"FromEmailAddress":`), s.from)) + `,"Destination":{"ToAddresses":[`
+	if cfg.ConfigurationSet != "" {
+		s.configSet = string(appendString([]byte(`,"ConfigurationSetName":`), cfg.ConfigurationSet))
+	}
+	return s, nil
 }
 
 // SendEmail sends m as a simple SES message. Its errors are
@@ -93,38 +109,51 @@ func (s *Sender) SendEmail(ctx context.Context, m channel.EmailMessage) (channel
 	if err != nil || !isASCII(to.Address) {
 		return channel.Receipt{}, channel.Permanent(CodeInvalidAddress, errors.New("ses send email: recipient is not a deliverable email address"))
 	}
-	msg := &types.Message{
-		Subject: &types.Content{Data: aws.String(subject(m.Subject)), Charset: aws.String(charset)},
-		Body:    &types.Body{Text: &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}},
-	}
-	if m.HTML != "" {
-		msg.Body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
-	}
+	var unsubscribe string
 	if s.cfg.MarketingCategories[m.Category] && s.cfg.UnsubscribeURL != nil {
-		if u := s.cfg.UnsubscribeURL(m.Envelope); u != "" {
-			if err := checkUnsubscribeURL(u); err != nil {
+		if unsubscribe = s.cfg.UnsubscribeURL(m.Envelope); unsubscribe != "" {
+			if err := checkUnsubscribeURL(unsubscribe); err != nil {
 				return channel.Receipt{}, channel.Permanent(CodeNotConfigured, fmt.Errorf("ses send email: unsubscribe url: %w", err))
-			}
-			msg.Headers = []types.MessageHeader{
-				{Name: aws.String("List-Unsubscribe"), Value: aws.String("<" + u + ">")},
-				{Name: aws.String("List-Unsubscribe-Post"), Value: aws.String("List-Unsubscribe=One-Click")},
 			}
 		}
 	}
-	in := &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(s.from),
-		Destination:      &types.Destination{ToAddresses: []string{to.Address}},
-		Content:          &types.EmailContent{Simple: msg},
-		EmailTags:        tags(m.Envelope),
+	if s.callErr != nil {
+		return channel.Receipt{}, classify(s.callErr)
 	}
-	if s.cfg.ConfigurationSet != "" {
-		in.ConfigurationSetName = aws.String(s.cfg.ConfigurationSet)
+	bp := bodies.Get().(*[]byte)
+	b := append((*bp)[:0], s.head...)
+	b = appendString(b, to.Address)
+	b = append(b, `]},"Content":{"Simple":{"Subject":`...)
+	b = appendContent(b, subject(m.Subject))
+	b = append(b, `,"Body":{"Text":`...)
+	b = appendContent(b, m.Text)
+	if m.HTML != "" {
+		b = append(b, `,"Html":`...)
+		b = appendContent(b, m.HTML)
 	}
-	out, err := s.client.SendEmail(ctx, in)
+	b = append(b, '}')
+	if unsubscribe != "" {
+		b = append(b, `,"Headers":[{"Name":"List-Unsubscribe","Value":`...)
+		b = appendString(b, "<"+unsubscribe+">")
+		b = append(b, `},{"Name":"List-Unsubscribe-Post","Value":"List-Unsubscribe=One-Click"}]`...)
+	}
+	b = append(b, "}}"...)
+	b = append(b, s.configSet...)
+	var ts [4]tag
+	b = appendTags(b, tags(ts[:0], m.Envelope))
+	b = append(b, '}')
+	var id string
+	err = s.call.Call(ctx, "SendEmail", sendEmailPath, "application/json", b, func(answer []byte) (err error) {
+		id, err = messageID(answer)
+		return err
+	})
+	if cap(b) <= maxKeptBody {
+		*bp = b
+		bodies.Put(bp)
+	}
 	if err != nil {
 		return channel.Receipt{}, classify(err)
 	}
-	id := aws.ToString(out.MessageId)
 	if id == "" {
 		return channel.Receipt{}, errors.New("ses send email: answer has no message id")
 	}
@@ -162,16 +191,19 @@ func checkUnsubscribeURL(raw string) error {
 	return nil
 }
 
-// tags names the delivery in the message tags SES repeats in its events.
-// Empty values are left out: SES refuses an empty tag value.
-func tags(env channel.Envelope) []types.MessageTag {
-	var ts []types.MessageTag
+// tag is one message tag.
+type tag struct{ name, value string }
+
+// tags appends to ts the message tags that name the delivery, which SES
+// repeats in its events. Empty values are left out: SES refuses an empty
+// tag value; so are values too long once encoded.
+func tags(ts []tag, env channel.Envelope) []tag {
 	add := func(name, value string) {
 		v := TagValue(value)
 		if v == "" || len(v) > maxTagValue {
 			return
 		}
-		ts = append(ts, types.MessageTag{Name: aws.String(name), Value: aws.String(v)})
+		ts = append(ts, tag{name, v})
 	}
 	add(TagWorkspace, env.WorkspaceID)
 	add(TagNotification, env.NotificationID)

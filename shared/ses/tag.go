@@ -16,6 +16,13 @@ const maxTagValue = 256
 // Herald's own ids ("ws_…", ULIDs) are unchanged. A value longer than 256
 // characters once encoded is not sent.
 func TagValue(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = isTagChar(s[i])
+	}
+	if plain {
+		return s // Herald's own ids: no copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -85,9 +85,10 @@ type PushSender struct {
 	endpoints EndpointStore
 }
 
-// NewPush returns a PushSender publishing with client.
-func NewPush(client *sns.Client, cfg PushConfig) *PushSender {
-	return newPush(client, cfg)
+// NewPush returns a PushSender publishing with client (Publish made by
+// hand, see client).
+func NewPush(c *sns.Client, cfg PushConfig) *PushSender {
+	return newPush(newClient(c), cfg)
 }
 
 func newPush(client pushAPI, cfg PushConfig) *PushSender {

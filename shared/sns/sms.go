@@ -59,9 +59,10 @@ type SMSSender struct {
 	cfg    SMSConfig
 }
 
-// NewSMS returns an SMSSender publishing with client.
-func NewSMS(client *sns.Client, cfg SMSConfig) *SMSSender {
-	return &SMSSender{client: client, cfg: cfg}
+// NewSMS returns an SMSSender publishing with client (Publish made by
+// hand, see client).
+func NewSMS(c *sns.Client, cfg SMSConfig) *SMSSender {
+	return &SMSSender{client: newClient(c), cfg: cfg}
 }
 
 // SendSMS publishes m.Text to m.To. The receipt's ProviderMessageID is

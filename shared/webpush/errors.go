@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	webpushgo "github.com/SherClockHolmes/webpush-go"
-
 	"github.com/heraldhq/herald/shared/channel"
 )
 
@@ -223,8 +221,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// sendError classifies an error of the library, which comes before any
-// answer: an oversized payload is permanent, the rest (network, context)
+// sendError classifies an error that comes before any answer (encrypting,
+// signing, sending): an oversized payload is permanent, the rest (network, context)
 // transient, with the transport reason when the endpoint is to blame. A
 // *url.Error quotes the endpoint, which is the subscription's secret
 // token, so only its cause is kept.
@@ -232,7 +230,7 @@ func sendError(deviceID string, err error) *DeviceError {
 	e := &DeviceError{DeviceID: deviceID, Err: err}
 	var ue *url.Error
 	switch {
-	case errors.Is(err, webpushgo.ErrMaxPadExceeded):
+	case errors.Is(err, errPayloadTooLarge):
 		e.Code = CodePayloadTooLarge
 	case errors.As(err, &ue):
 		e.Err = fmt.Errorf("post to push service: %w", ue.Err)

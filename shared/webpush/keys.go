@@ -24,26 +24,30 @@ func GenerateVAPIDKeys() (public, private string, err error) {
 		base64.RawURLEncoding.EncodeToString(k.Bytes()), nil
 }
 
-// checkVAPIDKeys checks that public and private are a P-256 pair and
-// returns them as unpadded base64url. Errors never quote a key.
-func checkVAPIDKeys(public, private string) (pub, priv string, err error) {
+// vapidKeys checks that public and private are a P-256 pair and returns
+// them decoded: the uncompressed point and the scalar. Errors never quote
+// a key.
+func vapidKeys(public, private string) (pub, priv []byte, err error) {
 	p, err := decodeP256Point(public)
 	if err != nil {
-		return "", "", fmt.Errorf("vapid public key: %w", err)
+		return nil, nil, fmt.Errorf("vapid public key: %w", err)
 	}
 	d, err := decodeKey(private)
 	if err != nil {
-		return "", "", fmt.Errorf("vapid private key: %w", err)
+		return nil, nil, fmt.Errorf("vapid private key: %w", err)
 	}
 	k, err := ecdh.P256().NewPrivateKey(d)
 	if err != nil {
-		return "", "", errors.New("vapid private key: not a P-256 private key")
+		return nil, nil, errors.New("vapid private key: not a P-256 private key")
 	}
 	if !bytes.Equal(k.PublicKey().Bytes(), p) {
-		return "", "", errors.New("vapid keys: the public key does not belong to the private key")
+		return nil, nil, errors.New("vapid keys: the public key does not belong to the private key")
 	}
-	return base64.RawURLEncoding.EncodeToString(p), base64.RawURLEncoding.EncodeToString(d), nil
+	return p, d, nil
 }
+
+// b64 is unpadded base64url, as the VAPID header's k= carries a key.
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // decodeP256Point decodes an uncompressed P-256 public key (a VAPID public
 // key or a subscription's p256dh) and checks it is on the curve.

@@ -1,15 +1,16 @@
 // Package webpush delivers browser notifications through the Web Push
 // protocol: each push is encrypted for the subscription (RFC 8291,
 // aes128gcm), signed with the server's VAPID key (RFC 8292) and POSTed to the
-// push service named by the subscription's endpoint (RFC 8030). Encryption
-// and signing are done by github.com/SherClockHolmes/webpush-go; this
-// package builds the payload the service worker reads, validates keys and
-// subscriptions before anything is sent, and classifies the push service's
-// answers as accepted, permanent or transient.
+// push service named by the subscription's endpoint (RFC 8030). It builds
+// the payload the service worker reads, validates keys and subscriptions
+// before anything is sent, encrypts and signs (encrypt.go), and classifies
+// the push service's answers as accepted, permanent or transient.
 package webpush
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,11 +20,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	webpushgo "github.com/SherClockHolmes/webpush-go"
 
 	"github.com/heraldhq/herald/shared/channel"
 	"github.com/heraldhq/herald/shared/egress"
@@ -77,15 +77,20 @@ type Config struct {
 	AllowPrivate bool
 	// Now is the clock used to read Retry-After dates; nil means time.Now.
 	Now func() time.Time
+	// Connections is how many pushes the caller sends at once: the default
+	// client keeps that many idle connections per push service, so that
+	// each push reuses one instead of opening a TCP connection and a TLS
+	// session (net/http keeps 2 by default), and opens no more than that
+	// many to one service (a push waits for a busy one instead). Zero
+	// keeps net/http's defaults.
+	Connections int
 }
 
 // Sender delivers channel.WebPushMessage to every Web Push subscription of
 // the message. It implements dispatch.WebPushSender.
 type Sender struct {
-	publicKey  string // raw base64url, as the library and the k= parameter want it
-	privateKey string
-	subscriber string // the library adds "mailto:" itself unless it is https
-	ttl        int
+	vapid      *vapid
+	ttl        string // seconds, as the TTL header carries them
 	client     *http.Client
 	allowHTTP  bool
 	allowLocal bool // Config.AllowPrivate
@@ -96,7 +101,7 @@ type Sender struct {
 // P-256 pair, so a misconfigured deployment fails at start rather than with
 // 401/403 from every push service.
 func New(c Config) (*Sender, error) {
-	pub, priv, err := checkVAPIDKeys(c.VAPIDPublicKey, c.VAPIDPrivateKey)
+	pub, priv, err := vapidKeys(c.VAPIDPublicKey, c.VAPIDPrivateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +121,29 @@ func New(c Config) (*Sender, error) {
 		c.TTL = DefaultTTL
 	}
 	if c.HTTPClient == nil {
-		var tr http.RoundTripper = egress.Transport()
+		tr := egress.Transport()
 		if c.AllowPrivate {
-			tr = http.DefaultTransport
+			if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+				tr = dt.Clone()
+			} else {
+				tr = nil
+			}
+		}
+		var rt http.RoundTripper = http.DefaultTransport
+		if tr != nil {
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, c.Connections)
+			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*c.Connections)
+			if c.Connections > 0 {
+				// No more than the pool keeps: a connection beyond it
+				// would be closed as soon as it is idle. The pushes of one
+				// message to one service, when there are more in flight,
+				// wait for a connection (HTTP/2 services share one anyway).
+				tr.MaxConnsPerHost = c.Connections
+			}
+			rt = tr
 		}
 		c.HTTPClient = &http.Client{
-			Transport: tr,
+			Transport: rt,
 			Timeout:   30 * time.Second,
 			// A push service answers with a status, never a redirect to
 			// follow; following one would resend the push to another host
@@ -132,11 +154,13 @@ func New(c Config) (*Sender, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	v, err := newVAPID(pub, priv, sub)
+	if err != nil {
+		return nil, err
+	}
 	return &Sender{
-		publicKey:  pub,
-		privateKey: priv,
-		subscriber: sub,
-		ttl:        int(c.TTL / time.Second),
+		vapid:      v,
+		ttl:        strconv.Itoa(int(c.TTL / time.Second)),
 		client:     c.HTTPClient,
 		allowHTTP:  c.AllowHTTP,
 		allowLocal: c.AllowPrivate,
@@ -230,9 +254,9 @@ func (s *Sender) Send(ctx context.Context, m channel.WebPushMessage, o SendOptio
 		return SendResult{}, channel.Permanent(CodePayloadTooLarge,
 			fmt.Errorf("web push payload is %d bytes, at most %d fit", len(payload), maxPayload))
 	}
-	urgency := webpushgo.UrgencyNormal
+	urgency := "normal"
 	if o.Urgent {
-		urgency = webpushgo.UrgencyHigh
+		urgency = "high"
 	}
 
 	res := SendResult{Devices: make([]DeviceResult, len(devices))}
@@ -269,25 +293,33 @@ func (s *Sender) Send(ctx context.Context, m channel.WebPushMessage, o SendOptio
 }
 
 // push sends one encrypted push and returns the push service's Location.
-func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topic string, urgency webpushgo.Urgency) (string, *DeviceError) {
+func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topic, urgency string) (string, *DeviceError) {
 	sub, err := s.subscription(d.Subscription)
 	if err != nil {
 		return "", &DeviceError{DeviceID: d.ID, Code: CodeInvalidSubscription, Err: err}
 	}
-	// The library appends padding to the message in place (bytes.NewBuffer
-	// over it), so each push gets its own copy: sharing one across the
-	// concurrent pushes would race and corrupt it.
-	msg := make([]byte, len(payload))
-	copy(msg, payload)
-	resp, err := webpushgo.SendNotificationWithContext(ctx, msg, sub, &webpushgo.Options{
-		HTTPClient:      s.client,
-		Subscriber:      s.subscriber,
-		Topic:           topic,
-		TTL:             s.ttl,
-		Urgency:         urgency,
-		VAPIDPublicKey:  s.publicKey,
-		VAPIDPrivateKey: s.privateKey,
-	})
+	body, err := encrypt(payload, sub.p256dh, sub.auth)
+	if err != nil {
+		return "", sendError(d.ID, err)
+	}
+	auth, err := s.vapid.header(sub.audience)
+	if err != nil {
+		return "", sendError(d.ID, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return "", &DeviceError{DeviceID: d.ID, Code: CodeInvalidSubscription, Err: errors.New("endpoint is not a URL")}
+	}
+	h := req.Header
+	h["Content-Encoding"] = []string{"aes128gcm"}
+	h["Content-Type"] = []string{"application/octet-stream"}
+	h["Ttl"] = []string{s.ttl}
+	if topic != "" {
+		h["Topic"] = []string{topic}
+	}
+	h["Urgency"] = []string{urgency}
+	h["Authorization"] = []string{auth}
+	resp, err := s.client.Do(req)
 	if errors.Is(err, egress.ErrNotPublic) {
 		// The name resolved to a private address: as permanent as a
 		// private address written in the endpoint.
@@ -310,30 +342,39 @@ func (s *Sender) push(ctx context.Context, d notify.Device, payload []byte, topi
 	return "", s.statusError(d.ID, resp)
 }
 
+// target is a stored subscription, checked and decoded for a push.
+type target struct {
+	endpoint string
+	audience string // the push service's origin, the VAPID JWT's aud
+	p256dh   *ecdh.PublicKey
+	auth     []byte
+}
+
 // subscription checks a stored subscription before it is used: a bad key
-// or endpoint is permanent, and the library's own errors would not say so.
-// The endpoint is checked as the API's device registration checks it,
-// since subscriptions stored before that check existed may not pass it.
-func (s *Sender) subscription(ws *notify.WebPushSubscription) (*webpushgo.Subscription, error) {
-	if err := checkEndpoint(ws.Endpoint, s.allowHTTP, s.allowLocal); err != nil {
-		return nil, err
-	}
-	p256dh, err := decodeP256Point(ws.Keys.P256dh)
+// or endpoint is permanent, and encrypting would not say so. The endpoint
+// is checked as the API's device registration checks it, since
+// subscriptions stored before that check existed may not pass it.
+func (s *Sender) subscription(ws *notify.WebPushSubscription) (target, error) {
+	u, err := checkEndpoint(ws.Endpoint, s.allowHTTP, s.allowLocal)
 	if err != nil {
-		return nil, fmt.Errorf("p256dh key: %w", err)
+		return target{}, err
+	}
+	p256dh, err := decodeKey(ws.Keys.P256dh)
+	if err != nil {
+		return target{}, fmt.Errorf("p256dh key: %w", err)
+	}
+	ua, err := ecdh.P256().NewPublicKey(p256dh)
+	if err != nil || len(p256dh) != 65 {
+		return target{}, errors.New("p256dh key: not an uncompressed P-256 point")
 	}
 	auth, err := decodeKey(ws.Keys.Auth)
 	if err != nil {
-		return nil, fmt.Errorf("auth secret: %w", err)
+		return target{}, fmt.Errorf("auth secret: %w", err)
 	}
 	if len(auth) != 16 {
-		return nil, fmt.Errorf("auth secret is %d bytes, want 16", len(auth))
+		return target{}, fmt.Errorf("auth secret is %d bytes, want 16", len(auth))
 	}
-	// Hand the library the keys exactly as validated.
-	return &webpushgo.Subscription{Endpoint: ws.Endpoint, Keys: webpushgo.Keys{
-		P256dh: base64.RawURLEncoding.EncodeToString(p256dh),
-		Auth:   base64.RawURLEncoding.EncodeToString(auth),
-	}}, nil
+	return target{endpoint: ws.Endpoint, audience: u.Scheme + "://" + u.Host, p256dh: ua, auth: auth}, nil
 }
 
 // maxEndpoint bounds a subscription endpoint's length, as the API does at
@@ -346,26 +387,26 @@ const maxEndpoint = 2048
 // info, whose host is on the public internet (egress.CheckURL) unless
 // allowPrivate. Its errors never quote the endpoint, whose path is the
 // subscription's secret.
-func checkEndpoint(endpoint string, allowHTTP, allowPrivate bool) error {
+func checkEndpoint(endpoint string, allowHTTP, allowPrivate bool) (*url.URL, error) {
 	if len(endpoint) > maxEndpoint {
-		return fmt.Errorf("endpoint longer than %d characters", maxEndpoint)
+		return nil, fmt.Errorf("endpoint longer than %d characters", maxEndpoint)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return errors.New("endpoint is not a URL")
+		return nil, errors.New("endpoint is not a URL")
 	}
 	if u.Host == "" || (u.Scheme != "https" && !(allowHTTP && u.Scheme == "http")) {
-		return fmt.Errorf("endpoint scheme %q or host not allowed", u.Scheme)
+		return nil, fmt.Errorf("endpoint scheme %q or host not allowed", u.Scheme)
 	}
 	if u.User != nil {
-		return errors.New("endpoint has user info")
+		return nil, errors.New("endpoint has user info")
 	}
 	if !allowPrivate {
 		if err := egress.CheckURL(u); err != nil {
-			return fmt.Errorf("endpoint: %w", err)
+			return nil, fmt.Errorf("endpoint: %w", err)
 		}
 	}
-	return nil
+	return u, nil
 }
 
 // envelopeIDs derives from the delivery the fallback message id and the

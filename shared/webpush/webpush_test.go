@@ -697,3 +697,67 @@ func TestSendWebPushRefusesPrivateEndpoints(t *testing.T) {
 		t.Errorf("push service received %d pushes, want none", got)
 	}
 }
+
+// TestNewSizesTheDefaultClient: with Connections, the default client keeps
+// an idle connection per push in flight to a push service, so that pushes
+// reuse connections instead of opening one (and a TLS session) each.
+func TestNewSizesTheDefaultClient(t *testing.T) {
+	pub, priv, err := GenerateVAPIDKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, private := range []bool{false, true} {
+		s, err := New(Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: testSubject, AllowPrivate: private, Connections: 128})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, ok := s.client.Transport.(*http.Transport)
+		if !ok {
+			t.Fatalf("AllowPrivate %t: default client transport = %T, want an *http.Transport", private, s.client.Transport)
+		}
+		if tr.MaxIdleConnsPerHost != 128 || tr.MaxIdleConns < 128 || tr.MaxConnsPerHost != 128 {
+			t.Errorf("AllowPrivate %t: transport keeps %d idle connections per host (%d in all), opens at most %d; want 128, ≥ 128, 128",
+				private, tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.MaxConnsPerHost)
+		}
+		if private && tr == http.DefaultTransport {
+			t.Error("AllowPrivate: the sender changed http.DefaultTransport itself")
+		}
+	}
+}
+
+// TestVAPIDHeaderIsReusedPerPushService: the signed header is made once
+// per push service and reused for an hour, then signed anew.
+func TestVAPIDHeaderIsReusedPerPushService(t *testing.T) {
+	pub, priv, err := GenerateVAPIDKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, d, err := vapidKeys(pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := newVAPID(p, d, "ops@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	v.now = func() time.Time { return at }
+	a1, _ := v.header("https://fcm.googleapis.com")
+	a2, _ := v.header("https://fcm.googleapis.com")
+	b1, _ := v.header("https://updates.push.services.mozilla.com")
+	if a1 != a2 {
+		t.Error("the header for one push service was signed again within the hour")
+	}
+	if a1 == b1 {
+		t.Error("two push services got the same header")
+	}
+	at = at.Add(vapidReuse + time.Second)
+	if a3, _ := v.header("https://fcm.googleapis.com"); a3 == a1 {
+		t.Error("the header was reused past the hour")
+	}
+	for _, h := range []string{a1, b1} {
+		if !strings.HasPrefix(h, "vapid t=") || !strings.HasSuffix(h, ", k="+pub) {
+			t.Errorf("header %q, want vapid t=<jwt>, k=<our key>", h)
+		}
+	}
+}
