@@ -209,8 +209,8 @@ func syntax() *phoneSyntax {
 	phoneSyntaxOnce.Do(func() {
 		phoneSyntaxRe = &phoneSyntax{
 			validStartChar:      regexp.MustCompile("[" + plusChars + digitsClass + "]"),
-			secondNumberStart:   regexp.MustCompile("[\\\\/] *x"),
-			unwantedEndChar:     regexp.MustCompile("[[\\P{N}&&\\P{L}]&&[^#]]+$"),
+			secondNumberStart:   regexp.MustCompile(`[\\/] *x`),
+			unwantedEndChar:     regexp.MustCompile(`[[\P{N}&&\P{L}]&&[^#]]+$`),
 			validPhoneNumber:    regexp.MustCompile("(?i)^(" + validPhoneNumber + "(?:" + extnPatternsForParsing + ")?)$"),
 			extn:                regexp.MustCompile("(?i)(?:" + extnPatternsForParsing + ")$"),
 			rfc3966GlobalNumber: regexp.MustCompile(rfc3966GlobalNumber),

@@ -36,9 +36,8 @@ type batcher struct {
 
 // pendingRecord is a delivery waiting for its batch.
 type pendingRecord struct {
-	j  int
-	o  outcome // its msg and delivery; the rest is set once recorded
-	ok bool
+	j int
+	o outcome // its msg and delivery; the rest is set once recorded
 }
 
 // start counts a job that starts sending.
