@@ -210,47 +210,12 @@ func (v variables) layered(name string) (string, bool) {
 		return val, true
 	}
 	if v.u != nil {
-		if val, ok := userVariable(v.u, name); ok {
+		if val, ok := render.LookupUserVariable(v.u, name); ok {
 			return val, true
 		}
 	}
 	val, ok := v.n.Variables[name]
 	return val, ok
-}
-
-// userVariable is render.UserVariables(*u)[name], without the map: the
-// profile's fields (id always, the others when not empty) over the
-// attributes, by their own name and as attributes.<name>.
-func userVariable(u *notify.User, name string) (string, bool) {
-	var v string
-	switch name {
-	case "id":
-		return u.ID, true
-	case "name":
-		v = u.Name
-	case "email":
-		v = u.Email
-	case "phone":
-		v = u.Phone
-	case "language":
-		v = u.Language
-	case "status":
-		v = u.Status
-	case "type":
-		v = u.Type
-	}
-	if v != "" {
-		return v, true
-	}
-	if a, ok := u.Attributes[name]; ok {
-		return a, true
-	}
-	if attr, ok := strings.CutPrefix(name, "attributes."); ok {
-		if a, ok := u.Attributes[attr]; ok {
-			return a, true
-		}
-	}
-	return "", false
 }
 
 // sendFunc is one provider call, built and ready to be made.

@@ -233,10 +233,19 @@ func UserVariables(u notify.User) map[string]string {
 // UserVariable is the one variable name of UserVariables(u), without
 // building the map: what a count over a million users can afford.
 func UserVariable(u notify.User, name string) string {
+	v, _ := LookupUserVariable(&u, name)
+	return v
+}
+
+// LookupUserVariable is UserVariables(*u)[name] and whether it is set,
+// without the map: the profile's fields (id always, the others when not
+// empty) over the attributes, by their own name and as attributes.<name>.
+// A send renders a million recipients through it.
+func LookupUserVariable(u *notify.User, name string) (string, bool) {
 	var v string
 	switch name {
 	case "id":
-		return u.ID
+		return u.ID, true
 	case "name":
 		v = u.Name
 	case "email":
@@ -251,14 +260,17 @@ func UserVariable(u notify.User, name string) string {
 		v = u.Type
 	}
 	if v != "" {
-		return v
+		return v, true
+	}
+	if a, ok := u.Attributes[name]; ok {
+		return a, true
 	}
 	if attr, ok := strings.CutPrefix(name, "attributes."); ok {
 		if a, ok := u.Attributes[attr]; ok {
-			return a
+			return a, true
 		}
 	}
-	return u.Attributes[name]
+	return "", false
 }
 
 // Merge layers variable maps: later maps win.
