@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/restjson"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/heraldhq/herald/shared/awscall"
+	"github.com/heraldhq/herald/shared/jsonenc"
 )
 
 // SendEmail goes over the wire as the SDK's client would send it (REST
@@ -86,59 +86,10 @@ var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }
 // HTML part is not kept).
 const maxKeptBody = 64 << 10
 
-// appendString appends s as a JSON string, as encoding/json writes it
-// (invalid UTF-8 becomes U+FFFD), except that <, > and & are kept as they
-// are: SES reads them the same either way.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hex = "0123456789abcdef"
+// appendString appends s as a JSON string, as encoding/json writes it,
+// except that <, > and & are kept as they are: SES reads them the same
+// either way.
+func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s, false) }
 
 // appendContent appends an SES Content: {"Data":…,"Charset":"UTF-8"}.
 func appendContent(b []byte, data string) []byte {
