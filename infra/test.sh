@@ -140,7 +140,9 @@ step "go test" env \
 # The tests that read whole files at the size limits skip under -race (ten
 # times slower there); they run here, without it (heavytest.Pass in their
 # packages holds the same pattern).
-step "go test (whole files, no -race)" go test -count=1 -timeout "${GO_TEST_TIMEOUT:-5m}" -run 'Hostile|Million|PeakHeap' ./shared/spreadsheet ./shared/ingest
+# The phone differential tests check every case only here (a tenth under
+# -race: heavytest.Stride).
+step "go test (whole files, no -race)" go test -count=1 -timeout "${GO_TEST_TIMEOUT:-5m}" -run 'Hostile|Million|PeakHeap|MatchesPhonenumbers' ./shared/spreadsheet ./shared/ingest ./shared/address
 
 step "sam validate --lint" "$SAM" validate --lint
 step "sam build" "$SAM" build
