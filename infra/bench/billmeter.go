@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/heraldhq/herald/shared/dynamo"
 )
 
 // ddbBillMeter computes what a DynamoDB client's calls bill on AWS, in
@@ -112,7 +113,7 @@ func (m *ddbBillMeter) record(op string, params, result any) {
 		m.pending = append(m.pending, ddbPending{phase: m.phase, op: op, table: table, key: key, transactional: tx})
 	}
 	local := func() {
-		for _, c := range consumedOf(result) {
+		for _, c := range dynamo.Consumed(result) {
 			if c.CapacityUnits != nil {
 				s.LocalUnits += *c.CapacityUnits
 			}
@@ -215,29 +216,6 @@ func keyKind(params any) string {
 		return " (users)"
 	}
 	return ""
-}
-
-// consumedOf is the capacity an answer reports.
-func consumedOf(result any) []ddbtypes.ConsumedCapacity {
-	one := func(c *ddbtypes.ConsumedCapacity) []ddbtypes.ConsumedCapacity {
-		if c == nil {
-			return nil
-		}
-		return []ddbtypes.ConsumedCapacity{*c}
-	}
-	switch out := result.(type) {
-	case *dynamodb.GetItemOutput:
-		return one(out.ConsumedCapacity)
-	case *dynamodb.QueryOutput:
-		return one(out.ConsumedCapacity)
-	case *dynamodb.ScanOutput:
-		return one(out.ConsumedCapacity)
-	case *dynamodb.BatchGetItemOutput:
-		return out.ConsumedCapacity
-	case *dynamodb.TransactGetItemsOutput:
-		return out.ConsumedCapacity
-	}
-	return nil
 }
 
 // resolve prices the writes whose items were not in their calls, from the

@@ -53,7 +53,7 @@ func (m *Meter) Instrument(o *dynamodb.Options) {
 				m.record(op, func(s *OpStats) {
 					s.Calls++
 					if err == nil {
-						m.addCapacity(s, op, consumed(out.Result))
+						m.addCapacity(s, op, Consumed(out.Result))
 					}
 				})
 				return out, md, err
@@ -195,8 +195,10 @@ func pick(have, want types.ReturnConsumedCapacity) types.ReturnConsumedCapacity 
 	return want
 }
 
-// consumed extracts the capacity an operation's output reports.
-func consumed(result any) []types.ConsumedCapacity {
+// Consumed is the capacity an operation's output reports (nil for an
+// output of no DynamoDB operation): the store's Meter and make bench's
+// bill read it alike.
+func Consumed(result any) []types.ConsumedCapacity {
 	one := func(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 		if c == nil {
 			return nil
