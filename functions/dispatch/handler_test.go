@@ -85,11 +85,11 @@ func mustMarshal(t *testing.T, v any) []byte {
 	return b
 }
 
-// TestSampleEventTwice runs the sample SQS event of events/ through the
-// handler twice, with the same JSON round trip as the runtime: the second
-// run sends nothing and changes no count.
-func TestSampleEventTwice(t *testing.T) {
-	payload, ev := readSample(t, "dispatch-batch.json")
+// seedSample makes a store with what the sample's messages need: their
+// four users (with phones) and their SMS notification, queued. It returns
+// the first message.
+func seedSample(t *testing.T, ev events.SQSEvent) (*boltstore.Store, notify.DispatchMessage) {
+	t.Helper()
 	var first notify.DispatchMessage
 	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
 		t.Fatal(err)
@@ -106,6 +106,16 @@ func TestSampleEventTwice(t *testing.T) {
 	if err := store.CreateNotification(ctx, n); err != nil {
 		t.Fatal(err)
 	}
+	return store, first
+}
+
+// TestSampleEventTwice runs the sample SQS event of events/ through the
+// handler twice, with the same JSON round trip as the runtime: the second
+// run sends nothing and changes no count.
+func TestSampleEventTwice(t *testing.T) {
+	payload, ev := readSample(t, "dispatch-batch.json")
+	store, first := seedSample(t, ev)
+	ctx := context.Background()
 	rec := &smsRecorder{sent: map[string]int{}}
 	d := dispatch.New(store, dispatch.Senders{SMS: rec}, dispatch.Options{Now: func() time.Time { return now }, Concurrency: 4,
 		Log: slog.New(slog.DiscardHandler), NotFoundWait: time.Millisecond})
@@ -118,14 +128,14 @@ func TestSampleEventTwice(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"u1": 1, "u2": 1, "u3": 1, "u4": 1}, rec.sent); diff != "" {
 		t.Errorf("sends (-want +got):\n%s", diff)
 	}
-	got, err := store.GetNotification(ctx, n.WorkspaceID, n.ID)
+	got, err := store.GetNotification(ctx, first.WorkspaceID, first.NotificationID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(notify.Counts{Total: 4, Sent: 4}, got.Counts); diff != "" || got.Status != notify.StatusCompleted {
 		t.Errorf("counts (-want +got):\n%s status %s", diff, got.Status)
 	}
-	if err := dispatchtest.Settled(ctx, store, n.WorkspaceID, n.ID); err != nil {
+	if err := dispatchtest.Settled(ctx, store, first.WorkspaceID, first.NotificationID); err != nil {
 		t.Error(err)
 	}
 
@@ -220,22 +230,7 @@ func TestRecordsDecoded(t *testing.T) {
 // and is delivered.
 func TestLaterDispatcher(t *testing.T) {
 	payload, ev := readSample(t, "dispatch-batch.json")
-	var first notify.DispatchMessage
-	if err := json.Unmarshal([]byte(ev.Records[0].Body), &first); err != nil {
-		t.Fatal(err)
-	}
-	store := openStore(t)
-	ctx := context.Background()
-	for _, id := range []string{"u1", "u2", "u3", "u4"} {
-		if _, err := store.PutUser(ctx, notify.User{WorkspaceID: first.WorkspaceID, ID: id, Name: id, Phone: "+3460000000" + id[1:], SealKey: seal.NewKey(), CreatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n := notify.Notification{WorkspaceID: first.WorkspaceID, ID: first.NotificationID, Channel: notify.ChannelSMS, Status: notify.StatusQueued,
-		Counts: notify.Counts{Total: 4, Queued: 4}, Content: notify.Template{Channel: notify.ChannelSMS, Body: "Hi {{name}}"}, CreatedAt: now}
-	if err := store.CreateNotification(ctx, n); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := seedSample(t, ev)
 	rec := &smsRecorder{sent: map[string]int{}}
 	builds := 0
 	l := later{log: slog.New(slog.DiscardHandler), dispatcher: wiring.Lazy(func(context.Context) (*dispatch.Dispatcher, error) {
